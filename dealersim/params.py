@@ -1,0 +1,794 @@
+"""The one parameter source: a frozen ``Params`` dataclass whose fields carry their own metadata.
+
+Every field declares its default, bounds (or allowed choices), unit, label, group, help text and
+source with its evidence grade (see ``shared/domain/numbers.md``: A peer-reviewed, B trade survey,
+C blog/vendor/anecdote, U no source found: an estimate). CLI flags, dashboard controls, sweep
+factors, SALib problems and the documentation table are all generated from this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+GROUPS: tuple[str, ...] = (
+    "market",
+    "hardware reps",
+    "specialist",
+    "sales manager",
+    "owner",
+    "comp plan",
+    "simulation",
+)
+
+CREDIT_POLICIES = ("none", "split", "double", "team")
+INTERVENTIONS = ("never", "reactive", "before_launch")
+PERMISSION_RULES = ("manager", "never", "always")
+TERRITORIES = ("all", "competitor_only")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Metadata of one ``Params`` field.
+
+    Attributes:
+        name: Field name.
+        default: Default value.
+        kind: One of ``"float"``, ``"int"``, ``"bool"``, ``"choice"``.
+        low: Lower bound (numeric kinds), else ``None``.
+        high: Upper bound (numeric kinds), else ``None``.
+        choices: Allowed values for ``"choice"`` (and ``(False, True)`` for bools).
+        unit: Unit of measure, empty when dimensionless.
+        label: Short human label for controls and tables.
+        group: One of ``GROUPS``.
+        help: One-sentence explanation.
+        source: Where the default comes from, ending with its grade in brackets.
+    """
+
+    name: str
+    default: Any
+    kind: str
+    low: float | None
+    high: float | None
+    choices: tuple[Any, ...] | None
+    unit: str
+    label: str
+    group: str
+    help: str
+    source: str
+
+    @property
+    def grade(self) -> str:
+        """The evidence grade letter (A, B, C or U) parsed from ``source``."""
+        tail = self.source.rsplit("[", 1)[-1].rstrip("]")
+        return tail.split("/")[0].strip() if "[" in self.source else "U"
+
+    def allowed(self) -> str:
+        """Describe the allowed range for error messages and docs."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(str(c) for c in self.choices or ())
+        if self.kind == "bool":
+            return "true or false"
+        return f"[{_fmt(self.low)}, {_fmt(self.high)}]"
+
+    def coerce(self, value: Any) -> Any:
+        """Check ``value`` against this field and return it in the field's type.
+
+        Args:
+            value: Candidate value (already parsed from text where needed).
+
+        Returns:
+            The value converted to the field's type.
+
+        Raises:
+            ValueError: One line naming the field, the value and the allowed range.
+        """
+        bad = ValueError(f"{self.name}: {value!r} is not allowed; expected {self.allowed()}")
+        if self.kind == "choice":
+            if value not in (self.choices or ()):
+                raise bad
+            return value
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, int | float) and value in (0, 1):
+                return bool(value)
+            raise bad
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad
+        if not math.isfinite(float(value)):
+            raise bad
+        if self.kind == "int":
+            if float(value) != int(value):
+                raise bad
+            value = int(value)
+        else:
+            value = float(value)
+        assert self.low is not None and self.high is not None
+        if not (self.low <= value <= self.high):
+            raise bad
+        return value
+
+    def parse(self, text: str) -> Any:
+        """Parse a command-line or form string into a valid value for this field.
+
+        Args:
+            text: The raw text, e.g. ``"0.5"``, ``"true"`` or ``"double"``.
+
+        Returns:
+            The checked value.
+
+        Raises:
+            ValueError: One line naming the field and the allowed range.
+        """
+        raw = text.strip()
+        if self.kind == "choice":
+            return self.coerce(raw)
+        if self.kind == "bool":
+            low = raw.lower()
+            if low in ("true", "yes", "on", "1"):
+                return True
+            if low in ("false", "no", "off", "0"):
+                return False
+            raise ValueError(f"{self.name}: {text!r} is not allowed; expected {self.allowed()}")
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError(
+                f"{self.name}: {text!r} is not a number; expected {self.allowed()}"
+            ) from None
+        return self.coerce(number)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{int(x)}" if float(x).is_integer() else f"{x:g}"
+
+
+def _p(
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    unit: str = "",
+    label: str,
+    group: str,
+    help: str,
+    source: str = "estimate [U]",
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    if isinstance(default, bool):
+        kind = "bool"
+        choices = (False, True)
+    elif choices is not None:
+        kind = "choice"
+    elif isinstance(default, int):
+        kind = "int"
+    else:
+        kind = "float"
+    meta = dict(
+        kind=kind, low=low, high=high, choices=choices, unit=unit, label=label,
+        group=group, help=help, source=source,
+    )
+    return field(default=default, metadata=meta)
+
+
+NUMBERS = "shared/domain/numbers.md"
+
+
+@dataclass(frozen=True)
+class Params:
+    """All inputs of one simulation run. Defaults describe the story's dealership (overlay launch).
+
+    Construct with keyword overrides, e.g. ``Params(n_reps=12, credit_policy="double")``. Every
+    value is validated on construction; a bad one raises ``ValueError`` naming the field, the value
+    and the allowed range. Use :func:`field_specs` for the metadata.
+    """
+
+    # ---------------------------------------------------------------- market
+    accounts_per_rep: int = _p(
+        200, 25, 5000, unit="accounts", label="Accounts per rep", group="market",
+        help="Active hardware accounts in each rep's book at the start.",
+        source=f"{NUMBERS}: 100-300 active accounts per rep, none found [U]",
+    )
+    competitor_ratio: float = _p(
+        1.0, 0.0, 5.0, unit="per own account", label="Competitor accounts per own account",
+        group="market", help="Competitor-held accounts in the territory for each account we hold.",
+        source="estimate: a territory holds about as many prospects as customers [U]",
+    )
+    open_territory_share: float = _p(
+        0.15, 0.0, 0.5, unit="share", label="Open-territory share", group="market",
+        help="Share of competitor-held accounts assigned to no rep (the open hardware territory).",
+        source="estimate [U]",
+    )
+    devices_per_account: float = _p(
+        4.0, 1.0, 40.0, unit="devices", label="Devices per account", group="market",
+        help="Mean fleet size of an account (log-normal across accounts).",
+        source="estimate for SMB copier fleets [U]",
+    )
+    lease_value_per_device: float = _p(
+        180.0, 50.0, 1000.0, unit="$/month", label="Lease + service value per device",
+        group="market", help="Monthly hardware lease and service revenue per device at the start.",
+        source="dealer FAQ pages [C]",
+    )
+    lease_term_months: int = _p(
+        60, 24, 72, unit="months", label="Lease term", group="market",
+        help="Copier lease term; an account is contestable at its lease end.",
+        source=f"{NUMBERS}: 24-60 months, 60 typical, dealer FAQ pages [C]",
+    )
+    hw_margin: float = _p(
+        0.30, 0.05, 0.6, unit="share", label="Hardware gross margin", group="market",
+        help="Gross margin on hardware revenue at the start of the run.",
+        source=f"{NUMBERS}: fell from 35-40 % to < 28 %, Slawetsky 2004 [B]",
+    )
+    hw_margin_erosion: float = _p(
+        0.015, 0.0, 0.1, unit="points/year", label="Margin erosion", group="market",
+        help="Yearly fall of the hardware gross margin from the price war.",
+        source=f"{NUMBERS}: 35-40 % to < 28 % over a decade, Slawetsky 2004 [B]",
+    )
+    print_volume_decline: float = _p(
+        0.04, 0.0, 0.2, unit="share/year", label="Print volume decline", group="market",
+        help="Yearly decline of print volume (and so of hardware revenue) per account.",
+        source=f"{NUMBERS}: -3 to -5 % a year per account, MPSA via Cannata [B]",
+    )
+    renewal_loss: float = _p(
+        0.42, 0.0, 1.0, unit="probability", label="Loss at renewal", group="market",
+        help="Chance that an average hardware-only account goes to a competitor at lease end.",
+        source=f"{NUMBERS}: calibrated to 5-15 % base loss a year (none found) [U]",
+    )
+    price_pressure: float = _p(
+        1.0, 0.5, 2.0, unit="multiplier", label="Price pressure", group="market",
+        help="Multiplier on the renewal loss from competitors pricing below us.",
+        source="estimate: the story's 'boss won't move on price' [U]",
+    )
+    relationship_protection: float = _p(
+        1.5, 0.0, 5.0, unit="log-odds", label="Relationship protection", group="market",
+        help="How strongly a good relationship protects an account at renewal.",
+        source="estimate [U]",
+    )
+    competitor_win_rate: float = _p(
+        0.10, 0.0, 0.5, unit="probability", label="Competitor win rate", group="market",
+        help="Chance that the territory rep wins a competitor-held account at its lease end.",
+        source="estimate, calibrated with the loss rate to a 5-15 % net decline [U]",
+    )
+    managed_stickiness: float = _p(
+        0.30, 0.05, 1.0, unit="hazard multiplier", label="Managed stickiness", group="market",
+        help="Multiplier on the loss chance of an account under a managed contract.",
+        source=f"{NUMBERS}: managed contracts are much stickier, Photizo 2015 intent data [B/U]",
+    )
+    managed_term_months: int = _p(
+        48, 12, 72, unit="months", label="Managed contract term", group="market",
+        help="Term of a managed print or managed IT contract.",
+        source=f"{NUMBERS}: MPS 36-60 months, managed IT 36 months [C]",
+    )
+    managed_renewal_churn: float = _p(
+        0.20, 0.0, 1.0, unit="probability", label="Managed churn at contract end",
+        group="market", help="Chance that a managed contract is not renewed at its end.",
+        source=f"{NUMBERS}: 34 % 'ready to leave' is intent, measured churn is lower [B/U]",
+    )
+    mps_mrr_per_device: float = _p(
+        110.0, 20.0, 400.0, unit="$/month", label="MPS revenue per device", group="market",
+        help="Monthly recurring revenue of a managed print contract per device.",
+        source="estimate [U]",
+    )
+    mit_share: float = _p(
+        0.2, 0.0, 1.0, unit="share", label="Managed IT share of deals", group="market",
+        help="Share of managed deals that are managed IT rather than managed print.",
+        source="estimate [U]",
+    )
+    mit_mrr_multiplier: float = _p(
+        3.0, 1.0, 10.0, unit="x MPS", label="Managed IT size", group="market",
+        help="Managed IT monthly revenue as a multiple of the same account's MPS revenue.",
+        source="estimate from MSP per-seat pricing [C]",
+    )
+    managed_margin: float = _p(
+        0.40, 0.1, 0.7, unit="share", label="Managed gross margin", group="market",
+        help="Gross margin on managed-services revenue once live.",
+        source="estimate [U]",
+    )
+    # ---------------------------------------------------------------- hardware reps
+    n_reps: int = _p(
+        8, 2, 50, unit="reps", label="Hardware reps", group="hardware reps",
+        help="Number of hardware reps, each with a book of accounts.",
+        source=f"{NUMBERS}: 4-12 reps for a $10-30M dealer, none found [U]",
+    )
+    wall_initial: float = _p(
+        0.35, 0.0, 1.0, unit="0-1", label="Initial wall", group="hardware reps",
+        help="Mean protectiveness of reps over their accounts before the launch.",
+        source="estimate; Zoltners, Sinha & Lorimer on account ownership [U]",
+    )
+    wall_spread: float = _p(
+        0.10, 0.0, 0.3, unit="0-1", label="Wall spread", group="hardware reps",
+        help="Standard deviation of the initial wall across reps.",
+        source="estimate [U]",
+    )
+    wall_touch_shock: float = _p(
+        0.03, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
+        help="Wall rise when the specialist touches a rep's account without credit or rules.",
+        source="estimate; threat to renewal raises guarding (Zoltners et al.) [U]",
+    )
+    wall_relax_days: float = _p(
+        60.0, 5.0, 365.0, unit="days", label="Wall settling time", group="hardware reps",
+        help="Time constant with which a wall drifts toward its policy-driven resting level.",
+        source="estimate [U]",
+    )
+    wall_block_level: float = _p(
+        0.65, 0.3, 0.95, unit="0-1", label="Wall-off level", group="hardware reps",
+        help="Wall height at which a rep walls off all their accounts.",
+        source="estimate; the story's '100-foot wall' by day 30 [U]",
+    )
+    launch_surprise: float = _p(
+        0.15, 0.0, 0.5, unit="0-1", label="Launch surprise", group="hardware reps",
+        help="Wall rise on launch day when reps learn of the role with no announcement.",
+        source="estimate; story beat 3 [U]",
+    )
+    history_wall_effect: float = _p(
+        0.04, 0.0, 0.2, unit="per failure", label="Wall per failed specialist",
+        group="hardware reps",
+        help="Extra wall for each specialist who already failed in the seat.",
+        source="estimate; story beat 9 [U]",
+    )
+    intro_rate: float = _p(
+        0.10, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        help="Warm intros a fully motivated rep with no wall offers per workday.",
+        source="estimate [U]",
+    )
+    shared_win_relief: float = _p(
+        0.10, 0.0, 0.5, unit="per win", label="Wall drop per shared win", group="hardware reps",
+        help="Wall fall when a managed deal closes in the rep's account and the rep gets credit.",
+        source="estimate; shared wins lower guarding (Zoltners et al.) [U]",
+    )
+    standing_threat: float = _p(
+        0.25, 0.0, 0.6, unit="0-1", label="Standing threat", group="hardware reps",
+        help="Rise of a rep's resting wall while a specialist without credit rules works the "
+        "territory.",
+        source="estimate; reps guard more when they see a threat (Zoltners et al.) [U]",
+    )
+    credit_wall_relief: float = _p(
+        0.5, 0.0, 1.0, unit="share", label="Wall relief from credit", group="hardware reps",
+        help="Share of the resting wall removed when reps get full credit on managed deals.",
+        source="estimate; credit drives cooperation (Zoltners et al.) [U]",
+    )
+    leadership_wall_relief: float = _p(
+        0.5, 0.0, 1.0, unit="share", label="Wall relief from leadership", group="hardware reps",
+        help="Share of the resting wall removed by a manager who fully leads.",
+        source="estimate [U]",
+    )
+    training_wall_relief: float = _p(
+        0.4, 0.0, 1.0, unit="share", label="Wall relief from training", group="hardware reps",
+        help="Share of the resting wall removed by full rep training.",
+        source="estimate [U]",
+    )
+    rep_managed_selling: float = _p(
+        0.0, 0.0, 1.0, unit="share", label="Reps selling managed services",
+        group="hardware reps",
+        help="Share of renewals at which a trained hardware rep pitches managed services.",
+        source="estimate [U]",
+    )
+    rep_managed_effectiveness: float = _p(
+        0.25, 0.0, 1.0, unit="x specialist", label="Rep managed effectiveness",
+        group="hardware reps",
+        help="A copier rep's managed close rate relative to a specialist's.",
+        source=f"{NUMBERS}: retraining copier reps to sell managed IT does not work, "
+        "Service Leadership 2016 [B]",
+    )
+    # ---------------------------------------------------------------- specialist
+    specialist_seats: int = _p(
+        1, 0, 3, unit="people", label="Specialist seats", group="specialist",
+        help="Managed-services specialists the owner hires (0: no specialist).",
+        source="the story: one specialist [C]",
+    )
+    specialist_skill: float = _p(
+        1.0, 0.5, 1.5, unit="x average", label="Specialist skill", group="specialist",
+        help="Multiplier on the specialist's meeting and close rates.",
+        source="estimate [U]",
+    )
+    selling_minutes: float = _p(
+        300.0, 60.0, 480.0, unit="min/workday", label="Selling time", group="specialist",
+        help="Minutes a workday the specialist can spend selling.",
+        source="estimate [U]",
+    )
+    dial_minutes: float = _p(
+        4.0, 1.0, 15.0, unit="min/dial", label="Minutes per dial", group="specialist",
+        help="Time for one dial including logging it in the CRM.",
+        source="estimate [U]",
+    )
+    cold_connect_rate: float = _p(
+        0.099, 0.01, 0.5, unit="probability", label="Cold connect rate", group="specialist",
+        help="Share of cold dials that reach a person.",
+        source=f"{NUMBERS}: 9.9 % of dials connect, Belkins 2025 [B]",
+    )
+    conversation_rate: float = _p(
+        0.58, 0.1, 1.0, unit="probability", label="Conversation rate", group="specialist",
+        help="Share of connects that become conversations.",
+        source=f"{NUMBERS}: 58 %, Belkins 2025 [B]",
+    )
+    cold_meeting_rate: float = _p(
+        0.046, 0.005, 0.5, unit="probability", label="Cold meeting rate", group="specialist",
+        help="Share of cold conversations that book a first appointment.",
+        source=f"{NUMBERS}: 4.6 %, Belkins 2025 [B]",
+    )
+    warm_multiplier: float = _p(
+        2.5, 1.0, 10.0, unit="x cold", label="Own-customer multiplier", group="specialist",
+        help="Connect and meeting rates when calling our own customers, relative to cold.",
+        source=f"{NUMBERS}: referral lead-to-deal 3.63 % vs 1.55 % web, Implisit 2014 [B]",
+    )
+    own_account_preference: float = _p(
+        0.7, 0.0, 1.0, unit="share", label="Calls into own customers", group="specialist",
+        help="Share of dials the specialist aims at our own customers while any rep is open.",
+        source="estimate; own customers are the most approachable, story beat 10 [U]",
+    )
+    intro_meeting_rate: float = _p(
+        0.6, 0.1, 1.0, unit="probability", label="Intro meeting rate", group="specialist",
+        help="Share of a rep's warm intros that become a first appointment.",
+        source="estimate [U]",
+    )
+    assessment_rate: float = _p(
+        0.6, 0.1, 1.0, unit="probability", label="Appointment to assessment",
+        group="specialist", help="Share of first appointments that go on to an assessment.",
+        source="estimate [U]",
+    )
+    proposal_rate: float = _p(
+        0.8, 0.1, 1.0, unit="probability", label="Assessment to proposal", group="specialist",
+        help="Share of assessments that end in a proposal.",
+        source="estimate [U]",
+    )
+    opp_to_deal_warm: float = _p(
+        0.147, 0.01, 0.6, unit="probability", label="Warm opportunity-to-deal",
+        group="specialist",
+        help="Share of first appointments with our own customers that become deals.",
+        source=f"{NUMBERS}: 14.7 % for referrals, Implisit 2014 [B]",
+    )
+    opp_to_deal_cold: float = _p(
+        0.06, 0.01, 0.6, unit="probability", label="Cold opportunity-to-deal",
+        group="specialist", help="Share of cold first appointments that become deals.",
+        source=f"{NUMBERS}: 6 % average, Implisit 2014 [B]",
+    )
+    discovery_days: int = _p(
+        10, 1, 60, unit="days", label="Discovery", group="specialist",
+        help="Days from first appointment to the start of the assessment.",
+        source=f"{NUMBERS}: discovery 1-2 weeks, MPS vendor stage durations [C]",
+    )
+    assessment_days: int = _p(
+        42, 7, 120, unit="days", label="Assessment (MPS)", group="specialist",
+        help="Length of a print assessment.",
+        source=f"{NUMBERS}: audit 4-8 weeks [C]",
+    )
+    proposal_days: int = _p(
+        17, 3, 60, unit="days", label="Proposal", group="specialist",
+        help="Days from the assessment to the customer's decision.",
+        source=f"{NUMBERS}: proposal 2-3 weeks [C]",
+    )
+    mit_cycle_days: int = _p(
+        420, 90, 720, unit="days", label="Managed IT cycle", group="specialist",
+        help="Length of a managed IT sales cycle from appointment to decision.",
+        source=f"{NUMBERS}: 12-18 months for an 80-150-seat deal [C]",
+    )
+    close_window_days: int = _p(
+        180, 0, 540, unit="days", label="Decision window", group="specialist",
+        help="Days before lease end within which a customer will decide on a managed deal.",
+        source=f"{NUMBERS}: renewal talk opens ~6 months before the end [C]",
+    )
+    postpone_share: float = _p(
+        0.6, 0.0, 1.0, unit="probability", label="Postpone to lease end", group="specialist",
+        help="Chance that a customer outside the decision window postpones to the lease end.",
+        source=f"{NUMBERS}: MPS decisions often postponed to the lease end, Walters 2009 [C]",
+    )
+    appointment_minutes: float = _p(
+        120.0, 15.0, 480.0, unit="min", label="Minutes per meeting", group="specialist",
+        help="Specialist time per appointment, assessment visit or proposal meeting.",
+        source="estimate [U]",
+    )
+    implementation_days: int = _p(
+        45, 5, 180, unit="days", label="Implementation time", group="specialist",
+        help="Days to implement a signed managed contract before it goes live.",
+        source="estimate [U]",
+    )
+    implementation_capacity: int = _p(
+        3, 1, 50, unit="contracts", label="Implementation capacity", group="specialist",
+        help="Managed contracts the service team can implement at once.",
+        source="estimate [U]",
+    )
+    hardware_time_share: float = _p(
+        0.3, 0.0, 0.8, unit="share", label="Open-territory time", group="specialist",
+        help="Share of the specialist's selling time spent on hardware in the open territory.",
+        source="estimate; story beat 4 [U]",
+    )
+    hardware_win_rate: float = _p(
+        0.10, 0.0, 0.5, unit="probability", label="Open-territory win rate",
+        group="specialist",
+        help="Chance that the specialist wins an open-territory account at its lease end.",
+        source="estimate [U]",
+    )
+    reservation_income: float = _p(
+        65000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
+        group="specialist",
+        help="Expected yearly income below which the specialist quits.",
+        source="estimate [U]",
+    )
+    hiring_lag_days: int = _p(
+        75, 0, 365, unit="days", label="Hiring lag", group="specialist",
+        help="Days to hire a successor after a specialist leaves.",
+        source="estimate [U]",
+    )
+    # ---------------------------------------------------------------- sales manager
+    manager_leadership: float = _p(
+        0.1, 0.0, 1.0, unit="0-1", label="Manager leadership", group="sales manager",
+        help="0 keeps the peace (ask-permission, avoids conflict); 1 leads (rules, joint "
+        "account planning, coaching, steps in).",
+        source="estimate; story beats 7 and 13 [U]",
+    )
+    permission_rule: str = _p(
+        "manager", label="Ask-permission rule", group="sales manager",
+        help="Who decides whether the specialist must ask the rep before each call: the "
+        "manager's style, never, or always.",
+        source="the story, beat 7 [C]", choices=PERMISSION_RULES,
+    )
+    lookup_minutes: float = _p(
+        3.0, 0.0, 15.0, unit="min/contact", label="Owner look-up time", group="sales manager",
+        help="Time to look up the owning rep of a contact in the CRM, under the rule.",
+        source="estimate; story beat 7 [U]",
+    )
+    permission_minutes: float = _p(
+        12.0, 0.0, 60.0, unit="min/request", label="Permission call time",
+        group="sales manager",
+        help="Time to reach the rep and ask before calling one of their accounts.",
+        source="estimate; story beat 7 [U]",
+    )
+    complaint_level: float = _p(
+        0.5, 0.1, 0.95, unit="0-1", label="Complaint level", group="sales manager",
+        help="Wall height at which a rep complains to the manager (a conflict).",
+        source="estimate; story beat 6 [U]",
+    )
+    # ---------------------------------------------------------------- owner
+    owner_today_priority: float = _p(
+        0.8, 0.0, 1.0, unit="0-1", label="Owner's focus on today", group="owner",
+        help="0 builds the future; 1 protects today's hardware business.",
+        source="estimate; story beat 8 [U]",
+    )
+    announce_before_launch: bool = _p(
+        False, label="Announce before hiring", group="owner",
+        help="The owner announces the role and its objectives to the reps before the hire.",
+        source="the author's prescription [C]",
+    )
+    rules_of_engagement: bool = _p(
+        False, label="Rules of engagement", group="owner",
+        help="Written rules of who calls which accounts and how reps are kept informed.",
+        source="the author's prescription [C]",
+    )
+    credit_policy: str = _p(
+        "none", label="Credit for reps", group="owner",
+        help="Credit for reps on managed deals in their accounts: none, split (shares sum to "
+        "100 %), double (both full), team quota.",
+        source=f"{NUMBERS}: overlay credit 25-50 %, Alexander Group [B/C]",
+        choices=CREDIT_POLICIES,
+    )
+    rep_training: float = _p(
+        0.0, 0.0, 1.0, unit="0-1", label="Rep training", group="owner",
+        help="How well reps are trained to spot managed-services opportunities.",
+        source="estimate [U]",
+    )
+    open_territory: bool = _p(
+        True, label="Open hardware territory", group="owner",
+        help="The specialist may sell hardware in the open territory as a fallback.",
+        source="the story, beat 4 [C]",
+    )
+    specialist_territory: str = _p(
+        "all", label="Specialist territory", group="owner",
+        help="Which accounts the specialist may call: all, or only competitor-held ones.",
+        source="strategy lever [U]", choices=TERRITORIES,
+    )
+    intervention: str = _p(
+        "never", label="Owner intervention", group="owner",
+        help="When the owner steps in: never, reactive (after conflicts), or before launch.",
+        source="the author's prescription [C]", choices=INTERVENTIONS,
+    )
+    intervention_after_conflicts: int = _p(
+        3, 1, 20, unit="conflicts", label="Conflicts before reacting", group="owner",
+        help="Conflicts after which a reactive owner intervenes.",
+        source="estimate [U]",
+    )
+    intervention_strength: float = _p(
+        0.3, 0.0, 1.0, unit="0-1", label="Intervention strength", group="owner",
+        help="Wall drop from an owner's intervention, scaled by focus on the future.",
+        source="estimate [U]",
+    )
+    abandon_after_failures: int = _p(
+        2, 1, 10, unit="specialists", label="Abandon after failures", group="owner",
+        help="Failed specialists in this run after which the owner abandons the program.",
+        source="estimate; story beat 9 [U]",
+    )
+    prior_failed_specialists: int = _p(
+        2, 0, 5, unit="specialists", label="Earlier failures", group="owner",
+        help="Specialists who failed in the seat before this run (they raise the walls).",
+        source="the story, beat 9 [C]",
+    )
+    launch_target_mrr: float = _p(
+        5000.0, 500.0, 50000.0, unit="$/month", label="Year-one target", group="owner",
+        help="Managed MRR booked in the first 12 months that counts as a successful launch.",
+        source="estimate: the owner's objective [U]",
+    )
+    # ---------------------------------------------------------------- comp plan
+    base_salary: float = _p(
+        75000.0, 30000.0, 200000.0, unit="$/year", label="Specialist base salary",
+        group="comp plan", help="The specialist's base salary before any adjustment.",
+        source="estimate; 'a good salary', story beat 3 [U]",
+    )
+    commission_months: float = _p(
+        1.0, 0.0, 6.0, unit="months of MRR", label="Managed commission", group="comp plan",
+        help="Commission per managed deal, in months of its recurring revenue.",
+        source="estimate [U]",
+    )
+    hardware_commission: float = _p(
+        0.35, 0.0, 0.6, unit="share of GP", label="Hardware commission", group="comp plan",
+        help="Commission on hardware gross profit (first year) for reps and the specialist.",
+        source=f"{NUMBERS}: 30-40 % of GP, Rolla & Dunn 2009; ENX 2013 [B]",
+    )
+    monthly_quota_mrr: float = _p(
+        1200.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
+        help="New managed MRR the specialist must book per month once the quota applies.",
+        source="estimate [U]",
+    )
+    quota_ramp_days: int = _p(
+        0, 0, 365, unit="days", label="Quota ramp", group="comp plan",
+        help="Days after hire before the quota starts to accrue.",
+        source=f"{NUMBERS}: 51 % of new hires ramp in 3-6 months, SBI [B]",
+    )
+    first_milestone_day: int = _p(
+        90, 30, 365, unit="days", label="First milestone", group="comp plan",
+        help="Tenure day of the first quota review.",
+        source="the story, beat 5 [C]",
+    )
+    milestone_interval_days: int = _p(
+        90, 30, 365, unit="days", label="Milestone interval", group="comp plan",
+        help="Days between later quota reviews.",
+        source="estimate [U]",
+    )
+    performance_cut: float = _p(
+        0.2, 0.0, 0.6, unit="share", label="Salary cut on a miss", group="comp plan",
+        help="Share of base salary cut when a milestone is missed.",
+        source="the story, beat 5 (size estimated) [C/U]",
+    )
+    extension_days: int = _p(
+        30, 0, 180, unit="days", label="Extension", group="comp plan",
+        help="Extra days granted after a missed milestone before the owner lets go.",
+        source="the story, beat 11 [C]",
+    )
+    # ---------------------------------------------------------------- simulation
+    years: float = _p(
+        3.0, 0.25, 20.0, unit="years", label="Horizon", group="simulation",
+        help="Simulated time; one step is one calendar day.",
+        source="the issue: 3 years by default [C]",
+    )
+
+    def __post_init__(self) -> None:
+        for spec in field_specs():
+            object.__setattr__(self, spec.name, spec.coerce(getattr(self, spec.name)))
+
+    # ------------------------------------------------------------------ helpers
+    def replace(self, **overrides: Any) -> Params:
+        """Return a copy with ``overrides`` applied (validated; unknown names rejected).
+
+        Args:
+            **overrides: Field values to change.
+
+        Returns:
+            A new validated ``Params``.
+        """
+        check_names(overrides)
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain ``dict`` (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def diff(self, other: Params) -> dict[str, tuple[Any, Any]]:
+        """Fields whose values differ from ``other``, as ``{name: (self, other)}``."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+    @property
+    def horizon_days(self) -> int:
+        """Number of simulated days."""
+        return int(round(self.years * 365))
+
+    @property
+    def n_own_accounts(self) -> int:
+        """Accounts held by the dealership at the start."""
+        return self.n_reps * self.accounts_per_rep
+
+
+_SPECS: tuple[FieldSpec, ...] | None = None
+
+
+def field_specs() -> tuple[FieldSpec, ...]:
+    """Metadata of every ``Params`` field, in declaration order."""
+    global _SPECS
+    if _SPECS is None:
+        _SPECS = tuple(
+            FieldSpec(name=f.name, default=f.default, **f.metadata)
+            for f in dataclasses.fields(Params)
+        )
+    return _SPECS
+
+
+def spec(name: str) -> FieldSpec:
+    """Metadata of one field.
+
+    Args:
+        name: Field name.
+
+    Raises:
+        ValueError: If there is no such field.
+    """
+    for s in field_specs():
+        if s.name == name:
+            return s
+    raise ValueError(f"{name}: unknown parameter (see 'dealersim params' for the list)")
+
+
+def check_names(overrides: dict[str, Any]) -> None:
+    """Raise a one-line ``ValueError`` for the first unknown field name in ``overrides``."""
+    names = {s.name for s in field_specs()}
+    for key in overrides:
+        if key not in names:
+            raise ValueError(f"{key}: unknown parameter (see 'dealersim params' for the list)")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse ``field=value`` (as given to ``--set``) into a checked ``(name, value)`` pair.
+
+    Raises:
+        ValueError: One line naming the problem.
+    """
+    if "=" not in text:
+        raise ValueError(f"--set: {text!r} is not of the form field=value")
+    name, _, value = text.partition("=")
+    name = name.strip()
+    if not name or not value.strip():
+        raise ValueError(f"--set: {text!r} is not of the form field=value")
+    return name, spec(name).parse(value)
+
+
+def params_table(fmt: str = "markdown") -> str:
+    """Render the parameter table, grouped, for the docs or the terminal.
+
+    Args:
+        fmt: ``"markdown"`` or ``"text"``.
+
+    Returns:
+        The table as one string.
+    """
+    lines: list[str] = []
+    for group in GROUPS:
+        specs = [s for s in field_specs() if s.group == group]
+        if fmt == "markdown":
+            lines += [f"### {group.capitalize()}", ""]
+            lines += ["| field | default | range | unit | meaning | source |", "|---|---|---|---|---|---|"]
+            for s in specs:
+                rng = s.allowed().replace("one of ", "")
+                lines.append(
+                    f"| `{s.name}` | {_cell(s.default)} | {rng} | {s.unit} | "
+                    f"**{s.label}.** {s.help} | {s.source} |"
+                )
+            lines.append("")
+        else:
+            lines.append(f"[{group}]")
+            for s in specs:
+                lines.append(
+                    f"  {s.name:<30} {_cell(s.default):>10}  {s.allowed():<28} {s.unit:<16}"
+                    f" {s.label} ({s.grade})"
+                )
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
