@@ -183,6 +183,8 @@ class Market:
         if due >= 0:
             self.pipeline.add(due, int(i))
         if to == Stage.NONE:
+            if frm == Stage.LIVE:
+                self.end_managed(np.array([i]))
             self.handler[i] = NO_HANDLER
             self.source[i] = Source.NONE
             self.cooldown[i] = day + 180
@@ -236,7 +238,7 @@ class Market:
     def leases_due(self, day: int) -> np.ndarray:
         """Accounts whose lease ends today (stale entries removed)."""
         idx = self.leases.pop(day)
-        return idx[self.lease_end[idx] == day] if idx.size else idx
+        return np.unique(idx[self.lease_end[idx] == day]) if idx.size else idx
 
     def apply_renewals(
         self, day: int, idx: np.ndarray, u: np.ndarray, win_prob: np.ndarray
@@ -291,7 +293,7 @@ class Market:
     def contracts_due(self, day: int) -> np.ndarray:
         """Live managed contracts ending today (stale entries removed)."""
         idx = self.contracts.pop(day)
-        return idx[self.managed_end[idx] == day] if idx.size else idx
+        return np.unique(idx[self.managed_end[idx] == day]) if idx.size else idx
 
     def deal_mrr(self, i: int) -> float:
         """Monthly recurring revenue of the managed deal pitched to account ``i``."""
@@ -341,11 +343,19 @@ class Market:
             AssertionError: If any aggregate drifted from its definition.
         """
         held = self.holder == US
-        assert self.n_held == int(held.sum()), "accounts held"
-        assert np.isclose(self.held_value, self.lease_value[held].sum()), "held value"
-        assert np.isclose(self.live_mrr, self.managed_mrr.sum()), "live MRR"
-        assert self.n_live == int((self.managed != 0).sum()), "live contracts"
-        counts = np.bincount(self.stage, minlength=len(Stage))
-        assert np.array_equal(counts, self.stage_counts), "stage counts"
-        assert ((self.managed != 0) == (self.stage == Stage.LIVE)).all(), "live = managed"
-        assert (self.holder[self.stage >= Stage.IMPLEMENTATION] == US).all(), "signed held"
+        checks = {
+            "accounts held": self.n_held == int(held.sum()),
+            "held value": np.isclose(self.held_value, self.lease_value[held].sum()),
+            "live MRR": np.isclose(self.live_mrr, self.managed_mrr.sum()),
+            "live contracts": self.n_live == int((self.managed != 0).sum()),
+            "stage counts": np.array_equal(
+                np.bincount(self.stage, minlength=len(Stage)), self.stage_counts
+            ),
+            "live = managed": bool(((self.managed != 0) == (self.stage == Stage.LIVE)).all()),
+            "signed accounts held": bool(
+                (self.holder[self.stage >= Stage.IMPLEMENTATION] == US).all()
+            ),
+        }
+        broken = [name for name, ok in checks.items() if not ok]
+        if broken:
+            raise AssertionError("market invariants broken: " + ", ".join(broken))

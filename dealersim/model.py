@@ -23,6 +23,7 @@ TIMESERIES_COLUMNS = (
     "managed_contracts",
     "managed_mrr",
     "booked_mrr",
+    "specialist_booked_mrr",
     "stage_conversation",
     "stage_appointment",
     "stage_assessment",
@@ -266,18 +267,19 @@ class DealershipModel(mesa.Model):
             mk.contracts.add(int(mk.managed_end[i]), i)
 
     # ================================================================== pipeline
-    def close_rate(self, i: int) -> float:
-        """Chance that a proposal to account ``i`` closes."""
+    def close_rate(self, i: int, skill: float) -> float:
+        """Chance that a proposal to account ``i`` closes, for a seller of ``skill``."""
         p, mk = self.params, self.market
         opp = p.opp_to_deal_cold if mk.source[i] == Source.COLD else p.opp_to_deal_warm
-        rate = opp / (p.assessment_rate * p.proposal_rate) * p.specialist_skill
-        return min(0.95, rate)
+        return min(0.95, opp / (p.assessment_rate * p.proposal_rate) * skill)
 
     def advance_pipeline(self) -> None:
         """Move every opportunity whose next step is due today."""
         mk, p, rng = self.market, self.params, self.rng
-        for i in mk.pipeline_due(self.day).tolist():
+        for i in np.unique(mk.pipeline_due(self.day)).tolist():
             stage = int(mk.stage[i])
+            if stage == Stage.NONE or mk.stage_due[i] != self.day:
+                continue
             s = self._by_number.get(int(mk.handler[i]))
             if stage == Stage.IMPLEMENTATION:
                 self._implementing.discard(i)
@@ -321,7 +323,7 @@ class DealershipModel(mesa.Model):
             mk.stage_due[i] = window_opens
             mk.pipeline.add(window_opens, i)
             return
-        if rng.random() < self.close_rate(i):
+        if rng.random() < self.close_rate(i, s.skill):
             self.close_deal(i, s)
         else:
             mk.move(i, Stage.NONE, self.day)
@@ -331,7 +333,8 @@ class DealershipModel(mesa.Model):
         mk = self.market
         mrr = mk.deal_mrr(i)
         mk.gain(np.array([i]))
-        mk.renew_lease(np.array([i]), self.day)
+        if mk.lease_end[i] != self.day + mk.term_days:
+            mk.renew_lease(np.array([i]), self.day)
         mk.move(i, Stage.IMPLEMENTATION, self.day)
         self._impl_queue.append(i)
         self.deals += 1
@@ -356,7 +359,7 @@ class DealershipModel(mesa.Model):
         self._implementing = {i for i in self._implementing if mk.stage[i] == Stage.IMPLEMENTATION}
         while self._impl_queue and len(self._implementing) < p.implementation_capacity:
             i = self._impl_queue.popleft()
-            if mk.stage[i] != Stage.IMPLEMENTATION:
+            if mk.stage[i] != Stage.IMPLEMENTATION or i in self._implementing:
                 continue
             self._implementing.add(i)
             mk.stage_due[i] = self.day + p.implementation_days
@@ -398,6 +401,7 @@ class DealershipModel(mesa.Model):
             setattr(self, column, int(mk.stage_counts[stage]))
         self.specialist_employed = len(self.employed_specialists)
         self.specialist_salary = sum(s.salary for s in self.employed_specialists)
+        self.specialist_booked_mrr = sum(s.booked_mrr for s in self.employed_specialists)
         self.quota_target = sum(s.quota_target(s.tenure) for s in self.employed_specialists)
         self.cumulative_gross_profit = (
             self.hw_gp + self.managed_gp - self.salaries_paid - self.program_cost

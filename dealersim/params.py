@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 GROUPS: tuple[str, ...] = (
     "market",
@@ -91,12 +94,12 @@ class FieldSpec:
                 raise bad
             return value
         if self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, int | float) and value in (0, 1):
+            if isinstance(value, bool | np.bool_):
+                return bool(value)
+            if isinstance(value, numbers.Real) and value in (0, 1):
                 return bool(value)
             raise bad
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             raise bad
         if not math.isfinite(float(value)):
             raise bad
@@ -270,7 +273,7 @@ class Params:
         source=f"{NUMBERS}: 34 % 'ready to leave' is intent, measured churn is lower [B/U]",
     )
     mps_mrr_per_device: float = _p(
-        110.0, 20.0, 400.0, unit="$/month", label="MPS revenue per device", group="market",
+        150.0, 20.0, 400.0, unit="$/month", label="MPS revenue per device", group="market",
         help="Monthly recurring revenue of a managed print contract per device.",
         source="estimate [U]",
     )
@@ -296,7 +299,7 @@ class Params:
         source=f"{NUMBERS}: 4-12 reps for a $10-30M dealer, none found [U]",
     )
     wall_initial: float = _p(
-        0.35, 0.0, 1.0, unit="0-1", label="Initial wall", group="hardware reps",
+        0.25, 0.0, 1.0, unit="0-1", label="Initial wall", group="hardware reps",
         help="Mean protectiveness of reps over their accounts before the launch.",
         source="estimate; Zoltners, Sinha & Lorimer on account ownership [U]",
     )
@@ -305,13 +308,18 @@ class Params:
         help="Standard deviation of the initial wall across reps.",
         source="estimate [U]",
     )
+    culture_spread: float = _p(
+        0.15, 0.0, 0.3, unit="0-1", label="Culture spread", group="hardware reps",
+        help="Standard deviation of a team's mean wall across dealerships (its culture).",
+        source="estimate; '8 out of 10 dealerships' have the problem (author's opinion) [U]",
+    )
     wall_touch_shock: float = _p(
-        0.03, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
+        0.001, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
         help="Wall rise when the specialist touches a rep's account without credit or rules.",
         source="estimate; threat to renewal raises guarding (Zoltners et al.) [U]",
     )
     wall_relax_days: float = _p(
-        60.0, 5.0, 365.0, unit="days", label="Wall settling time", group="hardware reps",
+        30.0, 5.0, 365.0, unit="days", label="Wall settling time", group="hardware reps",
         help="Time constant with which a wall drifts toward its policy-driven resting level.",
         source="estimate [U]",
     )
@@ -321,7 +329,7 @@ class Params:
         source="estimate; the story's '100-foot wall' by day 30 [U]",
     )
     launch_surprise: float = _p(
-        0.15, 0.0, 0.5, unit="0-1", label="Launch surprise", group="hardware reps",
+        0.08, 0.0, 0.5, unit="0-1", label="Launch surprise", group="hardware reps",
         help="Wall rise on launch day when reps learn of the role with no announcement.",
         source="estimate; story beat 3 [U]",
     )
@@ -332,8 +340,14 @@ class Params:
         source="estimate; story beat 9 [U]",
     )
     intro_rate: float = _p(
-        0.10, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        0.12, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
         help="Warm intros a fully motivated rep with no wall offers per workday.",
+        source="estimate [U]",
+    )
+    goodwill: float = _p(
+        0.08, 0.0, 1.0, unit="0-1", label="Goodwill", group="hardware reps",
+        help="A rep's motivation to introduce the specialist with no credit, planning or "
+        "training.",
         source="estimate [U]",
     )
     shared_win_relief: float = _p(
@@ -385,6 +399,11 @@ class Params:
         1.0, 0.5, 1.5, unit="x average", label="Specialist skill", group="specialist",
         help="Multiplier on the specialist's meeting and close rates.",
         source="estimate [U]",
+    )
+    skill_spread: float = _p(
+        0.35, 0.0, 0.6, unit="log-sd", label="Skill spread between hires", group="specialist",
+        help="Log-normal spread of each hire's skill around the specialist skill.",
+        source="estimate; ramp and quota attainment vary widely across hires (SBI, CSO) [U]",
     )
     selling_minutes: float = _p(
         300.0, 60.0, 480.0, unit="min/workday", label="Selling time", group="specialist",
@@ -504,7 +523,7 @@ class Params:
         source="estimate [U]",
     )
     reservation_income: float = _p(
-        65000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
+        70000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
         group="specialist",
         help="Expected yearly income below which the specialist quits.",
         source="estimate [U]",
@@ -528,18 +547,18 @@ class Params:
         source="the story, beat 7 [C]", choices=PERMISSION_RULES,
     )
     lookup_minutes: float = _p(
-        3.0, 0.0, 15.0, unit="min/contact", label="Owner look-up time", group="sales manager",
+        2.0, 0.0, 15.0, unit="min/contact", label="Owner look-up time", group="sales manager",
         help="Time to look up the owning rep of a contact in the CRM, under the rule.",
         source="estimate; story beat 7 [U]",
     )
     permission_minutes: float = _p(
-        12.0, 0.0, 60.0, unit="min/request", label="Permission call time",
+        6.0, 0.0, 60.0, unit="min/request", label="Permission call time",
         group="sales manager",
         help="Time to reach the rep and ask before calling one of their accounts.",
         source="estimate; story beat 7 [U]",
     )
     complaint_level: float = _p(
-        0.5, 0.1, 0.95, unit="0-1", label="Complaint level", group="sales manager",
+        0.55, 0.1, 0.95, unit="0-1", label="Complaint level", group="sales manager",
         help="Wall height at which a rep complains to the manager (a conflict).",
         source="estimate; story beat 6 [U]",
     )
@@ -607,7 +626,7 @@ class Params:
         source="the story, beat 9 [C]",
     )
     launch_target_mrr: float = _p(
-        5000.0, 500.0, 50000.0, unit="$/month", label="Year-one target", group="owner",
+        1500.0, 500.0, 50000.0, unit="$/month", label="Year-one target", group="owner",
         help="Managed MRR booked in the first 12 months that counts as a successful launch.",
         source="estimate: the owner's objective [U]",
     )
@@ -618,7 +637,7 @@ class Params:
         source="estimate; 'a good salary', story beat 3 [U]",
     )
     commission_months: float = _p(
-        1.0, 0.0, 6.0, unit="months of MRR", label="Managed commission", group="comp plan",
+        2.0, 0.0, 6.0, unit="months of MRR", label="Managed commission", group="comp plan",
         help="Commission per managed deal, in months of its recurring revenue.",
         source="estimate [U]",
     )
@@ -628,7 +647,7 @@ class Params:
         source=f"{NUMBERS}: 30-40 % of GP, Rolla & Dunn 2009; ENX 2013 [B]",
     )
     monthly_quota_mrr: float = _p(
-        1200.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
+        500.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
         help="New managed MRR the specialist must book per month once the quota applies.",
         source="estimate [U]",
     )
@@ -656,6 +675,11 @@ class Params:
         30, 0, 180, unit="days", label="Extension", group="comp plan",
         help="Extra days granted after a missed milestone before the owner lets go.",
         source="the story, beat 11 [C]",
+    )
+    fire_after_misses: int = _p(
+        3, 1, 10, unit="reviews", label="Let go after misses", group="comp plan",
+        help="Consecutive missed quota reviews after which the owner lets the specialist go.",
+        source="estimate; in the story the specialist quits before he is fired [U]",
     )
     # ---------------------------------------------------------------- simulation
     years: float = _p(
@@ -727,7 +751,7 @@ def spec(name: str) -> FieldSpec:
     for s in field_specs():
         if s.name == name:
             return s
-    raise ValueError(f"{name}: unknown parameter (see 'dealersim params' for the list)")
+    raise ValueError(f"{name!r}: unknown parameter (see 'dealersim params' for the list)")
 
 
 def check_names(overrides: dict[str, Any]) -> None:
@@ -735,7 +759,7 @@ def check_names(overrides: dict[str, Any]) -> None:
     names = {s.name for s in field_specs()}
     for key in overrides:
         if key not in names:
-            raise ValueError(f"{key}: unknown parameter (see 'dealersim params' for the list)")
+            raise ValueError(f"{key!r}: unknown parameter (see 'dealersim params' for the list)")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -767,7 +791,10 @@ def params_table(fmt: str = "markdown") -> str:
         specs = [s for s in field_specs() if s.group == group]
         if fmt == "markdown":
             lines += [f"### {group.capitalize()}", ""]
-            lines += ["| field | default | range | unit | meaning | source |", "|---|---|---|---|---|---|"]
+            lines += [
+                "| field | default | range | unit | meaning | source |",
+                "|---|---|---|---|---|---|",
+            ]
             for s in specs:
                 rng = s.allowed().replace("one of ", "")
                 lines.append(

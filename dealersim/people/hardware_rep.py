@@ -71,10 +71,13 @@ class HardwareRep(mesa.Agent):
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
         self.wall = min(1.0, max(0.0, self.wall + amount))
 
-    def touched(self, n: int, asked: bool) -> None:
-        """The specialist called ``n`` of this rep's accounts (``asked``: with permission)."""
+    def touched(self, n: int, asked: bool, skill: float = 1.0) -> None:
+        """The specialist called ``n`` of this rep's accounts (``asked``: with permission).
+
+        A more skilled specialist treads more lightly: the shock is divided by ``skill``.
+        """
         p, m = self.model.params, self.model
-        shock = p.wall_touch_shock * n * (1.0 - self.credit)
+        shock = p.wall_touch_shock * n * (1.0 - self.credit) / skill
         if m.rules_active:
             shock *= 0.3
         elif asked:
@@ -104,7 +107,8 @@ class HardwareRep(mesa.Agent):
         """How much this rep wants to bring the specialist in (0-1)."""
         p, m = self.model.params, self.model
         joint_planning = m.manager.leadership if m.rules_active else 0.5 * m.manager.leadership
-        return min(1.0, 0.05 + 0.6 * self.credit + 0.4 * joint_planning + 0.3 * p.rep_training)
+        drive = p.goodwill + 0.6 * self.credit + 0.4 * joint_planning + 0.3 * p.rep_training
+        return min(1.0, drive)
 
     def offer_intro(self) -> None:
         """Maybe introduce the specialist to one of our customers nearing lease end."""
@@ -143,7 +147,8 @@ class HardwareRep(mesa.Agent):
 
 
 def initial_walls(model: DealershipModel) -> np.ndarray:
-    """Draw each rep's wall before the launch (history of failed specialists included)."""
+    """Draw each rep's wall before the launch: the team's culture, the rep, and history."""
     p = model.params
-    mean = p.wall_initial + p.history_wall_effect * p.prior_failed_specialists
+    culture = model.rng.normal(0.0, p.culture_spread)
+    mean = p.wall_initial + culture + p.history_wall_effect * p.prior_failed_specialists
     return np.clip(model.rng.normal(mean, p.wall_spread, size=p.n_reps), 0.0, 1.0)

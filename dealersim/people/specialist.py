@@ -44,10 +44,14 @@ class Specialist(mesa.Agent):
         self.asked_for_help = False
         self.next_review = p.first_milestone_day
         self.milestones_met = 0
+        self.misses = 0
         self.first_milestone_met: bool | None = None
         self.meeting_minutes = 0.0
         self.dials = 0
         self.workdays = 0
+        spread = p.skill_spread
+        draw = model.rng.normal(0.0, spread) - spread**2 / 2
+        self.skill = p.specialist_skill * float(np.exp(draw))
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
@@ -112,33 +116,55 @@ class Specialist(mesa.Agent):
             self.first_milestone_met = met
         if met:
             self.milestones_met += 1
+            self.misses = 0
             self.in_extension = False
             self.next_review = t + p.milestone_interval_days
-            m.log(self.name, "milestone_met", f"meets the day-{t} milestone: "
+            m.log(self.name, "milestone_met", f"meets the milestone after {t} days in the job: "
                   f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
             return True
-        if self.in_extension or p.extension_days == 0:
-            self.leave("fired", f"is let go at day {t}: ${self.booked_mrr:,.0f} booked against "
-                       f"${target:,.0f}")
+        self.misses += 1
+        if self.misses >= p.fire_after_misses:
+            self.leave("fired", f"is let go after {t} days and {self.misses} missed reviews: "
+                       f"${self.booked_mrr:,.0f} booked against ${target:,.0f}")
             return False
-        m.log(self.name, "milestone_missed", f"misses the day-{t} milestone: "
+        m.log(self.name, "milestone_missed", f"misses the milestone after {t} days in the job: "
               f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
         if p.performance_cut > 0 and not self.cut_applied:
             self.cut_applied = True
             self.salary = p.base_salary * (1.0 - p.performance_cut)
             m.log(self.name, "salary_cut", f"has his base cut by {p.performance_cut:.0%} to "
                   f"${self.salary:,.0f}")
-        self.in_extension = True
-        self.next_review = t + p.extension_days
-        m.log("owner", "extension", f"grants {p.extension_days} more days, with no change in "
-              "how the team works" if p.intervention == "never" else
-              f"grants {p.extension_days} more days")
+        if p.extension_days > 0 and not self.in_extension:
+            self.in_extension = True
+            self.next_review = t + p.extension_days
+            m.log("owner", "extension", f"grants {p.extension_days} more days" + (
+                ", with no change in how the team works" if p.intervention == "never" else ""))
+        else:
+            self.in_extension = False
+            self.next_review = t + p.milestone_interval_days
         return True
 
     def expected_income(self) -> float:
-        """Yearly income he expects: salary plus commissions at the pace so far."""
+        """Income he expects over the next year.
+
+        Salary, plus commissions at the pace earned so far, plus the commission his open
+        opportunities should bring (each weighted by its chance to close).
+        """
+        m, p = self.model, self.model.params
+        mk = m.market
         earned = self.commission + self.hw_commission
-        return self.salary + earned * 365.0 / max(self.tenure, 30)
+        mine = np.flatnonzero(
+            (mk.handler == self.number)
+            & (mk.stage >= Stage.APPOINTMENT)
+            & (mk.stage <= Stage.PROPOSAL)
+        )
+        pipeline = 0.0
+        for i in mine.tolist():
+            ahead = {Stage.APPOINTMENT: p.assessment_rate * p.proposal_rate,
+                     Stage.ASSESSMENT: p.proposal_rate}.get(Stage(int(mk.stage[i])), 1.0)
+            chance = ahead * m.close_rate(i, self.skill)
+            pipeline += chance * p.commission_months * mk.deal_mrr(i)
+        return self.salary + earned * 365.0 / max(self.tenure, 30) + pipeline
 
     def leave(self, kind: str, text: str) -> None:
         """Leave the dealership (``kind`` is ``"quit"`` or ``"fired"``); open deals are lost."""
@@ -176,13 +202,13 @@ class Specialist(mesa.Agent):
                     continue
                 calls = rep.answer_permission(k) if ask else k
                 if calls:
-                    rep.touched(calls, asked=ask)
+                    rep.touched(calls, asked=ask, skill=self.skill)
                     own_dials += calls
                     picks.append((rep.index, calls))
         self.dials += n_cold + own_dials
         m.dials += n_cold + own_dials
 
-        skill = p.specialist_skill
+        skill = self.skill
         conv_cold = int(rng.binomial(n_cold, p.cold_connect_rate * p.conversation_rate))
         warm_connect = min(1.0, p.cold_connect_rate * p.warm_multiplier)
         conv_own = int(rng.binomial(own_dials, warm_connect * p.conversation_rate))

@@ -1,0 +1,75 @@
+# dealersim: developer and CI entry points.  `make` (or `make help`) lists the targets.
+#
+# Every target creates .venv on first use (`$(PY) -m venv .venv`) and installs the package
+# editable with its dev extras; the install runs again only when pyproject.toml is newer
+# than the stamp $(VENV)/.installed.  So `make test` works as the first command on a fresh
+# clone.
+
+PY          ?= python3
+VENV        ?= .venv
+VENV_PY     := $(VENV)/bin/python
+VENV_STAMP  := $(VENV)/.installed
+PIP_ARGS    ?=
+PYTEST_ARGS ?=
+ARGS        ?=
+# directories that ruff checks (only those that exist: git does not keep empty folders)
+LINT_PATHS  := $(wildcard dealersim tests experiments)
+
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+.PHONY: help venv frontend test lint demo bench validate clean
+
+help: ## list the targets
+	@echo "dealersim make targets (PY=$(PY), venv in $(VENV)):"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "variables: PY=python3  PYTEST_ARGS='-k foo -x'  ARGS='...' (demo/validate/bench)  PIP_ARGS"
+
+# --- environment -------------------------------------------------------------------------
+
+$(VENV_PY):
+	@$(PY) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else \
+		f"error: $(PY) is Python {v.major}.{v.minor}; dealersim needs >= 3.12 (try make PY=python3.12)")'
+	@echo ">>> creating $(VENV) with $$($(PY) --version)"
+	$(PY) -m venv $(VENV)
+
+$(VENV_STAMP): pyproject.toml | $(VENV_PY)
+	@echo ">>> installing dealersim (editable, dev extras) into $(VENV)"
+	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[dev]'
+	@touch $@
+
+venv: $(VENV_STAMP) ## create .venv and install the package (only when pyproject.toml changed)
+
+frontend: venv ## vendor Solara's front end (npm) into the venv, for offline dashboards
+	$(VENV_PY) scripts/vendor_frontend.py
+
+# --- checks ------------------------------------------------------------------------------
+
+lint: venv ## ruff check dealersim, tests and experiments
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+
+test: venv frontend ## ruff, then pytest (extra pytest args: PYTEST_ARGS='-k name -x')
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	@rc=0; $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
+	exit $$rc
+
+# --- running -----------------------------------------------------------------------------
+
+demo: venv ## the main job: overlay vs planned on one seed, both stories told (dealersim demo ARGS)
+	$(VENV)/bin/dealersim demo $(ARGS)
+
+bench: venv ## run the benchmarks: python -m dealersim.bench ARGS
+	$(VENV_PY) -m dealersim.bench $(ARGS)
+
+validate: venv ## run the validation checks: dealersim validate ARGS
+	$(VENV)/bin/dealersim validate $(ARGS)
+
+# --- housekeeping ------------------------------------------------------------------------
+
+clean: ## remove .venv, build artefacts and tool caches (keeps out/)
+	rm -rf $(VENV) build dist *.egg-info .eggs .pytest_cache .ruff_cache .hypothesis htmlcov .coverage
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
