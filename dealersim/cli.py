@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
+import importlib.util
 import inspect
 import math
 import os
@@ -399,6 +401,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 # ====================================================================== parser
+COMMAND_MODULES: tuple[str, ...] = (
+    "dealersim.compare_cli",
+    "dealersim.dashboard.cli",
+    "dealersim.sweep_cli",
+)
+"""Modules that add subcommands. Each has ``register(command, run_options)``, where
+``command(name, handler, text)`` adds a subparser whose ``handler(args) -> int`` runs it, and
+``run_options(parser, strategy=...)`` adds the shared --strategy/--seed/--years/--set options.
+Handlers raise ``UsageError`` (one line, exit 2) for bad input."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand (usage errors raise ``UsageError``)."""
     years = spec("years")
@@ -455,6 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", metavar="N",
                    help=f"replicate runs per check (default: {DEFAULT_REPLICATES})")
     p.add_argument("--out", metavar="DIR", help="write the validation results here")
+
+    for module_name in COMMAND_MODULES:
+        if importlib.util.find_spec(module_name) is None:
+            continue  # a feature not installed in this build
+        module = importlib.import_module(module_name)
+        module.register(command, run_options)
     return parser
 
 
