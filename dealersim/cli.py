@@ -470,8 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write the validation results here")
 
     for module_name in COMMAND_MODULES:
-        if importlib.util.find_spec(module_name) is None:
-            continue  # a feature not installed in this build
+        try:
+            found = importlib.util.find_spec(module_name) is not None
+        except ModuleNotFoundError:  # its parent package is absent
+            found = False
+        if not found:
+            continue  # a feature not built yet
         module = importlib.import_module(module_name)
         module.register(command, run_options)
     return parser
