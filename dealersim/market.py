@@ -22,6 +22,22 @@ NO_HANDLER = -1
 
 DAYS_PER_MONTH = 365.0 / 12.0
 
+
+def month_start(k: int | np.ndarray) -> int | np.ndarray:
+    """First day of month ``k`` (day 0 starts month 0; months average 365/12 days)."""
+    return np.round(np.asarray(k) * DAYS_PER_MONTH).astype(np.int64) if isinstance(
+        k, np.ndarray) else int(round(k * DAYS_PER_MONTH))
+
+
+def months_later(day: int, months: int) -> int:
+    """The first month start at least ``months`` months after ``day``.
+
+    Leases and contracts start and end on month starts, so lease-end work happens on about
+    twelve days a year instead of every day.
+    """
+    k = int(np.ceil(day / DAYS_PER_MONTH - 1e-9))
+    return int(month_start(k + months))
+
 MPS = np.int8(1)
 MIT = np.int8(2)
 
@@ -118,8 +134,6 @@ class Market:
         n = n_own + n_comp
         self.n = n
         self.n_own_start = n_own
-        self.term_days = int(round(p.lease_term_months * DAYS_PER_MONTH))
-        self.managed_term_days = int(round(p.managed_term_months * DAYS_PER_MONTH))
 
         self.holder = np.zeros(n, dtype=np.int8)
         self.holder[:n_own] = US
@@ -136,7 +150,8 @@ class Market:
         self.relationship = np.empty(n)
         self.relationship[:n_own] = rng.beta(5.0, 5.0, size=n_own)
         self.relationship[n_own:] = rng.beta(2.0, 6.0, size=n_comp)
-        self.lease_end = rng.integers(1, self.term_days + 1, size=n).astype(np.int64)
+        first_month = rng.integers(1, p.lease_term_months + 1, size=n)
+        self.lease_end = month_start(first_month)
 
         self.managed = np.zeros(n, dtype=np.int8)
         self.managed_mrr = np.zeros(n)
@@ -229,11 +244,15 @@ class Market:
         self.drop_many(signed, day)
 
     def renew_lease(self, idx: np.ndarray, day: int) -> None:
-        """Start a new lease term at ``idx`` from ``day`` and schedule its end."""
+        """Start a new lease term at ``idx`` from ``day`` and schedule its end.
+
+        The term runs from the next month start (``day`` itself when it is one).
+        """
         if idx.size == 0:
             return
-        self.lease_end[idx] = day + self.term_days
-        self.leases.add(day + self.term_days, idx)
+        end = months_later(day, self.params.lease_term_months)
+        self.lease_end[idx] = end
+        self.leases.add(end, idx)
 
     def leases_due(self, day: int) -> np.ndarray:
         """Accounts whose lease ends today (stale entries removed)."""
@@ -273,8 +292,9 @@ class Market:
         mrr = self.deal_mrr(i)
         self.managed[i] = self.product[i]
         self.managed_mrr[i] = mrr
-        self.managed_end[i] = day + self.managed_term_days
-        self.contracts.add(day + self.managed_term_days, int(i))
+        self.relationship[i] = max(self.relationship[i], self.params.managed_relationship)
+        self.managed_end[i] = months_later(day, self.params.managed_term_months)
+        self.contracts.add(int(self.managed_end[i]), int(i))
         self.live_mrr += mrr
         self.n_live += 1
         return mrr

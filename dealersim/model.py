@@ -10,10 +10,10 @@ import numpy as np
 
 from dealersim.events import EventLog
 from dealersim.funnel import Source, Stage
-from dealersim.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market
+from dealersim.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
 from dealersim.params import Params
 from dealersim.people import HardwareRep, Owner, SalesManager, Specialist
-from dealersim.people.hardware_rep import initial_walls
+from dealersim.people.hardware_rep import CREDIT_SHARE, initial_walls
 from dealersim.strategies import make_params
 
 TIMESERIES_COLUMNS = (
@@ -103,6 +103,8 @@ class DealershipModel(mesa.Model):
         self._by_number: dict[int, Specialist] = {}
 
         self.rules_active = params.rules_of_engagement
+        self._wall_policy_key: tuple[bool, bool] | None = None
+        self._wall_policy = (0.0, 1.0)
         self.program_abandoned = False
         self.specialists_lost = 0
         self.program_cost = 0.0
@@ -153,6 +155,28 @@ class DealershipModel(mesa.Model):
         """Whether the managed-services program exists and has not been abandoned."""
         p = self.params
         return (p.specialist_seats > 0 or p.rep_managed_selling > 0) and not self.program_abandoned
+
+    def wall_policy(self) -> tuple[float, float]:
+        """``(threat, relief)`` that set every rep's resting wall: ``(base + threat) * relief``.
+
+        The threat is the standing threat of an uncredited specialist in the territory (halved
+        by rules of engagement); the relief multiplies the reliefs from credit, leadership and
+        training. Cached until the specialist's presence or the rules change.
+        """
+        key = (self.specialist_present, self.rules_active)
+        if key != self._wall_policy_key:
+            p = self.params
+            credit = CREDIT_SHARE[p.credit_policy]
+            threat = 0.0
+            if self.specialist_present:
+                threat = p.standing_threat * (1.0 - credit) * (0.5 if self.rules_active else 1.0)
+            relief = (
+                (1.0 - p.credit_wall_relief * credit)
+                * (1.0 - p.leadership_wall_relief * p.manager_leadership)
+                * (1.0 - p.training_wall_relief * p.rep_training)
+            )
+            self._wall_policy_key, self._wall_policy = key, (threat, relief)
+        return self._wall_policy
 
     def log(self, actor: str, kind: str, text: str) -> None:
         """Add an event to the story."""
@@ -271,7 +295,7 @@ class DealershipModel(mesa.Model):
         self.accounts_lost += gone.size
         self.losses_managed += gone.size
         for i in idx[~churn].tolist():
-            mk.managed_end[i] = self.day + mk.managed_term_days
+            mk.managed_end[i] = months_later(self.day, p.managed_term_months)
             mk.contracts.add(int(mk.managed_end[i]), i)
 
     # ================================================================== pipeline
@@ -337,11 +361,15 @@ class DealershipModel(mesa.Model):
             mk.move(i, Stage.NONE, self.day)
 
     def close_deal(self, i: int, s: Specialist | None) -> None:
-        """Account ``i`` signs a managed contract (with the hardware lease renewed)."""
+        """Account ``i`` signs a managed contract.
+
+        A competitor-held account comes over to us with a new lease; our own customer keeps
+        the lease it has, which now renews with the managed contract's stickiness.
+        """
         mk = self.market
         mrr = mk.deal_mrr(i)
-        mk.gain(np.array([i]))
-        if mk.lease_end[i] != self.day + mk.term_days:
+        if mk.holder[i] == COMPETITOR:  # we take the account over: a new lease with us
+            mk.gain(np.array([i]))
             mk.renew_lease(np.array([i]), self.day)
         mk.move(i, Stage.IMPLEMENTATION, self.day)
         self._impl_queue.append(i)

@@ -258,9 +258,14 @@ class Params:
         source="estimate, calibrated with the loss rate to a 5-15 % net decline [U]",
     )
     managed_stickiness: float = _p(
-        0.30, 0.05, 1.0, unit="hazard multiplier", label="Managed stickiness", group="market",
+        0.25, 0.05, 1.0, unit="hazard multiplier", label="Managed stickiness", group="market",
         help="Multiplier on the loss chance of an account under a managed contract.",
         source=f"{NUMBERS}: managed contracts are much stickier, Photizo 2015 intent data [B/U]",
+    )
+    managed_relationship: float = _p(
+        0.8, 0.0, 1.0, unit="0-1", label="Managed relationship", group="market",
+        help="Relationship strength an account reaches once its managed contract is live.",
+        source="estimate: monthly service contact deepens the relationship [U]",
     )
     managed_term_months: int = _p(
         48, 12, 72, unit="months", label="Managed contract term", group="market",
@@ -268,9 +273,10 @@ class Params:
         source=f"{NUMBERS}: MPS 36-60 months, managed IT 36 months [C]",
     )
     managed_renewal_churn: float = _p(
-        0.20, 0.0, 1.0, unit="probability", label="Managed churn at contract end",
-        group="market", help="Chance that a managed contract is not renewed at its end.",
-        source=f"{NUMBERS}: 34 % 'ready to leave' is intent, measured churn is lower [B/U]",
+        0.08, 0.0, 1.0, unit="probability", label="Managed churn at contract end",
+        group="market",
+        help="Chance that a managed customer switches provider (and leaves us) at contract end.",
+        source=f"{NUMBERS}: 13 % intend to switch provider, Photizo 2015 (intent) [B/U]",
     )
     mps_mrr_per_device: float = _p(
         150.0, 20.0, 400.0, unit="$/month", label="MPS revenue per device", group="market",
@@ -340,12 +346,12 @@ class Params:
         source="estimate; story beat 9 [U]",
     )
     intro_rate: float = _p(
-        0.12, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        0.2, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
         help="Warm intros a fully motivated rep with no wall offers per workday.",
         source="estimate [U]",
     )
     goodwill: float = _p(
-        0.08, 0.0, 1.0, unit="0-1", label="Goodwill", group="hardware reps",
+        0.03, 0.0, 1.0, unit="0-1", label="Goodwill", group="hardware reps",
         help="A rep's motivation to introduce the specialist with no credit, planning or "
         "training.",
         source="estimate [U]",
@@ -626,7 +632,7 @@ class Params:
         source="the story, beat 9 [C]",
     )
     launch_target_mrr: float = _p(
-        1500.0, 500.0, 50000.0, unit="$/month", label="Year-one target", group="owner",
+        1200.0, 500.0, 50000.0, unit="$/month", label="Year-one target", group="owner",
         help="Managed MRR booked in the first 12 months that counts as a successful launch.",
         source="estimate: the owner's objective [U]",
     )

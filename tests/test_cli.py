@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -296,20 +295,16 @@ def test_docs_creates_and_updates(tmp_path, capsys):
     capsys.readouterr()
 
 
-def test_validate_is_wired(tmp_path, capsys, monkeypatch):
-    calls = []
-    fake = types.ModuleType("dealersim.validation")
-
-    def main_validate(replicates, out):
-        calls.append((replicates, out))
-        return 0
-
-    fake.main_validate = main_validate
-    monkeypatch.setitem(sys.modules, "dealersim.validation", fake)
-    assert main(["validate", "--replicates", "3", "--out", str(tmp_path / "v")]) == 0
-    assert calls == [(3, tmp_path / "v")]
-    assert main(["validate"]) == 0
-    assert calls[-1] == (cli.DEFAULT_REPLICATES, None)
+def test_validate_runs_and_writes_markdown(tmp_path, capsys):
+    out = tmp_path / "v"
+    code = main(["validate", "--replicates", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code in (0, 1)  # with 2 replicates some patterns may miss; the wiring is tested
+    text = (out / "validation.md").read_text()
+    for pattern in ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"):
+        assert f"| {pattern} |" in text
+        assert pattern in printed
+    assert "checks pass" in printed
 
 
 def test_help_and_version(capsys):

@@ -21,6 +21,7 @@ from dealersim.market import (
     Calendar,
     Market,
     loss_probability,
+    months_later,
 )
 from dealersim.params import Params
 
@@ -83,7 +84,9 @@ def reference_renewals(
     competitor-held account is won if ``u < win_prob``. Every account starts a new lease.
     """
     p = mk.params
-    term = int(round(p.lease_term_months * 365.0 / 12.0))
+    # the next month start at or after today, plus the term in months (leases run in months)
+    month = 365.0 / 12.0
+    new_end = int(round((math.ceil(day / month - 1e-9) + p.lease_term_months) * month))
     lost: list[int] = []
     won: list[int] = []
     for k, i in enumerate(idx.tolist()):
@@ -123,7 +126,7 @@ def reference_renewals(
             mk.holder[i] = US
             mk.n_held += 1
             mk.held_value += float(mk.lease_value[i])
-        mk.lease_end[i] = day + term
+        mk.lease_end[i] = new_end
     return lost, won
 
 
@@ -179,7 +182,7 @@ def test_apply_renewals_matches_reference(overrides, seed, due_share, day):
     fast.check_invariants()
     slow.check_invariants()
     # the new lease ends are on the lease calendar: every due account, exactly once
-    scheduled = fast.leases_due(day + fast.term_days)
+    scheduled = fast.leases_due(months_later(day, params.lease_term_months))
     assert sorted(scheduled.tolist()) == sorted(due.tolist())
 
 
@@ -318,7 +321,7 @@ def test_market_calendar_filters_stale_lease_entries():
     old_end = int(mk.lease_end[i])
     mk.renew_lease(np.array([i]), day=10)  # moves the lease end: the old entry goes stale
     assert i not in mk.leases_due(old_end).tolist()
-    assert i in mk.leases_due(10 + mk.term_days).tolist()
+    assert i in mk.leases_due(months_later(10, 60)).tolist()
 
 
 # ------------------------------------------------------------------ invariants under random ops

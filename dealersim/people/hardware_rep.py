@@ -53,14 +53,8 @@ class HardwareRep(mesa.Agent):
 
     def resting_wall(self) -> float:
         """Where the wall settles under the current policy and threat."""
-        p, m = self.model.params, self.model
-        threat = 0.0
-        if m.specialist_present:
-            threat = p.standing_threat * (1.0 - self.credit) * (0.5 if m.rules_active else 1.0)
-        level = (self.base_wall + threat) * (1.0 - p.credit_wall_relief * self.credit)
-        level *= 1.0 - p.leadership_wall_relief * m.manager.leadership
-        level *= 1.0 - p.training_wall_relief * p.rep_training
-        return level
+        threat, factor = self.model.wall_policy()
+        return (self.base_wall + threat) * factor
 
     def settle_wall(self) -> None:
         """Drift one day toward the resting level."""
@@ -106,7 +100,9 @@ class HardwareRep(mesa.Agent):
     def motivation(self) -> float:
         """How much this rep wants to bring the specialist in (0-1)."""
         p, m = self.model.params, self.model
-        joint_planning = m.manager.leadership if m.rules_active else 0.5 * m.manager.leadership
+        joint_planning = m.manager.leadership if m.manager.leads else 0.0
+        if not m.rules_active:
+            joint_planning *= 0.5
         drive = p.goodwill + 0.6 * self.credit + 0.4 * joint_planning + 0.3 * p.rep_training
         return min(1.0, drive)
 

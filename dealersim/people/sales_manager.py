@@ -38,6 +38,11 @@ class SalesManager(mesa.Agent):
         rep.raise_wall(-0.05 * self.leadership)
 
     @property
+    def leads(self) -> bool:
+        """Whether this manager leads (joint account planning, coaching, stepping in)."""
+        return self.leadership >= LEADS
+
+    @property
     def ask_permission(self) -> bool:
         """Whether the specialist must ask the rep before each call into their accounts."""
         return self.permission_active and not self.model.rules_active
