@@ -35,6 +35,10 @@ TIMESERIES_COLUMNS = (
     "specialist_salary",
     "quota_target",
     "dials",
+    "conversations",
+    "first_appointments_total",
+    "proposals",
+    "deals",
     "permission_requests",
     "cumulative_gross_profit",
 )
@@ -435,6 +439,7 @@ class DealershipModel(mesa.Model):
         self.booked_mrr = self.booked_total
         for column, stage in _STAGE_COLUMNS.items():
             setattr(self, column, int(mk.stage_counts[stage]))
+        self.first_appointments_total = int(self.first_appointments.sum())
         self.specialist_employed = len(self.employed_specialists)
         self.specialist_salary = sum(s.salary for s in self.employed_specialists)
         self.specialist_booked_mrr = sum(s.booked_mrr for s in self.employed_specialists)

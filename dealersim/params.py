@@ -389,7 +389,7 @@ class Params:
         source="estimate [U]",
     )
     rep_managed_effectiveness: float = _p(
-        0.25, 0.0, 1.0, unit="x specialist", label="Rep managed effectiveness",
+        0.15, 0.0, 1.0, unit="x specialist", label="Rep managed effectiveness",
         group="hardware reps",
         help="A copier rep's managed close rate relative to a specialist's.",
         source=f"{NUMBERS}: retraining copier reps to sell managed IT does not work, "
@@ -513,7 +513,7 @@ class Params:
         source="estimate [U]",
     )
     implementation_capacity: int = _p(
-        3, 1, 50, unit="contracts", label="Implementation capacity", group="specialist",
+        6, 1, 50, unit="contracts", label="Implementation capacity", group="specialist",
         help="Managed contracts the service team can implement at once.",
         source="estimate [U]",
     )

@@ -111,6 +111,8 @@ class HardwareRep(mesa.Agent):
         m = self.model
         if self.walled_off or not m.employed_specialists:
             return
+        if m.params.specialist_territory != "all":  # the specialist may not work our customers
+            return
         chance = m.params.intro_rate * (1.0 - self.wall) * self.motivation()
         if m.rng.random() >= chance:
             return

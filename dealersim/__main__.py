@@ -1,0 +1,5 @@
+"""``python -m dealersim``: the command line."""
+
+from dealersim.cli import main
+
+raise SystemExit(main())
