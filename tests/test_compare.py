@@ -1,0 +1,270 @@
+"""Tests of dealersim.compare, .stats, .report, .catalogue, compare_cli and the new presets."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from dealersim import compare, report
+from dealersim.cli import main
+from dealersim.engine import seed_for
+from dealersim.params import Params, field_specs
+from dealersim.stats import (
+    kaplan_meier,
+    km_at,
+    km_median,
+    logistic_irls,
+    mean_ci,
+    paired_diff,
+    wilson,
+)
+from dealersim.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
+
+SMALL = {"years": 0.5}
+NEW_PRESETS = ("rep_led", "hunter", "comp_only", "leadership_only", "mandate")
+
+
+# ------------------------------------------------------------------ stats
+def test_wilson_known_values():
+    # reference values from the closed-form Wilson score interval (z = 1.959964), 1e-4 tolerance
+    p, lo, hi = wilson(5, 10)
+    assert p == 0.5 and lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634,
+                                                                                      abs=1e-4)
+    p, lo, hi = wilson(0, 10)
+    assert p == 0 and lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
+    assert all(math.isnan(v) for v in wilson(0, 0))
+
+
+def test_mean_ci_and_paired_diff():
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0])
+    # t(0.975, 3) = 3.182446; sd = 1.290994; se = 0.645497
+    assert m == 2.5 and hi - m == pytest.approx(3.182446 * 0.645497, abs=1e-5)
+    assert mean_ci([np.nan, 7.0])[0] == 7.0
+    d, dlo, dhi, n = paired_diff([1, 2, 3, np.nan], [2, 3, 4, 9])
+    assert (d, dlo, dhi, n) == (1.0, 1.0, 1.0, 3)
+
+
+def test_kaplan_meier():
+    curve = kaplan_meier([1, 2, 3, 4], [False, False, False, False])
+    assert km_at(curve, 0.5) == 1 and km_at(curve, 2) == 0.5 and km_at(curve, 4) == 0
+    assert km_median(curve) == 2
+    # censoring: one of two left at risk after t=1 is censored at 2; the event at 3 ends it
+    curve = kaplan_meier([1, 2, 3, 3], [False, True, False, True])
+    assert km_at(curve, 1) == 0.75 and km_at(curve, 3) == pytest.approx(0.75 * 0.5)
+    assert km_median(kaplan_meier([5, 5], [True, True])) is None
+
+
+def test_logistic_irls_recovers_coefficients():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(20000), rng.integers(0, 2, 20000), rng.normal(size=20000)])
+    true = np.array([-1.0, 1.5, 0.5])
+    y = rng.random(20000) < 1 / (1 + np.exp(-(X @ true)))
+    fit = logistic_irls(X, y, ["b0", "b1", "b2"])
+    assert fit.converged
+    # 20,000 draws: standard errors are about 0.03; allow 0.1
+    assert np.allclose(fit.coef, true, atol=0.1)
+    # complete separation stays finite thanks to the tiny ridge
+    fit = logistic_irls(np.column_stack([np.ones(8), [0, 0, 0, 0, 1, 1, 1, 1]]),
+                        np.array([0, 0, 0, 0, 1, 1, 1, 1]), ["b0", "b1"])
+    assert np.all(np.isfinite(fit.coef)) and fit.coef[1] > 5
+
+
+# ------------------------------------------------------------------ presets
+def test_new_presets_are_valid_and_documented():
+    names = strategy_names()
+    assert names[:3] == ["hardware_only", "overlay", "planned"]
+    defaults = {s.name: s.default for s in field_specs()}
+    for name in NEW_PRESETS:
+        assert name in names
+        overrides = strategy_overrides(name)
+        assert set(overrides) <= set(defaults)
+        assert any(overrides[k] != defaults[k] for k in overrides), name
+        assert isinstance(make_params(name), Params)
+        assert len(strategy_doc(name)) > 200, name
+    assert make_params("rep_led").specialist_seats == 0
+    assert make_params("rep_led").rep_managed_selling > 0
+    assert make_params("hunter").specialist_territory == "competitor_only"
+    assert strategy_overrides("comp_only") == {"credit_policy": "double"}
+    lead = make_params("leadership_only")
+    assert lead.manager_leadership == make_params("planned").manager_leadership
+    assert lead.rules_of_engagement and lead.credit_policy == "none"
+    mandate = make_params("mandate")
+    assert mandate.rules_of_engagement and mandate.credit_policy == "none"
+
+
+# ------------------------------------------------------------------ compare
+@pytest.fixture(scope="module")
+def small_comp():
+    return compare.run_compare(["overlay", "planned"], replicates=4, seed=11, overrides=SMALL,
+                               workers=1, progress=False)
+
+
+def test_common_random_numbers(small_comp):
+    runs = small_comp.runs
+    for s in small_comp.strategies:
+        arm = small_comp.arm(s)
+        assert arm.seed.tolist() == [seed_for(11, i) for i in range(4)]
+    assert list(runs.strategy) == ["overlay"] * 4 + ["planned"] * 4
+    assert set(runs.version) == {small_comp.version}
+
+
+def test_runs_identical_for_any_worker_count(small_comp):
+    two = compare.run_compare(["overlay", "planned"], replicates=4, seed=11, overrides=SMALL,
+                              workers=2, progress=False)
+    pd.testing.assert_frame_equal(small_comp.runs, two.runs)
+    pd.testing.assert_frame_equal(small_comp.series, two.series)
+
+
+def test_summary_intervals(small_comp):
+    summ = small_comp.summary()
+    assert len(summ) == 2 * len(compare.SUMMARY_KEYS)
+    rate = summ[(summ.kind == "rate")]
+    assert set(rate.kpi) == set(compare.RATE_KPIS)
+    ok = summ.dropna(subset=["ci_low"])
+    assert (ok.ci_low <= ok.estimate + 1e-9).all() and (ok.estimate <= ok.ci_high + 1e-9).all()
+    ref = summ[summ.strategy == "overlay"]
+    assert ref["diff"].isna().all()
+    row = summ[(summ.strategy == "planned") & (summ.kpi == "managed_mrr")].iloc[0]
+    a = small_comp.arm("overlay").managed_mrr.to_numpy()
+    b = small_comp.arm("planned").managed_mrr.to_numpy()
+    assert row["diff"] == pytest.approx((b - a).mean())
+    assert row.n_pairs == 4
+
+
+def test_write_compare_outputs(small_comp, tmp_path):
+    out = compare.write_compare(small_comp, tmp_path / "cmp")
+    names = {p.name for p in out.iterdir()}
+    assert {"runs.parquet", "timeseries.parquet", "summary.csv", "report.html",
+            "launch_success.png", "fan_managed_mrr.png", "fan_hardware_accounts.png",
+            "fan_gross_profit.png", "specialist_survival.png", "wall.png",
+            "funnel.png"} <= names
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), small_comp.runs)
+    series = pd.read_parquet(out / "timeseries.parquet")
+    assert set(series.columns) >= {"strategy", "replicate", "day", "managed_mrr", "wall_mean"}
+    assert series.groupby("run_id").day.max().eq(182).all()
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 7
+    assert "src=\"http" not in html and "<link" not in html
+    for needle in ("The bottom line", "How to reproduce", "--seed 11", small_comp.version,
+                   "Assumptions", "what happened", "credit_policy"):
+        assert needle in html
+
+
+def test_atomic_dir_interrupted(tmp_path, small_comp, monkeypatch):
+    """A KeyboardInterrupt while writing leaves neither the output nor a temporary dir."""
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "compare_report", boom)
+    with pytest.raises(KeyboardInterrupt):
+        compare.write_compare(small_comp, tmp_path / "cmp")
+    assert os.listdir(tmp_path) == []
+
+
+def test_force_replaces(tmp_path, small_comp):
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "old.txt").write_text("x")
+    with pytest.raises(FileExistsError):
+        compare.write_compare(small_comp, out)
+    compare.write_compare(small_comp, out, force=True)
+    assert not (out / "old.txt").exists() and (out / "report.html").exists()
+    assert os.listdir(tmp_path) == ["cmp"]
+
+
+# ------------------------------------------------------------------ command line
+def _one_line(code, err, *needles):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0], err
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["compare", "overlay", "nosuch"], ["nosuch"]),
+    (["compare", "overlay", "--replicates", "0"], ["--replicates"]),
+    (["compare", "overlay", "--replicates", "two"], ["--replicates"]),
+    (["compare", "overlay", "--set", "n_reps=1000"], ["n_reps"]),
+    (["compare", "overlay", "--set", "nosuch=1"], ["nosuch"]),
+    (["compare", "overlay", "overlay"], ["twice"]),
+    (["blame", "--replicates", "0"], ["--replicates"]),
+    (["blame", "--set", "specialist_skill=1"], ["specialist_skill"]),
+    (["catalogue", "--replicates", "-3"], ["--replicates"]),
+])
+def test_bad_input(argv, needles, tmp_path, capsys):
+    extra = [] if argv[0] == "catalogue" else ["--out", str(tmp_path / "o")]
+    code = main([*argv, *extra])
+    _one_line(code, capsys.readouterr().err, *needles)
+    assert not (tmp_path / "o").exists()
+
+
+def test_nonempty_out_needs_force(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code = main(["compare", "overlay", "--replicates", "1", "--out", str(out)])
+    _one_line(code, capsys.readouterr().err, "--out", "--force")
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_compare_command(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()  # an empty directory is fine
+    code = main(["compare", "overlay", "mandate", "--replicates", "2", "--seed", "3",
+                 "--years", "0.5", "--workers", "1", "--out", str(out)])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Launch succeeded" in stdout and "mandate - overlay" in stdout
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 4 and set(runs.seed) == {seed_for(3, 0), seed_for(3, 1)}
+    assert "dealersim compare overlay mandate --replicates 2 --seed 3 --set years=0.5" in (
+        out / "report.html").read_text()
+
+
+def test_ctrl_c_leaves_no_half_written_files(tmp_path):
+    """SIGINT to the whole process group mid-run: DIR is absent (or complete), no temp dirs."""
+    out = tmp_path / "o"
+    exe = Path(sys.executable).with_name("dealersim")
+    proc = subprocess.Popen(
+        [str(exe), "compare", "overlay", "planned", "--replicates", "400", "--workers", "2",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    while len(parent.children(recursive=True)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait for the forkserver and its two workers: the runs have started
+    time.sleep(1.0)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    leftovers = os.listdir(tmp_path)
+    assert leftovers == [] or (leftovers == ["o"] and (out / "report.html").exists()), leftovers
+
+
+# ------------------------------------------------------------------ catalogue
+def test_catalogue(tmp_path, capsys):
+    path = tmp_path / "docs" / "strategies.md"
+    code = main(["catalogue", "--replicates", "2", "--years", "0.25", "--workers", "1",
+                 "--path", str(path)])
+    assert code == 0, capsys.readouterr().err
+    text = path.read_text()
+    for name in strategy_names():
+        assert f"## `{name}`" in text
+        assert f"| `{name}` |" in text
+    assert "dealersim catalogue --replicates 2 --seed 0 --set years=0.25" in text
+    assert os.listdir(path.parent) == ["strategies.md"]
