@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from dealersim.params import Params, field_specs, params_table, parse_assignment, spec
 from dealersim.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
+from dealersim.validation import DEFAULT_REPLICATES
 
 if TYPE_CHECKING:
     from dealersim.results import RunResult
@@ -37,7 +38,6 @@ PROG = "dealersim"
 DEMO_STRATEGIES = ("overlay", "planned")
 """The two runs ``dealersim demo`` compares: the story's launch and the author's prescription."""
 DEMO_OUT = Path("out") / "demo"
-DEFAULT_REPLICATES = 30
 """``dealersim validate`` replicates per check when ``--replicates`` is not given."""
 EXIT_USAGE = 2
 
@@ -145,13 +145,15 @@ def _check_field_name(assignment: str) -> None:
     raise UsageError(f"{name}: unknown parameter{hint} (see '{PROG} params' for the list)")
 
 
-def build_params(strategy: str, sets: Sequence[str] | None, years: str | None) -> Params:
+def build_params(strategy: str, sets: Sequence[str] | None, years: str | None,
+                 base: dict[str, Any] | None = None) -> Params:
     """Validate a strategy, ``--set`` assignments and ``--years`` into ``Params``.
 
     Args:
         strategy: Strategy preset name.
         sets: Raw ``field=value`` strings (later ones win).
         years: Raw ``--years`` text, or ``None`` for the ``years`` default.
+        base: Already validated overrides (a scenario file's) that ``--set``/``--years`` win over.
 
     Returns:
         The validated parameters.
@@ -172,7 +174,7 @@ def build_params(strategy: str, sets: Sequence[str] | None, years: str | None) -
                     f"years: given both as --years {years} and as --set years=...; use one"
                 )
             overrides["years"] = parse_years(years)
-        return make_params(strategy, **overrides)
+        return make_params(strategy, **{**(base or {}), **overrides})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -293,7 +295,21 @@ def _save(result: RunResult, out: Path) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """``dealersim run``: one run, its story and summary, and optionally its files."""
     seed = parse_seed(args.seed) if args.seed is not None else None
-    params = build_params(args.strategy, args.set, args.years)
+    base: dict[str, Any] = {}
+    if args.scenario is not None:
+        from dealersim.scenario import load as load_scenario
+
+        try:
+            sc = load_scenario(args.scenario)
+        except ValueError as exc:
+            raise UsageError(f"--scenario: {exc}") from None
+        if args.strategy not in ("overlay", sc.strategy):
+            raise UsageError(f"--strategy: {args.strategy!r} conflicts with the scenario's "
+                             f"strategy {sc.strategy!r}; give the strategy in one place")
+        args.strategy = sc.strategy
+        seed = sc.seed if seed is None else seed
+        base = dict(sc.params)
+    params = build_params(args.strategy, args.set, args.years, base)
     out = prepare_out(args.out) if args.out is not None else None
 
     from dealersim.results import simulate
@@ -337,33 +353,19 @@ def cmd_strategies(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """``dealersim demo``: overlay vs planned on one seed, side by side."""
+    """``dealersim demo``: ``compare overlay planned`` with enough replicates for stable rates.
+
+    Writes the report (``report.html``, charts, runs, summary) to ``--out`` (replacing it) and
+    prints the summary table.
+    """
     seed = parse_seed(args.seed) if args.seed is not None else None
-    params = {s: build_params(s, args.set, args.years) for s in DEMO_STRATEGIES}
-    out = prepare_out(args.out)
+    from dealersim import cli as _cli  # this module may run as __main__ (python -m)
+    from dealersim.compare_cli import run_demo
 
-    from dealersim.plots import plot_side_by_side
-    from dealersim.results import simulate
-
-    if seed is None:
-        seed = _simulate_default("seed")
-    results = [simulate(s, seed=seed, params=params[s]) for s in DEMO_STRATEGIES]
-    for r in results:
-        print(_describe(r))
-    print()
-    for r in results:
-        _print_story(r)
-    print(summary_table({r.strategy: r.summary for r in results}))
-    print()
-    for r in results:
-        if (code := _save(r, out / r.strategy)) != 0:
-            return code
     try:
-        chart = plot_side_by_side(results, out / "side_by_side.png")
-    except OSError as exc:
-        return _fail(f"--out: could not write to {str(out)!r} ({exc.strerror or exc})", code=1)
-    print(f"wrote: {chart}")
-    return 0
+        return run_demo(seed, args.set, args.years, args.out)
+    except _cli.UsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -391,12 +393,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     replicates = (parse_positive_int("--replicates", args.replicates)
                   if args.replicates is not None else DEFAULT_REPLICATES)
     out = prepare_out(args.out) if args.out is not None else None
-    try:
-        from dealersim.validation import main_validate
-    except ModuleNotFoundError as exc:
-        if exc.name != "dealersim.validation":
-            raise
-        return _fail("validate: dealersim.validation is not available in this version", 1)
+    from dealersim.validation import main_validate
+
     return int(main_validate(replicates, out))
 
 
@@ -444,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", cmd_run, "Run one simulation; print its story and summary.")
     run_options(p, strategy=True)
+    p.add_argument("--scenario", metavar="FILE",
+                   help="a scenario TOML file (strategy, seed, [params]); --seed, --set and "
+                   "--years win over it")
     p.add_argument("--out", metavar="DIR",
                    help="write timeseries.csv, summary.json, events.csv and main_curves.png here")
 
@@ -509,4 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Re-import as ``dealersim.cli`` so that UsageError is the class the command modules raise.
+    from dealersim.cli import main as _main
+
+    raise SystemExit(_main())

@@ -1,0 +1,153 @@
+"""Real-browser test of ``dealersim dashboard``: Debian Chromium driven by Playwright.
+
+Starts the server on a free loopback port, opens the page, switches the strategy from overlay to
+planned, checks a headline card changes, plays a few days, and fails on any page error or server
+traceback. Screenshots go to the test's tmp dir (one is copied to /tmp/dashboard_*.png). The
+change-to-redraw latency is printed as a benchmark figure (not pass/fail).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(240)
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    import urllib.request
+
+    start = time.time()
+    while time.time() - start < timeout:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"server did not answer within {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    log = tmp_path / "server.log"
+    exe = Path(sys.executable).with_name("dealersim")
+    with log.open("w") as fh:
+        proc = subprocess.Popen([str(exe), "dashboard", "--port", str(port)], stdout=fh,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_http(url, proc, log)
+        yield url, log
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def card_text(page, key: str) -> str:
+    return page.locator(f".ds-value-{key}").first.inner_text().strip()
+
+
+def test_dashboard_in_chromium(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, log = server
+    errors: list[str] = []
+    shots: list[Path] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("DEALERSIM_CHROMIUM", "/usr/bin/chromium"),
+            args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+            page.goto(url, timeout=90_000)
+            page.get_by_text("Pick a launch policy").first.wait_for(timeout=90_000)
+            page.locator(".ds-value-launch").first.wait_for(timeout=60_000)
+            page.locator("img").first.wait_for(timeout=60_000)  # the charts
+            assert card_text(page, "launch") == "Failed", card_text(page, "launch")
+            before = card_text(page, "mrr")
+            shots.append(tmp_path / "dashboard_overlay.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+
+            # change overlay -> planned and time it until the headline and chart are redrawn
+            old_img = page.locator(".ds-view-charts img").first.get_attribute("src")
+            page.locator(".ds-strategy").first.click()
+            option = page.get_by_role("option", name="planned", exact=True)
+            option.wait_for(timeout=10_000)
+            start = time.perf_counter()
+            t0 = page.evaluate("performance.now()")
+            option.click()
+            page.wait_for_function(
+                """([old]) => {
+                    const v = document.querySelector('.ds-value-launch');
+                    const img = document.querySelector('.ds-view-charts img');
+                    return v && v.innerText.trim() === 'Succeeded' && img && img.src !== old;
+                }""", arg=[old_img], timeout=30_000, polling="raf")
+            t1 = page.evaluate("performance.now()")
+            wall = time.perf_counter() - start
+            after = card_text(page, "mrr")
+            assert after != before, (before, after)
+            print(f"\nchange-to-redraw latency (browser clock): {(t1 - t0) / 1000:.2f} s "
+                  f"(wall {wall:.2f} s; strategy overlay -> planned, default size)")
+            shots.append(tmp_path / "dashboard_planned.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+
+            # play a few days of the replay
+            page.locator(".ds-play").first.click()
+            page.wait_for_function(
+                """() => { const d = document.querySelector('.ds-day');
+                           if (!d) return false;
+                           const m = d.innerText.match(/day (\\d+) of (\\d+)/);
+                           return m && +m[1] >= 14 && +m[1] < +m[2]; }""",
+                timeout=30_000, polling=200)
+            page.locator(".ds-play").first.click()  # pause
+            day_text = page.locator(".ds-day").first.inner_text()
+            assert "Replaying" == card_text(page, "launch")
+            shots.append(tmp_path / "dashboard_replay.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+
+            # the account map and the story render too
+            page.get_by_role("button", name="Account map").click()
+            page.locator(".ds-view-account-map img").first.wait_for(timeout=30_000)
+            shots.append(tmp_path / "dashboard_account_map.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+            page.get_by_role("button", name="Story").click()
+            page.get_by_text("events", exact=False).first.wait_for(timeout=20_000)
+        finally:
+            browser.close()
+    for shot in shots:
+        assert shot.stat().st_size > 20_000, f"{shot} looks empty"
+        shutil.copy(shot, Path("/tmp") / shot.name)
+    server_log = log.read_text()
+    assert "Traceback" not in server_log, server_log
+    assert "Could not load URL" not in server_log, server_log
+    assert not errors, errors
+    print(f"replay paused at: {day_text}; screenshots: {[str(s) for s in shots]}")
