@@ -111,9 +111,27 @@ def _optional(module: str, fn: str, **kwargs: Any) -> dict[str, Any] | None:
 
 def report(results: dict[str, Any]) -> str:
     """Human-readable lines with targets."""
-    m = results["model"]
+    lines: list[str] = []
+    if "model" in results:
+        lines += _model_lines(results["model"])
+    for key in ("compare", "sweep"):
+        if results.get(key):
+            lines.append(f"{key}")
+            lines += [f"  {k}: {_num(v)}" for k, v in results[key].items()]
+    return "\n".join(lines)
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, tuple | list):
+        return "(" + ", ".join(_num(x) for x in v) + ")"
+    return str(v)
+
+
+def _model_lines(m: dict[str, Any]) -> list[str]:
     d, med = m["default_run"], m["medium_run"]
-    lines = [
+    return [
         "model (issue 2)",
         f"  default 3-year run ({d['accounts']:,} accounts): {d['model_s'] * 1000:.0f} ms; "
         f"naive daily numpy kernel {d['kernel_s'] * 1000:.0f} ms; ratio {d['ratio']:.2f} "
@@ -125,11 +143,6 @@ def report(results: dict[str, Any]) -> str:
         f"  peak RSS: {m['large_rss_mb']:.0f} MB at 100,000 accounts, {m['default_rss_mb']:.0f} MB "
         "at the default size (target <= 200 MB)",
     ]
-    for key in ("compare", "sweep"):
-        if results.get(key):
-            lines.append(f"{key}")
-            lines += [f"  {k}: {v}" for k, v in results[key].items()]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,11 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             "dealersim.compare", "benchmark", replicates=50 if args.quick else 200
         )
     if args.only in (None, "sweep"):
-        results["sweep"] = _optional("dealersim.sweep", "benchmark", quick=args.quick)
-    if "model" in results:
-        print(report(results))
-    else:
-        print(json.dumps(results, indent=2, default=str))
+        quick = {"runs": 100, "memory_runs": None, "dask_runs": 200} if args.quick else {}
+        results["sweep"] = _optional("dealersim.sweep", "benchmark", **quick)
+    print(report(results))
     out = Path("out") / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
