@@ -27,7 +27,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from dealersim.params import Params, field_specs, params_table, parse_assignment, spec
+from dealersim.params import (
+    Params,
+    field_specs,
+    params_table,
+    parse_assignment,
+    spec,
+)
+from dealersim.params import format_value as format_cell
 from dealersim.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
 from dealersim.validation import DEFAULT_REPLICATES
 
@@ -264,7 +271,8 @@ def _describe(result: RunResult) -> str:
     preset = make_params(result.strategy)
     changed = p.diff(preset)
     if changed:
-        text += "; overrides: " + ", ".join(f"{k}={_cell(v)}" for k, (v, _) in changed.items())
+        pairs = (f"{k}={format_cell(v)}" for k, (v, _) in changed.items())
+        text += "; overrides: " + ", ".join(pairs)
     return text
 
 
@@ -272,14 +280,6 @@ def _print_story(result: RunResult) -> None:
     print(f"== story: {result.strategy} (seed {result.seed}) ==")
     print(result.story() if len(result.events) else "(no events)")
     print()
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 def _save(result: RunResult, out: Path) -> int:
@@ -348,7 +348,8 @@ def cmd_strategies(args: argparse.Namespace) -> int:
         width = max(len(k) for k in overrides)
         for key, value in overrides.items():
             same = "  (same as the default)" if value == defaults[key] else ""
-            print(f"      {key:<{width}}  {_cell(defaults[key])} -> {_cell(value)}{same}")
+            before, after = format_cell(defaults[key]), format_cell(value)
+            print(f"      {key:<{width}}  {before} -> {after}{same}")
     return 0
 
 

@@ -804,7 +804,7 @@ def params_table(fmt: str = "markdown") -> str:
             for s in specs:
                 rng = s.allowed().replace("one of ", "")
                 lines.append(
-                    f"| `{s.name}` | {_cell(s.default)} | {rng} | {s.unit} | "
+                    f"| `{s.name}` | {format_value(s.default)} | {rng} | {s.unit} | "
                     f"**{s.label}.** {s.help} | {s.source} |"
                 )
             lines.append("")
@@ -812,14 +812,15 @@ def params_table(fmt: str = "markdown") -> str:
             lines.append(f"[{group}]")
             for s in specs:
                 lines.append(
-                    f"  {s.name:<30} {_cell(s.default):>10}  {s.allowed():<28} {s.unit:<16}"
+                    f"  {s.name:<30} {format_value(s.default):>10}  {s.allowed():<28} {s.unit:<16}"
                     f" {s.label} ({s.grade})"
                 )
             lines.append("")
     return "\n".join(lines)
 
 
-def _cell(v: Any) -> str:
+def format_value(v: Any) -> str:
+    """A parameter value as written in tables and on the command line."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):

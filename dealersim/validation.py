@@ -20,6 +20,7 @@ import numpy as np
 
 from dealersim.engine import RunSpec, collect_rows, execute, replicate_seeds
 from dealersim.params import spec
+from dealersim.stats import wilson
 
 DEFAULT_REPLICATES = 100
 """Replicates per arm and size (the issue asks for at least 100)."""
@@ -61,7 +62,7 @@ def _col(rows: list[dict], key: str) -> np.ndarray:
 def _rate(rows: list[dict], key: str) -> tuple[float, str]:
     x = _col(rows, key)
     k, n = int(np.nansum(x)), len(x)
-    lo, hi = wilson(k, n)
+    _, lo, hi = wilson(k, n)
     return k / n, f"{k / n:.0%} (95% CI {lo:.0%}-{hi:.0%}, n={n})"
 
 
@@ -71,17 +72,6 @@ def _mean(rows: list[dict], key: str, fmt: str = "{:.3f}") -> tuple[float, str]:
     m = float(x.mean())
     half = 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else float("nan")
     return m, f"{fmt.format(m)} ± {fmt.format(half)}"
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for ``k`` successes in ``n`` trials."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _median_tenure(runs: dict[str, list[dict]]) -> tuple[float, str]:

@@ -7,7 +7,6 @@ only decides which widget shows a field.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dealersim import stats
 from dealersim.params import GROUPS, FieldSpec, Params, field_specs
 from dealersim.strategies import make_params, strategy_names
 
@@ -276,20 +276,11 @@ def filter_story(events: pd.DataFrame, actor: str = ALL_ACTORS,
 
 
 # ---------------------------------------------------------------------------- replicates
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n`` (95 % by default).
-
-    Returns:
-        ``(low, high)``; ``(0, 1)`` when ``n`` is 0.
-    """
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95 % Wilson interval of ``k / n`` (:func:`dealersim.stats.wilson`); ``(0, 1)`` if n is 0."""
     if n <= 0:
         return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low = 0.0 if k == 0 else max(0.0, centre - half)
-    high = 1.0 if k == n else min(1.0, centre + half)
+    _, low, high = stats.wilson(k, n)
     return low, high
 
 
