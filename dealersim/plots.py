@@ -45,7 +45,8 @@ EVENT_STYLES: dict[str, dict[str, Any]] = {
 _DPI = 110
 
 
-def _dollars(x: float, _pos: Any = None) -> str:
+def dollars(x: float, _pos: Any = None) -> str:
+    """Axis formatter for money: $1.2M, $45k, $900."""
     if abs(x) >= 1e6:
         return f"${x / 1e6:,.1f}M"
     if abs(x) >= 1e4:
@@ -53,8 +54,11 @@ def _dollars(x: float, _pos: Any = None) -> str:
     return f"${x:,.0f}"
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
+def new_figure(
+    width: float, height: float, layout: str | None = "constrained", dpi: float | None = None
+) -> Figure:
+    """A ``Figure`` with an Agg canvas (no pyplot state); ``layout=None`` draws faster."""
+    fig = Figure(figsize=(width, height), layout=layout, dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
@@ -165,7 +169,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ts, p = result.timeseries, result.params
     day = ts["day"].to_numpy()
     horizon = int(day[-1]) if len(day) else p.horizon_days
-    fig = _new_figure(13, 8.5)
+    fig = new_figure(13, 8.5)
     (ax_mrr, ax_pipe), (ax_wall, ax_pay) = fig.subplots(2, 2, sharex=True)
     kinds: set[str] = set()
 
@@ -174,7 +178,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ax_mrr.plot(day, ts["booked_mrr"], color="tab:blue", lw=1.2, ls="--",
                 label="managed MRR booked (cumulative)")
     ax_mrr.set_ylabel("managed MRR ($/month)")
-    ax_mrr.yaxis.set_major_formatter(FuncFormatter(_dollars))
+    ax_mrr.yaxis.set_major_formatter(FuncFormatter(dollars))
     _headroom(ax_mrr, ts["booked_mrr"], floor=1000.0)
     ax_hw = ax_mrr.twinx()
     hw = ts["hardware_accounts"].to_numpy()
@@ -221,7 +225,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ax_pay.step(day, ts["specialist_salary"], where="post", color="tab:green", lw=2,
                 label="specialist base salary ($/year)")
     ax_pay.set_ylabel("salary ($/year)")
-    ax_pay.yaxis.set_major_formatter(FuncFormatter(_dollars))
+    ax_pay.yaxis.set_major_formatter(FuncFormatter(dollars))
     _headroom(ax_pay, ts["specialist_salary"], floor=10000.0)
     ax_q = ax_pay.twinx()
     ax_q.plot(day, ts["quota_target"], color="tab:purple", lw=1.5,
@@ -230,7 +234,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ax_q.plot(day, in_seat, color="tab:blue", lw=1.5, ls="--",
               label="MRR booked since the hire (right axis)")
     ax_q.set_ylabel("new MRR booked ($/month)")
-    ax_q.yaxis.set_major_formatter(FuncFormatter(_dollars))
+    ax_q.yaxis.set_major_formatter(FuncFormatter(dollars))
     _headroom(ax_q, np.fmax(ts["quota_target"].to_numpy(dtype=float), in_seat), floor=1000.0)
     ax_pay.set_title("Specialist pay vs quota")
     h1, l1 = ax_pay.get_legend_handles_labels()
@@ -277,7 +281,7 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
     """
     if not results:
         raise ValueError("plot_side_by_side: no runs to plot")
-    fig = _new_figure(13, 10)
+    fig = new_figure(13, 10)
     axes = fig.subplots(3, 2, sharex=True)
     ax_mrr, ax_booked, ax_hw, ax_wall, ax_pipe, ax_gp = axes.ravel()
     colors = [f"C{i}" for i in range(10)]
@@ -321,7 +325,7 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
     ax_gp.set_title("Cumulative gross profit, net of program costs")
     ax_gp.set_ylabel("$")
     for ax in (ax_mrr, ax_booked, ax_gp):
-        ax.yaxis.set_major_formatter(FuncFormatter(_dollars))
+        ax.yaxis.set_major_formatter(FuncFormatter(dollars))
     for ax in (ax_mrr, ax_booked, ax_pipe):
         ax.set_ylim(bottom=0)
     for ax in axes.ravel():

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from dealersim.params import spec
+from dealersim.plots import dollars, new_figure
 from dealersim.stats import kaplan_meier, km_at, km_median
 from dealersim.strategies import strategy_doc
 
@@ -117,20 +117,6 @@ def color_of(strategy: str, strategies: Sequence[str]) -> str:
     return _EXTRA[list(strategies).index(strategy) % len(_EXTRA)]
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _money(x: float, _pos: Any = None) -> str:
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f}M"
-    if abs(x) >= 1e4:
-        return f"${x / 1e3:,.0f}k"
-    return f"${x:,.0f}"
-
-
 def _month_axis(ax: Axes, horizon_days: float) -> None:
     months = horizon_days / DAYS_PER_MONTH
     ax.set_xlim(0, months)
@@ -172,7 +158,7 @@ FANS = (
 def plot_fan(comp: Comparison, column: str, title: str, subtitle: str, path: Path) -> Path:
     """Median and 10-90 % band of one series column over time, one colour per strategy."""
     assert comp.series is not None
-    fig = _figure(8.0, 3.9)
+    fig = new_figure(8.0, 3.9)
     ax = fig.add_subplot()
     q = comp.series.groupby(["strategy", "day"])[column].quantile([0.1, 0.5, 0.9]).unstack()
     for s in comp.strategies:
@@ -183,7 +169,7 @@ def plot_fan(comp: Comparison, column: str, title: str, subtitle: str, path: Pat
         ax.plot(x, d[0.5], color=c, lw=2.2, label=f"{s} (median)")
     _month_axis(ax, float(comp.series.day.max()))
     if column != "hardware_accounts":
-        ax.yaxis.set_major_formatter(FuncFormatter(_money))
+        ax.yaxis.set_major_formatter(FuncFormatter(dollars))
     ax.set_title(f"{title}\n", loc="left", fontsize=12, fontweight="bold")
     ax.text(0, 1.02, f"{subtitle}; line = median run, band = 10-90 % of runs "
             f"({comp.replicates} per strategy)", transform=ax.transAxes, fontsize=8.5,
@@ -196,7 +182,7 @@ def plot_success(comp: Comparison, path: Path) -> Path:
     """Launch success rate per strategy with its Wilson 95 % interval."""
     summ = comp.summary()
     rows = summ[summ.kpi == "launch_succeeded"].set_index("strategy").loc[comp.strategies]
-    fig = _figure(8.0, 0.7 + 0.55 * len(rows))
+    fig = new_figure(8.0, 0.7 + 0.55 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
     colors = [color_of(s, comp.strategies) for s in rows.index]
@@ -240,7 +226,7 @@ def survival_curves(comp: Comparison) -> dict[str, pd.DataFrame]:
 
 def plot_survival(comp: Comparison, path: Path) -> Path:
     """Kaplan-Meier survival of the first specialist in the seat, censored at the horizon."""
-    fig = _figure(8.0, 3.9)
+    fig = new_figure(8.0, 3.9)
     ax = fig.add_subplot()
     curves = survival_curves(comp)
     for s, km in curves.items():
@@ -269,7 +255,7 @@ def plot_survival(comp: Comparison, path: Path) -> Path:
 def plot_wall(comp: Comparison, path: Path) -> Path:
     """The reps' mean wall over time: median and 10-90 % band, with the reaction levels."""
     assert comp.series is not None
-    fig = _figure(8.0, 3.9)
+    fig = new_figure(8.0, 3.9)
     ax = fig.add_subplot()
     q = comp.series.groupby(["strategy", "day"])["wall_mean"].quantile([0.1, 0.5, 0.9]).unstack()
     for s in comp.strategies:
@@ -299,7 +285,7 @@ FUNNEL = ("dials", "conversations", "first_appointments", "proposals", "deals")
 
 def plot_funnel(comp: Comparison, path: Path) -> Path:
     """The specialist's funnel, mean per run and stage (log scale), one bar per strategy."""
-    fig = _figure(8.0, 4.0)
+    fig = new_figure(8.0, 4.0)
     ax = fig.add_subplot()
     n = len(comp.strategies)
     width = 0.8 / n
@@ -613,7 +599,7 @@ def compare_report(comp: Comparison, out: Path, *, stories: bool = True) -> Path
 def plot_blame(b: Blame, path: Path) -> Path:
     """Success rate per cell of the blame factorial, with Wilson 95 % intervals."""
     cells = b.cells
-    fig = _figure(9.0, 4.2)
+    fig = new_figure(9.0, 4.2)
     axes = fig.subplots(1, 2, sharey=True)
     skills = list(dict.fromkeys(cells.skill))
     managers = list(dict.fromkeys(cells.manager))
@@ -643,7 +629,7 @@ def plot_blame(b: Blame, path: Path) -> Path:
 def plot_effects(b: Blame, path: Path) -> Path:
     """Main effects and interactions on the success rate, with 95 % intervals."""
     eff = b.effects
-    fig = _figure(8.0, 0.9 + 0.45 * len(eff))
+    fig = new_figure(8.0, 0.9 + 0.45 * len(eff))
     ax = fig.add_subplot()
     y = np.arange(len(eff))[::-1]
     colors = ["#34495e" if k == "main" else "#95a5a6" for k in eff.kind]

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from dealersim import plots
 from dealersim.market import OPEN_TERRITORY, US
-from dealersim.plots import EVENT_STYLES
+from dealersim.plots import EVENT_STYLES, dollars
 
 FUNNEL_KEYS = (
     ("dials", "dials"),
@@ -44,19 +44,8 @@ _MARKED = ("salary_cut", "quit", "fired", "rehire", "first_deal", "intervention"
 
 
 def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
-    """A ``Figure`` with an Agg canvas (no pyplot); ``layout=None`` is faster to draw."""
-    fig = Figure(figsize=(width, height), layout=layout, dpi=90)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def dollars(x: float, _pos: Any = None) -> str:
-    """Axis formatter: $1.2M, $45k, $900."""
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f}M"
-    if abs(x) >= 1e4:
-        return f"${x / 1e3:,.0f}k"
-    return f"${x:,.0f}"
+    """A dashboard ``Figure`` (90 dpi, no pyplot); ``layout=None`` is faster to draw."""
+    return plots.new_figure(width, height, layout=layout, dpi=90)
 
 
 def _horizon(result: Any) -> int:
