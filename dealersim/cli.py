@@ -95,21 +95,25 @@ def _fail(message: object, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def parse_seed(text: str) -> int:
-    """Check a ``--seed`` value: a whole number >= 0.
+def parse_int(option: str, text: str, minimum: int) -> int:
+    """Check a whole-number option (``--seed``, ``--replicates``, ``--workers``) >= ``minimum``.
 
     Raises:
-        UsageError: One line naming ``--seed`` and the allowed values.
+        UsageError: One line naming the option and the allowed values.
     """
+    expected = f"expected an integer >= {minimum}"
     try:
-        seed = int(text.strip())
+        value = int(text.strip())
     except ValueError:
-        raise UsageError(
-            f"--seed: {text!r} is not a whole number; expected an integer >= 0"
-        ) from None
-    if seed < 0:
-        raise UsageError(f"--seed: {seed} is negative; expected an integer >= 0")
-    return seed
+        raise UsageError(f"{option}: {text!r} is not a whole number; {expected}") from None
+    if value < minimum:
+        raise UsageError(f"{option}: {value} is not allowed; {expected}")
+    return value
+
+
+def parse_seed(text: str) -> int:
+    """Check a ``--seed``: a whole number >= 0 (numpy rejects negative seeds)."""
+    return parse_int("--seed", text, 0)
 
 
 def parse_years(text: str) -> float:
@@ -125,20 +129,8 @@ def parse_years(text: str) -> float:
 
 
 def parse_positive_int(option: str, text: str) -> int:
-    """Check a count such as ``--replicates``: a whole number >= 1.
-
-    Raises:
-        UsageError: One line naming the option and the allowed values.
-    """
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise UsageError(
-            f"{option}: {text!r} is not a whole number; expected an integer >= 1"
-        ) from None
-    if value < 1:
-        raise UsageError(f"{option}: {value} is not allowed; expected an integer >= 1")
-    return value
+    """Check a count such as ``--replicates``: a whole number >= 1."""
+    return parse_int(option, text, 1)
 
 
 def _check_field_name(assignment: str) -> None:
