@@ -62,8 +62,8 @@ test: venv frontend ## ruff, then pytest (extra pytest args: PYTEST_ARGS='-k nam
 demo: venv ## the main job: overlay vs planned on one seed, both stories told (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
-bench: venv ## run the benchmarks: python -m dealersim.bench ARGS
-	$(VENV_PY) -m dealersim.bench $(ARGS)
+bench: venv ## run the benchmarks: python -m dealersim.cli.bench ARGS
+	$(VENV_PY) -m dealersim.cli.bench $(ARGS)
 
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)

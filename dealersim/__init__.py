@@ -4,10 +4,10 @@ The main entry points are :func:`simulate` (one run, with its story), :class:`De
 (a plain ``mesa.Model``), :class:`Params` (the one parameter source) and the strategy presets.
 """
 
-from dealersim.model import DealershipModel
-from dealersim.params import Params
-from dealersim.results import RunResult, simulate
-from dealersim.strategies import make_params, strategy_names
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.params import Params
+from dealersim.model.results import RunResult, simulate
+from dealersim.model.strategies import make_params, strategy_names
 
 __all__ = [
     "DealershipModel",

@@ -31,7 +31,7 @@ def story_runs():
     Returns:
         ``{(strategy, seed): RunResult}``, computed once per session.
     """
-    from dealersim.results import simulate
+    from dealersim.model.results import simulate
 
     return {
         (strategy, seed): simulate(strategy, seed=seed)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dealersim.analyze import AnalyzeError, analyze, point_means
 from dealersim.cli import main
-from dealersim.sweep import parse_spec_text, read_runs, run_sweep
+from dealersim.studies.analyze import AnalyzeError, analyze, point_means
+from dealersim.studies.sweep import parse_spec_text, read_runs, run_sweep
 
 BASE = """
 strategy = "overlay"

@@ -7,10 +7,10 @@ import multiprocessing
 import mesa
 import pandas as pd
 
-from dealersim.compare import run_compare
-from dealersim.engine import replicate_seeds
-from dealersim.model import DealershipModel
-from dealersim.strategies import make_params
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.strategies import make_params
+from dealersim.studies.compare import run_compare
+from dealersim.studies.engine import replicate_seeds
 
 STRATEGIES = ["overlay", "planned"]
 SEED, REPLICATES = 7, 3

@@ -1,4 +1,4 @@
-"""Tests of the blame factorial (dealersim.blame)."""
+"""Tests of the blame factorial (dealersim.studies.blame)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dealersim import blame
-from dealersim.engine import seed_for
-from dealersim.params import spec
-from dealersim.strategies import make_params, strategy_overrides
+from dealersim.model.params import spec
+from dealersim.model.strategies import make_params, strategy_overrides
+from dealersim.outputs import report
+from dealersim.studies import blame
+from dealersim.studies.engine import seed_for
 
 
 def test_factor_levels_come_from_metadata_and_presets():
@@ -80,13 +81,13 @@ def test_run_blame(small_blame, tmp_path):
     # seeds give the same summaries as plain overlay runs
     base = b.runs[(b.runs.skill == "default") & (b.runs.manager == "keeps the peace")
                   & (b.runs.owner == "none")].sort_values("replicate")
-    from dealersim.compare import run_compare
+    from dealersim.studies.compare import run_compare
 
     plain = run_compare(["overlay"], replicates=6, seed=2, overrides={"years": 1.0},
                         series_stride=0, progress=False).runs
     assert base.managed_mrr.tolist() == plain.managed_mrr.tolist()
     assert base.gross_profit.tolist() == plain.gross_profit.tolist()
-    out = blame.write_blame(b, tmp_path / "blame")
+    out = report.write_blame(b, tmp_path / "blame")
     names = set(os.listdir(out))
     assert {"runs.parquet", "cells.csv", "effects.csv", "logit.csv", "report.html",
             "blame_cells.png", "blame_effects.png"} <= names

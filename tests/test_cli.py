@@ -12,13 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import dealersim.results
+import dealersim.model.results
 from dealersim import cli
-from dealersim.cli import format_value, main, summary_table
-from dealersim.docs_gen import END, START, update_params_table
-from dealersim.params import field_specs, spec
-from dealersim.results import SUMMARY_KEYS
-from dealersim.strategies import strategy_names, strategy_overrides
+from dealersim.cli import main
+from dealersim.cli.common import format_value, summary_table
+from dealersim.cli.compare import DEMO_STRATEGIES
+from dealersim.model.kpis import SUMMARY_KEYS
+from dealersim.model.params import field_specs, spec
+from dealersim.model.strategies import strategy_names, strategy_overrides
+from dealersim.outputs.docs import END, START, update_params_table
 
 YEARS = spec("years")
 
@@ -75,7 +77,7 @@ def no_simulation(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("simulate() was called for bad input")
 
-    monkeypatch.setattr(dealersim.results, "simulate", boom)
+    monkeypatch.setattr(dealersim.model.results, "simulate", boom)
 
 
 # ------------------------------------------------------------------ bad input, in process
@@ -129,7 +131,7 @@ def test_out_not_writable(tmp_path, capsys, no_simulation, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(cli.common.tempfile, "TemporaryFile", refuse)
     code = main(["demo", "--out", str(tmp_path / "demo")])
     _assert_one_line_error(code, capsys.readouterr().err, ["--out", "Permission denied"])
 
@@ -269,13 +271,13 @@ def test_demo(tmp_path, capsys):
     stdout, err = capsys.readouterr()
     assert code == 0, err
     assert (out / "side_by_side.png").stat().st_size > 0
-    for strategy in cli.DEMO_STRATEGIES:
+    for strategy in DEMO_STRATEGIES:
         doc = json.loads((out / strategy / "summary.json").read_text())
         assert doc["strategy"] == strategy
         assert doc["seed"] == 2
         assert f"== story: {strategy}" in stdout
     header = next(line for line in stdout.splitlines() if line.startswith("KPI"))
-    assert header.split() == ["KPI", *cli.DEMO_STRATEGIES]
+    assert header.split() == ["KPI", *DEMO_STRATEGIES]
 
 
 def test_docs_creates_and_updates(tmp_path, capsys):
@@ -334,8 +336,8 @@ def test_summary_table_aligns_columns():
 
 def test_plots_without_pyplot(tmp_path):
     """plot_run works for a run without a program, and never touches pyplot's global state."""
-    from dealersim.plots import plot_run, plot_side_by_side
-    from dealersim.results import simulate
+    from dealersim.model.results import simulate
+    from dealersim.outputs.plots import plot_run, plot_side_by_side
 
     had_pyplot = "matplotlib.pyplot" in sys.modules
     a = simulate("hardware_only", seed=1, years=0.25)
@@ -349,7 +351,7 @@ def test_plots_without_pyplot(tmp_path):
 
 
 def test_side_by_side_needs_runs(tmp_path):
-    from dealersim.plots import plot_side_by_side
+    from dealersim.outputs.plots import plot_side_by_side
 
     with pytest.raises(ValueError, match="no runs"):
         plot_side_by_side([], tmp_path / "x.png")

@@ -1,4 +1,4 @@
-"""Tests of dealersim.compare, .stats, .report, .catalogue, compare_cli and the new presets."""
+"""Tests of compare, stats, report, catalogue, the compare CLI and the newer presets."""
 
 from __future__ import annotations
 
@@ -15,11 +15,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from dealersim import compare, report
-from dealersim.cli import main
-from dealersim.engine import seed_for
-from dealersim.params import Params, field_specs
-from dealersim.stats import (
+from dealersim.base.stats import (
     kaplan_meier,
     km_at,
     km_median,
@@ -28,7 +24,12 @@ from dealersim.stats import (
     paired_diff,
     wilson,
 )
-from dealersim.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
+from dealersim.cli import main
+from dealersim.model.params import Params, field_specs
+from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
+from dealersim.outputs import report
+from dealersim.studies import compare
+from dealersim.studies.engine import seed_for
 
 SMALL = {"years": 0.5}
 NEW_PRESETS = ("rep_led", "hunter", "comp_only", "leadership_only", "mandate")
@@ -142,7 +143,7 @@ def test_summary_intervals(small_comp):
 
 
 def test_write_compare_outputs(small_comp, tmp_path):
-    out = compare.write_compare(small_comp, tmp_path / "cmp")
+    out = report.write_compare(small_comp, tmp_path / "cmp")
     names = {p.name for p in out.iterdir()}
     assert {"runs.parquet", "timeseries.parquet", "summary.csv", "report.html",
             "launch_success.png", "fan_managed_mrr.png", "fan_hardware_accounts.png",
@@ -169,7 +170,7 @@ def test_atomic_dir_interrupted(tmp_path, small_comp, monkeypatch):
 
     monkeypatch.setattr(report, "compare_report", boom)
     with pytest.raises(KeyboardInterrupt):
-        compare.write_compare(small_comp, tmp_path / "cmp")
+        report.write_compare(small_comp, tmp_path / "cmp")
     assert os.listdir(tmp_path) == []
 
 
@@ -178,8 +179,8 @@ def test_force_replaces(tmp_path, small_comp):
     out.mkdir()
     (out / "old.txt").write_text("x")
     with pytest.raises(FileExistsError):
-        compare.write_compare(small_comp, out)
-    compare.write_compare(small_comp, out, force=True)
+        report.write_compare(small_comp, out)
+    report.write_compare(small_comp, out, force=True)
     assert not (out / "old.txt").exists() and (out / "report.html").exists()
     assert os.listdir(tmp_path) == ["cmp"]
 

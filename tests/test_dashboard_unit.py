@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import solara
 
+from dealersim.cli import dashboard as dash_cli
 from dealersim.dashboard import charts
-from dealersim.dashboard import cli as dash_cli
 from dealersim.dashboard import state as st
 from dealersim.dashboard.components import Dashboard
-from dealersim.params import GROUPS, field_specs
+from dealersim.model.params import GROUPS, field_specs
 
 WAIT = {"timeout": 60, "iteration_delay": 0.2}
 
@@ -152,12 +152,12 @@ def test_scenario_paste_bad_then_good(page):
 
 
 def test_model_error_is_shown_not_raised(monkeypatch):
-    import dealersim.results
+    import dealersim.model.results
 
     def boom(*a, **k):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(dealersim.results, "simulate", boom)
+    monkeypatch.setattr(dealersim.model.results, "simulate", boom)
     box, rc = solara.render(Dashboard(), handle_error=False)
     try:
         err = rc.find(v.Alert, class_="ds-model-error").wait_for(**WAIT)
@@ -215,7 +215,7 @@ def test_account_map_downsamples_big_books():
 
 
 def test_headline_cards():
-    from dealersim.results import simulate
+    from dealersim.model.results import simulate
 
     r = simulate("overlay", seed=0, years=1)
     cards = {c.key: c for c in st.headline(r)}

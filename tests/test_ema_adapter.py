@@ -21,8 +21,8 @@ from dealersim.adapters.ema import (
     make_model,
     parameter,
 )
-from dealersim.params import field_specs, spec
-from dealersim.results import simulate
+from dealersim.model.params import field_specs, spec
+from dealersim.model.results import simulate
 
 
 def test_parameters_come_from_params_metadata():

@@ -1,4 +1,4 @@
-"""Tests of ``dealersim.market``: the renewal rule against a plain-Python reference, the
+"""Tests of ``dealersim.model.market``: the renewal rule against a plain-Python reference, the
 calendar queue, and the incremental aggregates under random operation sequences."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dealersim.funnel import Source, Stage, is_legal, legal_matrix
-from dealersim.market import (
+from dealersim.model.funnel import Source, Stage, is_legal, legal_matrix
+from dealersim.model.market import (
     COMPETITOR,
     MIT,
     MPS,
@@ -23,7 +23,7 @@ from dealersim.market import (
     loss_probability,
     months_later,
 )
-from dealersim.params import Params
+from dealersim.model.params import Params
 
 COLUMNS = (
     "holder", "rep", "devices", "lease_value", "relationship", "lease_end", "managed",

@@ -18,11 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dealersim.funnel import legal_matrix
-from dealersim.model import TIMESERIES_COLUMNS, DealershipModel
-from dealersim.params import Params, field_specs
-from dealersim.results import SUMMARY_KEYS, simulate, summarize
-from dealersim.strategies import strategy_names
+from dealersim.model.dealership import TIMESERIES_COLUMNS, DealershipModel
+from dealersim.model.funnel import legal_matrix
+from dealersim.model.kpis import SUMMARY_KEYS
+from dealersim.model.params import Params, field_specs
+from dealersim.model.results import simulate, summarize
+from dealersim.model.strategies import strategy_names
 
 
 def fingerprint(result) -> str:
@@ -62,7 +63,7 @@ def test_same_seed_same_run_across_processes():
     strategy, seed, years = "planned", 11, 1.0
     script = textwrap.dedent(inspect.getsource(fingerprint)) + textwrap.dedent(
         f"""
-        from dealersim.results import simulate
+        from dealersim.model.results import simulate
         print(fingerprint(simulate({strategy!r}, seed={seed}, years={years})))
         """
     )

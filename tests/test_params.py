@@ -1,4 +1,4 @@
-"""Tests of ``dealersim.params`` and ``dealersim.strategies``: metadata, validation, parsing."""
+"""Tests of the model's params and strategies: metadata, validation, parsing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dealersim.params import (
+from dealersim.model.params import (
     GROUPS,
     FieldSpec,
     Params,
@@ -19,7 +19,7 @@ from dealersim.params import (
     parse_assignment,
     spec,
 )
-from dealersim.strategies import make_params, strategy_names, strategy_overrides
+from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
 
 SPECS = field_specs()
 NUMERIC = [s for s in SPECS if s.kind in ("float", "int")]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dealersim import scenario
 from dealersim.cli import main
-from dealersim.params import spec
-from dealersim.strategies import make_params
+from dealersim.model import scenario
+from dealersim.model.params import spec
+from dealersim.model.strategies import make_params
 
 
 def test_round_trip(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dealersim.sweep import parse_spec_text, read_runs, run_sweep
+from dealersim.studies.sweep import parse_spec_text, read_runs, run_sweep
 
 SPEC = """
 name = "dask"

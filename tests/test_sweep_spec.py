@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dealersim.cli import main
-from dealersim.params import field_specs, spec
-from dealersim.sweep import (
+from dealersim.model.params import field_specs, spec
+from dealersim.studies.sweep import (
     SpecError,
     design,
     load_spec,
@@ -165,7 +165,7 @@ def test_shipped_experiments_are_valid():
     assert set(sens.factor_names) == graded
     levers = load_spec(ROOT / "experiments" / "launch_levers.toml")
     assert levers.strategy == "planned" and levers.sampler == "oat"
-    from dealersim.strategies import strategy_overrides
+    from dealersim.model.strategies import strategy_overrides
 
     assert set(levers.factor_names) == set(strategy_overrides("planned"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dealersim.validation import CHECKS, SIZES, validate
+from dealersim.studies.validation import CHECKS, SIZES, validate
 
 REPLICATES = 100
 

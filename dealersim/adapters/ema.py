@@ -1,7 +1,7 @@
 """EMA Workbench adapter: the dealership model as an ``ema_workbench.Model``.
 
 Uncertainties, levers and outcomes are generated from ``Params`` metadata and
-``dealersim.results.SUMMARY_KEYS``; nothing is typed twice. By default the **levers** are what
+``dealersim.model.results.SUMMARY_KEYS``; nothing is typed twice. By default the **levers** are what
 the dealership decides (fields in the ``owner``, ``comp plan`` and ``sales manager`` groups) and
 the **uncertainties** are the numeric fields graded U or C in ``numbers.md`` that it does not
 decide (market, reps, specialist). Install the extra first: ``pip install 'dealersim[ema]'``.
@@ -19,8 +19,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from dealersim.params import FieldSpec, field_specs, spec
-from dealersim.results import SUMMARY_KEYS
+from dealersim.model.kpis import SUMMARY_KEYS
+from dealersim.model.params import FieldSpec, field_specs, spec
 
 try:
     import ema_workbench as _ema
@@ -79,7 +79,7 @@ def run_experiment(strategy: str = "overlay", seed: int = 0, years: float | None
 
     Picklable, so it also works with ``MultiprocessingEvaluator``.
     """
-    from dealersim.engine import RunSpec, run_one
+    from dealersim.studies.engine import RunSpec, run_one
 
     params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
     if years is not None:
@@ -115,7 +115,7 @@ def make_model(
     Raises:
         ValueError: One line for an unknown field or KPI, or a bound outside the field's range.
     """
-    from dealersim.strategies import strategy_overrides
+    from dealersim.model.strategies import strategy_overrides
 
     strategy_overrides(strategy)
     if uncertainties is None:

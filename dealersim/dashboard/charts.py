@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from dealersim import plots
-from dealersim.market import OPEN_TERRITORY, US
-from dealersim.plots import EVENT_STYLES, dollars
+from dealersim.model.market import OPEN_TERRITORY, US
+from dealersim.outputs import plots
+from dealersim.outputs.plots import EVENT_STYLES, dollars
 
 FUNNEL_KEYS = (
     ("dials", "dials"),

@@ -15,10 +15,10 @@ from typing import Any
 import solara
 import solara.lab
 
-from dealersim import scenario as scenario_io
 from dealersim.dashboard import charts
 from dealersim.dashboard import state as st
-from dealersim.params import spec as field_spec
+from dealersim.model import scenario as scenario_io
+from dealersim.model.params import spec as field_spec
 
 PLAY_SPEEDS = {"1 day": 1, "1 week": 7, "1 month": 30}
 """Replay speeds: days advanced per frame."""

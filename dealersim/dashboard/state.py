@@ -1,7 +1,7 @@
 """Pure logic behind the dashboard: controls, runs, headline cards, story filter, replicates.
 
 Nothing here imports Solara, so it is tested and reused (in notebooks) without a page. Every
-default, bound, choice, unit and label comes from ``dealersim.params.field_specs()``; this module
+default, bound, choice, unit and label comes from ``field_specs()``; this module
 only decides which widget shows a field.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim import stats
-from dealersim.params import GROUPS, FieldSpec, Params, field_specs
-from dealersim.strategies import make_params, strategy_names
+from dealersim.base import stats
+from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
+from dealersim.model.strategies import make_params, strategy_names
 
 DEFAULT_STRATEGY = "overlay"
 COMPARE_DEFAULT = ("overlay", "planned")
@@ -144,7 +144,7 @@ def run_config(strategy: str, seed: int, values: dict[str, Any]) -> Outcome:
     """
     import time
 
-    from dealersim.results import simulate
+    from dealersim.model.results import simulate
 
     start = time.perf_counter()
     try:
@@ -277,7 +277,7 @@ def filter_story(events: pd.DataFrame, actor: str = ALL_ACTORS,
 
 # ---------------------------------------------------------------------------- replicates
 def wilson(k: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of ``k / n`` (:func:`dealersim.stats.wilson`); ``(0, 1)`` if n is 0."""
+    """95 % Wilson interval of ``k / n`` (``base.stats.wilson``); ``(0, 1)`` if n is 0."""
     if n <= 0:
         return 0.0, 1.0
     _, low, high = stats.wilson(k, n)
@@ -332,7 +332,7 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = RE
     """
     import time
 
-    from dealersim.engine import RunSpec, collect_rows, execute, replicate_seeds
+    from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
     Params(**values)  # fail fast, in this process, with a one-line message
     start = time.perf_counter()

@@ -1,0 +1,1 @@
+"""Utilities every layer may use (no dealersim imports): atomic files, statistics."""

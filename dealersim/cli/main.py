@@ -1,0 +1,90 @@
+"""The ``dealersim`` command line: the parser and ``main``.
+
+Each command group lives in its own module (``run``, ``compare``, ``sweep``, ``dashboard``) with
+``register(command, run_options)``; ``common`` holds what they share.
+
+Examples:
+    dealersim run --strategy planned --seed 3 --years 2 --set n_reps=12 --out out/planned
+    dealersim compare overlay planned --replicates 300 --out out/cmp
+    dealersim params --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from dealersim.cli import compare, dashboard, run, sweep
+from dealersim.cli.common import PROG, Parser, UsageError, VersionAction, fail
+from dealersim.model.params import spec
+from dealersim.model.strategies import strategy_names
+
+COMMAND_MODULES = (run, compare, sweep, dashboard)
+"""Modules that add subcommands. Each has ``register(command, run_options)``, where
+``command(name, handler, text)`` adds a subparser whose ``handler(args) -> int`` runs it, and
+``run_options(parser, strategy=...)`` adds the shared --strategy/--seed/--years/--set options.
+Handlers raise ``UsageError`` (one line, exit 2) for bad input."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand (usage errors raise ``UsageError``)."""
+    years = spec("years")
+    strategies = ", ".join(strategy_names())
+    parser = Parser(
+        prog=PROG,
+        description="Agent-based simulation of a copier dealership launching managed services.",
+        epilog=f"Run '{PROG} COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action=VersionAction)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=Parser)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int],
+                text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=text, description=text)
+        p.set_defaults(handler=handler)
+        return p
+
+    def run_options(p: argparse.ArgumentParser, *, strategy: bool) -> None:
+        if strategy:
+            p.add_argument("--strategy", default="overlay", metavar="NAME",
+                           help=f"strategy preset: {strategies} (default: overlay)")
+        p.add_argument("--seed", metavar="N",
+                       help="seed of the run, an integer >= 0 (default: simulate()'s default)")
+        p.add_argument("--years", metavar="Y",
+                       help=f"simulated years, {years.allowed()} (default: {years.default:g})")
+        p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                       help=f"override a parameter (repeatable); see '{PROG} params'")
+
+    for module in COMMAND_MODULES:
+        module.register(command, run_options)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dealersim`` command line.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 on success, 2 for bad input (one line on stderr), 1 for other
+        failures, 130 when interrupted.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except UsageError as exc:
+        return fail(exc)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except BrokenPipeError:  # the reader went away, e.g. `dealersim params | head`
+        try:  # silence the final flush at interpreter exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1

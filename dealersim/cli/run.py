@@ -1,0 +1,189 @@
+"""``dealersim run``, ``params``, ``strategies``, ``demo``, ``docs`` and ``validate``."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dealersim.cli.common import (
+    PROG,
+    UsageError,
+    build_params,
+    fail,
+    parse_positive_int,
+    parse_seed,
+    prepare_out,
+    simulate_default,
+    summary_table,
+)
+from dealersim.cli.compare import run_demo
+from dealersim.model.params import field_specs, params_table
+from dealersim.model.params import format_value as format_cell
+from dealersim.model.results import RunResult, simulate
+from dealersim.model.scenario import load as load_scenario
+from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
+from dealersim.outputs.docs import update_params_table
+from dealersim.outputs.plots import save_run
+from dealersim.studies.validation import DEFAULT_REPLICATES, main_validate
+
+DEMO_OUT = Path("out") / "demo"
+
+def _describe(result: RunResult) -> str:
+    p = result.params
+    text = (f"{PROG} {result.version}: strategy '{result.strategy}', seed {result.seed}, "
+            f"{p.years:g} year{'' if p.years == 1 else 's'} ({p.horizon_days} days)")
+    preset = make_params(result.strategy)
+    changed = p.diff(preset)
+    if changed:
+        pairs = (f"{k}={format_cell(v)}" for k, (v, _) in changed.items())
+        text += "; overrides: " + ", ".join(pairs)
+    return text
+
+
+def _print_story(result: RunResult) -> None:
+    print(f"== story: {result.strategy} (seed {result.seed}) ==")
+    print(result.story() if len(result.events) else "(no events)")
+    print()
+
+
+def _save(result: RunResult, out: Path) -> int:
+    try:
+        paths = save_run(result, out)
+    except OSError as exc:
+        return fail(f"--out: could not write to {str(out)!r} ({exc.strerror or exc})", code=1)
+    print("wrote: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+# ====================================================================== commands
+def cmd_run(args: argparse.Namespace) -> int:
+    """``dealersim run``: one run, its story and summary, and optionally its files."""
+    seed = parse_seed(args.seed) if args.seed is not None else None
+    base: dict[str, Any] = {}
+    if args.scenario is not None:
+        try:
+            sc = load_scenario(args.scenario)
+        except ValueError as exc:
+            raise UsageError(f"--scenario: {exc}") from None
+        if args.strategy not in ("overlay", sc.strategy):
+            raise UsageError(f"--strategy: {args.strategy!r} conflicts with the scenario's "
+                             f"strategy {sc.strategy!r}; give the strategy in one place")
+        args.strategy = sc.strategy
+        seed = sc.seed if seed is None else seed
+        base = dict(sc.params)
+    params = build_params(args.strategy, args.set, args.years, base)
+    out = prepare_out(args.out) if args.out is not None else None
+
+    if seed is None:
+        seed = simulate_default("seed")
+    result = simulate(args.strategy, seed=seed, params=params)
+    print(_describe(result))
+    print()
+    _print_story(result)
+    print(summary_table({result.strategy: result.summary}))
+    if out is not None:
+        return _save(result, out)
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """``dealersim params``: the parameter table."""
+    print(params_table("markdown" if args.markdown else "text").rstrip())
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    """``dealersim strategies``: each preset, what it means and what it changes."""
+    defaults = {s.name: s.default for s in field_specs()}
+    for n, name in enumerate(strategy_names()):
+        if n:
+            print()
+        print(name)
+        print(textwrap.indent(strategy_doc(name), "    "))
+        overrides = strategy_overrides(name)
+        if not overrides:
+            print("    overrides: none (these are the Params defaults)")
+            continue
+        print("    overrides vs the defaults:")
+        width = max(len(k) for k in overrides)
+        for key, value in overrides.items():
+            same = "  (same as the default)" if value == defaults[key] else ""
+            before, after = format_cell(defaults[key]), format_cell(value)
+            print(f"      {key:<{width}}  {before} -> {after}{same}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``dealersim demo``: ``compare overlay planned`` with enough replicates for stable rates.
+
+    Writes the report (``report.html``, charts, runs, summary) to ``--out`` (replacing it) and
+    prints the summary table.
+    """
+    seed = parse_seed(args.seed) if args.seed is not None else None
+    return run_demo(seed, args.set, args.years, args.out)
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """``dealersim docs``: regenerate the parameter table in docs/model.md."""
+    path = Path(args.path)
+    try:
+        changed = update_params_table(path, check=args.check)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"--path: cannot update {str(path)!r} ({exc.strerror or exc})") from None
+    if args.check:
+        if changed:
+            return fail(f"{path}: the parameter table is out of date; run '{PROG} docs'", 1)
+        print(f"{path}: parameter table is up to date")
+    else:
+        print(f"{path}: parameter table {'updated' if changed else 'already up to date'}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``dealersim validate``: the validation checks (``dealersim.studies.validation``)."""
+    replicates = (parse_positive_int("--replicates", args.replicates)
+                  if args.replicates is not None else DEFAULT_REPLICATES)
+    out = prepare_out(args.out) if args.out is not None else None
+    return int(main_validate(replicates, out))
+
+
+
+
+def register(command: Callable[..., argparse.ArgumentParser],
+             run_options: Callable[..., None]) -> None:
+    """Add ``run``, ``params``, ``strategies``, ``demo``, ``docs`` and ``validate``."""
+    p = command("run", cmd_run, "Run one simulation; print its story and summary.")
+    run_options(p, strategy=True)
+    p.add_argument("--scenario", metavar="FILE",
+                   help="a scenario TOML file (strategy, seed, [params]); --seed, --set and "
+                   "--years win over it")
+    p.add_argument("--out", metavar="DIR",
+                   help="write timeseries.csv, summary.json, events.csv and main_curves.png here")
+
+    p = command("params", cmd_params, "Print every parameter: default, range, unit, source.")
+    p.add_argument("--markdown", action="store_true", help="print the Markdown table")
+
+    command("strategies", cmd_strategies,
+            "List the strategy presets with what they mean and what they change.")
+
+    p = command("demo", cmd_demo, "Run 'overlay' and 'planned' on one seed and compare them.")
+    run_options(p, strategy=False)
+    p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT),
+                   help=f"output directory (default: {DEMO_OUT})")
+
+    p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md.")
+    p.add_argument("--path", default=str(Path("docs") / "model.md"), metavar="FILE",
+                   help="the Markdown file to update (default: docs/model.md)")
+    p.add_argument("--check", action="store_true",
+                   help="only check that the table is current (exit 1 if not)")
+
+    p = command("validate", cmd_validate, "Run the validation checks against the story.")
+    p.add_argument("--replicates", metavar="N",
+                   help=f"replicate runs per check (default: {DEFAULT_REPLICATES})")
+    p.add_argument("--out", metavar="DIR", help="write the validation results here")
+

@@ -1,0 +1,1 @@
+"""One run: parameters, strategies, the market, the people, the Mesa model, KPIs."""

@@ -1,0 +1,449 @@
+"""``DealershipModel``: the dealership, its market and its people, as a plain ``mesa.Model``."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import mesa
+import numpy as np
+
+from dealersim.model.events import EventLog
+from dealersim.model.funnel import Source, Stage
+from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
+from dealersim.model.params import Params
+from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
+from dealersim.model.people.hardware_rep import CREDIT_SHARE, initial_walls
+from dealersim.model.strategies import make_params
+
+TIMESERIES_COLUMNS = (
+    "day",
+    "hardware_accounts",
+    "competitor_accounts",
+    "managed_contracts",
+    "managed_mrr",
+    "booked_mrr",
+    "specialist_booked_mrr",
+    "stage_conversation",
+    "stage_appointment",
+    "stage_assessment",
+    "stage_proposal",
+    "stage_implementation",
+    "wall_mean",
+    "wall_max",
+    "specialist_employed",
+    "specialist_salary",
+    "quota_target",
+    "dials",
+    "conversations",
+    "first_appointments_total",
+    "proposals",
+    "deals",
+    "permission_requests",
+    "cumulative_gross_profit",
+)
+"""Columns of the daily time series (each one a model attribute the DataCollector reads)."""
+
+_STAGE_COLUMNS = {
+    "stage_conversation": Stage.CONVERSATION,
+    "stage_appointment": Stage.APPOINTMENT,
+    "stage_assessment": Stage.ASSESSMENT,
+    "stage_proposal": Stage.PROPOSAL,
+    "stage_implementation": Stage.IMPLEMENTATION,
+}
+
+
+def new_seed() -> int:
+    """A fresh 63-bit seed from OS entropy, for runs started without one."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+class DealershipModel(mesa.Model):
+    """An office-equipment dealership launching managed services, one step per calendar day.
+
+    Args:
+        strategy: Name of a strategy preset (see ``dealersim strategies``).
+        rng: Seed or generator, as for ``mesa.Model``. Every random draw goes through
+            ``self.rng``. When ``None`` a seed is drawn from OS entropy and recorded in
+            ``self.seed``.
+        record_every: Collect the daily time series every this many days (1: every day;
+            0: only day 0 and the last day, for sweeps that keep summaries only). Results do
+            not depend on it.
+        **kwargs: ``Params`` field overrides (e.g. ``n_reps=12``), or ``params=`` a complete
+            ``Params`` object to use instead of the strategy preset.
+
+    Example:
+        >>> model = DealershipModel("planned", rng=1, years=1)
+        >>> while model.running:
+        ...     model.step()
+    """
+
+    def __init__(
+        self, strategy: str = "overlay", *, rng: Any = None, record_every: int = 1, **kwargs: Any
+    ) -> None:
+        params = kwargs.pop("params", None)
+        if params is None:
+            params = make_params(strategy, **kwargs)
+        elif kwargs:
+            params = params.replace(**kwargs)
+        if rng is None:
+            rng = new_seed()
+        super().__init__(rng=rng)
+        self.seed: int | None = int(rng) if isinstance(rng, int | np.integer) else None
+        self.strategy = strategy
+        self.params: Params = params
+        self.horizon = params.horizon_days
+        self.events = EventLog()
+        self.day = 0
+        self.workday = False
+
+        self.market = Market(params, self.rng)
+        self.owner = Owner(self)
+        self.manager = SalesManager(self)
+        walls = initial_walls(self)
+        self.reps = [HardwareRep(self, r, float(w)) for r, w in enumerate(walls)]
+        self.specialists: list[Specialist] = []
+        self.employed_specialists: list[Specialist] = []
+        self._by_number: dict[int, Specialist] = {}
+
+        self.rules_active = params.rules_of_engagement
+        self._wall_policy_key: tuple[bool, bool] | None = None
+        self._wall_policy = (0.0, 1.0)
+        self.program_abandoned = False
+        self.specialists_lost = 0
+        self.program_cost = 0.0
+        self.salaries_paid = 0.0
+        self.hw_gp = 0.0
+        self.managed_gp = 0.0
+        self.dials = 0
+        self.conversations = 0
+        self.permission_requests = 0
+        self.permission_denied = 0
+        self.first_appointments = np.zeros(len(Source), dtype=np.int64)
+        self.proposals = 0
+        self.deals = 0
+        self.booked_total = 0.0
+        self.booked_year1 = 0.0
+        self.first_deal_day: int | None = None
+        self.accounts_lost = 0
+        self.losses_hw_only = 0
+        self.losses_managed = 0
+        self.exposure_hw_only = 0.0
+        self.exposure_managed = 0.0
+        self._implementing: set[int] = set()
+        self._impl_queue: deque[int] = deque()
+        self.wall_history = np.full((self.horizon + 1, params.n_reps), np.nan)
+        self.wall_mean_day60 = float("nan")
+        self.record_every = int(record_every)
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: c for c in TIMESERIES_COLUMNS}
+        )
+        self._record()
+        self.wall_mean_day0 = self.wall_mean
+        self.datacollector.collect(self)
+
+    # ================================================================== state
+    @property
+    def specialists_hired(self) -> int:
+        """Specialists hired so far in this run."""
+        return len(self.specialists)
+
+    @property
+    def specialist_present(self) -> bool:
+        """Whether a specialist is working the territory now."""
+        return bool(self.employed_specialists)
+
+    @property
+    def program_running(self) -> bool:
+        """Whether the managed-services program exists and has not been abandoned."""
+        p = self.params
+        return (p.specialist_seats > 0 or p.rep_managed_selling > 0) and not self.program_abandoned
+
+    def wall_policy(self) -> tuple[float, float]:
+        """``(threat, relief)`` that set every rep's resting wall: ``(base + threat) * relief``.
+
+        The threat is the standing threat of an uncredited specialist in the territory (halved
+        by rules of engagement); the relief multiplies the reliefs from credit, leadership and
+        training. Cached until the specialist's presence or the rules change.
+        """
+        key = (self.specialist_present, self.rules_active)
+        if key != self._wall_policy_key:
+            p = self.params
+            credit = CREDIT_SHARE[p.credit_policy]
+            threat = 0.0
+            if self.specialist_present:
+                threat = p.standing_threat * (1.0 - credit) * (0.5 if self.rules_active else 1.0)
+            relief = (
+                (1.0 - p.credit_wall_relief * credit)
+                * (1.0 - p.leadership_wall_relief * p.manager_leadership)
+                * (1.0 - p.training_wall_relief * p.rep_training)
+            )
+            self._wall_policy_key, self._wall_policy = key, (threat, relief)
+        return self._wall_policy
+
+    def log(self, actor: str, kind: str, text: str) -> None:
+        """Add an event to the story."""
+        self.events.add(self.day, actor, kind, text)
+
+    # ================================================================== the day
+    def step(self) -> None:
+        """One calendar day: the market moves, then the people act, then the books close."""
+        self.day += 1
+        self.workday = self.day % 7 not in (6, 0)
+        if self.day == 1:
+            self.owner.launch()
+        self.resolve_lease_ends()
+        self.resolve_contract_ends()
+        self.advance_pipeline()
+        self.owner.step()
+        self.manager.step()
+        for rep in self.reps:
+            rep.step()
+        for specialist in list(self.employed_specialists):
+            specialist.step()
+        self.start_implementations()
+        self.accrue()
+        if self.day == 60:
+            self.wall_mean_day60 = float(np.mean([r.wall for r in self.reps]))
+        if self.day >= self.horizon:
+            self.running = False
+        every = self.record_every
+        if not self.running or (every > 0 and self.day % every == 0):
+            self._record()
+            self.datacollector.collect(self)
+
+    def run(self) -> DealershipModel:
+        """Step until the horizon and return ``self``."""
+        while self.running:
+            self.step()
+        return self
+
+    # ================================================================== staffing
+    def hire_specialist(self) -> Specialist:
+        """Put a new specialist in a seat."""
+        s = Specialist(self, number=len(self.specialists) + 1)
+        self.specialists.append(s)
+        self.employed_specialists.append(s)
+        self._by_number[s.number] = s
+        if s.number == 1:
+            self.log(s.name, "hired", "starts: two weeks on the phones, every call logged in "
+                     "the CRM")
+        return s
+
+    def specialist_left(self, s: Specialist) -> None:
+        """A specialist quit or was fired: open deals walk out with them."""
+        self.employed_specialists.remove(s)
+        self.specialists_lost += 1
+        mk = self.market
+        open_deals = np.flatnonzero(
+            (mk.handler == s.number) & (mk.stage > Stage.NONE) & (mk.stage < Stage.IMPLEMENTATION)
+        )
+        mk.drop_many(open_deals, self.day)
+        self.owner.lost_specialist(s)
+
+    # ================================================================== market events
+    def open_territory_win_rate(self) -> float:
+        """Chance that an open-territory account is won for us at its lease end."""
+        p = self.params
+        if not p.open_territory or p.hardware_time_share == 0:
+            return 0.0
+        share = sum(s.hardware_share() for s in self.employed_specialists)
+        return min(0.9, p.hardware_win_rate * share / p.hardware_time_share)
+
+    def resolve_lease_ends(self) -> None:
+        """The price war: every lease ending today renews with us, goes, or is won."""
+        mk, p = self.market, self.params
+        idx = mk.leases_due(self.day)
+        if idx.size == 0:
+            return
+        ours_before = mk.holder[idx] == US
+        signed_before = mk.stage[idx] >= Stage.IMPLEMENTATION
+        win_prob = np.where(mk.rep[idx] >= 0, p.competitor_win_rate, self.open_territory_win_rate())
+        u = self.rng.random(idx.size)
+        lost, won = mk.apply_renewals(self.day, idx, u, win_prob)
+        lost_mask = ours_before & (mk.holder[idx] == COMPETITOR)
+        self.accounts_lost += lost.size
+        n_signed_lost = int((lost_mask & signed_before).sum())
+        self.losses_managed += n_signed_lost
+        self.losses_hw_only += lost.size - n_signed_lost
+        open_won = won[mk.rep[won] < 0]
+        if open_won.size and self.employed_specialists:
+            earned = float(mk.lease_value[open_won].sum()) * 12 * self.hw_margin_now() * (
+                p.hardware_commission
+            )
+            self.employed_specialists[0].hw_commission += earned
+            self.program_cost += earned
+        if p.rep_managed_selling > 0 and self.program_running:
+            self.reps_pitch_managed(idx[ours_before & ~lost_mask & ~signed_before])
+
+    def reps_pitch_managed(self, kept: np.ndarray) -> None:
+        """Trained reps pitch managed services at the renewals they just kept."""
+        mk, p = self.market, self.params
+        kept = kept[mk.stage[kept] == Stage.NONE]
+        chance = p.rep_managed_selling * p.rep_managed_effectiveness * p.opp_to_deal_warm
+        for i in kept[self.rng.random(kept.size) < chance].tolist():
+            mk.source[i] = Source.REP
+            mk.product[i] = MPS
+            self.close_deal(i, None)
+
+    def resolve_contract_ends(self) -> None:
+        """Managed contracts ending today renew, or the customer leaves us."""
+        mk, p = self.market, self.params
+        idx = mk.contracts_due(self.day)
+        if idx.size == 0:
+            return
+        churn = self.rng.random(idx.size) < p.managed_renewal_churn
+        gone = idx[churn]
+        mk.lose(gone, self.day)
+        self.accounts_lost += gone.size
+        self.losses_managed += gone.size
+        for i in idx[~churn].tolist():
+            mk.managed_end[i] = months_later(self.day, p.managed_term_months)
+            mk.contracts.add(int(mk.managed_end[i]), i)
+
+    # ================================================================== pipeline
+    def close_rate(self, i: int, skill: float) -> float:
+        """Chance that a proposal to account ``i`` closes, for a seller of ``skill``."""
+        p, mk = self.params, self.market
+        opp = p.opp_to_deal_cold if mk.source[i] == Source.COLD else p.opp_to_deal_warm
+        return min(0.95, opp / (p.assessment_rate * p.proposal_rate) * skill)
+
+    def advance_pipeline(self) -> None:
+        """Move every opportunity whose next step is due today."""
+        mk, p, rng = self.market, self.params, self.rng
+        for i in np.unique(mk.pipeline_due(self.day)).tolist():
+            stage = int(mk.stage[i])
+            if stage == Stage.NONE or mk.stage_due[i] != self.day:
+                continue
+            s = self._by_number.get(int(mk.handler[i]))
+            if stage == Stage.IMPLEMENTATION:
+                self._implementing.discard(i)
+                mk.move(i, Stage.LIVE, self.day)
+                mk.start_managed(i, self.day)
+                continue
+            if s is None or s.left_day is not None:
+                mk.move(i, Stage.NONE, self.day)
+                continue
+            if stage == Stage.CONVERSATION:
+                self.first_appointments[mk.source[i]] += 1
+                s.meeting_minutes += p.appointment_minutes
+                if self.first_appointments.sum() == 1:
+                    self.log(s.name, "first_appointment", "holds his first appointment ("
+                             f"{Source(mk.source[i]).name.lower()} lead)")
+                mk.move(i, Stage.APPOINTMENT, self.day, due=self.day + p.discovery_days)
+            elif stage == Stage.APPOINTMENT:
+                if rng.random() < p.assessment_rate:
+                    length = p.assessment_days if mk.product[i] == MPS else max(
+                        p.assessment_days, p.mit_cycle_days - p.discovery_days - p.proposal_days
+                    )
+                    s.meeting_minutes += p.appointment_minutes
+                    mk.move(i, Stage.ASSESSMENT, self.day, due=self.day + length)
+                else:
+                    mk.move(i, Stage.NONE, self.day)
+            elif stage == Stage.ASSESSMENT:
+                if rng.random() < p.proposal_rate:
+                    self.proposals += 1
+                    s.meeting_minutes += p.appointment_minutes
+                    mk.move(i, Stage.PROPOSAL, self.day, due=self.day + p.proposal_days)
+                else:
+                    mk.move(i, Stage.NONE, self.day)
+            elif stage == Stage.PROPOSAL:
+                self.decide(i, s)
+
+    def decide(self, i: int, s: Specialist) -> None:
+        """The customer decides on a proposal, or postpones to the lease end."""
+        mk, p, rng = self.market, self.params, self.rng
+        window_opens = int(mk.lease_end[i]) - p.close_window_days
+        if window_opens > self.day and rng.random() < p.postpone_share:
+            mk.stage_due[i] = window_opens
+            mk.pipeline.add(window_opens, i)
+            return
+        if rng.random() < self.close_rate(i, s.skill):
+            self.close_deal(i, s)
+        else:
+            mk.move(i, Stage.NONE, self.day)
+
+    def close_deal(self, i: int, s: Specialist | None) -> None:
+        """Account ``i`` signs a managed contract.
+
+        A competitor-held account comes over to us with a new lease; our own customer keeps
+        the lease it has, which now renews with the managed contract's stickiness.
+        """
+        mk = self.market
+        mrr = mk.deal_mrr(i)
+        if mk.holder[i] == COMPETITOR:  # we take the account over: a new lease with us
+            mk.gain(np.array([i]))
+            mk.renew_lease(np.array([i]), self.day)
+        mk.move(i, Stage.IMPLEMENTATION, self.day)
+        self._impl_queue.append(i)
+        self.deals += 1
+        self.booked_total += mrr
+        if self.day <= 365:
+            self.booked_year1 += mrr
+        who = s.name if s is not None else f"rep {int(mk.rep[i]) + 1}"
+        if s is not None:
+            s.closed(i, mrr)
+            s.credit_rep(i, mrr)
+        else:
+            self.program_cost += self.params.commission_months * mrr
+        if self.first_deal_day is None:
+            self.first_deal_day = self.day
+            self.log(who, "first_deal", f"closes the first managed deal: ${mrr:,.0f} a month")
+        else:
+            self.log(who, "deal", f"closes a managed deal: ${mrr:,.0f} a month")
+
+    def start_implementations(self) -> None:
+        """The service team starts signed contracts as capacity frees up."""
+        mk, p = self.market, self.params
+        self._implementing = {i for i in self._implementing if mk.stage[i] == Stage.IMPLEMENTATION}
+        while self._impl_queue and len(self._implementing) < p.implementation_capacity:
+            i = self._impl_queue.popleft()
+            if mk.stage[i] != Stage.IMPLEMENTATION or i in self._implementing:
+                continue
+            self._implementing.add(i)
+            mk.stage_due[i] = self.day + p.implementation_days
+            mk.pipeline.add(self.day + p.implementation_days, i)
+
+    # ================================================================== money
+    def hw_margin_now(self) -> float:
+        """Hardware gross margin today, after erosion."""
+        p = self.params
+        return max(0.0, p.hw_margin - p.hw_margin_erosion * self.day / 365.0)
+
+    def accrue(self) -> None:
+        """Book one day of gross profit and costs, and of churn exposure."""
+        p, mk = self.params, self.market
+        volume = (1.0 - p.print_volume_decline) ** (self.day / 365.0)
+        self.hw_gp += mk.held_value * volume / DAYS_PER_MONTH * self.hw_margin_now()
+        self.managed_gp += mk.live_mrr / DAYS_PER_MONTH * p.managed_margin
+        self.salaries_paid += sum(s.salary for s in self.employed_specialists) / 365.0
+        signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
+        self.exposure_managed += signed
+        self.exposure_hw_only += mk.n_held - signed
+
+    # ================================================================== reporting
+    def _record(self) -> None:
+        """Refresh the attributes the DataCollector reads (cheap: all are incremental)."""
+        mk = self.market
+        self.wall_history[self.day] = [r.wall for r in self.reps]
+        walls = self.wall_history[self.day]
+        self.wall_mean = float(walls.mean())
+        self.wall_max = float(walls.max())
+        self.hardware_accounts = mk.n_held
+        self.competitor_accounts = mk.n - mk.n_held
+        self.managed_contracts = int(
+            mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE]
+        )
+        self.managed_mrr = mk.live_mrr
+        self.booked_mrr = self.booked_total
+        for column, stage in _STAGE_COLUMNS.items():
+            setattr(self, column, int(mk.stage_counts[stage]))
+        self.first_appointments_total = int(self.first_appointments.sum())
+        self.specialist_employed = len(self.employed_specialists)
+        self.specialist_salary = sum(s.salary for s in self.employed_specialists)
+        self.specialist_booked_mrr = sum(s.booked_mrr for s in self.employed_specialists)
+        self.quota_target = sum(s.quota_target(s.tenure) for s in self.employed_specialists)
+        self.cumulative_gross_profit = (
+            self.hw_gp + self.managed_gp - self.salaries_paid - self.program_cost
+        )

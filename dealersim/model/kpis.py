@@ -1,0 +1,274 @@
+"""The KPI registry: every output of a run, named once, with its kind, unit, label and format.
+
+A KPI's *kind* decides how it is stored, formatted and aggregated across replicates:
+
+========  =======================================  ==========================  =================
+kind      values                                    across replicates           shown as
+========  =======================================  ==========================  =================
+flag      yes/no per run                           share of runs (Wilson)      ``54%``
+share     a fraction per run (0-1)                 mean (Student t)            ``7.5%``
+money     US dollars                               mean (Student t)            ``$12,300``
+count     a whole number                           mean (Student t)            ``1,234``
+days      a whole number of days                   mean (Student t)            ``120``
+index     a unitless 0-1 index (the reps' wall)    mean (Student t)            ``0.32``
+number    any other real number                    mean (Student t)            ``8.7``
+========  =======================================  ==========================  =================
+
+Everything that lists, labels or formats KPIs (the CLI table, compare's summary and report, the
+catalogue, sweeps' Parquet schema, analyze, the EMA adapter, the dashboard) reads this module.
+The code that *computes* the summary is :func:`dealersim.model.results.summarize`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["flag", "share", "money", "count", "days", "index", "number"]
+KINDS: tuple[Kind, ...] = ("flag", "share", "money", "count", "days", "index", "number")
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One output of a run.
+
+    Attributes:
+        name: The key in ``RunResult.summary`` (or the time-series column).
+        kind: One of :data:`KINDS`; decides format, storage type and aggregation.
+        unit: Unit in words (``"US$"``, ``"accounts"``, ``"share of runs"``).
+        label: Plain-language label for owners.
+        help: One sentence on what it measures.
+        key: Shown in the short tables (terminal, top of the report).
+        optional: May be ``None`` (undefined in a run), e.g. days to a deal that never came.
+    """
+
+    name: str
+    kind: Kind
+    unit: str
+    label: str
+    help: str
+    key: bool = False
+    optional: bool = False
+
+    @property
+    def is_flag(self) -> bool:
+        """Whether replicates aggregate as a share of runs (Wilson interval)."""
+        return self.kind == "flag"
+
+    @property
+    def arrow_type(self) -> str:
+        """Storage type in Parquet: ``bool``, ``int64`` or ``float64``."""
+        if self.kind == "flag":
+            return "bool"
+        if self.kind in ("count", "days"):
+            return "int64"
+        return "float64"
+
+    def format(self, value: Any, *, diff: bool = False) -> str:
+        """Format a value (or a difference between two, ``diff=True``) for a reader.
+
+        Flags and shares print as percentages (a difference as percentage points), money as
+        dollars, counts with thousands separators; ``None`` and NaN print as ``n/a``.
+        """
+        return format_kpi_value(self.kind, value, diff=diff)
+
+
+def format_kpi_value(kind: str, value: Any, *, diff: bool = False) -> str:
+    """Format ``value`` as a KPI of ``kind`` (see :meth:`KPI.format`)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool) and not diff:
+        if kind == "flag":
+            return "yes" if value else "no"
+        value = int(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "n/a"
+    if math.isinf(v):
+        return str(v)
+    sign = "+" if diff and v > 0 else ("-" if v < 0 else "")
+    a = abs(v)
+    if kind == "flag":
+        return f"{sign}{a * 100:.0f} pts" if diff else f"{a * 100:.0f}%"
+    if kind == "share":
+        return f"{sign}{a * 100:.1f}{' pts' if diff else '%'}"
+    if kind == "money":
+        return f"{sign}{money(a)}"
+    if kind == "index":
+        return f"{sign}{a:.2f}"
+    if kind in ("count", "days") or a >= 100:
+        return f"{sign}{a:,.0f}"
+    return f"{sign}{a:,.1f}"
+
+
+def money(x: float, _pos: Any = None) -> str:
+    """Dollars for people: ``$1.25M``, ``$45,300``, ``-$900`` (also a matplotlib tick formatter).
+
+    The one money formatter of the project: the report, the plots, the CLI and the dashboard use
+    it.
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    sign = "-" if x < 0 else ""
+    a = abs(float(x))
+    if a >= 1e6:
+        return f"{sign}${a / 1e6:,.2f}M"
+    return f"{sign}${a:,.0f}"
+
+
+def _k(name: str, kind: Kind, unit: str, label: str, help: str, *, key: bool = False,
+       optional: bool = False) -> KPI:
+    return KPI(name, kind, unit, label, help, key=key, optional=optional)
+
+
+SUMMARY: tuple[KPI, ...] = (
+    _k("launch_succeeded", "flag", "share of runs", "Launch succeeded",
+       "The program runs at month 12 with a specialist in the seat and year-one bookings at "
+       "or above the target.", key=True),
+    _k("first_milestone_met", "flag", "share of runs", "First quota review met",
+       "The first specialist met the first milestone at the first quota review.", key=True),
+    _k("specialists_hired", "count", "people", "Specialists hired",
+       "Specialists hired over the run, the first one included.", key=True),
+    _k("specialists_lost", "count", "people", "Specialists lost",
+       "Specialists who quit or were let go over the run."),
+    _k("first_specialist_tenure_days", "days", "days", "First specialist's days in the seat",
+       "Days from the first specialist's hire to leaving (or to the end of the run).", key=True,
+       optional=True),
+    _k("first_specialist_censored", "flag", "share of runs",
+       "First specialist still there at the end",
+       "The first specialist was still employed when the run ended.", optional=True),
+    _k("days_to_first_managed_deal", "days", "days", "Days to the first managed deal",
+       "Days from the launch to the first signed managed contract.", optional=True),
+    _k("managed_contracts", "count", "contracts", "Managed contracts at the end",
+       "Managed contracts signed or live on the last day.", key=True),
+    _k("managed_mrr", "money", "US$ a month", "Managed revenue a month at the end",
+       "Monthly recurring revenue of live managed contracts on the last day.", key=True),
+    _k("booked_mrr_year1", "money", "US$ a month", "Managed revenue a month booked in year 1",
+       "Monthly recurring revenue of the managed deals signed in the first 365 days.", key=True),
+    _k("hardware_accounts_start", "count", "accounts", "Hardware accounts at the start",
+       "Accounts whose copier lease is with the dealership on day 0."),
+    _k("hardware_accounts_end", "count", "accounts", "Hardware accounts at the end",
+       "Accounts whose copier lease is with the dealership on the last day.", key=True),
+    _k("hardware_decline_per_year", "share", "share a year", "Hardware base decline a year",
+       "Compound yearly decline of the dealership's hardware accounts."),
+    _k("accounts_lost_to_competitors", "count", "accounts", "Accounts lost to competitors",
+       "Accounts of ours that went to a competitor over the run."),
+    _k("hardware_only_churn_per_year", "share", "share a year",
+       "Loss rate of hardware-only accounts a year",
+       "Losses of accounts without a managed contract per account-year.", optional=True),
+    _k("managed_churn_per_year", "share", "share a year", "Loss rate of managed accounts a year",
+       "Losses of accounts with a managed contract per account-year.", optional=True),
+    _k("gross_profit", "money", "US$", "Gross profit over the run (after program costs)",
+       "Hardware and managed gross profit less specialist salaries and program commissions.",
+       key=True),
+    _k("wall_mean_day0", "index", "0 = open, 1 = walled off", "Reps' wall on day 0",
+       "How protective the reps are of their accounts on day 0, averaged over reps."),
+    _k("wall_mean_day60", "index", "0 = open, 1 = walled off", "Reps' wall on day 60",
+       "How protective the reps are of their accounts on day 60.", key=True, optional=True),
+    _k("wall_mean_end", "index", "0 = open, 1 = walled off", "Reps' wall at the end",
+       "How protective the reps are of their accounts on the last day."),
+    _k("warm_intro_share", "share", "share of first meetings",
+       "First appointments from rep intros",
+       "Share of first appointments that came from a rep's warm introduction.", key=True),
+    _k("specialist_dials_per_day", "number", "dials a workday", "Specialist dials a workday",
+       "Cold and warm dials per specialist workday."),
+    _k("permission_requests", "count", "requests", "Permission requests to reps",
+       "Times a specialist asked a rep before calling into his accounts."),
+    _k("permission_denied", "count", "requests", "Permission requests denied",
+       "Permission requests the rep refused."),
+    _k("dials", "count", "dials", "Dials", "Calls placed by specialists."),
+    _k("conversations", "count", "conversations", "Conversations",
+       "Dials that reached a decision maker and became a conversation."),
+    _k("first_appointments", "count", "meetings", "First appointments",
+       "First meetings held, from cold calls and from rep introductions."),
+    _k("proposals", "count", "proposals", "Proposals", "Managed-services proposals presented."),
+    _k("deals", "count", "deals", "Managed deals", "Managed-services contracts signed."),
+    _k("program_abandoned", "flag", "share of runs", "Program abandoned",
+       "The owner gave up on the managed-services program.", key=True),
+)
+"""Every key of ``RunResult.summary``, in a stable order."""
+
+SERIES: tuple[KPI, ...] = (
+    _k("day", "days", "day", "Day", "Days since the launch."),
+    _k("hardware_accounts", "count", "accounts", "Hardware accounts",
+       "Accounts leasing from the dealership."),
+    _k("competitor_accounts", "count", "accounts", "Competitors' accounts",
+       "Accounts in the territory leasing from a competitor."),
+    _k("managed_contracts", "count", "contracts", "Managed contracts",
+       "Managed contracts signed or live."),
+    _k("managed_mrr", "money", "US$ a month", "Managed revenue a month",
+       "Monthly recurring revenue of live managed contracts."),
+    _k("booked_mrr", "money", "US$ a month", "Managed revenue a month booked",
+       "Monthly recurring revenue of every managed deal signed so far."),
+    _k("specialist_booked_mrr", "money", "US$ a month", "Booked by the specialist in the seat",
+       "Monthly recurring revenue booked by the specialists employed today."),
+    _k("stage_conversation", "count", "accounts", "Conversations",
+       "Open opportunities at the conversation stage."),
+    _k("stage_appointment", "count", "accounts", "Appointments",
+       "Open opportunities at the first-appointment stage."),
+    _k("stage_assessment", "count", "accounts", "Assessments",
+       "Open opportunities being assessed."),
+    _k("stage_proposal", "count", "accounts", "Proposals", "Open proposals."),
+    _k("stage_implementation", "count", "accounts", "Implementation",
+       "Signed contracts being implemented."),
+    _k("wall_mean", "index", "0 = open, 1 = walled off", "Reps' wall (mean)",
+       "How protective the reps are of their accounts, averaged over reps."),
+    _k("wall_max", "index", "0 = open, 1 = walled off", "Reps' wall (highest)",
+       "The most protective rep's wall."),
+    _k("specialist_employed", "count", "people", "Specialists employed",
+       "Specialists in the seat today."),
+    _k("specialist_salary", "money", "US$ a year", "Specialist salary",
+       "Yearly base salary of the specialists employed today."),
+    _k("quota_target", "money", "US$ a month", "Quota target",
+       "Booked monthly revenue the specialists in the seat are measured against today."),
+    _k("dials", "count", "dials", "Dials to date", "Calls placed so far."),
+    _k("conversations", "count", "conversations", "Conversations to date",
+       "Conversations so far."),
+    _k("first_appointments_total", "count", "meetings", "First appointments to date",
+       "First meetings held so far."),
+    _k("proposals", "count", "proposals", "Proposals to date", "Proposals presented so far."),
+    _k("deals", "count", "deals", "Managed deals to date", "Managed contracts signed so far."),
+    _k("permission_requests", "count", "requests", "Permission requests to date",
+       "Permission requests to reps so far."),
+    _k("cumulative_gross_profit", "money", "US$", "Gross profit to date",
+       "Cumulative gross profit after program costs."),
+)
+"""Every column of the daily time series, in a stable order."""
+
+_SUMMARY = {k.name: k for k in SUMMARY}
+_SERIES = {k.name: k for k in SERIES}
+
+SUMMARY_KEYS: tuple[str, ...] = tuple(_SUMMARY)
+"""Names of the summary KPIs (the keys of ``RunResult.summary``)."""
+SERIES_COLUMNS: tuple[str, ...] = tuple(_SERIES)
+"""Names of the daily time-series columns."""
+FLAG_KPIS: tuple[str, ...] = tuple(k.name for k in SUMMARY if k.is_flag)
+"""Yes/no KPIs: aggregated as shares of runs with Wilson intervals."""
+KEY_KPIS: tuple[str, ...] = tuple(k.name for k in SUMMARY if k.key)
+"""The KPIs of the short tables (terminal, top of the report)."""
+
+
+def kpi(name: str) -> KPI:
+    """The summary KPI (or, failing that, the series column) called ``name``.
+
+    Raises:
+        ValueError: One line naming the unknown KPI and the known ones.
+    """
+    found = _SUMMARY.get(name) or _SERIES.get(name)
+    if found is None:
+        raise ValueError(f"kpi: {name!r} is not a KPI; expected one of {', '.join(SUMMARY_KEYS)}")
+    return found
+
+
+def label(name: str) -> str:
+    """Plain-language label of a KPI."""
+    return kpi(name).label
+
+
+def fmt(name: str, value: Any, *, diff: bool = False) -> str:
+    """Format ``value`` as the KPI ``name`` (see :meth:`KPI.format`)."""
+    return kpi(name).format(value, diff=diff)

@@ -1,0 +1,381 @@
+"""Customer accounts as numpy columns, updated in bulk and only when something happens.
+
+The market is a struct of arrays: one row per account, one array per attribute. Work is
+event-driven: a :class:`Calendar` holds, per day, the accounts whose lease (or managed contract,
+or pipeline step) falls due that day, so the cost of a day is proportional to its events, not to
+the number of accounts. Aggregates that the model reports every day (accounts held, hardware
+revenue, live managed revenue, funnel counts) are kept up to date incrementally at each change;
+:meth:`Market.check_invariants` recomputes them from the columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dealersim.model.funnel import Source, Stage, is_legal
+from dealersim.model.params import Params
+
+COMPETITOR = np.int8(0)
+US = np.int8(1)
+OPEN_TERRITORY = -1
+NO_HANDLER = -1
+
+DAYS_PER_MONTH = 365.0 / 12.0
+
+
+def month_start(k: int | np.ndarray) -> int | np.ndarray:
+    """First day of month ``k`` (day 0 starts month 0; months average 365/12 days)."""
+    return np.round(np.asarray(k) * DAYS_PER_MONTH).astype(np.int64) if isinstance(
+        k, np.ndarray) else int(round(k * DAYS_PER_MONTH))
+
+
+def months_later(day: int, months: int) -> int:
+    """The first month start at least ``months`` months after ``day``.
+
+    Leases and contracts start and end on month starts, so lease-end work happens on about
+    twelve days a year instead of every day.
+    """
+    k = int(np.ceil(day / DAYS_PER_MONTH - 1e-9))
+    return int(month_start(k + months))
+
+MPS = np.int8(1)
+MIT = np.int8(2)
+
+
+class Calendar:
+    """Day-indexed buckets of account indices (a calendar queue).
+
+    Entries may go stale when an account's due day changes; callers filter what
+    :meth:`pop` returns against the account's current due-day column.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[np.ndarray | int]] = {}
+
+    def add(self, day: int, idx: np.ndarray | int) -> None:
+        """Schedule one account (an ``int``) or many (an index array) on ``day``."""
+        if isinstance(idx, np.ndarray) and idx.size == 0:
+            return
+        self._buckets.setdefault(int(day), []).append(idx)
+
+    def add_grouped(self, days: np.ndarray, idx: np.ndarray) -> None:
+        """Schedule ``idx[k]`` on ``days[k]`` for all k, grouping by day in one sort."""
+        if idx.size == 0:
+            return
+        order = np.argsort(days, kind="stable")
+        sorted_days = days[order]
+        uniq, starts = np.unique(sorted_days, return_index=True)
+        bounds = np.append(starts, sorted_days.size)
+        for k, day in enumerate(uniq.tolist()):
+            self.add(day, idx[order[bounds[k] : bounds[k + 1]]])
+
+    def pop(self, day: int) -> np.ndarray:
+        """Remove and return every index scheduled on ``day`` (possibly stale)."""
+        parts = self._buckets.pop(int(day), None)
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        if len(parts) == 1:
+            return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
+        return np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def loss_probability(
+    relationship: np.ndarray, managed: np.ndarray, params: Params
+) -> np.ndarray:
+    """Chance that each of our accounts goes to a competitor at its lease end (vectorised).
+
+    Args:
+        relationship: Relationship strength in [0, 1] per account.
+        managed: Boolean, whether the account has a signed managed contract.
+        params: Model parameters (``renewal_loss``, ``price_pressure``,
+            ``relationship_protection``, ``managed_stickiness``).
+
+    Returns:
+        Probabilities in [0, 0.98].
+    """
+    p = (
+        params.renewal_loss
+        * params.price_pressure
+        * np.exp(-params.relationship_protection * (relationship - 0.5))
+    )
+    p = np.where(managed, p * params.managed_stickiness, p)
+    return np.clip(p, 0.0, 0.98)
+
+
+class Market:
+    """All accounts in the territory, ours and competitors', as columns.
+
+    Attributes:
+        holder: ``US`` or ``COMPETITOR`` per account.
+        rep: Index of the rep whose territory holds the account, or ``OPEN_TERRITORY``.
+        devices: Fleet size (devices).
+        lease_value: Monthly hardware revenue at start-of-run prices.
+        relationship: Relationship with the dealership, 0-1.
+        lease_end: Day the current hardware lease ends.
+        managed: 0 none, 1 managed print (MPS), 2 managed IT, for live contracts.
+        managed_mrr: Monthly recurring revenue of the live managed contract.
+        managed_end: Day the managed contract ends (-1 when none).
+        stage: Funnel stage (:class:`dealersim.model.funnel.Stage`).
+        source: How the current opportunity came about (:class:`dealersim.model.funnel.Source`).
+        product: Product pitched in the current opportunity (``MPS`` or ``MIT``).
+        handler: Specialist number working the opportunity, or ``NO_HANDLER``.
+        stage_due: Day of the account's next pipeline step (-1 when none).
+        cooldown: First day on which the account may be prospected again.
+    """
+
+    def __init__(self, params: Params, rng: np.random.Generator) -> None:
+        p = params
+        self.params = p
+        n_own = p.n_own_accounts
+        n_comp = int(round(n_own * p.competitor_ratio))
+        n = n_own + n_comp
+        self.n = n
+        self.n_own_start = n_own
+
+        self.holder = np.zeros(n, dtype=np.int8)
+        self.holder[:n_own] = US
+        self.rep = np.empty(n, dtype=np.int16)
+        self.rep[:n_own] = np.repeat(np.arange(p.n_reps, dtype=np.int16), p.accounts_per_rep)
+        comp_rep = rng.integers(0, p.n_reps, size=n_comp).astype(np.int16)
+        comp_rep[rng.random(n_comp) < p.open_territory_share] = OPEN_TERRITORY
+        self.rep[n_own:] = comp_rep
+
+        sigma = 0.6
+        mu = np.log(p.devices_per_account) - sigma**2 / 2
+        self.devices = np.maximum(1.0, np.round(rng.lognormal(mu, sigma, size=n)))
+        self.lease_value = self.devices * p.lease_value_per_device
+        self.relationship = np.empty(n)
+        self.relationship[:n_own] = rng.beta(5.0, 5.0, size=n_own)
+        self.relationship[n_own:] = rng.beta(2.0, 6.0, size=n_comp)
+        first_month = rng.integers(1, p.lease_term_months + 1, size=n)
+        self.lease_end = month_start(first_month)
+
+        self.managed = np.zeros(n, dtype=np.int8)
+        self.managed_mrr = np.zeros(n)
+        self.managed_end = np.full(n, -1, dtype=np.int64)
+        self.stage = np.zeros(n, dtype=np.int8)
+        self.source = np.zeros(n, dtype=np.int8)
+        self.product = np.zeros(n, dtype=np.int8)
+        self.handler = np.full(n, NO_HANDLER, dtype=np.int8)
+        self.stage_due = np.full(n, -1, dtype=np.int64)
+        self.cooldown = np.zeros(n, dtype=np.int64)
+
+        self.books = [np.flatnonzero(self.rep == r) for r in range(p.n_reps)]
+        self.own_accounts = np.arange(n_own)
+        self.competitor_pool = np.arange(n_own, n)
+
+        # incremental aggregates
+        self.n_held = n_own
+        self.held_value = float(self.lease_value[:n_own].sum())
+        self.live_mrr = 0.0
+        self.n_live = 0
+        self.stage_counts = np.bincount(self.stage, minlength=len(Stage)).astype(np.int64)
+        self.transitions = np.zeros((len(Stage), len(Stage)), dtype=np.int64)
+
+        self.leases = Calendar()
+        self.leases.add_grouped(self.lease_end, np.arange(n))
+        self.contracts = Calendar()
+        self.pipeline = Calendar()
+
+    # ---------------------------------------------------------------- funnel moves
+    def move(self, i: int, to: Stage, day: int, due: int = -1) -> None:
+        """Move account ``i`` to stage ``to`` and schedule its next pipeline step on ``due``.
+
+        Raises:
+            RuntimeError: On an illegal move (a bug, never user input).
+        """
+        frm = int(self.stage[i])
+        if not is_legal(frm, to):
+            raise RuntimeError(f"illegal funnel move {Stage(frm).name} -> {Stage(to).name}")
+        self.stage[i] = to
+        self.stage_counts[frm] -= 1
+        self.stage_counts[to] += 1
+        self.transitions[frm, to] += 1
+        self.stage_due[i] = due
+        if due >= 0:
+            self.pipeline.add(due, int(i))
+        if to == Stage.NONE:
+            if frm == Stage.LIVE:
+                self.end_managed(np.array([i]))
+            self.handler[i] = NO_HANDLER
+            self.source[i] = Source.NONE
+            self.cooldown[i] = day + 180
+
+    def drop_many(self, idx: np.ndarray, day: int) -> None:
+        """Drop the opportunities at ``idx`` (any stage) back to ``NONE`` (vectorised)."""
+        idx = idx[self.stage[idx] != Stage.NONE]
+        if idx.size == 0:
+            return
+        live = idx[self.stage[idx] == Stage.LIVE]
+        self.end_managed(live)
+        frm = self.stage[idx].astype(np.int64)
+        np.add.at(self.transitions, (frm, np.zeros_like(frm)), 1)
+        np.subtract.at(self.stage_counts, frm, 1)
+        self.stage_counts[Stage.NONE] += idx.size
+        self.stage[idx] = Stage.NONE
+        self.stage_due[idx] = -1
+        self.handler[idx] = NO_HANDLER
+        self.source[idx] = Source.NONE
+        self.cooldown[idx] = day + 180
+
+    def pipeline_due(self, day: int) -> np.ndarray:
+        """Accounts whose next pipeline step is today (stale entries removed)."""
+        idx = self.pipeline.pop(day)
+        return idx[self.stage_due[idx] == day] if idx.size else idx
+
+    # ---------------------------------------------------------------- holdings
+    def gain(self, idx: np.ndarray) -> None:
+        """Accounts at ``idx`` become ours."""
+        idx = idx[self.holder[idx] == COMPETITOR]
+        self.holder[idx] = US
+        self.n_held += idx.size
+        self.held_value += float(self.lease_value[idx].sum())
+
+    def lose(self, idx: np.ndarray, day: int) -> None:
+        """Accounts at ``idx`` go to a competitor; managed contracts and deals end."""
+        idx = idx[self.holder[idx] == US]
+        self.holder[idx] = COMPETITOR
+        self.n_held -= idx.size
+        self.held_value -= float(self.lease_value[idx].sum())
+        signed = idx[self.stage[idx] >= Stage.IMPLEMENTATION]
+        self.drop_many(signed, day)
+
+    def renew_lease(self, idx: np.ndarray, day: int) -> None:
+        """Start a new lease term at ``idx`` from ``day`` and schedule its end.
+
+        The term runs from the next month start (``day`` itself when it is one).
+        """
+        if idx.size == 0:
+            return
+        end = months_later(day, self.params.lease_term_months)
+        self.lease_end[idx] = end
+        self.leases.add(end, idx)
+
+    def leases_due(self, day: int) -> np.ndarray:
+        """Accounts whose lease ends today (stale entries removed)."""
+        idx = self.leases.pop(day)
+        return np.unique(idx[self.lease_end[idx] == day]) if idx.size else idx
+
+    def apply_renewals(
+        self, day: int, idx: np.ndarray, u: np.ndarray, win_prob: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Resolve the price war at lease end for the accounts at ``idx``.
+
+        Our accounts are lost with :func:`loss_probability`; competitor-held accounts are won
+        with ``win_prob``. Every account starts a new lease term.
+
+        Args:
+            day: Today.
+            idx: Accounts whose lease ends today.
+            u: One uniform draw per account in ``idx``.
+            win_prob: Chance per account that we win it if a competitor holds it.
+
+        Returns:
+            ``(lost, won)`` index arrays.
+        """
+        ours = self.holder[idx] == US
+        signed = self.stage[idx] >= Stage.IMPLEMENTATION
+        p_loss = loss_probability(self.relationship[idx], signed, self.params)
+        lost = idx[ours & (u < p_loss)]
+        won = idx[~ours & (u < win_prob)]
+        self.lose(lost, day)
+        self.gain(won)
+        self.renew_lease(idx, day)
+        return lost, won
+
+    # ---------------------------------------------------------------- managed contracts
+    def start_managed(self, i: int, day: int) -> float:
+        """Account ``i`` goes live on its signed contract; returns its MRR."""
+        mrr = self.deal_mrr(i)
+        self.managed[i] = self.product[i]
+        self.managed_mrr[i] = mrr
+        self.relationship[i] = max(self.relationship[i], self.params.managed_relationship)
+        self.managed_end[i] = months_later(day, self.params.managed_term_months)
+        self.contracts.add(int(self.managed_end[i]), int(i))
+        self.live_mrr += mrr
+        self.n_live += 1
+        return mrr
+
+    def end_managed(self, idx: np.ndarray) -> None:
+        """End the live managed contracts at ``idx`` (revenue stops)."""
+        idx = idx[self.managed[idx] != 0]
+        if idx.size == 0:
+            return
+        self.live_mrr -= float(self.managed_mrr[idx].sum())
+        self.n_live -= idx.size
+        self.managed[idx] = 0
+        self.managed_mrr[idx] = 0.0
+        self.managed_end[idx] = -1
+
+    def contracts_due(self, day: int) -> np.ndarray:
+        """Live managed contracts ending today (stale entries removed)."""
+        idx = self.contracts.pop(day)
+        return np.unique(idx[self.managed_end[idx] == day]) if idx.size else idx
+
+    def deal_mrr(self, i: int) -> float:
+        """Monthly recurring revenue of the managed deal pitched to account ``i``."""
+        mps = float(self.devices[i]) * self.params.mps_mrr_per_device
+        return mps * (self.params.mit_mrr_multiplier if self.product[i] == MIT else 1.0)
+
+    # ---------------------------------------------------------------- sampling
+    def sample_prospect(
+        self, rng: np.random.Generator, pool: np.ndarray, day: int, holder: np.int8, tries: int = 25
+    ) -> int:
+        """Pick a random account from ``pool`` held by ``holder`` and free to prospect.
+
+        Rejection sampling: cost independent of the pool size. Returns -1 if none was found.
+        """
+        if pool.size == 0:
+            return -1
+        cand = pool[rng.integers(0, pool.size, size=tries)]
+        ok = (
+            (self.holder[cand] == holder)
+            & (self.stage[cand] == Stage.NONE)
+            & (self.cooldown[cand] <= day)
+        )
+        hit = np.flatnonzero(ok)
+        return int(cand[hit[0]]) if hit.size else -1
+
+    def sample_intro(self, rng: np.random.Generator, book: np.ndarray, day: int) -> int:
+        """Pick an account a rep would introduce: ours, free, lease ending within a year if any."""
+        if book.size == 0:
+            return -1
+        cand = book[rng.integers(0, book.size, size=40)]
+        ok = (
+            (self.holder[cand] == US)
+            & (self.stage[cand] == Stage.NONE)
+            & (self.cooldown[cand] <= day)
+        )
+        soon = ok & (self.lease_end[cand] - day <= 365)
+        hit = np.flatnonzero(soon)
+        if hit.size == 0:
+            hit = np.flatnonzero(ok)
+        return int(cand[hit[0]]) if hit.size else -1
+
+    # ---------------------------------------------------------------- checks
+    def check_invariants(self) -> None:
+        """Recompute the incremental aggregates from the columns and compare.
+
+        Raises:
+            AssertionError: If any aggregate drifted from its definition.
+        """
+        held = self.holder == US
+        checks = {
+            "accounts held": self.n_held == int(held.sum()),
+            "held value": np.isclose(self.held_value, self.lease_value[held].sum()),
+            "live MRR": np.isclose(self.live_mrr, self.managed_mrr.sum()),
+            "live contracts": self.n_live == int((self.managed != 0).sum()),
+            "stage counts": np.array_equal(
+                np.bincount(self.stage, minlength=len(Stage)), self.stage_counts
+            ),
+            "live = managed": bool(((self.managed != 0) == (self.stage == Stage.LIVE)).all()),
+            "signed accounts held": bool(
+                (self.holder[self.stage >= Stage.IMPLEMENTATION] == US).all()
+            ),
+        }
+        broken = [name for name, ok in checks.items() if not ok]
+        if broken:
+            raise AssertionError("market invariants broken: " + ", ".join(broken))

@@ -1,0 +1,111 @@
+"""The owner: sets the policies, answers calls for help, hires, fires and gives up."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from dealersim.model.dealership import DealershipModel
+    from dealersim.model.people.specialist import Specialist
+
+
+class Owner(mesa.Agent):
+    """The dealer principal.
+
+    Policy levers live in ``Params`` (announcement, credit, rules, training, comp, territory,
+    intervention, abandonment). Day to day the owner intervenes (before launch, or after enough
+    conflicts), answers the specialist's call for help, refills an empty seat after the hiring
+    lag, and abandons the program after too many failed specialists.
+    """
+
+    def __init__(self, model: DealershipModel) -> None:
+        super().__init__(model)
+        self.name = "owner"
+        self.priority_today = model.params.owner_today_priority
+        self.failures = 0
+        self.next_reaction = model.params.intervention_after_conflicts
+        self.vacant_since: list[int] = []
+        self.interventions = 0
+
+    def step(self) -> None:
+        """Intervene before launch if planned, and keep the specialist seats filled."""
+        m, p = self.model, self.model.params
+        if m.day == 0:
+            return
+        if m.day == 1 and p.intervention == "before_launch" and m.program_running:
+            self.intervene("works out the kinks before the launch: objectives, credit and rules "
+                           "are agreed with every rep")
+        self.fill_seats()
+
+    def launch(self) -> None:
+        """Day 1: hire the first specialists (announced beforehand, or a surprise)."""
+        m, p = self.model, self.model.params
+        if p.specialist_seats == 0:
+            return
+        if p.announce_before_launch:
+            m.log(self.name, "announcement", "announces the managed-services role and its "
+                  "objectives to the reps before the hire")
+        else:
+            for rep in m.reps:
+                rep.raise_wall(p.launch_surprise)
+            m.log(self.name, "launch", "hires a managed-services specialist on a good salary; "
+                  "the reps learn of the role on his first day")
+        for _ in range(p.specialist_seats):
+            m.hire_specialist()
+
+    # ------------------------------------------------------------------ conflict
+    def hear_conflict(self) -> None:
+        """A conflict reached the owner through the manager."""
+        m, p = self.model, self.model.params
+        if p.intervention == "reactive" and m.manager.conflicts >= self.next_reaction:
+            self.next_reaction += p.intervention_after_conflicts
+            self.intervene(f"steps in after {m.manager.conflicts} conflicts")
+        elif p.intervention == "before_launch":
+            self.intervene("reminds the team of the objectives and the rules")
+
+    def intervene(self, why: str) -> None:
+        """Drive the objectives through the team: rules of engagement on, walls down."""
+        m, p = self.model, self.model.params
+        self.interventions += 1
+        m.rules_active = True
+        drop = p.intervention_strength * (1.0 - self.priority_today)
+        for rep in m.reps:
+            rep.raise_wall(-drop)
+        m.log(self.name, "intervention", why)
+
+    def answer_help(self, specialist: Specialist) -> None:
+        """The specialist, behind on the quota, asks for leadership and cooperation."""
+        m, p = self.model, self.model.params
+        if p.intervention in ("reactive", "before_launch"):
+            self.intervene(f"answers {specialist.name}'s call for help and steps in")
+        else:
+            m.log(self.name, "shrug", 'points to the hardware territory to "survive": "we all '
+                  'have to work together"')
+
+    # ------------------------------------------------------------------ staffing
+    def lost_specialist(self, specialist: Specialist) -> None:
+        """Record a failed specialist; abandon the program or start looking for a successor."""
+        m, p = self.model, self.model.params
+        self.failures += 1
+        for rep in m.reps:
+            rep.base_wall = min(1.0, rep.base_wall + p.history_wall_effect)
+        if self.failures >= p.abandon_after_failures and not m.program_abandoned:
+            if not m.employed_specialists:
+                m.program_abandoned = True
+                m.log(self.name, "program_abandoned", f"gives up on managed services after "
+                      f"{self.failures} failed specialists")
+            return
+        self.vacant_since.append(m.day)
+
+    def fill_seats(self) -> None:
+        """Hire a successor once the hiring lag has passed."""
+        m, p = self.model, self.model.params
+        while self.vacant_since and m.day - self.vacant_since[0] >= p.hiring_lag_days:
+            self.vacant_since.pop(0)
+            if m.program_abandoned:
+                continue
+            m.hire_specialist()
+            m.log(self.name, "rehire", f"hires a successor, specialist {m.specialists_hired}, "
+                  "into the same seat")

@@ -1,0 +1,62 @@
+"""The sales manager: keeps the peace, or leads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from dealersim.model.dealership import DealershipModel
+    from dealersim.model.people.hardware_rep import HardwareRep
+
+LEADS = 0.5
+"""Leadership at or above which the manager steps in rather than keeping the peace."""
+
+
+class SalesManager(mesa.Agent):
+    """A manager whose style runs from keeping the peace (0) to leading (1).
+
+    Keeping the peace, the manager answers a rep's complaint by making the specialist ask the
+    rep before every call into their accounts. Leading, the manager steps in on the conflict,
+    coaches the rep (a lower resting wall) and runs joint account planning (more intros).
+    """
+
+    def __init__(self, model: DealershipModel) -> None:
+        super().__init__(model)
+        self.name = "manager"
+        self.leadership = model.params.manager_leadership
+        self.conflicts = 0
+        self.permission_active = model.params.permission_rule == "always"
+
+    def step(self) -> None:
+        """Weekly: a leading manager coaches the rep with the highest wall."""
+        m = self.model
+        if m.day % 7 != 1 or not m.specialist_present or self.leadership < LEADS:
+            return
+        rep = max(m.reps, key=lambda r: r.wall)
+        rep.raise_wall(-0.05 * self.leadership)
+
+    @property
+    def leads(self) -> bool:
+        """Whether this manager leads (joint account planning, coaching, stepping in)."""
+        return self.leadership >= LEADS
+
+    @property
+    def ask_permission(self) -> bool:
+        """Whether the specialist must ask the rep before each call into their accounts."""
+        return self.permission_active and not self.model.rules_active
+
+    def hear_complaint(self, rep: HardwareRep) -> None:
+        """A rep complains about the specialist calling their accounts."""
+        m, p = self.model, self.model.params
+        self.conflicts += 1
+        if self.leadership >= LEADS:
+            rep.raise_wall(-0.15 * self.leadership)
+            m.log(self.name, "manager_steps_in", f"steps in with {rep.name}: the rules stand, and "
+                  "he gets credit on what the specialist closes in his book")
+        elif p.permission_rule == "manager" and not self.permission_active:
+            self.permission_active = True
+            m.log(self.name, "permission_rule", 'keeps the peace: "give the rep a heads-up '
+                  'before every call into his accounts"')
+        m.owner.hear_conflict()

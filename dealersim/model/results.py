@@ -1,0 +1,217 @@
+"""``simulate``: one run, returned with its time series, summary KPIs, story and provenance."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.funnel import Source
+from dealersim.model.params import Params
+
+
+def package_version() -> str:
+    """The installed dealersim version."""
+    try:
+        return version("dealersim")
+    except PackageNotFoundError:  # pragma: no cover - only when run from a bare checkout
+        return "0+unknown"
+
+
+
+
+def summarize(model: DealershipModel) -> dict[str, Any]:
+    """Compute the summary KPIs of a finished run.
+
+    Args:
+        model: A model stepped to its horizon.
+
+    Returns:
+        A dict with exactly the keys in ``SUMMARY_KEYS``. Undefined values are ``None``.
+    """
+    p = model.params
+    first = model.specialists[0] if model.specialists else None
+    horizon_years = model.day / 365.0
+    appts = model.first_appointments
+    n_appts = int(appts.sum())
+    workdays = sum(s.workdays for s in model.specialists)
+    judge_day = min(365, model.horizon)
+    seated = any(
+        s.hired_day <= judge_day and (s.left_day is None or s.left_day > judge_day)
+        for s in model.specialists
+    )
+    program = p.specialist_seats > 0 or p.rep_managed_selling > 0
+    abandoned_by_judge = model.events.first("program_abandoned")
+    succeeded = (
+        program
+        and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
+        and (seated or p.specialist_seats == 0)
+        and model.booked_year1 >= p.launch_target_mrr
+    )
+    start, end = model.market.n_own_start, model.market.n_held
+    decline = 1.0 - (end / start) ** (1.0 / horizon_years) if horizon_years > 0 else 0.0
+    first_tenure = None
+    censored = None
+    if first is not None:
+        left = first.left_day if first.left_day is not None else model.day
+        first_tenure = int(left - first.hired_day)
+        censored = first.left_day is None
+    return {
+        "launch_succeeded": bool(succeeded),
+        "first_milestone_met": bool(first is not None and first.first_milestone_met),
+        "specialists_hired": model.specialists_hired,
+        "specialists_lost": model.specialists_lost,
+        "first_specialist_tenure_days": first_tenure,
+        "first_specialist_censored": censored,
+        "days_to_first_managed_deal": model.first_deal_day,
+        "managed_contracts": int(model.managed_contracts),
+        "managed_mrr": round(float(model.managed_mrr), 2),
+        "booked_mrr_year1": round(float(model.booked_year1), 2),
+        "hardware_accounts_start": int(start),
+        "hardware_accounts_end": int(end),
+        "hardware_decline_per_year": round(float(decline), 6),
+        "accounts_lost_to_competitors": int(model.accounts_lost),
+        "hardware_only_churn_per_year": _rate(model.losses_hw_only, model.exposure_hw_only),
+        "managed_churn_per_year": _rate(model.losses_managed, model.exposure_managed),
+        "gross_profit": round(float(model.cumulative_gross_profit), 2),
+        "wall_mean_day0": round(float(model.wall_mean_day0), 6),
+        "wall_mean_day60": _round(model.wall_mean_day60),
+        "wall_mean_end": round(float(model.wall_mean), 6),
+        "warm_intro_share": round(float(appts[Source.INTRO]) / n_appts, 6) if n_appts else 0.0,
+        "specialist_dials_per_day": round(model.dials / workdays, 4) if workdays else 0.0,
+        "permission_requests": int(model.permission_requests),
+        "permission_denied": int(model.permission_denied),
+        "dials": int(model.dials),
+        "conversations": int(model.conversations),
+        "first_appointments": n_appts,
+        "proposals": int(model.proposals),
+        "deals": int(model.deals),
+        "program_abandoned": bool(model.program_abandoned),
+    }
+
+
+def _rate(losses: int, exposure_days: float) -> float | None:
+    if exposure_days <= 0:
+        return None
+    return round(losses / (exposure_days / 365.0), 6)
+
+
+def _round(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced, with what is needed to reproduce it.
+
+    Attributes:
+        strategy: Strategy preset the run started from.
+        params: The full parameter set used.
+        seed: The seed (``rng``) of the run.
+        version: dealersim version that produced it.
+        timeseries: Daily DataFrame (one row per day, day 0 included).
+        summary: Summary KPIs (``SUMMARY_KEYS``).
+        events: The story: DataFrame with day, actor, kind, text.
+        walls: Wall of each rep per day, shape ``(days + 1, n_reps)``.
+        account_map: End-of-run account columns for the account map (rep, holder, managed).
+    """
+
+    strategy: str
+    params: Params
+    seed: int | None
+    version: str
+    timeseries: pd.DataFrame
+    summary: dict[str, Any]
+    events: pd.DataFrame
+    walls: np.ndarray = field(repr=False)
+    account_map: pd.DataFrame = field(repr=False)
+
+    def story(self, limit: int | None = None) -> str:
+        """The event log as readable lines."""
+        rows = self.events if limit is None else self.events.head(limit)
+        return "\n".join(
+            f"day {d:>4}  {a:<13} {t}" for d, a, t in zip(rows.day, rows.actor, rows.text,
+                                                             strict=True)
+        )
+
+    def provenance(self) -> dict[str, Any]:
+        """Strategy, seed, version and every parameter: enough to rerun it exactly."""
+        return {
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "version": self.version,
+            "params": self.params.to_dict(),
+        }
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write timeseries.csv, summary.json and events.csv into ``out``.
+
+        Returns:
+            The paths written, by name.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "timeseries": out / "timeseries.csv",
+            "summary": out / "summary.json",
+            "events": out / "events.csv",
+        }
+        self.timeseries.to_csv(paths["timeseries"], index=False)
+        doc = {"summary": self.summary, **self.provenance()}
+        paths["summary"].write_text(json.dumps(doc, indent=2) + "\n")
+        self.events.to_csv(paths["events"], index=False)
+        return paths
+
+
+def simulate(
+    strategy: str = "overlay",
+    *,
+    seed: int | None = 0,
+    years: float | None = None,
+    params: Params | None = None,
+    **overrides: Any,
+) -> RunResult:
+    """Run the model to its horizon and collect the result.
+
+    Args:
+        strategy: Strategy preset name.
+        seed: Seed of the run's generator (``None`` draws one from OS entropy, recorded).
+        years: Horizon in years (default: the ``years`` parameter, 3).
+        params: A complete parameter set to use instead of the preset.
+        **overrides: ``Params`` field overrides.
+
+    Returns:
+        The run's :class:`RunResult`.
+
+    Raises:
+        ValueError: One line for an unknown strategy or field, or a value out of range.
+    """
+    if years is not None:
+        overrides["years"] = years
+    kwargs = dict(overrides)
+    if params is not None:
+        kwargs["params"] = params
+    model = DealershipModel(strategy, rng=seed, **kwargs)
+    model.run()
+    mk = model.market
+    account_map = pd.DataFrame(
+        {"rep": mk.rep, "holder": mk.holder, "managed": mk.stage >= 5, "stage": mk.stage}
+    )
+    return RunResult(
+        strategy=strategy,
+        params=model.params,
+        seed=model.seed,
+        version=package_version(),
+        timeseries=model.datacollector.get_model_vars_dataframe(),
+        summary=summarize(model),
+        events=model.events.to_frame(),
+        walls=model.wall_history,
+        account_map=account_map,
+    )

@@ -1,0 +1,185 @@
+"""Launch strategies: named ``Params`` presets.
+
+Each preset is a function whose docstring says what a dealership actually does under it; the
+function returns the overrides it applies to the ``Params`` defaults (which describe the story's
+dealership). ``make_params`` combines a preset with further overrides.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from dealersim.model.params import Params, check_names
+
+_REGISTRY: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def strategy(func: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Register a preset under its function name."""
+    _REGISTRY[func.__name__] = func
+    return func
+
+
+@strategy
+def hardware_only() -> dict[str, Any]:
+    """No managed-services program: the baseline.
+
+    The dealership keeps fighting the hardware price war with its reps alone. No specialist is
+    hired and reps do not sell managed services; the account base erodes at lease ends.
+    """
+    return {"specialist_seats": 0, "rep_managed_selling": 0.0, "open_territory": False}
+
+
+@strategy
+def overlay() -> dict[str, Any]:
+    """The story's launch: a specialist overlaid on an unprepared team.
+
+    No announcement, no rules of engagement, no credit for reps, a manager who keeps the peace
+    (and so imposes "ask the rep before you call" after the first complaints), an owner focused on
+    today who points to the open hardware territory, a 90-day quota with a salary cut and a
+    30-day extension, and two specialists who already failed in the seat. These are the
+    ``Params`` defaults.
+    """
+    return {}
+
+
+@strategy
+def planned() -> dict[str, Any]:
+    """The author's prescription: objectives defined and driven through the team before launch.
+
+    The owner announces the role and its objectives before hiring, writes rules of engagement,
+    gives reps double credit on managed deals in their accounts, trains them to spot
+    opportunities, and steps in before launch; the sales manager leads (joint account planning,
+    coaching); the specialist gets no hardware territory to fall back on and a quota that ramps
+    over the sales cycle, reviewed first at six months.
+    """
+    return {
+        "announce_before_launch": True,
+        "rules_of_engagement": True,
+        "credit_policy": "double",
+        "rep_training": 0.6,
+        "manager_leadership": 0.9,
+        "owner_today_priority": 0.3,
+        "intervention": "before_launch",
+        "open_territory": False,
+        "quota_ramp_days": 90,
+        "first_milestone_day": 180,
+    }
+
+
+@strategy
+def rep_led() -> dict[str, Any]:
+    """Retrain the hardware reps to sell managed services themselves; no specialist.
+
+    The owner sends every rep through managed-print training (``rep_training`` 1), has them
+    pitch managed services at the renewals they keep (``rep_managed_selling`` 0.5: at half of
+    them), and pays full (double) credit on managed deals in their own books. No specialist is
+    hired and there is no open hardware territory. The evidence says this works poorly: a copier
+    rep closes managed deals at a quarter of a specialist's rate (``rep_managed_effectiveness``,
+    Service Leadership 2016), and only at renewals. With no specialist, the credit policy only
+    matters through the commissions paid on each deal.
+    """
+    return {
+        "specialist_seats": 0,
+        "rep_managed_selling": 0.5,
+        "rep_training": 1.0,
+        "credit_policy": "double",
+        "open_territory": False,
+    }
+
+
+@strategy
+def hunter() -> dict[str, Any]:
+    """The specialist hunts a separate territory: competitor-held accounts only.
+
+    The owner draws a line: our own customers stay with the hardware reps, the specialist may
+    call only accounts a competitor holds (``specialist_territory`` = competitor_only). Every
+    other lever is as in the overlay (no announcement, no credit, a peace-keeping manager, the
+    open hardware territory, the 90-day quota). The specialist never touches a rep's book, so
+    walls rise only from the standing threat, but all his prospecting is cold; warm intros come
+    only if a rep chooses to offer one.
+    """
+    return {"specialist_territory": "competitor_only"}
+
+
+@strategy
+def comp_only() -> dict[str, Any]:
+    """Fix the comp plan and nothing else: double credit for reps on managed deals.
+
+    The owner changes only the pay plan: a rep gets full credit (and commission) on every
+    managed deal closed in his accounts while the specialist keeps full quota credit (double
+    credit, ``credit_policy`` = double). No announcement, no rules of engagement, the manager
+    still keeps the peace, the owner still shrugs, and the overlay's quota and hardware fallback
+    stay.
+    """
+    return {"credit_policy": "double"}
+
+
+@strategy
+def leadership_only() -> dict[str, Any]:
+    """A sales manager who leads, with written rules of engagement, but no comp change.
+
+    The manager runs joint account planning, coaches the most protective reps and steps in on
+    conflicts (``manager_leadership`` at the planned preset's value); written rules say who
+    calls which accounts and how reps are kept informed (``rules_of_engagement``), so there is
+    no ask-permission detour. Reps still get no credit on managed deals, and the owner's other
+    levers (announcement, training, quota ramp, no hardware fallback) stay as in the overlay.
+    """
+    return {"manager_leadership": planned()["manager_leadership"], "rules_of_engagement": True}
+
+
+@strategy
+def mandate() -> dict[str, Any]:
+    """The owner orders access to the accounts, with no comp change: compliance on paper.
+
+    A memo from the owner: the specialist may call any account and the reps must cooperate
+    (``rules_of_engagement``: no permission calls, smaller wall shocks), and the owner steps in
+    when conflicts pile up or the specialist asks for help (``intervention`` = reactive). Reps
+    get no credit and the manager still keeps the peace, so reps comply on paper but have little
+    reason to bring the specialist in: warm intros depend on a rep's motivation, which comes
+    mostly from credit and joint planning, so there are few.
+    """
+    return {"rules_of_engagement": True, "intervention": "reactive"}
+
+
+def strategy_names() -> list[str]:
+    """Names of all registered strategies, in registration order."""
+    return list(_REGISTRY)
+
+
+def strategy_overrides(name: str) -> dict[str, Any]:
+    """The field overrides of strategy ``name``.
+
+    Raises:
+        ValueError: One line naming the unknown strategy and the known ones.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"strategy: {name!r} is unknown; expected one of {', '.join(_REGISTRY)}"
+        )
+    return dict(_REGISTRY[name]())
+
+
+def strategy_doc(name: str) -> str:
+    """The docstring of strategy ``name``, cleaned."""
+    strategy_overrides(name)
+    return inspect.cleandoc(_REGISTRY[name].__doc__ or "")
+
+
+def make_params(strategy: str = "overlay", **overrides: Any) -> Params:
+    """Build validated ``Params`` from a strategy preset plus field overrides.
+
+    Args:
+        strategy: A registered strategy name.
+        **overrides: Field values that win over the preset.
+
+    Returns:
+        The validated parameters.
+
+    Raises:
+        ValueError: One line for an unknown strategy or field, or a value out of range.
+    """
+    check_names(overrides)
+    return Params(**{**strategy_overrides(strategy), **overrides})

@@ -1,0 +1,1 @@
+"""Many runs on one engine: compare, blame, catalogue, validation, sweeps, analysis."""

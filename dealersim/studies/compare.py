@@ -1,0 +1,358 @@
+"""Replicated, paired comparison of launch strategies (``dealersim compare``).
+
+Every strategy runs the same replicates: replicate *i* uses ``seed_for(S, i)`` for every
+strategy (common random numbers), so differences between strategies are paired. Runs go
+through the shared engine (:func:`dealersim.studies.engine.execute`); results never depend on the
+number of workers. :func:`write_compare` writes the output directory atomically.
+
+Output directory:
+
+* ``runs.parquet``: one row per run (strategy, replicate, seed, version, every summary KPI).
+* ``timeseries.parquet``: the time series of every run, one row per run and recorded day
+  (every ``series_stride`` days plus the last day), with ``strategy`` and ``replicate``.
+* ``summary.csv``: per strategy and KPI the mean (rates: the share) with a 95 % interval
+  (Wilson for rates, Student-t for means) and the paired difference against the first
+  strategy with a 95 % t interval.
+* PNG charts and ``report.html`` (see :mod:`dealersim.outputs.report`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dealersim.base.stats import kaplan_meier, mean_ci, paired_diff, wilson
+from dealersim.model.kpis import FLAG_KPIS, KEY_KPIS, SUMMARY_KEYS
+from dealersim.model.kpis import fmt as fmt_kpi
+from dealersim.model.kpis import label as kpi_label
+from dealersim.model.params import Params
+from dealersim.model.results import package_version
+from dealersim.model.strategies import make_params
+from dealersim.studies.engine import RunSpec, execute, replicate_seeds
+
+RATE_KPIS = FLAG_KPIS
+"""Yes/no KPIs: reported as shares with Wilson intervals."""
+
+DEFAULT_STRIDE = 7
+"""Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
+
+
+def run_id(arm: int, strategy: str, replicate: int) -> str:
+    """The stable run id: sorts by arm, then replicate."""
+    return f"{arm:02d}-{strategy}-{replicate:06d}"
+
+
+def compare_specs(strategies: Sequence[str], replicates: int, seed: int,
+                  overrides: dict[str, Any] | None = None) -> list[RunSpec]:
+    """The runs of a comparison: every strategy on the same ``replicates`` seeds.
+
+    Args:
+        strategies: Strategy names (the first is the reference for paired differences).
+        replicates: Runs per strategy.
+        seed: Master seed; replicate *i* uses ``seed_for(seed, i)`` in every strategy.
+        overrides: ``Params`` overrides applied to every strategy.
+    """
+    items = tuple(sorted((overrides or {}).items()))
+    seeds = replicate_seeds(seed, replicates)
+    return [
+        RunSpec(run_id(a, s, i), s, seeds[i], items, labels=(("replicate", i),))
+        for a, s in enumerate(strategies)
+        for i in range(replicates)
+    ]
+
+
+@dataclass
+class Comparison:
+    """The result of a replicated comparison.
+
+    Attributes:
+        strategies: Strategy names in the order given (the first is the reference).
+        replicates: Runs per strategy.
+        seed: Master seed.
+        overrides: ``Params`` overrides applied to every strategy (``--set``, ``--years``).
+        runs: One row per run (see ``runs.parquet``).
+        series: Time series of every run (``None`` when not recorded).
+        series_stride: Days between recorded series points (0: none).
+        version: dealersim version.
+        command: The command line that reproduces it.
+        seconds: Wall time of the runs.
+    """
+
+    strategies: list[str]
+    replicates: int
+    seed: int
+    overrides: dict[str, Any]
+    runs: pd.DataFrame
+    series: pd.DataFrame | None
+    series_stride: int
+    version: str
+    command: str
+    seconds: float = 0.0
+    _summary: pd.DataFrame | None = field(default=None, repr=False)
+
+    def params(self, strategy: str) -> Params:
+        """The full parameter set of ``strategy`` in this comparison."""
+        return make_params(strategy, **self.overrides)
+
+    def summary(self) -> pd.DataFrame:
+        """Per strategy and KPI: estimate, interval, paired difference (see ``summary.csv``)."""
+        if self._summary is None:
+            self._summary = summarize_runs(self.runs, self.strategies)
+        return self._summary
+
+    def arm(self, strategy: str) -> pd.DataFrame:
+        """The runs of one strategy, by replicate."""
+        return self.runs[self.runs.strategy == strategy].sort_values("replicate")
+
+
+def default_command(strategies: Sequence[str], replicates: int, seed: int,
+                    overrides: dict[str, Any] | None = None) -> str:
+    """The ``dealersim compare`` command line for these settings."""
+    parts = ["dealersim", "compare", *strategies, "--replicates", str(replicates),
+             "--seed", str(seed)]
+    for k, v in sorted((overrides or {}).items()):
+        parts += ["--set", f"{k}={str(v).lower() if isinstance(v, bool) else v}"]
+    return " ".join(parts)
+
+
+def run_compare(
+    strategies: Sequence[str],
+    *,
+    replicates: int,
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    series_stride: int = DEFAULT_STRIDE,
+    progress: bool | None = None,
+    command: str | None = None,
+) -> Comparison:
+    """Run every strategy on the same replicate seeds.
+
+    Args:
+        strategies: Strategy names; the first is the reference for paired differences.
+        replicates: Runs per strategy (>= 1).
+        seed: Master seed.
+        overrides: ``Params`` overrides for every strategy.
+        workers: Local worker processes.
+        executor: Any ``concurrent.futures.Executor`` instead of the local pool.
+        series_stride: Keep the time series every this many days (0: summaries only).
+        progress: Show a progress bar (default: when stderr is a terminal).
+        command: The command line to record (default: the equivalent ``dealersim compare``).
+
+    Returns:
+        The :class:`Comparison`.
+
+    Raises:
+        ValueError: One line for an unknown strategy, a bad override or ``replicates < 1``.
+    """
+    strategies = list(strategies)
+    overrides = dict(overrides or {})
+    if replicates < 1:
+        raise ValueError(f"replicates: {replicates} is not allowed; expected an integer >= 1")
+    if not strategies:
+        raise ValueError("strategies: none given; expected at least one strategy name")
+    if len(set(strategies)) != len(strategies):
+        raise ValueError(f"strategies: {' '.join(strategies)} repeats a name")
+    for s in strategies:
+        make_params(s, **overrides)  # validate before running anything
+    specs = compare_specs(strategies, replicates, seed, overrides)
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
+    for batch in execute(specs, executor=executor, workers=workers,
+                         series_stride=series_stride, progress=progress):
+        for row, series in batch:
+            rows.append(row)
+            if series is not None:
+                frames.append(series)
+    seconds = time.perf_counter() - start
+    runs = runs_frame(rows)
+    series = None
+    if frames:
+        series = pd.concat(frames, ignore_index=True)
+        ids = runs.set_index("run_id")
+        series.insert(1, "strategy", series.run_id.map(ids.strategy))
+        series.insert(2, "replicate", series.run_id.map(ids.replicate).astype("int64"))
+        series = series.sort_values(["run_id", "day"], kind="stable").reset_index(drop=True)
+    return Comparison(
+        strategies=strategies,
+        replicates=replicates,
+        seed=seed,
+        overrides=overrides,
+        runs=runs,
+        series=series,
+        series_stride=series_stride,
+        version=package_version(),
+        command=command or default_command(strategies, replicates, seed, overrides),
+        seconds=seconds,
+    )
+
+
+def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Summary rows as a DataFrame sorted by run id, with stable column types."""
+    runs = pd.DataFrame(sorted(rows, key=lambda r: r["run_id"]))
+    for key in SUMMARY_KEYS:
+        if key in RATE_KPIS:
+            runs[key] = runs[key].astype("boolean")
+        elif runs[key].dtype == object:
+            runs[key] = pd.to_numeric(runs[key], errors="coerce").astype("float64")
+    return runs.reset_index(drop=True)
+
+
+def numeric(column: pd.Series) -> np.ndarray:
+    """A KPI column as floats (yes/no as 1/0, missing as NaN)."""
+    return pd.to_numeric(column.astype("Float64"), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+
+
+def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
+                   keys: Sequence[str] = SUMMARY_KEYS) -> pd.DataFrame:
+    """Estimates with 95 % intervals per strategy and KPI, and paired differences.
+
+    Args:
+        runs: One row per run with ``strategy``, ``replicate`` and the KPI columns.
+        strategies: Strategy order; the first is the reference of the differences.
+        keys: KPI columns to summarise.
+
+    Returns:
+        Columns ``strategy, kpi, kind, n, estimate, ci_low, ci_high, reference, diff,
+        diff_ci_low, diff_ci_high, n_pairs``; ``kind`` is ``rate`` (Wilson interval) or
+        ``mean`` (Student-t interval); differences are ``strategy - reference`` over
+        replicates present in both (empty for the reference itself).
+    """
+    ref = strategies[0]
+    by = {s: runs[runs.strategy == s].set_index("replicate").sort_index() for s in strategies}
+    out = []
+    for s in strategies:
+        arm = by[s]
+        for key in keys:
+            x = numeric(arm[key])
+            ok = ~np.isnan(x)
+            if key in RATE_KPIS:
+                kind = "rate"
+                est, lo, hi = wilson(int(x[ok].sum()), int(ok.sum()))
+            else:
+                kind = "mean"
+                est, lo, hi = mean_ci(x)
+            row = dict(strategy=s, kpi=key, kind=kind, n=int(ok.sum()), estimate=est,
+                       ci_low=lo, ci_high=hi, reference=ref, diff=np.nan, diff_ci_low=np.nan,
+                       diff_ci_high=np.nan, n_pairs=0)
+            if s != ref:
+                common = arm.index.intersection(by[ref].index)
+                d, dlo, dhi, n = paired_diff(numeric(by[ref].loc[common, key]),
+                                             numeric(arm.loc[common, key]))
+                row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, n_pairs=n)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def representative(comp: Comparison, strategy: str) -> pd.Series:
+    """The run that best represents ``strategy``: typical outcome, median managed MRR.
+
+    Among the runs with the more common launch outcome (success or failure), the one whose
+    final managed MRR is closest to their median (ties: the lowest replicate).
+    """
+    arm = comp.arm(strategy)
+    ok = numeric(arm.launch_succeeded)
+    typical = 1.0 if ok.mean() >= 0.5 else 0.0
+    pool = arm[ok == typical]
+    if pool.empty:
+        pool = arm
+    gap = (pool.managed_mrr - pool.managed_mrr.median()).abs()
+    return pool.loc[gap.sort_values(kind="stable").index[0]]
+
+
+
+
+def terminal_table(comp: Comparison, keys: Sequence[str] = KEY_KPIS) -> str:
+    """The summary as a plain-text table: estimate [95 % CI] per strategy, difference vs ref."""
+    summ = comp.summary().set_index(["strategy", "kpi"])
+    ref = comp.strategies[0]
+    head = ["KPI", *comp.strategies]
+    head += [f"{s} - {ref}" for s in comp.strategies[1:]]
+    rows = [head]
+    for k in keys:
+        cells = [kpi_label(k)]
+        for s in comp.strategies:
+            r = summ.loc[(s, k)]
+            cells.append(f"{fmt_kpi(k, r.estimate)} [{fmt_kpi(k, r.ci_low)}, "
+                         f"{fmt_kpi(k, r.ci_high)}]")
+        for s in comp.strategies[1:]:
+            r = summ.loc[(s, k)]
+            lo = fmt_kpi(k, r.diff_ci_low, diff=True)
+            hi = fmt_kpi(k, r.diff_ci_high, diff=True)
+            cells.append(f"{fmt_kpi(k, r['diff'], diff=True)} [{lo}, {hi}]")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = []
+    for n, r in enumerate(rows):
+        lines.append("  ".join([r[0].ljust(widths[0])] + [c.rjust(w) for c, w in
+                                                          zip(r[1:], widths[1:], strict=True)]))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ====================================================================== benchmark
+def benchmark(replicates: int = 200, *, seed: int = 0,
+              series_stride: int = DEFAULT_STRIDE) -> dict[str, float]:
+    """Time ``compare overlay planned --replicates N`` on 1 and 2 workers, and Mesa's runner.
+
+    The compare timings cover the runs (with the series every ``series_stride`` days, as
+    ``dealersim compare`` records them), not the charts and report. ``mesa.batch_run`` runs the
+    same ``2 * replicates`` models with its DataCollector every day, on 2 processes.
+
+    Returns:
+        ``runs``, ``t1`` and ``t2`` (seconds for 1 and 2 workers), ``efficiency``
+        (``t1 / (2 * t2)``), ``t_batch_run`` and ``throughput_ratio``
+        (``t_batch_run / t2``: our runs per second over Mesa's), plus ``t2_summary_only``.
+    """
+    import mesa
+
+    from dealersim.model.dealership import DealershipModel
+
+    strategies = ["overlay", "planned"]
+    t1 = run_compare(strategies, replicates=replicates, seed=seed, workers=1,
+                     series_stride=series_stride, progress=False).seconds
+    t2 = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
+                     series_stride=series_stride, progress=False).seconds
+    t2s = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
+                      series_stride=0, progress=False).seconds
+    horizon = make_params("overlay").horizon_days
+    start = time.perf_counter()
+    mesa.batch_run(DealershipModel, {"strategy": strategies},
+                   rng=replicate_seeds(seed, replicates), number_processes=2,
+                   max_steps=horizon + 5, display_progress=False)
+    tb = time.perf_counter() - start
+    return {
+        "runs": 2 * replicates,
+        "t1": t1,
+        "t2": t2,
+        "efficiency": t1 / (2 * t2),
+        "t2_summary_only": t2s,
+        "t_batch_run": tb,
+        "throughput_ratio": tb / t2,
+    }
+
+
+def survival_curves(comp: Comparison) -> dict[str, pd.DataFrame]:
+    """Kaplan-Meier curve of the first specialist's tenure per strategy (with a specialist)."""
+    curves = {}
+    for s in comp.strategies:
+        arm = comp.arm(s)
+        t = pd.to_numeric(arm.first_specialist_tenure_days, errors="coerce").to_numpy(float)
+        c = arm.first_specialist_censored.astype("boolean").fillna(True).to_numpy(bool)
+        if np.isnan(t).all():
+            continue
+        curves[s] = kaplan_meier(t, c)
+    return curves
+
+

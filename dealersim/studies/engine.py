@@ -1,0 +1,175 @@
+"""The one run engine: replicated runs on any ``concurrent.futures.Executor``.
+
+``compare``, ``sweep`` and ``validate`` all describe their work as :class:`RunSpec` objects and
+hand them to :func:`execute`, which bundles them into tasks (so each task is worth shipping to a
+worker), runs the tasks on a local process pool or any other executor (a Dask
+``Client.get_executor()``), and yields the finished rows task by task. Seeds are derived from a
+master seed with ``numpy.random.SeedSequence`` keyed by (point, replicate), so a row never
+depends on the executor, the worker count or the order in which tasks finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.results import package_version, summarize
+
+
+def seed_for(master: int, *key: int) -> int:
+    """A 63-bit seed for the run keyed by ``key`` under ``master``.
+
+    ``seed_for(m, p, r)`` equals the seed of ``SeedSequence(m).spawn(...)[p].spawn(...)[r]``,
+    so it depends only on the master seed and the key, never on how many runs there are.
+
+    Args:
+        master: The experiment's master seed.
+        *key: Integers that identify the run, e.g. ``(point, replicate)``.
+    """
+    ss = np.random.SeedSequence(int(master), spawn_key=tuple(int(k) for k in key))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def replicate_seeds(master: int, n: int) -> list[int]:
+    """Seeds of replicates ``0..n-1`` under ``master`` (common random numbers across arms)."""
+    return [seed_for(master, i) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to do.
+
+    Attributes:
+        run_id: Unique, stable identifier of the run within its experiment.
+        strategy: Strategy preset name.
+        seed: The run's seed.
+        overrides: ``Params`` overrides as ``(name, value)`` pairs.
+        labels: Extra columns for the result row, e.g. ``(("replicate", 3),)``.
+    """
+
+    run_id: str
+    strategy: str
+    seed: int
+    overrides: tuple[tuple[str, Any], ...] = ()
+    labels: tuple[tuple[str, Any], ...] = field(default=())
+
+
+def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]:
+    """Run one spec to its horizon.
+
+    Args:
+        spec: What to run.
+        series_stride: Keep the daily series every this many days (0: summary only).
+
+    Returns:
+        ``(row, series)``: the summary row (labels, run id, strategy, seed, version and every
+        summary KPI) and the time series DataFrame (``None`` when ``series_stride`` is 0).
+    """
+    model = DealershipModel(
+        spec.strategy, rng=spec.seed, record_every=series_stride, **dict(spec.overrides)
+    )
+    model.run()
+    row: dict[str, Any] = {
+        "run_id": spec.run_id,
+        **dict(spec.labels),
+        "strategy": spec.strategy,
+        "seed": spec.seed,
+        "version": package_version(),
+    }
+    row.update(summarize(model))
+    series = None
+    if series_stride:
+        series = model.datacollector.get_model_vars_dataframe()
+        series.insert(0, "run_id", spec.run_id)
+    return row, series
+
+
+def run_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, Any]]:
+    """Run a bundle of specs in one worker call (the unit shipped to an executor)."""
+    return [run_one(s, series_stride) for s in specs]
+
+
+def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) -> list[list]:
+    """Split ``specs`` into tasks: about eight per worker, so the last ones balance out."""
+    if per_task is None:
+        per_task = max(1, len(specs) // max(1, workers * 8))
+    return [list(specs[i : i + per_task]) for i in range(0, len(specs), per_task)]
+
+
+def local_executor(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers fork from a server that has dealersim imported."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["dealersim.studies.engine"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def execute(
+    specs: Sequence[RunSpec],
+    *,
+    executor: Executor | None = None,
+    workers: int = 1,
+    per_task: int | None = None,
+    series_stride: int = 0,
+    progress: bool | None = None,
+    task_fn: Callable[..., Any] = run_task,
+    task_args: Iterable[Any] = (),
+) -> Iterator[list[tuple[dict, Any]]]:
+    """Run ``specs`` and yield each finished task's ``(row, series)`` pairs.
+
+    With ``workers == 1`` and no executor the runs happen in this process, in order. Otherwise
+    tasks go to ``executor`` (or a local process pool of ``workers``) and are yielded as they
+    finish; callers sort rows by ``run_id`` or labels if they need an order.
+
+    Args:
+        specs: The runs.
+        executor: Any ``concurrent.futures.Executor`` (e.g. a Dask client's executor).
+        workers: Local worker processes when no executor is given.
+        per_task: Runs per task (default: about eight tasks per worker).
+        series_stride: Keep daily series every this many days (0: none).
+        progress: Show a progress bar on stderr (default: when stderr is a terminal).
+        task_fn: The function run per task (default :func:`run_task`); must be picklable.
+        task_args: Extra positional arguments for ``task_fn`` after the bundle.
+    """
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    bar = tqdm(total=len(specs), unit="run", disable=not progress, smoothing=0.1)
+    extra = tuple(task_args)
+    try:
+        if executor is None and workers <= 1:
+            for task in bundle(specs, 1, per_task or 1):
+                out = task_fn(task, series_stride, *extra)
+                bar.update(len(task))
+                yield out
+            return
+        own = executor is None
+        pool = local_executor(workers) if own else executor
+        try:
+            tasks = bundle(specs, workers, per_task)
+            futures: dict[Future, int] = {
+                pool.submit(task_fn, task, series_stride, *extra): len(task) for task in tasks
+            }
+            for fut in as_completed(futures):
+                out = fut.result()
+                bar.update(futures.pop(fut))
+                yield out
+        finally:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        bar.close()
+
+
+def collect_rows(batches: Iterable[list[tuple[dict, Any]]]) -> list[dict[str, Any]]:
+    """Flatten :func:`execute` output to summary rows sorted by ``run_id``."""
+    rows = [row for batch in batches for row, _ in batch]
+    return sorted(rows, key=lambda r: r["run_id"])

@@ -1,0 +1,288 @@
+"""Pattern-oriented validation: the story's patterns P1-P8, checked with replicated runs.
+
+Each pattern names its target, its source and how it is measured. All patterns are checked with
+one parameter set (the ``Params`` defaults and the strategy presets), at the default size and at
+other sizes, with common random numbers: replicate *i* of every arm uses the seed
+``seed_for(master, i)``. ``dealersim validate`` prints the table and writes docs/validation.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dealersim.base.stats import wilson
+from dealersim.model.params import spec
+from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
+
+DEFAULT_REPLICATES = 100
+"""Replicates per arm and size (the issue asks for at least 100)."""
+
+MASTER_SEED = 20161
+"""Master seed of the validation runs (the article appeared in 2016; any fixed value works)."""
+
+SIZES: tuple[int, ...] = (8, 4, 12)
+"""Team sizes (hardware reps) at which every pattern is checked; the first is the default."""
+
+ARMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "overlay": ("overlay", {}),
+    "planned": ("planned", {}),
+    "hardware_only": ("hardware_only", {}),
+    "overlay_ask_always": ("overlay", {"permission_rule": "always"}),
+    "overlay_ask_never": ("overlay", {"permission_rule": "never"}),
+    "overlay_skill_high": ("overlay", {"specialist_skill": spec("specialist_skill").high}),
+    "planned_long": ("planned", {"years": 8.0}),
+}
+"""Every configuration the patterns need: (strategy, overrides)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One measurable part of a pattern."""
+
+    pattern: str
+    what: str
+    target: str
+    source: str
+    measure: Callable[[dict[str, list[dict]]], tuple[float, str]]
+    ok: Callable[[float], bool]
+
+
+def _col(rows: list[dict], key: str) -> np.ndarray:
+    return np.array([np.nan if r[key] is None else float(r[key]) for r in rows])
+
+
+def _rate(rows: list[dict], key: str) -> tuple[float, str]:
+    x = _col(rows, key)
+    k, n = int(np.nansum(x)), len(x)
+    _, lo, hi = wilson(k, n)
+    return k / n, f"{k / n:.0%} (95% CI {lo:.0%}-{hi:.0%}, n={n})"
+
+
+def _mean(rows: list[dict], key: str, fmt: str = "{:.3f}") -> tuple[float, str]:
+    x = _col(rows, key)
+    x = x[~np.isnan(x)]
+    m = float(x.mean())
+    half = 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else float("nan")
+    return m, f"{fmt.format(m)} ± {fmt.format(half)}"
+
+
+def _median_tenure(runs: dict[str, list[dict]]) -> tuple[float, str]:
+    x = _col(runs["overlay"], "first_specialist_tenure_days")
+    q = np.nanpercentile(x, [25, 50, 75])
+    return float(q[1]), f"{q[1]:.0f} days (IQR {q[0]:.0f}-{q[2]:.0f})"
+
+
+def _successors_fail(runs: dict[str, list[dict]]) -> tuple[float, str]:
+    rows = runs["overlay"]
+    successors = sum(r["specialists_hired"] - 1 for r in rows)
+    failed = sum(
+        r["specialists_lost"] - (0 if r["first_specialist_censored"] else 1) for r in rows
+    )
+    share = failed / successors if successors else float("nan")
+    return share, f"{failed} of {successors} successors left ({share:.0%})"
+
+
+def _wall_change(arm: str) -> Callable[[dict[str, list[dict]]], tuple[float, str]]:
+    def measure(runs: dict[str, list[dict]]) -> tuple[float, str]:
+        d0 = _col(runs[arm], "wall_mean_day0")
+        d60 = _col(runs[arm], "wall_mean_day60")
+        diff = d60 - d0
+        half = 1.96 * diff.std(ddof=1) / math.sqrt(len(diff))
+        return float(diff.mean()), (
+            f"{d0.mean():.2f} -> {d60.mean():.2f} (change {diff.mean():+.2f} ± {half:.2f})"
+        )
+
+    return measure
+
+
+def _churn_ratio(runs: dict[str, list[dict]]) -> tuple[float, str]:
+    rows = runs["planned_long"]
+    managed = _col(rows, "managed_churn_per_year")
+    hardware = _col(rows, "hardware_only_churn_per_year")
+    m, h = float(np.nanmean(managed)), float(np.nanmean(hardware))
+    return m / h, f"{m:.3f} vs {h:.3f} a year (ratio {m / h:.2f}; planned, 8 years)"
+
+
+def _dials_ratio(runs: dict[str, list[dict]]) -> tuple[float, str]:
+    ask = _col(runs["overlay_ask_always"], "specialist_dials_per_day")
+    free = _col(runs["overlay_ask_never"], "specialist_dials_per_day")
+    ratio = float(ask.mean() / free.mean())
+    return ratio, f"{ask.mean():.1f} vs {free.mean():.1f} dials/day (ratio {ratio:.2f})"
+
+
+NUMBERS = "shared/domain/numbers.md"
+STORY = "shared/domain/story.md"
+
+CHECKS: tuple[Check, ...] = (
+    Check("P1", "overlay launch success", "10-30 %",
+          f"author's '8 of 10 dealerships' (opinion, {STORY} beat 16)",
+          lambda r: _rate(r["overlay"], "launch_succeeded"), lambda v: 0.10 <= v <= 0.30),
+    Check("P2", "overlay first milestone met", "<= 25 %", f"{STORY} beats 5, 11",
+          lambda r: _rate(r["overlay"], "first_milestone_met"), lambda v: v <= 0.25),
+    Check("P2", "overlay median first-specialist tenure", "90-180 days",
+          f"{STORY} beats 5, 11, 12", _median_tenure, lambda v: 90 <= v <= 180),
+    Check("P2", "overlay successors also fail", ">= 75 % of successors leave",
+          f"{STORY} beat 9", _successors_fail, lambda v: v >= 0.75),
+    Check("P3", "overlay walls rise, day 0 to day 60", "rise", f"{STORY} beats 6, 10",
+          _wall_change("overlay"), lambda v: v > 0),
+    Check("P3", "overlay warm intro share", "<= 20 %", f"{STORY} beat 10",
+          lambda r: _mean(r["overlay"], "warm_intro_share"), lambda v: v <= 0.20),
+    Check("P4", "planned launch success", ">= 75 %", f"{STORY} beats 13-15",
+          lambda r: _rate(r["planned"], "launch_succeeded"), lambda v: v >= 0.75),
+    Check("P4", "planned walls fall, day 0 to day 60", "fall",
+          f"{NUMBERS}: credit and enforcement lower guarding", _wall_change("planned"),
+          lambda v: v < 0),
+    Check("P4", "planned warm intro share", ">= 50 %",
+          f"{NUMBERS}: an SME overlay working through the reps works (Service Leadership)",
+          lambda r: _mean(r["planned"], "warm_intro_share"), lambda v: v >= 0.50),
+    Check("P5", "hardware_only account base decline", "5-15 % a year",
+          f"{NUMBERS}: hardware account loss 5-15 % a year (none found) [U]",
+          lambda r: _mean(r["hardware_only"], "hardware_decline_per_year"),
+          lambda v: 0.05 <= v <= 0.15),
+    Check("P6", "managed vs hardware-only churn", "ratio <= 0.5",
+          f"{NUMBERS}: managed contracts are stickier", _churn_ratio, lambda v: v <= 0.5),
+    Check("P7", "dials/day under ask-permission vs without", "ratio <= 0.70",
+          f"{STORY} beat 7", _dials_ratio, lambda v: v <= 0.70),
+    Check("P8", "overlay success with top skill", "<= 50 %", f"{STORY} beat 13",
+          lambda r: _rate(r["overlay_skill_high"], "launch_succeeded"), lambda v: v <= 0.50),
+    Check("P8", "planned success with default skill", ">= 75 %", f"{STORY} beat 13",
+          lambda r: _rate(r["planned"], "launch_succeeded"), lambda v: v >= 0.75),
+)
+
+
+@dataclass
+class Outcome:
+    """The result of one check at one size."""
+
+    check: Check
+    n_reps: int
+    value: float
+    text: str
+
+    @property
+    def passed(self) -> bool:
+        """Whether the measured value meets the target."""
+        return bool(self.check.ok(self.value))
+
+
+def run_arms(
+    replicates: int, n_reps: int, *, workers: int = 1, master: int = MASTER_SEED,
+    progress: bool | None = None,
+) -> dict[str, list[dict]]:
+    """Run every arm ``replicates`` times at team size ``n_reps`` (common random numbers)."""
+    seeds = replicate_seeds(master, replicates)
+    specs = [
+        RunSpec(
+            run_id=f"{arm}-{i:05d}", strategy=strategy, seed=seed,
+            overrides=tuple(sorted({**overrides, "n_reps": n_reps}.items())),
+            labels=(("arm", arm), ("replicate", i)),
+        )
+        for arm, (strategy, overrides) in ARMS.items()
+        for i, seed in enumerate(seeds)
+    ]
+    rows = collect_rows(execute(specs, workers=workers, progress=progress))
+    runs: dict[str, list[dict]] = {arm: [] for arm in ARMS}
+    for row in rows:
+        runs[row["arm"]].append(row)
+    return runs
+
+
+def validate(
+    replicates: int = DEFAULT_REPLICATES,
+    sizes: Sequence[int] = SIZES,
+    *,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> list[Outcome]:
+    """Check every pattern at every size.
+
+    Args:
+        replicates: Runs per arm and size.
+        sizes: Team sizes (hardware reps).
+        workers: Local worker processes (default: the machine's cores).
+        progress: Show progress bars.
+
+    Returns:
+        One :class:`Outcome` per check and size.
+    """
+    workers = workers or os.cpu_count() or 1
+    outcomes = []
+    for n_reps in sizes:
+        runs = run_arms(replicates, n_reps, workers=workers, progress=progress)
+        for check in CHECKS:
+            value, text = check.measure(runs)
+            outcomes.append(Outcome(check, n_reps, value, text))
+    return outcomes
+
+
+def table(outcomes: Sequence[Outcome], markdown: bool = False) -> str:
+    """Render outcomes as a table: pattern, reps, what, target, result, pass, source."""
+    head = ("pattern", "reps", "what", "target", "result", "pass", "source")
+    rows = [
+        (o.check.pattern, str(o.n_reps), o.check.what, o.check.target, o.text,
+         "PASS" if o.passed else "FAIL", o.check.source)
+        for o in outcomes
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head) - 1)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r[:-1]) for r in [head, *rows])
+
+
+def write_markdown(
+    outcomes: Sequence[Outcome], path: Path, replicates: int, seconds: float
+) -> None:
+    """Write docs/validation.md from the outcomes."""
+    from dealersim.model.results import package_version
+
+    passed = sum(o.passed for o in outcomes)
+    text = f"""# Validation: the story's patterns
+
+Generated by `dealersim validate --replicates {replicates}` (dealersim {package_version()},
+master seed {MASTER_SEED}, {replicates} replicates per arm and size, common random numbers,
+{seconds:.0f} s on this machine). **{passed} of {len(outcomes)} checks pass.**
+
+Pattern-oriented modelling (Grimm et al. 2005): several patterns at different levels (launch
+outcome, people, walls, market), all reproduced by one parameter set: the `Params` defaults and
+the strategy presets, nothing special-cased. Rates carry Wilson 95 % intervals; means carry
+± 1.96 standard errors. P6 is measured over 8 years of the planned strategy: within 3 years
+managed customers are seen mostly at the one lease end their deal was timed to, and their
+contracts (48 months) cannot end yet, so a 3-year rate oversamples their renewals.
+P7 compares the same seeds with the ask-permission rule always on versus never on.
+
+{table(outcomes, markdown=True)}
+
+The 8-of-10 failure rate (P1) is the author's opinion, not a survey; it is used as a
+calibration target and is marked as such. Which parameters were calibrated to which pattern is
+listed in [model.md](model.md#calibration).
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main_validate(replicates: int, out: Path | None = None) -> int:
+    """Entry point of ``dealersim validate``: print the table, write the Markdown.
+
+    Returns:
+        0 when every check passes, 1 otherwise.
+    """
+    start = time.perf_counter()
+    outcomes = validate(replicates)
+    seconds = time.perf_counter() - start
+    print(table(outcomes))
+    target = (out / "validation.md") if out is not None else Path("docs") / "validation.md"
+    write_markdown(outcomes, target, replicates, seconds)
+    failed = [o for o in outcomes if not o.passed]
+    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} checks pass; wrote {target}")
+    return 0 if not failed else 1
