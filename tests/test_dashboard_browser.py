@@ -1,4 +1,9 @@
-"""Real-browser test of ``dealersim dashboard``: Debian Chromium driven by Playwright.
+"""Real-browser test of ``dealersim dashboard``: Chromium driven by Playwright.
+
+The browser is ``$DEALERSIM_CHROMIUM`` (``make test`` sets it from ``scripts/find_browser.py``,
+which installs Chromium where it may) or, in a bare pytest run, what that script finds without
+installing anything; when there is none the test fails with the script's one line saying what to
+install.
 
 Starts the server on a free loopback port, opens the page, switches the strategy from overlay to
 planned, checks a headline card changes, plays a few days, and fails on any page error or server
@@ -23,6 +28,21 @@ pytestmark = pytest.mark.timeout(240)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+FIND_BROWSER = Path(__file__).resolve().parents[1] / "scripts" / "find_browser.py"
+
+
+@pytest.fixture
+def chromium() -> tuple[str | None, str]:
+    """``(path, "")`` of the browser scripts/find_browser.py finds, or ``(None, its one line)``.
+
+    The script checks ``$DEALERSIM_CHROMIUM`` first; here it never installs anything.
+    """
+    proc = subprocess.run([sys.executable, str(FIND_BROWSER), "--no-install"],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode == 0:
+        return proc.stdout.strip(), ""
+    lines = proc.stderr.strip().splitlines() or [f"{FIND_BROWSER} exited {proc.returncode}"]
+    return None, lines[-1]
 
 
 def free_port() -> int:
@@ -75,16 +95,18 @@ def card_text(page, key: str) -> str:
     return page.locator(f".ds-value-{key}").first.inner_text().strip()
 
 
-def test_dashboard_in_chromium(server, tmp_path):
+def test_dashboard_in_chromium(chromium, server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    executable, why_none = chromium
+    if executable is None:
+        pytest.fail(why_none, pytrace=False)
     url, log = server
     errors: list[str] = []
     shots: list[Path] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=os.environ.get("DEALERSIM_CHROMIUM", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS)
+            executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
