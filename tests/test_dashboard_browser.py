@@ -45,6 +45,47 @@ def chromium() -> tuple[str | None, str]:
     return None, lines[-1]
 
 
+def run_finder(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """scripts/find_browser.py with no browser on PATH or in Playwright's cache, plus ``env``."""
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    base = {k: v for k, v in os.environ.items() if k != "DEALERSIM_CHROMIUM"}
+    base.update(PATH=str(tmp_path / "bin"), PLAYWRIGHT_BROWSERS_PATH=str(tmp_path / "pw"),
+                DEALERSIM_NO_INSTALL="1")
+    return subprocess.run([sys.executable, str(FIND_BROWSER)], env=base | env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_finder_without_a_browser_says_what_to_install_in_one_line(tmp_path):
+    proc = run_finder(tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "needs Chromium" in lines[0] and "DEALERSIM_NO_INSTALL" in lines[0], lines[0]
+    assert "install" in lines[0] and "DEALERSIM_CHROMIUM=/path/to/chrome" in lines[0], lines[0]
+
+
+def test_finder_refuses_a_dealersim_chromium_that_does_not_run(tmp_path):
+    proc = run_finder(tmp_path, DEALERSIM_CHROMIUM=str(tmp_path / "no-such-chrome"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"DEALERSIM_CHROMIUM={tmp_path}/no-such-chrome" in lines[0], lines
+
+
+def test_finder_takes_dealersim_chromium_then_path(tmp_path):
+    fake = tmp_path / "bin" / "chromium"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Chromium 1.2.3 fake'\n")
+    fake.chmod(0o755)
+    other = tmp_path / "chrome"
+    other.write_text("#!/bin/sh\necho 'Google Chrome 4.5.6 fake'\n")
+    other.chmod(0o755)
+    found = run_finder(tmp_path)
+    assert (found.returncode, found.stdout.strip()) == (0, str(fake)), found.stderr
+    assert "Chromium 1.2.3 fake" in found.stderr and "from PATH" in found.stderr
+    chosen = run_finder(tmp_path, DEALERSIM_CHROMIUM=str(other))
+    assert (chosen.returncode, chosen.stdout.strip()) == (0, str(other)), chosen.stderr
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
