@@ -67,7 +67,7 @@ test: venv frontend browser ## ruff, then pytest (extra pytest args: PYTEST_ARGS
 
 # --- running -----------------------------------------------------------------------------
 
-demo: venv ## the main job: overlay vs planned on one seed, both stories told (dealersim demo ARGS)
+demo: venv ## the main job: overlay vs planned, 300 paired replicates -> out/demo/report.html (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
 bench: venv ## run the benchmarks: python -m dealersim.cli.bench ARGS

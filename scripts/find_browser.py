@@ -152,8 +152,9 @@ def find() -> tuple[str | None, str]:
     """Run the search; ``(path, how it was found)`` or ``(None, the one-line message)``."""
     env = os.environ.get("DEALERSIM_CHROMIUM", "")
     if env:
-        if version(env):
-            return env, "$DEALERSIM_CHROMIUM"
+        exe = shutil.which(env) or env  # a bare name is looked up on PATH, as the shell would
+        if version(exe):
+            return str(Path(exe).absolute()), "$DEALERSIM_CHROMIUM"
         return None, (f"DEALERSIM_CHROMIUM={env} is not a Chromium or Chrome that runs "
                       f"(`{env} --version` failed): fix the path or unset it")
     exe = from_path()
