@@ -25,6 +25,7 @@ from dealersim.base.stats import (
     wilson,
 )
 from dealersim.cli import main
+from dealersim.model import kpis
 from dealersim.model.params import Params, field_specs
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
 from dealersim.outputs import report
@@ -128,9 +129,9 @@ def test_runs_identical_for_any_worker_count(small_comp):
 
 def test_summary_intervals(small_comp):
     summ = small_comp.summary()
-    assert len(summ) == 2 * len(compare.SUMMARY_KEYS)
+    assert len(summ) == 2 * len(kpis.SUMMARY_KEYS)
     rate = summ[(summ.kind == "rate")]
-    assert set(rate.kpi) == set(compare.RATE_KPIS)
+    assert set(rate.kpi) == set(kpis.FLAG_KPIS)
     ok = summ.dropna(subset=["ci_low"])
     assert (ok.ci_low <= ok.estimate + 1e-9).all() and (ok.estimate <= ok.ci_high + 1e-9).all()
     ref = summ[summ.strategy == "overlay"]
