@@ -14,6 +14,10 @@ index     a unitless 0-1 index (the reps' wall)    mean (Student t)            `
 number    any other real number                    mean (Student t)            ``8.7``
 ========  =======================================  ==========================  =================
 
+:meth:`KPI.interval` is the interval of a KPI over replicates (:func:`dealersim.base.stats.interval`:
+Wilson for a flag, Student t otherwise), kept inside :attr:`KPI.bounds` (a share stays in [0, 1]).
+:func:`money` is the project's one money formatter.
+
 Everything that lists, labels or formats KPIs (the CLI table, compare's summary and report, the
 catalogue, sweeps' Parquet schema, analyze, the EMA adapter, the dashboard) reads this module.
 The code that *computes* the summary is :func:`dealersim.model.results.summarize`.

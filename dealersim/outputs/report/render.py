@@ -56,9 +56,11 @@ ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-"""The report templates, with the filters ``pct``, ``kpi``, ``est`` and ``ci``."""
+"""The report templates: filters ``pct``, ``kpi``, ``est``, ``ci``; the registry's ``label``
+(a summary KPI) and ``series_label`` (a time-series column)."""
 ENV.filters.update(pct=_pct, kpi=lambda value, name, diff=False: kpis.fmt(name, value, diff=diff),
                    est=_est, ci=_ci)
+ENV.globals.update(label=kpis.label, series_label=lambda name: kpis.column(name).label)
 
 
 def embed(path: Path) -> str:
