@@ -14,8 +14,9 @@ index     a unitless 0-1 index (the reps' wall)    mean (Student t)            `
 number    any other real number                    mean (Student t)            ``8.7``
 ========  =======================================  ==========================  =================
 
-:meth:`KPI.interval` is the interval of a KPI over replicates (:func:`dealersim.base.stats.interval`:
-Wilson for a flag, Student t otherwise), kept inside :attr:`KPI.bounds` (a share stays in [0, 1]).
+:meth:`KPI.interval` is the interval of a KPI over replicates
+(:func:`dealersim.base.stats.interval`: Wilson for a flag, Student t otherwise), kept inside
+:attr:`KPI.bounds` (a share stays in [0, 1]).
 :func:`money` is the project's one money formatter.
 
 Everything that lists, labels or formats KPIs (the CLI table, compare's summary and report, the
