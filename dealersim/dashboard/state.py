@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim.model.kpis import kpi, money
+from dealersim.model.kpis import column, kpi, label, money
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
 from dealersim.model.strategies import make_params, strategy_names
 
@@ -215,16 +215,17 @@ def headline(result: Any, day: int | None = None) -> list[Card]:
         when = f"as of day {day}"
     return [
         Card("launch", "Launch", verdict, detail, good),
-        Card("mrr", "Managed MRR", f"{money(float(row['managed_mrr']))}/mo",
+        Card("mrr", column("managed_mrr").label, f"{money(float(row['managed_mrr']))}/mo",
              f"{int(row['managed_contracts'])} managed contracts {when}",
              None if float(row["managed_mrr"]) == 0 else True),
         Card("specialists", "Specialists hired / lost", f"{hired} / {lost}",
              f"{p.prior_failed_specialists} failed in the seat before",
              None if lost == 0 else False),
-        Card("lost", "Accounts lost to competitors",
+        Card("lost", label("accounts_lost_to_competitors"),
              f"{lost_accounts:,}" if lost_accounts is not None else "…",
              f"hardware accounts {int(row['hardware_accounts']):,} {when}", None),
-        Card("gp", "Gross profit", money(gp), f"cumulative, {when}", None),
+        Card("gp", column("cumulative_gross_profit").label, money(gp), f"cumulative, {when}",
+             None),
     ]
 
 
