@@ -265,7 +265,8 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
     """Overlay two or more runs' main curves on shared axes and save them as a PNG.
 
     Panels: live managed MRR, cumulative booked MRR, hardware accounts held, the reps' mean
-    wall (band: lowest to highest rep), the open pipeline, and cumulative gross profit. Each run
+    wall (band: lowest to highest rep), the open pipeline, and cumulative gross profit (the
+    one-series panels are titled with the KPI registry's labels and units). Each run
     has one colour; its salary cuts, quits, firings and abandonment are vertical lines in it.
 
     Args:
@@ -283,6 +284,8 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
     fig = new_figure(13, 10)
     axes = fig.subplots(3, 2, sharex=True)
     ax_mrr, ax_booked, ax_hw, ax_wall, ax_pipe, ax_gp = axes.ravel()
+    single = {ax_mrr: "managed_mrr", ax_booked: "booked_mrr", ax_hw: "hardware_accounts",
+              ax_gp: "cumulative_gross_profit"}  # one series each, titled by the registry
     colors = [f"C{i}" for i in range(10)]
     horizon = 0
     kinds: set[str] = set()
@@ -292,9 +295,8 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
         day = ts["day"].to_numpy()
         horizon = max(horizon, int(day[-1]) if len(day) else 0)
         label = f"{r.strategy} (seed {r.seed})"
-        ax_mrr.plot(day, ts["managed_mrr"], color=c, lw=2)
-        ax_booked.plot(day, ts["booked_mrr"], color=c, lw=2)
-        ax_hw.plot(day, ts["hardware_accounts"], color=c, lw=2)
+        for ax, col in single.items():
+            ax.plot(day, ts[col], color=c, lw=2)
         walls = np.asarray(r.walls)
         if walls.size:
             wday = np.arange(walls.shape[0])
@@ -303,28 +305,23 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
         ax_wall.plot(day, ts["wall_mean"], color=c, lw=2)
         open_pipe = sum(ts[col] for col, _ in STAGE_COLUMNS[:-1])
         ax_pipe.plot(day, open_pipe, color=c, lw=1.5)
-        ax_gp.plot(day, ts["cumulative_gross_profit"], color=c, lw=2)
         events = r.events[r.events["kind"].isin(_SIDE_BY_SIDE_EVENTS)] if len(r.events) else None
         for ax in axes.ravel():
             kinds |= _mark_events(ax, events, color=c)
         run_handles.append(Line2D([], [], color=c, lw=2.5, label=label))
 
-    ax_mrr.set_title("Live managed MRR")
-    ax_mrr.set_ylabel("$/month")
-    ax_booked.set_title("Managed MRR booked (cumulative)")
-    ax_booked.set_ylabel("$/month")
-    ax_hw.set_title("Hardware accounts held")
-    ax_hw.set_ylabel("accounts")
+    for ax, col in single.items():
+        kpi = kpis.column(col)
+        ax.set_title(kpi.label)
+        ax.set_ylabel(kpi.unit)
+        if kpi.kind == "money":
+            money_axis(ax.yaxis)
     ax_wall.set_title("Reps' mean wall (band: lowest to highest rep)")
     ax_wall.set_ylabel("wall (0 open - 1 closed)")
     ax_wall.set_ylim(0, 1)
     ax_pipe.set_title("Open pipeline (booked meetings to proposals)")
     ax_pipe.set_ylabel("opportunities")
     ax_pipe.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_gp.set_title("Cumulative gross profit, net of program costs")
-    ax_gp.set_ylabel("$")
-    for ax in (ax_mrr, ax_booked, ax_gp):
-        money_axis(ax.yaxis)
     for ax in (ax_mrr, ax_booked, ax_pipe):
         ax.set_ylim(bottom=0)
     for ax in axes.ravel():

@@ -212,7 +212,8 @@ def plot_funnel(comp: Comparison, path: Path) -> Path:
         top = max(top, float(means.max()))
     ax.set_yscale("log")
     ax.set_ylim(0.1, top * (12 if n > 3 else 4))
-    ax.set_xticks(x, [textwrap.fill(kpis.kpi(f).short_label, 12) for f in stages])
+    ax.set_xticks(x, [textwrap.fill(kpis.kpi(f).short_label, 12, break_long_words=False)
+                      for f in stages])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
     ax.set_ylabel("per run (log scale)")
     _titled(ax, "The specialist's funnel over the whole run", "mean per simulated dealership; "
