@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import inspect
-import math
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from dealersim.model import kpis
 from dealersim.model.params import Params, field_specs, parse_assignment, spec
 from dealersim.model.results import package_version, simulate
 from dealersim.model.strategies import make_params, strategy_overrides
@@ -186,24 +186,8 @@ def prepare_out(text: str) -> Path:
 
 # ====================================================================== output
 def format_value(key: str, value: Any) -> str:
-    """Format one summary KPI for the terminal (JSON keeps the raw value)."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if "mrr" in key or "gross_profit" in key:
-        return f"${value:,.0f}"
-    if key.endswith(("_per_year", "_share")):
-        return f"{value:.1%}"
-    if key.startswith("wall_"):
-        return f"{value:.2f}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    """Format one summary KPI for the terminal: the registry's format (:func:`kpis.fmt`)."""
+    return kpis.fmt(key, value)
 
 
 def summary_table(columns: dict[str, dict[str, Any]]) -> str:

@@ -27,17 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim.base.stats import kaplan_meier, mean_ci, paired_diff, wilson
-from dealersim.model.kpis import FLAG_KPIS, KEY_KPIS, SUMMARY_KEYS
-from dealersim.model.kpis import fmt as fmt_kpi
-from dealersim.model.kpis import label as kpi_label
+from dealersim.base.stats import kaplan_meier, paired_diff
+from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params
 from dealersim.studies.engine import RunSpec, execute, replicate_seeds
-
-RATE_KPIS = FLAG_KPIS
-"""Yes/no KPIs: reported as shares with Wilson intervals."""
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -198,11 +193,11 @@ def run_compare(
 def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Summary rows as a DataFrame sorted by run id, with stable column types."""
     runs = pd.DataFrame(sorted(rows, key=lambda r: r["run_id"]))
-    for key in SUMMARY_KEYS:
-        if key in RATE_KPIS:
-            runs[key] = runs[key].astype("boolean")
-        elif runs[key].dtype == object:
-            runs[key] = pd.to_numeric(runs[key], errors="coerce").astype("float64")
+    for k in kpis.SUMMARY:
+        if k.is_flag:
+            runs[k.name] = runs[k.name].astype("boolean")
+        elif runs[k.name].dtype == object:
+            runs[k.name] = pd.to_numeric(runs[k.name], errors="coerce").astype("float64")
     return runs.reset_index(drop=True)
 
 
@@ -214,7 +209,7 @@ def numeric(column: pd.Series) -> np.ndarray:
 
 
 def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
-                   keys: Sequence[str] = SUMMARY_KEYS) -> pd.DataFrame:
+                   keys: Sequence[str] = kpis.SUMMARY_KEYS) -> pd.DataFrame:
     """Estimates with 95 % intervals per strategy and KPI, and paired differences.
 
     Args:
@@ -224,9 +219,10 @@ def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
 
     Returns:
         Columns ``strategy, kpi, kind, n, estimate, ci_low, ci_high, reference, diff,
-        diff_ci_low, diff_ci_high, n_pairs``; ``kind`` is ``rate`` (Wilson interval) or
-        ``mean`` (Student-t interval); differences are ``strategy - reference`` over
-        replicates present in both (empty for the reference itself).
+        diff_ci_low, diff_ci_high, n_pairs``; ``kind`` is ``rate`` (a flag: Wilson interval)
+        or ``mean`` (Student-t interval), both from :meth:`KPI.interval` and inside the KPI's
+        bounds; differences are ``strategy - reference`` over replicates present in both
+        (paired t, empty for the reference itself).
     """
     ref = strategies[0]
     by = {s: runs[runs.strategy == s].set_index("replicate").sort_index() for s in strategies}
@@ -234,21 +230,17 @@ def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
     for s in strategies:
         arm = by[s]
         for key in keys:
+            k = kpis.kpi(key)
             x = numeric(arm[key])
-            ok = ~np.isnan(x)
-            if key in RATE_KPIS:
-                kind = "rate"
-                est, lo, hi = wilson(int(x[ok].sum()), int(ok.sum()))
-            else:
-                kind = "mean"
-                est, lo, hi = mean_ci(x)
-            row = dict(strategy=s, kpi=key, kind=kind, n=int(ok.sum()), estimate=est,
+            est, lo, hi = k.interval(x)
+            row = dict(strategy=s, kpi=key, kind="rate" if k.is_flag else "mean",
+                       n=int((~np.isnan(x)).sum()), estimate=est,
                        ci_low=lo, ci_high=hi, reference=ref, diff=np.nan, diff_ci_low=np.nan,
                        diff_ci_high=np.nan, n_pairs=0)
             if s != ref:
                 common = arm.index.intersection(by[ref].index)
                 d, dlo, dhi, n = paired_diff(numeric(by[ref].loc[common, key]),
-                                             numeric(arm.loc[common, key]))
+                                             numeric(arm.loc[common, key]), bounds=k.bounds)
                 row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, n_pairs=n)
             out.append(row)
     return pd.DataFrame(out)
@@ -270,27 +262,35 @@ def representative(comp: Comparison, strategy: str) -> pd.Series:
     return pool.loc[gap.sort_values(kind="stable").index[0]]
 
 
+def formatted_summary(comp: Comparison, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The summary of ``keys`` formatted for a reader (terminal table, HTML report).
 
-
-def terminal_table(comp: Comparison, keys: Sequence[str] = KEY_KPIS) -> str:
-    """The summary as a plain-text table: estimate [95 % CI] per strategy, difference vs ref."""
+    Returns:
+        One dict per KPI: ``kpi``, ``label``, ``flag`` (a share of runs) and ``cells``: the
+        formatted ``(estimate, low, high)`` of every strategy, then ``(diff, low, high)`` of
+        every strategy but the reference against it.
+    """
     summ = comp.summary().set_index(["strategy", "kpi"])
+    out = []
+    for key in keys:
+        k = kpis.kpi(key)
+        cells = [tuple(k.format(v) for v in summ.loc[(s, key), ["estimate", "ci_low", "ci_high"]])
+                 for s in comp.strategies]
+        cells += [tuple(k.format(v, diff=True)
+                        for v in summ.loc[(s, key), ["diff", "diff_ci_low", "diff_ci_high"]])
+                  for s in comp.strategies[1:]]
+        out.append({"kpi": key, "label": k.label, "flag": k.is_flag, "cells": cells})
+    return out
+
+
+def terminal_table(comp: Comparison, keys: Sequence[str] = kpis.KEY_KPIS) -> str:
+    """The summary as a plain-text table: estimate [95 % CI] per strategy, difference vs ref."""
     ref = comp.strategies[0]
     head = ["KPI", *comp.strategies]
     head += [f"{s} - {ref}" for s in comp.strategies[1:]]
     rows = [head]
-    for k in keys:
-        cells = [kpi_label(k)]
-        for s in comp.strategies:
-            r = summ.loc[(s, k)]
-            cells.append(f"{fmt_kpi(k, r.estimate)} [{fmt_kpi(k, r.ci_low)}, "
-                         f"{fmt_kpi(k, r.ci_high)}]")
-        for s in comp.strategies[1:]:
-            r = summ.loc[(s, k)]
-            lo = fmt_kpi(k, r.diff_ci_low, diff=True)
-            hi = fmt_kpi(k, r.diff_ci_high, diff=True)
-            cells.append(f"{fmt_kpi(k, r['diff'], diff=True)} [{lo}, {hi}]")
-        rows.append(cells)
+    for r in formatted_summary(comp, keys):
+        rows.append([r["label"], *(f"{v} [{lo}, {hi}]" for v, lo, hi in r["cells"])])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = []
     for n, r in enumerate(rows):
