@@ -14,10 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import dask
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from distributed import Client
 
+from dealersim.cli import main
 from dealersim.studies.sweeps import parse_spec_text, read_runs, run_sweep
 
 SPEC = """
@@ -79,8 +82,6 @@ def cluster(tmp_path):
                 [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                  "--no-dashboard", "--no-nanny", "--host", "127.0.0.1", "--name", f"w{i}",
                  "--local-directory", str(tmp_path / f"w{i}")], **common))
-        from distributed import Client
-
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=90)
             assert len(client.scheduler_info()["workers"]) == 2
@@ -180,10 +181,6 @@ def test_driver_killed_on_dask_then_resumed_at_once(cluster, tmp_path):
 
 
 def test_unreachable_scheduler_writes_nothing_and_a_rerun_is_not_refused(tmp_path, capsys):
-    import dask
-
-    from dealersim.cli import main
-
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
     out = tmp_path / "deep" / "o"

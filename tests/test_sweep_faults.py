@@ -251,3 +251,33 @@ def test_disk_turning_read_only_mid_sweep(spec, tmp_path):
     assert message.count("\n") == 1, message
     assert "Read-only file system" in message and "--resume" in message
     assert "lock=free" in proc.stdout, proc.stderr
+
+
+def test_sigterm_on_compare_stops_children_and_leaves_no_temp_dirs(tmp_path):
+    out = tmp_path / "cmp"
+    proc = subprocess.Popen(
+        [DEALERSIM, "compare", "overlay", "planned", "--replicates", "2000", "--years", "0.25",
+         "--workers", "2", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    family: dict[int, psutil.Process] = {}
+    try:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and proc.poll() is None and len(family) < 3:
+            try:  # the fork server and two pool workers: the runs are under way
+                family.update({c.pid: c for c in psutil.Process(proc.pid).children(True)})
+            except psutil.Error:
+                pass
+            time.sleep(0.01)
+        time.sleep(1.0)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    left = _leftover(list(family.values()))
+    temps = [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    _report("compare SIGTERM", exit=proc.returncode, leftover=len(left), temp_dirs=len(temps))
+    assert len(family) >= 3, "compare never started its pool"
+    assert proc.returncode in (130, 143), err
+    assert err.count("\n") == 1, err
+    assert left == [] and temps == [] and not out.exists()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from dealersim.studies.sweeps import SpecError, parse_spec_text, read_runs, run_sweep
+from dealersim.cli import main
+from dealersim.studies.sweeps import SpecError, parse_spec_text, read_runs, read_series, run_sweep
 
 SPEC = """
 name = "resume"
@@ -75,12 +80,6 @@ def test_sigkill_then_resume_gives_every_run_exactly_once(tmp_path):
 
 def _legacy_copy(src, dst, chunk: int, duplicate: int) -> int:
     """``src`` as an older dealersim left it: random part names, other bundles, a part twice."""
-    import json
-    import shutil
-    import uuid
-
-    import pyarrow.parquet as pq
-
     shutil.copytree(src, dst)
     for d in ("runs", "series"):
         shutil.rmtree(dst / d)
@@ -108,9 +107,6 @@ def _legacy_copy(src, dst, chunk: int, duplicate: int) -> int:
 
 
 def test_resume_repairs_duplicates_left_by_an_older_version(tmp_path, capsys):
-    from dealersim.cli import main
-    from dealersim.studies.sweeps import read_series
-
     text = SPEC.replace("samples = 40", "samples = 8") + "[outputs]\nseries_stride = 30\n"
     (tmp_path / "spec.toml").write_text(text)
     good = tmp_path / "good"

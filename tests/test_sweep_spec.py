@@ -10,6 +10,7 @@ import pytest
 
 from dealersim.cli import main
 from dealersim.model.params import field_specs, spec
+from dealersim.model.strategies import strategy_overrides
 from dealersim.studies.sweeps import (
     SpecError,
     design,
@@ -165,8 +166,6 @@ def test_shipped_experiments_are_valid():
     assert set(sens.factor_names) == graded
     levers = load_spec(ROOT / "experiments" / "launch_levers.toml")
     assert levers.strategy == "planned" and levers.sampler == "oat"
-    from dealersim.model.strategies import strategy_overrides
-
     assert set(levers.factor_names) == set(strategy_overrides("planned"))
 
 

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -37,6 +38,7 @@ from dealersim.studies.sweeps.spec import SpecError, SweepSpec
 from dealersim.studies.sweeps.store import (
     MANIFEST,
     SweepLock,
+    clean_temp,
     new_manifest,
     part_name,
     part_run_ids,
@@ -268,15 +270,24 @@ def _run_locked(spec: SweepSpec, out: Path, *, resume: bool, spec_text: str | No
     ran, busy = 0, 0.0
     enabled = (sys.stderr.isatty() and not os.environ.get("CI")) if progress is None else progress
     t1 = time.perf_counter()
-    with tqdm(total=total, initial=skipped, unit="run", desc=spec.name, smoothing=0.1,
-              disable=not enabled, mininterval=0.1 if sys.stderr.isatty() else 10.0) as bar:
-        for res in execute((), tasks=todo, executor=executor,
-                           workers=n_workers if executor is None else 1,
-                           series_stride=spec.series_stride, progress=False,
-                           task_fn=write_part_task, task_args=(str(out.resolve()),)):
-            ran += res["runs"]
-            busy += res["seconds"]
-            bar.update(res["runs"])
+    tasks = execute((), tasks=todo, executor=executor,
+                    workers=n_workers if executor is None else 1,
+                    series_stride=spec.series_stride, progress=False,
+                    task_fn=write_part_task, task_args=(str(out.resolve()),))
+    try:
+        with tqdm(total=total, initial=skipped, unit="run", desc=spec.name, smoothing=0.1,
+                  disable=not enabled, mininterval=0.1 if sys.stderr.isatty() else 10.0) as bar:
+            for res in tasks:
+                ran += res["runs"]
+                busy += res["seconds"]
+                bar.update(res["runs"])
+    except BaseException:
+        tasks.close()  # stops the pool at once (see execute)
+        # remove what the killed workers were writing (best effort: the disk may be what
+        # failed); the finished parts stay for --resume
+        with contextlib.suppress(OSError):
+            clean_temp(out)
+        raise
     seconds = time.perf_counter() - t1
     ids = [i for part in part_run_ids(out).values() for i in part]
     manifest.update(complete=len(ids) == total and len(set(ids)) == total,
