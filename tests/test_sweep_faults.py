@@ -21,6 +21,7 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 
+from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.studies.sweeps import SpecError, read_runs
 
 SPEC = """
@@ -281,3 +282,35 @@ def test_sigterm_on_compare_stops_children_and_leaves_no_temp_dirs(tmp_path):
     assert proc.returncode in (130, 143), err
     assert err.count("\n") == 1, err
     assert left == [] and temps == [] and not out.exists()
+
+
+def test_sigterm_as_interrupt_raises_terminated_and_restores_the_default():
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with pytest.raises(KeyboardInterrupt) as exc, sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises at once; reaching the end of the sleep is a failure
+    assert isinstance(exc.value, Terminated) and exc.value.exit_code == 143
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_pool_workers_die_with_their_parent_process(tmp_path):
+    """A parent that dies by SIGKILL takes its local pool's workers with it (no sweep involved)."""
+    code = (
+        "import sys, time\n"
+        "from dealersim.studies.engine import local_executor\n"
+        "pool = local_executor(2)\n"
+        "list(pool.map(time.sleep, [0, 0]))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        family = psutil.Process(proc.pid).children(recursive=True)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(family) >= 2
+    assert _leftover(family) == []

@@ -182,10 +182,10 @@ def execute(
                 yield out
             return
         pool = local_executor(workers) if executor is None else executor
+        futures: dict[Future, int] = {}
         try:
-            futures: dict[Future, int] = {
-                pool.submit(task_fn, task, series_stride, *extra): len(task) for task in tasks
-            }
+            for task in tasks:
+                futures[pool.submit(task_fn, task, series_stride, *extra)] = len(task)
             for fut in as_completed(futures):
                 out = fut.result()
                 bar.update(futures.pop(fut))

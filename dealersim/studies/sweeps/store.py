@@ -110,8 +110,12 @@ class SweepLock:
         self.fd = fd
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        with open(self.path, "w", encoding="utf-8") as fh:  # same inode: the lock stays
-            fh.write(json.dumps(info) + "\n")
+        try:
+            with open(self.path, "w", encoding="utf-8") as fh:  # same inode: the lock stays
+                fh.write(json.dumps(info) + "\n")
+        except OSError:
+            self.release()
+            raise
         return self
 
     def release(self) -> None:
