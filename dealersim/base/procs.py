@@ -1,11 +1,12 @@
 """Process lifetime: pool workers that die with their driver, and SIGTERM handled like Ctrl-C.
 
 * :func:`worker_init` is the initializer of every local pool worker
-  (:func:`dealersim.studies.engine.local_executor`): it asks Linux to SIGKILL the worker when its
-  parent dies (``prctl(PR_SET_PDEATHSIG)``), and starts a watchdog thread that kills the worker
-  when its parent changes or the driver process is gone (the fallback on other systems, and for
-  pools whose workers are forked by a fork server). A ``kill -9`` of the driver therefore leaves
-  no worker behind to finish its task late.
+  (:func:`dealersim.studies.engine.local_executor`): it starts a watchdog thread that kills the
+  worker when the driver process is gone or its parent changes, and asks Linux to SIGKILL the
+  worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``). The watchdog is what acts for a
+  ``forkserver`` pool: the workers' parent is the fork server, which outlives the driver until
+  its workers have exited. A ``kill -9`` of the driver therefore leaves no worker behind to
+  finish its task late (measured: none left after 20 s, in tests/test_sweep_faults.py).
 * :func:`sigterm_as_interrupt` turns SIGTERM into :class:`Terminated`, a ``KeyboardInterrupt``,
   so the same cleanup runs as for Ctrl-C: temporary files and directories removed, worker
   processes stopped. A command returns :attr:`Terminated.exit_code` (143 for SIGTERM).
