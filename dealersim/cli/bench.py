@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.only in (None, "sweep"):
         quick = {"runs": 100, "memory_runs": None, "dask_runs": 200} if args.quick else {}
-        results["sweep"] = _optional("dealersim.studies.sweep", "benchmark", **quick)
+        results["sweep"] = _optional("dealersim.cli.bench_sweep", "benchmark", **quick)
     print(report(results))
     out = Path("out") / "bench"
     out.mkdir(parents=True, exist_ok=True)

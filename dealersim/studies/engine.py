@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from dealersim.base.procs import check_workers, sigterm_as_interrupt, worker_init
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.results import package_version, summarize
 
@@ -105,10 +107,29 @@ def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) 
 
 
 def local_executor(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers fork from a server that has dealersim imported."""
+    """A process pool whose workers fork from a server that has dealersim imported.
+
+    Every worker runs :func:`dealersim.base.procs.worker_init`: it ignores Ctrl-C (the driver
+    stops the pool) and exits when the driver dies, even by ``kill -9``.
+
+    Raises:
+        ValueError: ``workers`` is outside 1..:func:`dealersim.base.procs.worker_cap`.
+    """
+    check_workers(workers)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["dealersim.studies.engine"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_init,
+                               initargs=(os.getpid(),))
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a local pool at once: kill its workers, cancel what is queued."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for proc in procs:
+        proc.join(5)
 
 
 def execute(
@@ -121,12 +142,17 @@ def execute(
     progress: bool | None = None,
     task_fn: Callable[..., Any] = run_task,
     task_args: Iterable[Any] = (),
+    tasks: Sequence[Sequence[RunSpec]] | None = None,
 ) -> Iterator[list[tuple[dict, Any]]]:
     """Run ``specs`` and yield each finished task's ``(row, series)`` pairs.
 
     With ``workers == 1`` and no executor the runs happen in this process, in order. Otherwise
     tasks go to ``executor`` (or a local process pool of ``workers``) and are yielded as they
     finish; callers sort rows by ``run_id`` or labels if they need an order.
+
+    SIGTERM is handled like Ctrl-C while this runs (:func:`dealersim.base.procs.sigterm_as_
+    interrupt`): on either, or on any error, a local pool's workers are killed at once rather
+    than left to finish their tasks, and the exception propagates.
 
     Args:
         specs: The runs.
@@ -137,36 +163,43 @@ def execute(
         progress: Show a progress bar on stderr (default: when stderr is a terminal).
         task_fn: The function run per task (default :func:`run_task`); must be picklable.
         task_args: Extra positional arguments for ``task_fn`` after the bundle.
+        tasks: Ready-made bundles to run as they are (then ``specs`` and ``per_task`` are
+            ignored): the sweep driver fixes its bundles so that a part's name never changes.
     """
-    from tqdm.auto import tqdm
-
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
-    bar = tqdm(total=len(specs), unit="run", disable=not progress, smoothing=0.1)
     extra = tuple(task_args)
-    try:
-        if executor is None and workers <= 1:
-            for task in bundle(specs, 1, per_task or 1):
+    serial = executor is None and workers <= 1
+    if tasks is None:
+        tasks = bundle(specs, 1, per_task or 1) if serial else bundle(specs, workers, per_task)
+    total = sum(len(t) for t in tasks)
+    with sigterm_as_interrupt(), tqdm(total=total, unit="run", disable=not progress,
+                                      smoothing=0.1) as bar:
+        if serial:
+            for task in tasks:
                 out = task_fn(task, series_stride, *extra)
                 bar.update(len(task))
                 yield out
             return
-        own = executor is None
-        pool = local_executor(workers) if own else executor
+        pool = local_executor(workers) if executor is None else executor
+        futures: dict[Future, int] = {}
         try:
-            tasks = bundle(specs, workers, per_task)
-            futures: dict[Future, int] = {
-                pool.submit(task_fn, task, series_stride, *extra): len(task) for task in tasks
-            }
+            for task in tasks:
+                futures[pool.submit(task_fn, task, series_stride, *extra)] = len(task)
             for fut in as_completed(futures):
                 out = fut.result()
                 bar.update(futures.pop(fut))
                 yield out
+        except BaseException:
+            if executor is None:
+                _kill_pool(pool)
+            else:
+                for fut in futures:
+                    fut.cancel()
+            raise
         finally:
-            if own:
+            if executor is None:
                 pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()
 
 
 def collect_rows(batches: Iterable[list[tuple[dict, Any]]]) -> list[dict[str, Any]]:
