@@ -221,9 +221,11 @@ def out_dir_type(text: str) -> Path:
         _refuse(f"the path is empty; {expected}")
     if not text.isprintable():
         _refuse(f"{shown(text)} holds control characters; {expected}")
-    out = Path(text).expanduser()
     try:
+        out = Path(text).expanduser()
         existing = [p for p in (out, *out.parents) if p.exists() or p.is_symlink()]
+    except RuntimeError:  # "~nobody/x": no such user
+        _refuse(f"cannot expand {text!r} (no such home directory); {expected}")
     except OSError as exc:
         _refuse(f"cannot look at {text!r} ({exc.strerror or type(exc).__name__}); {expected}")
     first = existing[0] if existing else Path(".")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -55,14 +56,24 @@ def _print_story(result: RunResult) -> None:
 
 
 def _save(result: RunResult, out: Path, force: bool) -> int:
-    """Write the run's files into ``out`` atomically: all of them, or nothing."""
+    """Write the run's files into ``out`` atomically: all of them, or nothing.
+
+    On a failure or an interrupt the temporary directory is removed (``atomic_dir``) and so are
+    the parent directories that were created for ``out``.
+    """
+    missing = [p for p in out.parents if not p.exists()]  # innermost first
     try:
         with atomic_dir(out, force=force) as tmp:
             paths = save_run(result, tmp)
-    except (FileExistsError, NotADirectoryError) as exc:  # filled or replaced while running
-        return fail(exc)
-    except OSError as exc:
-        return fail(f"--out: could not write to {str(out)!r} ({exc.strerror or exc})", code=1)
+    except BaseException as exc:
+        for parent in missing:
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        if isinstance(exc, FileExistsError | NotADirectoryError):  # filled while running
+            return fail(exc)
+        if isinstance(exc, OSError):
+            return fail(f"--out: could not write to {str(out)!r} ({exc.strerror or exc})", 1)
+        raise
     print("wrote: " + ", ".join(str(out / p.relative_to(tmp)) for p in paths.values()))
     return 0
 
