@@ -247,9 +247,13 @@ def test_run_out_non_empty_needs_force(cli_in, tmp_path):
         ("full", ["blame", "--out", "full"], "--force"),
         ("dir", ["catalogue", "--path", "adir"], "is a directory"),
         ("file", ["catalogue", "--path", "blocker/x.md"], "is a file"),
+        ("dir", ["docs", "--path", "adir"], "is a directory"),
+        ("file", ["docs", "--path", "blocker/model.md"], "is a file"),
+        (None, ["docs", "--path", "/dev/null"], "not a regular file"),
     ],
     ids=["is-file", "under-file", "empty", "newline", "no-such-home", "compare-file",
-         "compare-full", "blame-full", "catalogue-dir", "catalogue-under-file"],
+         "compare-full", "blame-full", "catalogue-dir", "catalogue-under-file", "docs-dir",
+         "docs-under-file", "docs-device"],
 )
 def test_out_paths(cli_in, tmp_path, make, argv, needle):
     if make == "file":
@@ -342,6 +346,15 @@ def test_scenario_strings_and_comments_may_hold_odd_numbers(tmp_path):
             "seed = 3 # seed = 1_2\n[params]\nn_reps = 12\n")
     sc = scenario.loads(text)
     assert sc.seed == 3 and sc.params == {"n_reps": 12}
+
+
+def test_docs_path_fifo_does_not_hang(tmp_path):
+    os.mkfifo(tmp_path / "model.md")
+    before = listing(tmp_path)
+    proc, seconds = run_subprocess(["docs", "--path", "model.md"], tmp_path)
+    assert_one_line(proc.returncode, proc.stderr, "--path", "not a regular file")
+    assert seconds < HARD_TIMEOUT
+    assert listing(tmp_path) == before
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "dev-urandom"])

@@ -19,6 +19,7 @@ import inspect
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -241,6 +242,25 @@ def out_dir_type(text: str) -> Path:
             reason = exc.strerror or type(exc).__name__
             _refuse(f"cannot write to {text!r} ({reason}); {expected}")
     return out
+
+
+def file_path_type(text: str) -> Path:
+    """``--path``: a regular file to (re)write, or a new one, in a writable directory.
+
+    A directory, a named pipe or a device is refused (reading a pipe would hang).
+    """
+    if not text.strip():
+        _refuse("the path is empty; expected a file")
+    path = Path(text)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # absent (or under a file: the parent check below says so)
+    if mode is not None and not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a pipe or device)"
+        _refuse(f"{text!r} is {what}; expected a file")
+    out_dir_type(str(path.parent))
+    return path
 
 
 def scenario_type(text: str) -> Scenario:

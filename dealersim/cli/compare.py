@@ -20,9 +20,9 @@ from dealersim.cli.common import (
     build_params,
     check_target,
     count_type,
+    file_path_type,
     out_dir_type,
     overrides_of,
-    parse_option,
     replicates_type,
     strategy_type,
     stride_type,
@@ -155,10 +155,7 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     """``dealersim catalogue``: every preset's results into docs/strategies.md."""
     seed = args.seed if args.seed is not None else 0
     overrides = parse_overrides(args.set, args.years, strategy_names())
-    path = Path(args.path)
-    if path.is_dir():
-        raise UsageError(f"--path: {str(path)!r} is a directory; expected a Markdown file")
-    parse_option("--path", out_dir_type, str(path.parent))  # its folder is, or can be, writable
+    path = args.path
     write_catalogue(path, replicates=args.replicates, seed=seed, overrides=overrides,
                     workers=args.workers)
     print(f"wrote: {path}")
@@ -210,4 +207,5 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
                    help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
     p.add_argument("--path", default=str(Path("docs") / "strategies.md"), metavar="FILE",
+                   type=file_path_type,
                    help="the Markdown file to write (default: docs/strategies.md)")

@@ -18,6 +18,7 @@ from dealersim.cli.common import (
     check_target,
     count_type,
     fail,
+    file_path_type,
     out_dir_type,
     scenario_type,
     simulate_default,
@@ -145,7 +146,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """``dealersim docs``: regenerate the parameter table in docs/model.md."""
-    path = Path(args.path)
+    path = args.path
     try:
         changed = update_params_table(path, check=args.check)
     except ValueError as exc:
@@ -192,6 +193,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
 
     p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md.")
     p.add_argument("--path", default=str(Path("docs") / "model.md"), metavar="FILE",
+                   type=file_path_type,
                    help="the Markdown file to update (default: docs/model.md)")
     p.add_argument("--check", action="store_true",
                    help="only check that the table is current (exit 1 if not)")
