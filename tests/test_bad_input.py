@@ -170,6 +170,8 @@ CAP_CASES = [
                             "--out", "c"], "--replicates", f"{MAX_REPLICATES:,}"),
     ("compare-replicates-cap+1", ["compare", "overlay", "planned", "--replicates",
                                   str(MAX_REPLICATES + 1), "--out", "c"], "--replicates", "cap"),
+    ("compare-series-memory", ["compare", "overlay", "planned", "--replicates",
+                               str(MAX_REPLICATES), "--out", "c"], "--replicates", "GiB"),
     ("blame-replicates", ["blame", "--replicates", "1000000000000", "--out", "b"],
      "--replicates", f"{MAX_REPLICATES:,}"),
     ("catalogue-replicates", ["catalogue", "--replicates", "1000000000000", "--path", "x.md"],

@@ -30,6 +30,7 @@ from dealersim.cli.common import (
     usable_cpus,
     workers_type,
 )
+from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
 from dealersim.outputs.plots import plot_side_by_side, save_run
@@ -47,6 +48,10 @@ DEFAULT_BLAME_REPLICATES = 100
 CATALOGUE_REPLICATES = 200
 blame_replicates = count_type(MAX_REPLICATES, "runs per cell")
 """``blame --replicates``: 1 to ``MAX_REPLICATES`` runs per cell of the factorial."""
+MAX_SERIES_BYTES = 2 << 30
+"""Cap on the time series a comparison keeps in memory (8 bytes a cell, before pandas' copies):
+with the default weekly stride over 3 years that is about 30,000 replicates of two strategies.
+``--stride 0`` keeps no series, so only ``MAX_REPLICATES`` applies."""
 
 
 def parse_overrides(sets: Sequence[tuple[str, Any]] | None, years: float | None,
@@ -59,6 +64,25 @@ def parse_overrides(sets: Sequence[tuple[str, Any]] | None, years: float | None,
     for s in strategies:
         build_params(s, sets, years)
     return overrides_of(sets, years)
+
+
+def check_series_size(replicates: int, strategies: int, horizon_days: int, stride: int) -> None:
+    """Refuse, before any run, a comparison whose time series would not fit in memory.
+
+    Raises:
+        UsageError: One line naming ``--replicates``/``--stride`` and the cap.
+    """
+    if stride == 0:
+        return
+    rows = horizon_days // stride + 2
+    size = replicates * strategies * rows * (len(SERIES_COLUMNS) + 3) * 8
+    if size > MAX_SERIES_BYTES:
+        raise UsageError(
+            f"--replicates: {replicates} runs x {strategies} strategies with --stride {stride} "
+            f"would keep about {size / 2**30:.1f} GiB of time series (the cap is "
+            f"{MAX_SERIES_BYTES / 2**30:.0f} GiB); expected fewer replicates, a larger --stride "
+            "or --stride 0"
+        )
 
 
 def check_strategies(strategies: Sequence[str]) -> list[str]:
@@ -83,6 +107,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     replicates, workers, out = args.replicates, args.workers, args.out
     seed = args.seed if args.seed is not None else 0
     overrides = parse_overrides(args.set, args.years, strategies)
+    horizon = build_params(strategies[0], args.set, args.years).horizon_days
+    check_series_size(replicates, len(strategies), horizon, args.stride)
     check_target(out, args.force)
     command = default_command(strategies, replicates, seed, overrides) + f" --out {out}"
     comp = run_compare(strategies, replicates=replicates, seed=seed, overrides=overrides,
