@@ -30,6 +30,7 @@ from typing import Any
 
 import tomli_w
 
+from dealersim.base.io import atomic_file
 from dealersim.model.params import SEED_MAX as SEED_MAX  # re-exported: the dashboard's seed box
 from dealersim.model.params import Params, check_seed, field_specs, shown, spec
 from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
@@ -244,7 +245,7 @@ def load(path: str | Path) -> Scenario:
 
 
 def save(scenario: Scenario, path: str | Path) -> Path:
-    """Write ``scenario`` to ``path`` as TOML and return the path."""
-    path = Path(path)
-    path.write_text(scenario.to_toml(), encoding="utf-8")
-    return path
+    """Write ``scenario`` to ``path`` as TOML (atomically) and return the path."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(scenario.to_toml(), encoding="utf-8")
+    return Path(path)
