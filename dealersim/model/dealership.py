@@ -11,10 +11,10 @@ import numpy as np
 from dealersim.model.events import EventLog
 from dealersim.model.funnel import Source, Stage
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
-from dealersim.model.params import Params
+from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, shown
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
 from dealersim.model.people.hardware_rep import CREDIT_SHARE, initial_walls
-from dealersim.model.strategies import make_params
+from dealersim.model.strategies import make_params, strategy_names
 
 TIMESERIES_COLUMNS = (
     "day",
@@ -81,7 +81,18 @@ class DealershipModel(mesa.Model):
     def __init__(
         self, strategy: str = "overlay", *, rng: Any = None, record_every: int = 1, **kwargs: Any
     ) -> None:
+        if not isinstance(strategy, str) or strategy not in strategy_names():
+            raise ValueError(f"strategy: {shown(strategy)} is unknown; "
+                             f"expected one of {', '.join(strategy_names())}")
+        if not isinstance(rng, None | np.random.Generator | np.random.BitGenerator
+                          | np.random.SeedSequence):
+            rng = check_int(rng, "rng", 0, SEED_MAX,
+                            f"None, {SEED_RANGE} or a numpy Generator/SeedSequence")
+        record_every = check_int(record_every, "record_every", 0, 2**31 - 1,
+                                 "an integer >= 0 (0: only the first and last day)")
         params = kwargs.pop("params", None)
+        if params is not None and not isinstance(params, Params):
+            raise ValueError(f"params: {shown(params)} is not allowed; expected a Params object")
         if params is None:
             params = make_params(strategy, **kwargs)
         elif kwargs:
