@@ -39,37 +39,7 @@ MOVED = "moved by the layering work; remove when fixed"
 # (file, enclosing function, imported module) rather than by line, so that edits elsewhere in
 # the file do not invalidate it (a failure message shows the line numbers). Shrink only.
 ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str, str], str] = {
-    ("dealersim/adapters/ema.py", "make_model", "dealersim.model.strategies"): MOVED,
-    ("dealersim/adapters/ema.py", "run_experiment", "dealersim.studies.engine"): MOVED,
-    ("dealersim/cli/compare.py", "check_out", "dealersim.base.io"): MOVED,
-    ("dealersim/cli/compare.py", "cmd_catalogue", "dealersim.model.strategies"): MOVED,
-    ("dealersim/cli/compare.py", "cmd_catalogue", "dealersim.studies.catalogue"): MOVED,
-    ("dealersim/cli/compare.py", "register", "dealersim.studies.compare"): MOVED,
-    ("dealersim/cli/dashboard.py", "parse_host", "dealersim.cli.common"): MOVED,
-    ("dealersim/cli/dashboard.py", "parse_port", "dealersim.cli.common"): MOVED,
-    ("dealersim/cli/sweep.py", "cmd_analyze", "dealersim.studies.analyze"): MOVED,
-    ("dealersim/cli/sweep.py", "cmd_sweep", "dealersim.cli.common"): MOVED,
-    ("dealersim/cli/sweep.py", "cmd_sweep", "dealersim.studies.sweep"): MOVED,
-    ("dealersim/cli/sweep.py", "register", "dealersim.studies.analyze"): MOVED,
-    ("dealersim/dashboard/state.py", "run_config", "dealersim.model.results"): MOVED,
-    ("dealersim/dashboard/state.py", "run_replicates", "dealersim.studies.engine"): MOVED,
-    ("dealersim/outputs/report.py", "_story", "dealersim.model.results"): MOVED,
-    ("dealersim/outputs/report.py", "_story", "dealersim.studies.compare"): MOVED,
-    ("dealersim/studies/analyze.py", "_load", "dealersim.studies.sweep"): MOVED,
-    ("dealersim/studies/analyze.py", "_morris", "dealersim.studies.sweep"): MOVED,
-    ("dealersim/studies/analyze.py", "_oat_levers", "dealersim.studies.sweep"): MOVED,
-    ("dealersim/studies/analyze.py", "analyze", "dealersim.studies.sweep"): MOVED,
     ("dealersim/studies/compare.py", "benchmark", "dealersim.model.dealership"): MOVED,
-    ("dealersim/studies/sweep.py", "_estimate_run_seconds", "dealersim.studies.engine"): MOVED,
-    ("dealersim/studies/sweep.py", "_manifest", "dealersim.model.results"): MOVED,
-    ("dealersim/studies/sweep.py", "benchmark", "dealersim.model.dealership"): MOVED,
-    ("dealersim/studies/sweep.py", "design", "dealersim.model.strategies"): MOVED,
-    ("dealersim/studies/sweep.py", "parse_spec", "dealersim.model.strategies"): MOVED,
-    ("dealersim/studies/sweep.py", "run_specs", "dealersim.studies.engine"): MOVED,
-    ("dealersim/studies/sweep.py", "run_sweep", "dealersim.studies.engine"): MOVED,
-    ("dealersim/studies/sweep.py", "write_part_task", "dealersim.model.strategies"): MOVED,
-    ("dealersim/studies/sweep.py", "write_part_task", "dealersim.studies.engine"): MOVED,
-    ("dealersim/studies/validation.py", "write_markdown", "dealersim.model.results"): MOVED,
 }
 
 

@@ -8,6 +8,7 @@ only decides which widget shows a field.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,9 @@ import pandas as pd
 
 from dealersim.model.kpis import column, kpi, label, money
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
+from dealersim.model.results import simulate
 from dealersim.model.strategies import make_params, strategy_names
+from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_STRATEGY = "overlay"
 COMPARE_DEFAULT = ("overlay", "planned")
@@ -142,10 +145,6 @@ def run_config(strategy: str, seed: int, values: dict[str, Any]) -> Outcome:
         seed: The seed.
         values: Every ``Params`` field (as the controls hold them).
     """
-    import time
-
-    from dealersim.model.results import simulate
-
     start = time.perf_counter()
     try:
         params = Params(**values)
@@ -312,10 +311,6 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = RE
         n: Replicates.
         workers: Worker processes (default: up to 4, at most the CPUs).
     """
-    import time
-
-    from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
-
     Params(**values)  # fail fast, in this process, with a one-line message
     start = time.perf_counter()
     overrides = tuple(sorted(overrides_from(values, strategy).items()))

@@ -20,6 +20,7 @@ import numpy as np
 from dealersim.base.stats import paired_diff
 from dealersim.model.kpis import kpi
 from dealersim.model.params import spec
+from dealersim.model.results import package_version
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_REPLICATES = 100
@@ -241,8 +242,6 @@ def write_markdown(
     outcomes: Sequence[Outcome], path: Path, replicates: int, seconds: float
 ) -> None:
     """Write docs/validation.md from the outcomes."""
-    from dealersim.model.results import package_version
-
     passed = sum(o.passed for o in outcomes)
     text = f"""# Validation: the story's patterns
 
