@@ -227,7 +227,7 @@ def test_nonempty_out_needs_force(tmp_path, capsys):
     out = tmp_path / "o"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    code = main(["compare", "overlay", "--replicates", "1", "--out", str(out)])
+    code = main(["compare", "overlay", "planned", "--replicates", "1", "--out", str(out)])
     _one_line(code, capsys.readouterr().err, "--out", "--force")
     assert (out / "keep.txt").read_text() == "mine"
 

@@ -153,12 +153,10 @@ def test_scenario_paste_bad_then_good(page):
 
 
 def test_model_error_is_shown_not_raised(monkeypatch):
-    import dealersim.model.results
-
     def boom(*a, **k):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(dealersim.model.results, "simulate", boom)
+    monkeypatch.setattr(st, "simulate", boom)
     box, rc = solara.render(Dashboard(), handle_error=False)
     try:
         err = rc.find(v.Alert, class_="ds-model-error").wait_for(**WAIT)
