@@ -189,6 +189,18 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 
 
 # ====================================================================== registration
+
+def _study_options(p: argparse.ArgumentParser, run_options: Callable[..., None],
+                   replicates: Callable[[str], int], default: int, what: str) -> None:
+    """``--replicates``, the run options, ``--out`` and ``--workers`` of compare and blame."""
+    p.add_argument("--replicates", default=default, metavar="N", type=replicates,
+                   help=f"{what}, 1 to {MAX_REPLICATES:,} (default: {default})")
+    run_options(p, strategy=False)
+    p.add_argument("--out", required=True, metavar="DIR", type=out_dir_type,
+                   help="output directory (must be absent or empty unless --force)")
+    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
+                   help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
+
 def register(command: Callable[..., argparse.ArgumentParser],
              run_options: Callable[..., None]) -> None:
     """Add ``compare``, ``blame`` and ``catalogue`` to the ``dealersim`` parser."""
@@ -197,30 +209,14 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("strategies", nargs="+", metavar="STRATEGY", type=strategy_type,
                    help="two or more strategy presets; the first is the reference for "
                    "differences")
-    p.add_argument("--replicates", default=DEFAULT_REPLICATES, metavar="N",
-                   type=replicates_type,
-                   help=f"runs per strategy, 1 to {MAX_REPLICATES:,} "
-                   f"(default: {DEFAULT_REPLICATES})")
-    run_options(p, strategy=False)
-    p.add_argument("--out", required=True, metavar="DIR", type=out_dir_type,
-                   help="output directory (must be absent or empty unless --force)")
-    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
-                   help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
+    _study_options(p, run_options, replicates_type, DEFAULT_REPLICATES, "runs per strategy")
     p.add_argument("--stride", default=DEFAULT_STRIDE, type=stride_type, metavar="DAYS",
                    help=f"record the time series every DAYS days (default {DEFAULT_STRIDE}; "
                    "0: summaries only, no fan or wall charts)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("blame", cmd_blame, "Whose fault is it? Skill x manager x owner factorial.")
-    p.add_argument("--replicates", default=DEFAULT_BLAME_REPLICATES, metavar="N",
-                   type=blame_replicates,
-                   help=f"runs per cell, 1 to {MAX_REPLICATES:,} "
-                   f"(default: {DEFAULT_BLAME_REPLICATES})")
-    run_options(p, strategy=False)
-    p.add_argument("--out", required=True, metavar="DIR", type=out_dir_type,
-                   help="output directory (must be absent or empty unless --force)")
-    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
-                   help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
+    _study_options(p, run_options, blame_replicates, DEFAULT_BLAME_REPLICATES, "runs per cell")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("catalogue", cmd_catalogue,
