@@ -34,7 +34,7 @@ from dealersim.model.kpis import label as kpi_label
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params
-from dealersim.studies.engine import RunSpec, execute, replicate_seeds
+from dealersim.studies.engine import RunSpec, collect_runs, execute, replicate_seeds
 
 RATE_KPIS = FLAG_KPIS
 """Yes/no KPIs: reported as shares with Wilson intervals."""
@@ -164,23 +164,14 @@ def run_compare(
         make_params(s, **overrides)  # validate before running anything
     specs = compare_specs(strategies, replicates, seed, overrides)
     start = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    frames: list[pd.DataFrame] = []
-    for batch in execute(specs, executor=executor, workers=workers,
-                         series_stride=series_stride, progress=progress):
-        for row, series in batch:
-            rows.append(row)
-            if series is not None:
-                frames.append(series)
+    rows, series = collect_runs(execute(specs, executor=executor, workers=workers,
+                                        series_stride=series_stride, progress=progress))
     seconds = time.perf_counter() - start
     runs = runs_frame(rows)
-    series = None
-    if frames:
-        series = pd.concat(frames, ignore_index=True)
+    if series is not None:  # runs arrive as arrays; one frame, sorted by run and day
         ids = runs.set_index("run_id")
         series.insert(1, "strategy", series.run_id.map(ids.strategy))
         series.insert(2, "replicate", series.run_id.map(ids.replicate).astype("int64"))
-        series = series.sort_values(["run_id", "day"], kind="stable").reset_index(drop=True)
     return Comparison(
         strategies=strategies,
         replicates=replicates,

@@ -539,11 +539,10 @@ def write_part_task(specs: Sequence[Any], series_stride: int, out_dir: str) -> d
     Returns:
         ``{"runs": n, "seconds": busy time, "part": file name}``.
     """
-    import pandas as pd
     import pyarrow as pa
 
     from dealersim.model.strategies import make_params
-    from dealersim.studies.engine import run_one
+    from dealersim.studies.engine import run_one, series_frame
 
     start = time.perf_counter()
     out = Path(out_dir)
@@ -553,7 +552,7 @@ def write_part_task(specs: Sequence[Any], series_stride: int, out_dir: str) -> d
         params = make_params(s.strategy, **dict(s.overrides)).to_dict()
         rows.append({**row, **params})
         if ts is not None:
-            series.append(ts)
+            series.append((s.run_id, ts))
     schema = arrow_schema()
     table = pa.Table.from_pydict(
         {name: [r.get(name) for r in rows] for name in schema.names}, schema=schema
@@ -561,7 +560,7 @@ def write_part_task(specs: Sequence[Any], series_stride: int, out_dir: str) -> d
     token = f"{specs[0].run_id}-{uuid.uuid4().hex[:8]}"
     name = f"part-{token}.parquet"
     if series:
-        frame = pd.concat(series, ignore_index=True)
+        frame = series_frame(series)
         _atomic_write(pa.Table.from_pandas(frame, preserve_index=False), out / "series", name)
     _atomic_write(table, out / "runs", name)
     return {"runs": len(rows), "seconds": time.perf_counter() - start, "part": name}
