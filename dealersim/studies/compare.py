@@ -292,48 +292,6 @@ def terminal_table(comp: Comparison, keys: Sequence[str] = KEY_KPIS) -> str:
     return "\n".join(lines)
 
 
-# ====================================================================== benchmark
-def benchmark(replicates: int = 200, *, seed: int = 0,
-              series_stride: int = DEFAULT_STRIDE) -> dict[str, float]:
-    """Time ``compare overlay planned --replicates N`` on 1 and 2 workers, and Mesa's runner.
-
-    The compare timings cover the runs (with the series every ``series_stride`` days, as
-    ``dealersim compare`` records them), not the charts and report. ``mesa.batch_run`` runs the
-    same ``2 * replicates`` models with its DataCollector every day, on 2 processes.
-
-    Returns:
-        ``runs``, ``t1`` and ``t2`` (seconds for 1 and 2 workers), ``efficiency``
-        (``t1 / (2 * t2)``), ``t_batch_run`` and ``throughput_ratio``
-        (``t_batch_run / t2``: our runs per second over Mesa's), plus ``t2_summary_only``.
-    """
-    import mesa
-
-    from dealersim.model.dealership import DealershipModel
-
-    strategies = ["overlay", "planned"]
-    t1 = run_compare(strategies, replicates=replicates, seed=seed, workers=1,
-                     series_stride=series_stride, progress=False).seconds
-    t2 = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
-                     series_stride=series_stride, progress=False).seconds
-    t2s = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
-                      series_stride=0, progress=False).seconds
-    horizon = make_params("overlay").horizon_days
-    start = time.perf_counter()
-    mesa.batch_run(DealershipModel, {"strategy": strategies},
-                   rng=replicate_seeds(seed, replicates), number_processes=2,
-                   max_steps=horizon + 5, display_progress=False)
-    tb = time.perf_counter() - start
-    return {
-        "runs": 2 * replicates,
-        "t1": t1,
-        "t2": t2,
-        "efficiency": t1 / (2 * t2),
-        "t2_summary_only": t2s,
-        "t_batch_run": tb,
-        "throughput_ratio": tb / t2,
-    }
-
-
 def survival_curves(comp: Comparison) -> dict[str, pd.DataFrame]:
     """Kaplan-Meier curve of the first specialist's tenure per strategy (with a specialist)."""
     curves = {}
