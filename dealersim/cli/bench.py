@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -21,13 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import mesa
 import numpy as np
 
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.params import Params
 from dealersim.model.strategies import make_params
 from dealersim.studies.compare import DEFAULT_STRIDE
-from dealersim.studies.engine import replicate_seeds
+from dealersim.studies.engine import RunSpec, replicate_seeds, run_one
 
 DEFAULT = {}
 MEDIUM = {"n_reps": 20, "accounts_per_rep": 125}  # 2,500 ours + 2,500 competitors' = 5,000
@@ -202,10 +204,35 @@ def bench_compare(replicates: int = 200, rounds: int = 2, seed: int = 0) -> dict
     return {
         "runs": 2 * replicates,
         **t,
+        "per_run": per_run_costs(),
         "efficiency": t["t1"] / (2 * t["t2"]),
         "throughput_ratio": t["t_batch_run"] / t["t2"],
         "throughput_ratio_summary_only": t["t_batch_run"] / t["t2_summary_only"],
     }
+
+
+def per_run_costs(rounds: int = 10, seed: int = 3) -> dict[str, Any]:
+    """One run as a compare worker does it and as ``mesa.batch_run`` does it, in this process.
+
+    The load-robust part of the throughput comparison: ``run_one`` keeping the weekly series
+    (and summaries only) against ``mesa.batch_run(number_processes=1)`` of the same single run
+    (which steps the model with its daily series and builds batch_run's result row), timed in
+    turn. What the whole-call ratio adds on top is pool start-up and parallel overhead.
+    """
+    spec = RunSpec("bench", "overlay", seed)
+    horizon = make_params("overlay").horizon_days
+    previous = multiprocessing.get_start_method(allow_none=True)
+    try:  # batch_run forces the global start method to spawn, even in one process
+        t = interleaved({
+            "run_one_s": lambda: run_one(spec, DEFAULT_STRIDE),
+            "run_one_summary_only_s": lambda: run_one(spec, 0),
+            "batch_run_one_s": lambda: mesa.batch_run(
+                DealershipModel, {"strategy": "overlay"}, rng=[seed], number_processes=1,
+                max_steps=horizon + 5, display_progress=False),
+        }, rounds)
+    finally:
+        multiprocessing.set_start_method(previous, force=True)
+    return {**t, "per_run_ratio": t["batch_run_one_s"] / t["run_one_s"]}
 
 
 def _timed_in_subprocess(code: str) -> float:
@@ -270,6 +297,7 @@ def _model_lines(m: dict[str, Any]) -> list[str]:
 
 
 def _compare_lines(c: dict[str, Any]) -> list[str]:
+    r = c["per_run"]
     return [
         f"compare overlay planned ({c['runs']} runs, weekly series; issues 3 and 8)",
         f"  1 worker {c['t1']:.1f} s, 2 workers {c['t2']:.1f} s: parallel efficiency "
@@ -278,6 +306,9 @@ def _compare_lines(c: dict[str, Any]) -> list[str]:
         f"{c['throughput_ratio']:.2f}x batch_run (target >= 1.5) {_load(c)}",
         f"  summaries only, 2 workers {c['t2_summary_only']:.1f} s: throughput "
         f"{c['throughput_ratio_summary_only']:.2f}x batch_run",
+        f"  one run in this process: run_one (weekly series) {r['run_one_s'] * 1000:.0f} ms, "
+        f"summary only {r['run_one_summary_only_s'] * 1000:.0f} ms, batch_run of it "
+        f"{r['batch_run_one_s'] * 1000:.0f} ms: {r['per_run_ratio']:.2f}x {_load(r)}",
     ]
 
 
