@@ -134,13 +134,39 @@ def peak_rss_mb(overrides: dict[str, Any]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def across_seeds(strategies: tuple[str, ...] = ("overlay", "planned"), seeds: int = 5,
+                 rounds: int = 3) -> dict[str, Any]:
+    """Run-to-kernel ratios (daily series) over seeds ``0..seeds-1``: median, lowest, highest.
+
+    The cost of a run depends on what happens in it (a specialist who stays and sells makes
+    pipeline work every day), so one seed of one strategy is not the whole story: seed 1 of
+    ``overlay`` (the headline figure, kept for comparison with earlier measurements) is among
+    the cheaper runs.
+    """
+    p = Params()
+    n = p.n_own_accounts + int(round(p.n_own_accounts * p.competitor_ratio))
+    fns: dict[str, Callable[[], Any]] = {
+        "kernel": lambda: naive_daily_kernel(n, p.horizon_days)}
+    for s in strategies:
+        for seed in range(seeds):
+            fns[f"{s}/{seed}"] = lambda s=s, seed=seed: DealershipModel(s, rng=seed).run()
+    t = interleaved(fns, rounds)
+    out: dict[str, Any] = {"kernel_s": t["kernel"], "seeds": seeds, "load": t["load"]}
+    for s in strategies:
+        ratios = sorted(t[f"{s}/{seed}"] / t["kernel"] for seed in range(seeds))
+        out[s] = {"median": float(np.median(ratios)), "low": ratios[0], "high": ratios[-1]}
+    return out
+
+
 def bench_model(repeats: int) -> dict[str, Any]:
     """Issues 2 and 8: the model against the naive kernel, scaling to 100k accounts, memory."""
     default = model_vs_kernel(DEFAULT, 3 * repeats)
+    seeds = across_seeds(rounds=max(2, repeats // 2))
     medium = model_vs_kernel(MEDIUM, repeats)
     large_s = best_of(lambda: model_run(LARGE), max(1, repeats // 2))
     return {
         "default_run": default,
+        "across_seeds": seeds,
         "medium_run": medium,
         "large_run_s": large_s,
         "large_vs_medium_cost": large_s / medium["model_s"],
@@ -278,7 +304,10 @@ def _load(fig: dict[str, Any]) -> str:
 
 
 def _model_lines(m: dict[str, Any]) -> list[str]:
-    d, med = m["default_run"], m["medium_run"]
+    d, med, sd = m["default_run"], m["medium_run"], m["across_seeds"]
+    spread = "; ".join(
+        f"{s} {sd[s]['median']:.2f} ({sd[s]['low']:.2f}-{sd[s]['high']:.2f})"
+        for s in sd if isinstance(sd[s], dict))
     return [
         "model (issues 2 and 8)",
         f"  default 3-year run ({d['accounts']:,} accounts, daily series): "
@@ -286,6 +315,8 @@ def _model_lines(m: dict[str, Any]) -> list[str]:
         f"run-to-kernel ratio {d['ratio']:.2f} (target <= 1.5, goal <= 1) {_load(d)}",
         f"  same run, summary only (record_every=0): {d['summary_only_s'] * 1000:.0f} ms; "
         f"ratio {d['ratio_summary_only']:.2f} (the rest is the cost of recording)",
+        f"  run-to-kernel ratio over seeds 0-{sd['seeds'] - 1}, median (lowest-highest): "
+        f"{spread} {_load(sd)}",
         f"  20 reps, {med['accounts']:,} accounts: {med['model_s'] * 1000:.0f} ms; kernel "
         f"{med['kernel_s'] * 1000:.0f} ms; ratio {med['ratio']:.2f} (target <= 1.5, goal <= 1) "
         f"{_load(med)}",
