@@ -175,22 +175,30 @@ def bench_model(repeats: int) -> dict[str, Any]:
     }
 
 
-_COMPARE = """\
-import time
+_CPU = """\
+import resource, time
+import psutil
+def cpu():  # this process, its reaped children, and its live children with theirs
+    me = psutil.Process()
+    own = sum(me.cpu_times()[:2])
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    live = sum(sum(c.cpu_times()[:4]) for c in me.children())
+    return own + reaped.ru_utime + reaped.ru_stime + live
+"""
+_COMPARE = _CPU + """\
 from dealersim.studies.compare import run_compare
-t = time.perf_counter()
+c, t = cpu(), time.perf_counter()
 run_compare({strategies!r}, replicates={replicates}, seed={seed}, workers={workers},
             series_stride={stride}, progress=False)
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, cpu() - c)
 """
-_BATCH_RUN = """\
-import time
+_BATCH_RUN = _CPU + """\
 import mesa
 from dealersim.model.dealership import DealershipModel
-t = time.perf_counter()
+c, t = cpu(), time.perf_counter()
 mesa.batch_run(DealershipModel, {{"strategy": {strategies!r}}}, rng={seeds!r},
                number_processes=2, max_steps={max_steps}, display_progress=False)
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, cpu() - c)
 """
 
 
@@ -214,26 +222,37 @@ def bench_compare(replicates: int = 200, rounds: int = 2, seed: int = 0) -> dict
     """
     strategies = ["overlay", "planned"]
 
-    def ours(workers: int, stride: int) -> Callable[[], float]:
-        code = _COMPARE.format(strategies=strategies, replicates=replicates, seed=seed,
+    cpu: dict[str, float] = {}
+
+    def timed(name: str, code: str) -> Callable[[], float]:
+        def call() -> float:
+            wall, seconds = _timed_in_subprocess(code)
+            cpu[name] = min(cpu.get(name, float("inf")), seconds)
+            return wall
+        return call
+
+    def ours(workers: int, stride: int) -> str:
+        return _COMPARE.format(strategies=strategies, replicates=replicates, seed=seed,
                                workers=workers, stride=stride)
-        return lambda: _timed_in_subprocess(code)
 
     batch_run = _BATCH_RUN.format(strategies=strategies, seeds=replicate_seeds(seed, replicates),
                                   max_steps=make_params("overlay").horizon_days + 5)
     t = interleaved({
-        "t1": ours(1, DEFAULT_STRIDE),
-        "t2": ours(2, DEFAULT_STRIDE),
-        "t2_summary_only": ours(2, 0),
-        "t_batch_run": lambda: _timed_in_subprocess(batch_run),
+        "t1": timed("t1", ours(1, DEFAULT_STRIDE)),
+        "t2": timed("t2", ours(2, DEFAULT_STRIDE)),
+        "t2_summary_only": timed("t2_summary_only", ours(2, 0)),
+        "t_batch_run": timed("t_batch_run", batch_run),
     }, rounds, timed=True)
     return {
         "runs": 2 * replicates,
         **t,
+        "cpu_s": cpu,
         "per_run": per_run_costs(),
         "efficiency": t["t1"] / (2 * t["t2"]),
         "throughput_ratio": t["t_batch_run"] / t["t2"],
         "throughput_ratio_summary_only": t["t_batch_run"] / t["t2_summary_only"],
+        "cpu_efficiency": cpu["t1"] / cpu["t2"],
+        "cpu_throughput_ratio": cpu["t_batch_run"] / cpu["t2"],
     }
 
 
@@ -261,10 +280,15 @@ def per_run_costs(rounds: int = 10, seed: int = 3) -> dict[str, Any]:
     return {**t, "per_run_ratio": t["batch_run_one_s"] / t["run_one_s"]}
 
 
-def _timed_in_subprocess(code: str) -> float:
-    """Run ``code`` in a fresh interpreter; it prints its own timing as the last line."""
+def _timed_in_subprocess(code: str) -> tuple[float, float]:
+    """Run ``code`` in a fresh interpreter; it prints its wall and CPU seconds as the last line.
+
+    The CPU seconds cover the interpreter, its pool workers and any pool server (whose reaped
+    workers count as its children), from just before the timed call to just after it.
+    """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def _optional(module: str, fn: str, **kwargs: Any) -> dict[str, Any] | None:
@@ -328,7 +352,7 @@ def _model_lines(m: dict[str, Any]) -> list[str]:
 
 
 def _compare_lines(c: dict[str, Any]) -> list[str]:
-    r = c["per_run"]
+    r, cpu = c["per_run"], c["cpu_s"]
     return [
         f"compare overlay planned ({c['runs']} runs, weekly series; issues 3 and 8)",
         f"  1 worker {c['t1']:.1f} s, 2 workers {c['t2']:.1f} s: parallel efficiency "
@@ -337,6 +361,9 @@ def _compare_lines(c: dict[str, Any]) -> list[str]:
         f"{c['throughput_ratio']:.2f}x batch_run (target >= 1.5) {_load(c)}",
         f"  summaries only, 2 workers {c['t2_summary_only']:.1f} s: throughput "
         f"{c['throughput_ratio_summary_only']:.2f}x batch_run",
+        f"  CPU seconds (all processes; load-robust): 1 worker {cpu['t1']:.1f}, 2 workers "
+        f"{cpu['t2']:.1f}, batch_run {cpu['t_batch_run']:.1f}: work efficiency "
+        f"{c['cpu_efficiency']:.0%}, CPU per run batch_run / ours {c['cpu_throughput_ratio']:.2f}",
         f"  one run in this process: run_one (weekly series) {r['run_one_s'] * 1000:.0f} ms, "
         f"summary only {r['run_one_summary_only_s'] * 1000:.0f} ms, batch_run of it "
         f"{r['batch_run_one_s'] * 1000:.0f} ms: {r['per_run_ratio']:.2f}x {_load(r)}",
