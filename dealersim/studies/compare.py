@@ -32,7 +32,7 @@ from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params
-from dealersim.studies.engine import RunSpec, execute, replicate_seeds
+from dealersim.studies.engine import RunSpec, collect_runs, execute, replicate_seeds
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -159,23 +159,14 @@ def run_compare(
         make_params(s, **overrides)  # validate before running anything
     specs = compare_specs(strategies, replicates, seed, overrides)
     start = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    frames: list[pd.DataFrame] = []
-    for batch in execute(specs, executor=executor, workers=workers,
-                         series_stride=series_stride, progress=progress):
-        for row, series in batch:
-            rows.append(row)
-            if series is not None:
-                frames.append(series)
+    rows, series = collect_runs(execute(specs, executor=executor, workers=workers,
+                                        series_stride=series_stride, progress=progress))
     seconds = time.perf_counter() - start
     runs = runs_frame(rows)
-    series = None
-    if frames:
-        series = pd.concat(frames, ignore_index=True)
+    if series is not None:  # runs arrive as arrays; one frame, sorted by run and day
         ids = runs.set_index("run_id")
         series.insert(1, "strategy", series.run_id.map(ids.strategy))
         series.insert(2, "replicate", series.run_id.map(ids.replicate).astype("int64"))
-        series = series.sort_values(["run_id", "day"], kind="stable").reset_index(drop=True)
     return Comparison(
         strategies=strategies,
         replicates=replicates,
@@ -299,48 +290,6 @@ def terminal_table(comp: Comparison, keys: Sequence[str] = kpis.KEY_KPIS) -> str
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-# ====================================================================== benchmark
-def benchmark(replicates: int = 200, *, seed: int = 0,
-              series_stride: int = DEFAULT_STRIDE) -> dict[str, float]:
-    """Time ``compare overlay planned --replicates N`` on 1 and 2 workers, and Mesa's runner.
-
-    The compare timings cover the runs (with the series every ``series_stride`` days, as
-    ``dealersim compare`` records them), not the charts and report. ``mesa.batch_run`` runs the
-    same ``2 * replicates`` models with its DataCollector every day, on 2 processes.
-
-    Returns:
-        ``runs``, ``t1`` and ``t2`` (seconds for 1 and 2 workers), ``efficiency``
-        (``t1 / (2 * t2)``), ``t_batch_run`` and ``throughput_ratio``
-        (``t_batch_run / t2``: our runs per second over Mesa's), plus ``t2_summary_only``.
-    """
-    import mesa
-
-    from dealersim.model.dealership import DealershipModel
-
-    strategies = ["overlay", "planned"]
-    t1 = run_compare(strategies, replicates=replicates, seed=seed, workers=1,
-                     series_stride=series_stride, progress=False).seconds
-    t2 = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
-                     series_stride=series_stride, progress=False).seconds
-    t2s = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
-                      series_stride=0, progress=False).seconds
-    horizon = make_params("overlay").horizon_days
-    start = time.perf_counter()
-    mesa.batch_run(DealershipModel, {"strategy": strategies},
-                   rng=replicate_seeds(seed, replicates), number_processes=2,
-                   max_steps=horizon + 5, display_progress=False)
-    tb = time.perf_counter() - start
-    return {
-        "runs": 2 * replicates,
-        "t1": t1,
-        "t2": t2,
-        "efficiency": t1 / (2 * t2),
-        "t2_summary_only": t2s,
-        "t_batch_run": tb,
-        "throughput_ratio": tb / t2,
-    }
 
 
 def survival_curves(comp: Comparison) -> dict[str, pd.DataFrame]:

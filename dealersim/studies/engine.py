@@ -10,6 +10,7 @@ depends on the executor, the worker count or the order in which tasks finish.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import sys
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from dealersim.base.procs import check_workers, sigterm_as_interrupt, worker_init
@@ -64,7 +66,14 @@ class RunSpec:
     labels: tuple[tuple[str, Any], ...] = field(default=())
 
 
-def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]:
+Series = dict[str, np.ndarray]
+"""One run's time series as plain arrays: column name to values on the recorded days."""
+
+_version = functools.cache(package_version)
+"""The installed version, looked up once per process (``importlib.metadata`` takes ~1 ms)."""
+
+
+def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Series | None]:
     """Run one spec to its horizon.
 
     Args:
@@ -73,7 +82,10 @@ def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]
 
     Returns:
         ``(row, series)``: the summary row (labels, run id, strategy, seed, version and every
-        summary KPI) and the time series DataFrame (``None`` when ``series_stride`` is 0).
+        summary KPI) and the time series as plain numpy arrays, one per column of
+        ``SERIES_COLUMNS``, on day 0, every ``series_stride``-th day and the last day
+        (``None`` when ``series_stride`` is 0). Arrays pickle far faster than a DataFrame;
+        :func:`series_frame` builds one DataFrame on the driver.
     """
     model = DealershipModel(
         spec.strategy, rng=spec.seed, record_every=series_stride, **dict(spec.overrides)
@@ -84,19 +96,38 @@ def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]
         **dict(spec.labels),
         "strategy": spec.strategy,
         "seed": spec.seed,
-        "version": package_version(),
+        "version": _version(),
     }
     row.update(summarize(model))
-    series = None
-    if series_stride:
-        series = model.datacollector.get_model_vars_dataframe()
-        series.insert(0, "run_id", spec.run_id)
+    series = model.datacollector.arrays() if series_stride else None
     return row, series
 
 
-def run_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, Any]]:
+def run_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, Series | None]]:
     """Run a bundle of specs in one worker call (the unit shipped to an executor)."""
     return [run_one(s, series_stride) for s in specs]
+
+
+def series_frame(series: Iterable[tuple[str, Series]]) -> pd.DataFrame | None:
+    """One DataFrame from the series runs returned, built once on the driver.
+
+    Args:
+        series: ``(run_id, arrays)`` pairs as :func:`run_one` returns them.
+
+    Returns:
+        A ``run_id`` column, then the series columns; runs in ``run_id`` order, days in order
+        within a run, a fresh ``RangeIndex``. ``None`` when there is no series.
+    """
+    items = sorted(series, key=lambda item: item[0])
+    if not items:
+        return None
+    columns = list(items[0][1])
+    lengths = [len(arrays[columns[0]]) for _, arrays in items]
+    ids = np.array([run_id for run_id, _ in items], dtype=object)
+    data: dict[str, np.ndarray] = {"run_id": np.repeat(ids, lengths)}
+    for c in columns:
+        data[c] = np.concatenate([arrays[c] for _, arrays in items])
+    return pd.DataFrame(data)
 
 
 def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) -> list[list]:
@@ -202,7 +233,26 @@ def execute(
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
-def collect_rows(batches: Iterable[list[tuple[dict, Any]]]) -> list[dict[str, Any]]:
+def collect_runs(
+    batches: Iterable[list[tuple[dict, Series | None]]],
+) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+    """Flatten :func:`execute` output to summary rows sorted by ``run_id`` and one series frame.
+
+    Returns:
+        ``(rows, series)``: the rows, and :func:`series_frame` of the series the runs kept
+        (``None`` when none did).
+    """
+    rows: list[dict[str, Any]] = []
+    series: list[tuple[str, Series]] = []
+    for batch in batches:
+        for row, arrays in batch:
+            rows.append(row)
+            if arrays is not None:
+                series.append((row["run_id"], arrays))
+    return sorted(rows, key=lambda r: r["run_id"]), series_frame(series)
+
+
+def collect_rows(batches: Iterable[list[tuple[dict, Series | None]]]) -> list[dict[str, Any]]:
     """Flatten :func:`execute` output to summary rows sorted by ``run_id``."""
     rows = [row for batch in batches for row, _ in batch]
     return sorted(rows, key=lambda r: r["run_id"])

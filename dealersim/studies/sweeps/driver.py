@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import tomli_w
 from tqdm.auto import tqdm
 
 from dealersim.base.io import write_text
 from dealersim.base.procs import check_workers
 from dealersim.model.strategies import make_params
-from dealersim.studies.engine import RunSpec, execute, run_one
+from dealersim.studies.engine import RunSpec, execute, run_one, series_frame
 from dealersim.studies.sweeps.design import run_specs
 from dealersim.studies.sweeps.spec import SpecError, SweepSpec
 from dealersim.studies.sweeps.store import (
@@ -90,19 +89,6 @@ class SweepResult:
     repaired: dict[str, int] = field(default_factory=dict)
 
 
-def _series_frame(series: Any, rid: str) -> pd.DataFrame:
-    """A run's kept series as a DataFrame with a leading ``run_id`` column.
-
-    Accepts what the engine returns for a series: a DataFrame, a dict of columns or a numpy
-    structured array.
-    """
-    frame = series if isinstance(series, pd.DataFrame) else pd.DataFrame(series)
-    if "run_id" not in frame.columns:
-        frame = frame.copy()
-        frame.insert(0, "run_id", rid)
-    return frame
-
-
 def write_part_task(specs: Sequence[RunSpec], series_stride: int, out_dir: str) -> dict[str, Any]:
     """Engine task: run a bundle and write its rows as the bundle's part in ``out_dir/runs``.
 
@@ -120,8 +106,8 @@ def write_part_task(specs: Sequence[RunSpec], series_stride: int, out_dir: str) 
         row, ts = run_one(s, series_stride)
         rows.append({**row, **make_params(s.strategy, **dict(s.overrides)).to_dict()})
         if ts is not None:
-            series.append(_series_frame(ts, s.run_id))
-    frame = pd.concat(series, ignore_index=True) if series else None
+            series.append((s.run_id, ts))
+    frame = series_frame(series)
     name = write_part(Path(out_dir), [s.run_id for s in specs], rows, frame)
     return {"runs": len(rows), "seconds": time.perf_counter() - start, "part": name}
 
