@@ -34,7 +34,6 @@ TOP = 6  # dealersim/__init__.py and dealersim/__main__.py
 LAYER_NAMES = {0: "base", 1: "model", 2: "studies", 3: "outputs", 4: "dashboard/adapters",
                5: "cli", TOP: "dealersim (top level)"}
 
-MOVED = "moved by the layering work; remove when fixed"
 # ``import dealersim...`` inside a function at commit 3fea92a, keyed by
 # (file, enclosing function, imported module) rather than by line, so that edits elsewhere in
 # the file do not invalidate it (a failure message shows the line numbers). Shrink only.
