@@ -143,7 +143,7 @@ class Market:
         comp_rep[rng.random(n_comp) < p.open_territory_share] = OPEN_TERRITORY
         self.rep[n_own:] = comp_rep
 
-        sigma = 0.6
+        sigma = p.devices_sigma
         mu = np.log(p.devices_per_account) - sigma**2 / 2
         self.devices = np.maximum(1.0, np.round(rng.lognormal(mu, sigma, size=n)))
         self.lease_value = self.devices * p.lease_value_per_device
@@ -202,7 +202,7 @@ class Market:
                 self.end_managed(np.array([i]))
             self.handler[i] = NO_HANDLER
             self.source[i] = Source.NONE
-            self.cooldown[i] = day + 180
+            self.cooldown[i] = day + self.params.prospect_cooldown_days
 
     def drop_many(self, idx: np.ndarray, day: int) -> None:
         """Drop the opportunities at ``idx`` (any stage) back to ``NONE`` (vectorised)."""
@@ -219,7 +219,7 @@ class Market:
         self.stage_due[idx] = -1
         self.handler[idx] = NO_HANDLER
         self.source[idx] = Source.NONE
-        self.cooldown[idx] = day + 180
+        self.cooldown[idx] = day + self.params.prospect_cooldown_days
 
     def pipeline_due(self, day: int) -> np.ndarray:
         """Accounts whose next pipeline step is today (stale entries removed)."""
@@ -349,7 +349,7 @@ class Market:
             & (self.stage[cand] == Stage.NONE)
             & (self.cooldown[cand] <= day)
         )
-        soon = ok & (self.lease_end[cand] - day <= 365)
+        soon = ok & (self.lease_end[cand] - day <= self.params.intro_lease_horizon_days)
         hit = np.flatnonzero(soon)
         if hit.size == 0:
             hit = np.flatnonzero(ok)

@@ -1,4 +1,4 @@
-"""Pattern-oriented validation: the story's patterns P1-P8, checked with replicated runs.
+"""Pattern-oriented validation: the story's patterns P1-P9, checked with replicated runs.
 
 Each pattern names its target, its source and how it is measured. All patterns are checked with
 one parameter set (the ``Params`` defaults and the strategy presets), at the default size and at
@@ -39,6 +39,14 @@ ARMS: dict[str, tuple[str, dict[str, Any]]] = {
     "overlay_ask_never": ("overlay", {"permission_rule": "never"}),
     "overlay_skill_high": ("overlay", {"specialist_skill": spec("specialist_skill").high}),
     "planned_long": ("planned", {"years": 8.0}),
+    "overlay_ext0": ("overlay", {"extension_days": 0}),
+    "overlay_ext90": ("overlay", {"extension_days": 90}),
+    "overlay_credit": ("overlay", {"credit_policy": "double"}),
+    "overlay_leader": ("overlay", {"manager_leadership": 0.9}),
+    "overlay_rules": ("overlay", {"rules_of_engagement": True}),
+    "overlay_training": ("overlay", {"rep_training": 0.6}),
+    "overlay_owner": ("overlay", {"intervention": "before_launch"}),
+    "overlay_ramp": ("overlay", {"quota_ramp_days": 90, "first_milestone_day": 180}),
 }
 """Every configuration the patterns need: (strategy, overrides)."""
 
@@ -78,6 +86,25 @@ def _median_tenure(runs: dict[str, list[dict]]) -> tuple[float, str]:
     x = _col(runs["overlay"], "first_specialist_tenure_days")
     q = np.nanpercentile(x, [25, 50, 75])
     return float(q[1]), f"{q[1]:.0f} days (IQR {q[0]:.0f}-{q[2]:.0f})"
+
+
+def _tenure_mode_share(runs: dict[str, list[dict]]) -> tuple[float, str]:
+    x = _col(runs["overlay"], "first_specialist_tenure_days")
+    days, counts = np.unique(x[~np.isnan(x)], return_counts=True)
+    k = int(np.argmax(counts))
+    share = counts[k] / counts.sum()
+    return float(share), f"{share:.0%} of first specialists leave on day {days[k]:.0f}"
+
+
+def _extension_order(runs: dict[str, list[dict]]) -> tuple[float, str]:
+    # restricted mean tenure over the first year (the extension acts in year one; a few
+    # specialists who stay to the horizon would otherwise dominate the mean)
+    means = [float(np.nanmean(np.minimum(_col(runs[a], "first_specialist_tenure_days"), 365)))
+             for a in ("overlay_ext0", "overlay", "overlay_ext90")]
+    # the smallest step up the ladder 0 -> 30 -> 90 days (>= 0 means never shorter)
+    step = min(means[1] - means[0], means[2] - means[1])
+    return step, ("mean first-year tenure {:.0f} / {:.0f} / {:.0f} days at 0 / 30 / 90 days"
+                  .format(*means))
 
 
 def _successors_fail(runs: dict[str, list[dict]]) -> tuple[float, str]:
@@ -155,6 +182,23 @@ CHECKS: tuple[Check, ...] = (
           lambda r: _rate(r["overlay_skill_high"], "launch_succeeded"), lambda v: v <= 0.50),
     Check("P8", "planned success with default skill", ">= 75 %", f"{STORY} beat 13",
           lambda r: _rate(r["planned"], "launch_succeeded"), lambda v: v >= 0.75),
+    Check("P2", "overlay tenure spread: busiest leaving day", "<= 50 % of first specialists",
+          f"{STORY} beat 12: leaving is a decision, not a date", _tenure_mode_share,
+          lambda v: v <= 0.50),
+    Check("P2", "more extension never shortens tenure", "0 <= 30 <= 90 days",
+          f"{STORY} beat 11; PySD 'Sales Agent': subsidy length matters", _extension_order,
+          lambda v: v >= 0),
+    *(
+        Check("P9", f"overlay + {what} alone", "< 60 %",
+              f"{STORY} beats 13-15: it takes the plan, not one fix",
+              (lambda arm: lambda r: _rate(r[arm], "launch_succeeded"))(arm),
+              lambda v: v < 0.60)
+        for what, arm in (
+            ("double credit", "overlay_credit"), ("a leading manager", "overlay_leader"),
+            ("rules of engagement", "overlay_rules"), ("rep training", "overlay_training"),
+            ("owner intervention", "overlay_owner"), ("quota ramp", "overlay_ramp"),
+        )
+    ),
 )
 
 
