@@ -390,8 +390,8 @@ class Params:
         source="estimate; story beat 9 [U]",
     )
     intro_rate: float = _p(
-        0.2, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
-        help="Warm intros a fully motivated rep with no wall offers per workday.",
+        0.7, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        help="Warm intros a fully motivated, fully trained rep with no wall offers per workday.",
         source="estimate [U]",
     )
     goodwill: float = _p(
@@ -401,7 +401,7 @@ class Params:
         source="estimate [U]",
     )
     culture_goodwill: float = _p(
-        5.0, 0.0, 10.0, unit="goodwill per wall", label="Goodwill from an open culture",
+        10.0, 0.0, 10.0, unit="goodwill per wall", label="Goodwill from an open culture",
         group="hardware reps",
         help="Rise of the team's goodwill per unit its culture is more open than the open-culture "
         "level (the same draw that lowers its walls).",
@@ -435,11 +435,10 @@ class Params:
         "leading manager's leadership.",
         source="estimate [U]",
     )
-    training_motivation_weight: float = _p(
-        0.3, 0.0, 1.0, unit="motivation", label="Intro drive from training",
-        group="hardware reps",
-        help="Rise of a rep's motivation to introduce from full training in spotting "
-        "managed-services opportunities.",
+    untrained_spotting: float = _p(
+        0.3, 0.0, 1.0, unit="0-1", label="Spotting without training", group="hardware reps",
+        help="Share of managed-services opportunities in his book an untrained rep notices "
+        "(full training: all of them); a rep can only introduce what he notices.",
         source="estimate [U]",
     )
     intro_lease_horizon_days: int = _p(
@@ -686,14 +685,14 @@ class Params:
         source="estimate [U]",
     )
     quit_base_rate: float = _p(
-        0.1, 0.0, 1.0, unit="share/year", label="Base quit rate", group="specialist",
+        0.05, 0.0, 1.0, unit="share/year", label="Base quit rate", group="specialist",
         help="Yearly quit rate of a specialist whose income and morale are where he wants "
         "them (the weekly hazard's baseline).",
         source=f"{NUMBERS}: below the ~40 % a year all-cause sales turnover (Sales Benchmark "
         "Index), which includes reps who miss quota or are let go [U]",
     )
     quit_gap_weight: float = _p(
-        20.0, 0.0, 30.0, unit="log-hazard per gap", label="Quit hazard per income gap",
+        30.0, 0.0, 30.0, unit="log-hazard per gap", label="Quit hazard per income gap",
         group="specialist",
         help="Rise of the log quit hazard per unit of relative shortfall of expected income "
         "below the reservation income.",
@@ -730,7 +729,7 @@ class Params:
         source="estimate; story beats 6-7 [U]",
     )
     morale_cut: float = _p(
-        0.25, 0.0, 1.0, unit="0-1", label="Morale lost to the salary cut", group="specialist",
+        0.35, 0.0, 1.0, unit="0-1", label="Morale lost to the salary cut", group="specialist",
         help="Morale lost when the base salary is cut.",
         source="estimate; story beat 12 [U]",
     )
@@ -838,7 +837,8 @@ class Params:
     )
     rep_training: float = _p(
         0.0, 0.0, 1.0, unit="0-1", label="Rep training", group="owner",
-        help="How well reps are trained to spot managed-services opportunities.",
+        help="How well reps are trained to spot managed-services opportunities (raises the share "
+        "they notice from the untrained level to all).",
         source="estimate [U]",
     )
     open_territory: bool = _p(

@@ -127,8 +127,8 @@ class HardwareRep(mesa.Agent):
     def motivation(self) -> float:
         """How much this rep wants to bring the specialist in (0-1).
 
-        The team's goodwill, plus what he earns from a managed deal (credit), plus joint account planning
-        with a leading manager, plus training in spotting opportunities.
+        The team's goodwill, plus what he earns from a managed deal (credit), plus joint account
+        planning with a leading manager. (Training acts on what he notices: :meth:`spotting`.)
         """
         p, m = self.model.params, self.model
         planning = m.manager.leadership if m.manager.leads else 0.0
@@ -136,9 +136,13 @@ class HardwareRep(mesa.Agent):
             m.team_goodwill
             + p.credit_motivation_weight * self.credit
             + p.planning_motivation_weight * planning
-            + p.training_motivation_weight * p.rep_training
         )
         return min(1.0, drive)
+
+    def spotting(self) -> float:
+        """Share of managed-services opportunities in his book this rep notices (training)."""
+        p = self.model.params
+        return p.untrained_spotting + (1.0 - p.untrained_spotting) * p.rep_training
 
     def spend_minutes(self, minutes: float) -> bool:
         """Take ``minutes`` from today's program time; ``False`` if there is not enough left."""
@@ -154,7 +158,7 @@ class HardwareRep(mesa.Agent):
             return
         if p.specialist_territory != "all":  # the specialist may not work our customers
             return
-        chance = p.intro_rate * (1.0 - self.wall) * self.motivation()
+        chance = p.intro_rate * (1.0 - self.wall) * self.motivation() * self.spotting()
         if m.rng.random() >= chance:
             return
         i = m.market.sample_intro(m.rng, self.book, m.day)
