@@ -17,7 +17,7 @@ from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.params import FieldSpec, Params, spec
 from dealersim.model.people.hardware_rep import rep_credit, specialist_credit, team_goodwill
-from dealersim.model.people.specialist import weekly_quit_probability
+from dealersim.model.people.specialist import quit_probability
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
 
@@ -162,23 +162,25 @@ def test_full_diary_loses_leads():
 def test_quit_probability_under_an_income_gap():
     p = Params()
     base = -math.log(1 - p.quit_base_rate) * 7 / 365
-    assert weekly_quit_probability(0.0, 0.0, p) == pytest.approx(1 - math.exp(-base))
+    assert quit_probability(0.0, 0.0, p) == pytest.approx(1 - math.exp(-base))
     gap = 0.1
     expected = 1 - math.exp(-base * math.exp(p.quit_gap_weight * gap))
-    assert weekly_quit_probability(gap, 0.0, p) == pytest.approx(expected)
-    probs = [weekly_quit_probability(g, 0.0, p) for g in (0.0, 0.05, 0.1, 0.2)]
+    assert quit_probability(gap, 0.0, p) == pytest.approx(expected)
+    daily = quit_probability(gap, 0.0, p, days=1.0)
+    assert 1 - (1 - daily) ** 7 == pytest.approx(quit_probability(gap, 0.0, p))
+    probs = [quit_probability(g, 0.0, p) for g in (0.0, 0.05, 0.1, 0.2)]
     assert probs == sorted(probs) and probs[-1] > 5 * probs[0]
-    assert weekly_quit_probability(0.0, 0.3, p) > weekly_quit_probability(0.0, 0.0, p)
+    assert quit_probability(0.0, 0.3, p) > quit_probability(0.0, 0.0, p)
 
 
 def test_quit_decision_follows_the_hazard():
-    """With a huge gap he quits at the first weekly decision; with none he (almost) stays."""
+    """With a huge gap he quits at his first decision (his second workday)."""
     model = small(quit_gap_weight=30.0)
     s = model.specialists[0]
     s.reservation = 1e9  # nothing he can earn here is acceptable
     while s.left_day is None and model.day < 30:
         model.step()
-    assert s.left_day is not None and s.left_day <= 8
+    assert s.left_day is not None and s.left_day <= 3
     assert model.events.first("quit") is not None
 
 

@@ -13,6 +13,8 @@ import numpy as np
 
 DAYS_PER_WEEK = 7
 """Days in a week (a physical constant)."""
+WORKDAYS_PER_WEEK = 5
+"""Workdays in a week."""
 WEEKEND = (6, 0)
 """Day numbers (mod 7) that are weekends; day 1 is the launch, a Monday."""
 DIARY_DAYS = 128

@@ -687,7 +687,7 @@ class Params:
     quit_base_rate: float = _p(
         0.05, 0.0, 1.0, unit="share/year", label="Base quit rate", group="specialist",
         help="Yearly quit rate of a specialist whose income and morale are where he wants "
-        "them (the weekly hazard's baseline).",
+        "them (the quit hazard's baseline).",
         source=f"{NUMBERS}: below the ~40 % a year all-cause sales turnover (Sales Benchmark "
         "Index), which includes reps who miss quota or are let go [U]",
     )

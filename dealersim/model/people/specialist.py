@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dealersim.model.diary import DAYS_PER_WEEK, Diary, is_workday
+from dealersim.model.diary import DAYS_PER_WEEK, WORKDAYS_PER_WEEK, Diary, is_workday
 from dealersim.model.funnel import Source, Stage
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS
 from dealersim.model.params import Params
@@ -21,22 +21,25 @@ DAYS_PER_YEAR = 365.0
 """Days in a (model) year."""
 
 
-def weekly_quit_probability(gap: float, morale_deficit: float, params: Params) -> float:
-    """Chance that a specialist quits this week (a proportional hazard).
+def quit_probability(
+    gap: float, morale_deficit: float, params: Params, days: float = DAYS_PER_WEEK
+) -> float:
+    """Chance that a specialist quits within ``days`` calendar days (a proportional hazard).
 
-    The weekly hazard is the base hazard (``quit_base_rate`` a year) times
+    The hazard is the base hazard (``quit_base_rate`` a year) times
     ``exp(quit_gap_weight * gap + quit_morale_weight * morale_deficit)``.
 
     Args:
         gap: Relative shortfall of expected income below the reservation income, >= 0.
         morale_deficit: Morale lost below the starting level, >= 0.
         params: Model parameters.
+        days: Length of the period in calendar days (a week by default).
 
     Returns:
         A probability in [0, 1].
     """
     p = params
-    base = -math.log(1.0 - min(p.quit_base_rate, 0.999)) * DAYS_PER_WEEK / DAYS_PER_YEAR
+    base = -math.log(1.0 - min(p.quit_base_rate, 0.999)) * days / DAYS_PER_YEAR
     hazard = base * math.exp(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit)
     return 1.0 - math.exp(-hazard)
 
@@ -48,7 +51,7 @@ class Specialist(mesa.Agent):
     :class:`~dealersim.model.diary.Diary`; what the day's bookings leave goes first to
     open-territory hardware (when the owner grants it) and then to dials. Each hire draws a
     reservation income; morale falls with rejections, denied permission, the salary cut and
-    help that never comes, and recovers slowly. Every week he decides whether to quit, with a
+    help that never comes, and recovers slowly. Every workday he decides whether to quit, with a
     hazard that rises with the gap between expected and acceptable income and with lost morale.
     """
 
@@ -146,17 +149,20 @@ class Specialist(mesa.Agent):
         return max(0.0, 1.0 - self.expected_income() / self.reservation)
 
     def decide_to_stay(self) -> bool:
-        """Once a week: quit with the hazard from the income gap and lost morale.
+        """Each workday: quit with the hazard from the income gap and lost morale.
+
+        The hazard of a calendar week is spread over its workdays, so the decision has no
+        preferred day.
 
         Returns:
             ``False`` if the specialist quit today.
         """
         m, p = self.model, self.model.params
-        if m.day % DAYS_PER_WEEK != 1 or self.tenure == 0:
+        if self.tenure == 0:
             return True
         gap = self.income_gap()
         deficit = max(0.0, p.morale_initial - self.morale)
-        if m.rng.random() >= weekly_quit_probability(gap, deficit, p):
+        if m.rng.random() >= quit_probability(gap, deficit, p, DAYS_PER_WEEK / WORKDAYS_PER_WEEK):
             return True
         if gap > 0:
             why = (f"expected income ${self.expected_income():,.0f} a year is below the "
