@@ -51,8 +51,9 @@ frontend: venv ## vendor Solara's front end (npm) into the venv, for offline das
 lint: venv ## ruff check dealersim, tests and experiments
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
-test: venv frontend ## ruff, then pytest (extra pytest args: PYTEST_ARGS='-k name -x')
+test: venv frontend ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
 	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/dealersim docs --check
 	@rc=0; $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc

@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
 from dealersim.model.dealership import DealershipModel
+from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
 from dealersim.model.params import FieldSpec, Params, spec
 from dealersim.model.people.hardware_rep import rep_credit, specialist_credit, team_goodwill
 from dealersim.model.people.specialist import quit_probability

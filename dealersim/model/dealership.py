@@ -322,8 +322,11 @@ class DealershipModel(mesa.Model):
 
     # ================================================================== pipeline
     def warm_opp_to_deal(self) -> float:
-        """Opportunity-to-deal rate of our own customers: the cold rate times the warm
-        advantage's close-stage part, ``warm_lead_ratio ** warm_close_share``."""
+        """Opportunity-to-deal rate of our own customers.
+
+        The cold rate times the warm advantage's close-stage part,
+        ``warm_lead_ratio ** warm_close_share``.
+        """
         p = self.params
         return p.opp_to_deal_cold * p.warm_lead_ratio ** p.warm_close_share
 

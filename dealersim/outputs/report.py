@@ -470,7 +470,8 @@ def compare_report(comp: Comparison, out: Path, *, stories: bool = True) -> Path
         + "".join(f"<li>{t}</li>" for t in bottom_line(comp)) + "</ul>",
         f"<p class=note>A launch succeeds when the program books at least "
         f"${p.launch_target_mrr:,.0f} of new monthly managed revenue in its first 12 months, "
-        f"with a specialist still in the seat at month 12 and the program not abandoned. "
+        f"with the first specialist still in the seat at month 12 and the program not "
+        f"abandoned. "
         f"Intervals are 95 %: Wilson for shares, Student-t for averages and for paired "
         f"differences (each replicate's difference between two strategies on the same seed)."
         f"</p>",

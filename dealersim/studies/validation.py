@@ -82,6 +82,13 @@ def _mean(rows: list[dict], key: str, fmt: str = "{:.3f}") -> tuple[float, str]:
     return m, f"{fmt.format(m)} ± {fmt.format(half)}"
 
 
+def _success_of(arm: str) -> Callable[[dict[str, list[dict]]], tuple[float, str]]:
+    def measure(runs: dict[str, list[dict]]) -> tuple[float, str]:
+        return _rate(runs[arm], "launch_succeeded")
+
+    return measure
+
+
 def _median_share(arm: str, key: str) -> Callable[[dict[str, list[dict]]], tuple[float, str]]:
     def measure(runs: dict[str, list[dict]]) -> tuple[float, str]:
         x = _col(runs[arm], key)
@@ -202,8 +209,7 @@ CHECKS: tuple[Check, ...] = (
     *(
         Check("P9", f"overlay + {what} alone", "< 60 %",
               f"{STORY} beats 13-15: it takes the plan, not one fix",
-              (lambda arm: lambda r: _rate(r[arm], "launch_succeeded"))(arm),
-              lambda v: v < 0.60)
+              _success_of(arm), lambda v: v < 0.60)
         for what, arm in (
             ("double credit", "overlay_credit"), ("a leading manager", "overlay_leader"),
             ("rules of engagement", "overlay_rules"), ("rep training", "overlay_training"),

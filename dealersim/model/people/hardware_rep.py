@@ -197,10 +197,10 @@ def draw_culture(model: DealershipModel) -> float:
 
 
 def team_goodwill(params: Params, culture: float) -> float:
-    """The team's goodwill: ``goodwill``, plus ``culture_goodwill`` per unit of openness beyond
-    ``open_culture_level``.
+    """The team's goodwill, from the same culture draw that sets its walls.
 
-    A team whose culture is clearly more open than typical (walls lower by more than
+    ``goodwill`` plus ``culture_goodwill`` per unit of openness beyond ``open_culture_level``. A
+    team whose culture is clearly more open than typical (walls lower by more than
     ``open_culture_level``) is also willing to bring the specialist in unasked; a typical or
     more protective one is not (kept in [0, 1]).
     """

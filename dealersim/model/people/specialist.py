@@ -1,4 +1,4 @@
-"""The managed-services specialist: a diary of finite minutes, a comp plan, morale and a choice to stay."""
+"""The managed-services specialist: finite minutes in a diary, a comp plan, morale, a choice."""
 
 from __future__ import annotations
 
