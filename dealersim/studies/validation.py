@@ -107,11 +107,16 @@ def _median_tenure(runs: dict[str, list[dict]]) -> tuple[float, str]:
 
 
 def _tenure_mode_share(runs: dict[str, list[dict]]) -> tuple[float, str]:
-    x = _col(runs["overlay"], "first_specialist_tenure_days")
-    days, counts = np.unique(x[~np.isnan(x)], return_counts=True)
+    rows = runs["overlay"]
+    x = _col(rows, "first_specialist_tenure_days")
+    left = x[~np.isnan(x) & ~_col(rows, "first_specialist_censored").astype(bool)]
+    if left.size == 0:
+        return 0.0, "no first specialist left"
+    days, counts = np.unique(left, return_counts=True)
     k = int(np.argmax(counts))
-    share = counts[k] / counts.sum()
-    return float(share), f"{share:.0%} of first specialists leave on day {days[k]:.0f}"
+    share = counts[k] / left.size
+    return float(share), (f"{share:.0%} of the {left.size} first specialists who left did so "
+                          f"on day {days[k]:.0f}")
 
 
 def _extension_order(runs: dict[str, list[dict]]) -> tuple[float, str]:
@@ -321,6 +326,22 @@ the strategy presets, nothing special-cased. Rates carry Wilson 95 % intervals; 
 managed customers are seen mostly at the one lease end their deal was timed to, and their
 contracts (48 months) cannot end yet, so a 3-year rate oversamples their renewals.
 P7 compares the same seeds with the ask-permission rule always on versus never on.
+
+**Definitions (issue 9).** A launch succeeds only if the **first** specialist is still in the
+seat at month 12, the program runs, and the deals signed in year one bring gross profit over
+their contract term of at least one year of his base salary (booked MRR of at least $3,906 a
+month with the defaults); a successor who happens to be seated does not count
+(`program_succeeded` keeps that view). Tenure comes from a daily quit hazard (income gap and
+morale), so P2 also checks that no single day holds more than half of the first specialists
+who left (censored runs excluded) and that a longer extension (a grace period before the cut)
+never shortens the mean first-year tenure (tenure capped at 365 days, arms at 0, 30 and 90
+days). The warm intro share (P3, P4) is read on the median run: per run it is bimodal by
+design (a quarter of teams, clearly more open than typical, introduce the specialist unasked;
+the rest do not), so the mean mixes two populations; the mean is shown next to it. P9 adds
+each lever of the planned preset alone to the overlay: the author's prescription is that it
+takes the plan, not one fix. No source we found contradicts this for a single lever (Zoltners
+et al. describe credit as necessary for cooperation, not sufficient; Kotter's stages are a
+sequence), so the target was kept.
 
 {table(outcomes, markdown=True)}
 
