@@ -58,7 +58,8 @@ def catalogue_markdown(comp: Comparison, command: str) -> str:
         f"at least ${p.launch_target_mrr:,.0f} of new monthly managed revenue in its first 12 "
         f"months (their gross profit over the contract term pays back {p.launch_cover:g} "
         "year(s) of the specialist's salary), with the FIRST specialist still in the seat at "
-        "month 12 (or no seat to fill) and the program not abandoned. Intervals are 95 %: Wilson for shares, Student-t for "
+        "month 12 (or no seat to fill) and the program not abandoned. Intervals are 95 %: "
+        "Wilson for shares, Student-t for "
         f"means and for the paired differences against `{REFERENCE}`. Regenerate with `{command}`.",
         "",
         "| strategy | launch succeeds | first specialist still there after 1 year | "
