@@ -184,9 +184,12 @@ def test_quit_decision_follows_the_hazard():
     assert model.events.first("quit") is not None
 
 
+NO_QUITS = dict(first_milestone_day=30, quit_base_rate=0.0, quit_gap_weight=0.0,
+                quit_morale_weight=0.0)
+
+
 def test_extension_is_a_grace_period_before_the_cut():
-    model = small(extension_days=30, first_milestone_day=30, quit_base_rate=0.0,
-                  quit_gap_weight=0.0, quit_morale_weight=0.0)
+    model = small(extension_days=30, **NO_QUITS)
     s = model.specialists[0]
     while model.day < 40:
         model.step()
@@ -198,12 +201,10 @@ def test_extension_is_a_grace_period_before_the_cut():
 
 
 def test_no_extension_cuts_at_the_review():
-    model = small(extension_days=0, first_milestone_day=30, quit_base_rate=0.0,
-                  quit_gap_weight=0.0, quit_morale_weight=0.0)
-    s = model.specialists[0]
+    model = small(extension_days=0, **NO_QUITS)
     while model.day < 40:
         model.step()
-    assert s.cut_applied
+    assert model.specialists[0].cut_applied
 
 
 # ================================================================== levers, one at a time

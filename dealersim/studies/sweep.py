@@ -63,11 +63,12 @@ MAX_TASK_SECONDS = 3.0
 RUN_COLUMNS = ("run_id", "point", "replicate", "strategy", "seed", "version")
 _BOOL_KPIS = {
     "launch_succeeded", "first_milestone_met", "first_specialist_censored", "program_abandoned",
+    "program_succeeded",
 }
 _FLOAT_KPIS = {
     "managed_mrr", "booked_mrr_year1", "hardware_decline_per_year", "hardware_only_churn_per_year",
     "managed_churn_per_year", "gross_profit", "wall_mean_day0", "wall_mean_day60",
-    "wall_mean_end", "warm_intro_share", "specialist_dials_per_day",
+    "wall_mean_end", "warm_intro_share", "specialist_dials_per_day", "specialist_utilisation",
 }
 """Column types of the KPIs in the Parquet parts (the rest are integers; all are nullable)."""
 
