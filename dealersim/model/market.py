@@ -94,7 +94,7 @@ def loss_probability(
             ``relationship_protection``, ``managed_stickiness``).
 
     Returns:
-        Probabilities in [0, 0.98].
+        Probabilities in [0, ``max_loss_probability``].
     """
     p = (
         params.renewal_loss
@@ -102,7 +102,7 @@ def loss_probability(
         * np.exp(-params.relationship_protection * (relationship - 0.5))
     )
     p = np.where(managed, p * params.managed_stickiness, p)
-    return np.clip(p, 0.0, 0.98)
+    return np.clip(p, 0.0, params.max_loss_probability)
 
 
 class Market:
@@ -148,8 +148,10 @@ class Market:
         self.devices = np.maximum(1.0, np.round(rng.lognormal(mu, sigma, size=n)))
         self.lease_value = self.devices * p.lease_value_per_device
         self.relationship = np.empty(n)
-        self.relationship[:n_own] = rng.beta(5.0, 5.0, size=n_own)
-        self.relationship[n_own:] = rng.beta(2.0, 6.0, size=n_comp)
+        m, k = p.own_relationship_mean, p.own_relationship_concentration
+        self.relationship[:n_own] = rng.beta(m * k, (1.0 - m) * k, size=n_own)
+        m, k = p.competitor_relationship_mean, p.competitor_relationship_concentration
+        self.relationship[n_own:] = rng.beta(m * k, (1.0 - m) * k, size=n_comp)
         first_month = rng.integers(1, p.lease_term_months + 1, size=n)
         self.lease_end = month_start(first_month)
 

@@ -266,6 +266,35 @@ class Params:
         help="How strongly a good relationship protects an account at renewal.",
         source="estimate [U]",
     )
+    max_loss_probability: float = _p(
+        0.98, 0.5, 1.0, unit="probability", label="Largest loss chance at renewal",
+        group="market",
+        help="Cap on the chance that one of our accounts goes to a competitor at lease end.",
+        source="estimate: even the weakest relationship keeps a few customers [U]",
+    )
+    own_relationship_mean: float = _p(
+        0.5, 0.05, 0.95, unit="0-1", label="Relationship with our customers", group="market",
+        help="Mean relationship strength with our own customers at the start (Beta).",
+        source="estimate [U]",
+    )
+    own_relationship_concentration: float = _p(
+        10.0, 1.0, 100.0, unit="Beta a+b", label="Spread of our relationships (inverse)",
+        group="market",
+        help="Beta concentration of our customers' relationships (higher: less spread).",
+        source="estimate [U]",
+    )
+    competitor_relationship_mean: float = _p(
+        0.25, 0.05, 0.95, unit="0-1", label="Relationship with competitors' customers",
+        group="market",
+        help="Mean relationship strength with competitor-held accounts at the start (Beta).",
+        source="estimate [U]",
+    )
+    competitor_relationship_concentration: float = _p(
+        8.0, 1.0, 100.0, unit="Beta a+b", label="Spread of competitors' relationships (inverse)",
+        group="market",
+        help="Beta concentration of competitor-held accounts' relationships.",
+        source="estimate [U]",
+    )
     competitor_win_rate: float = _p(
         0.10, 0.0, 0.5, unit="probability", label="Competitor win rate", group="market",
         help="Chance that the territory rep wins a competitor-held account at its lease end.",
