@@ -451,7 +451,7 @@ class Params:
         source="estimate; credit drives cooperation (Zoltners et al.) [U]",
     )
     credit_motivation_weight: float = _p(
-        1.0, 0.0, 3.0, unit="motivation per credit share", label="Intro drive per credit",
+        0.8, 0.0, 3.0, unit="motivation per credit share", label="Intro drive per credit",
         group="hardware reps",
         help="Rise of a rep's motivation to introduce the specialist per unit of his credit "
         "share.",
@@ -702,7 +702,7 @@ class Params:
         source="estimate [U]",
     )
     reservation_income: float = _p(
-        70000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
+        72000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
         group="specialist",
         help="Mean of the hires' reservation incomes: the expected yearly income below which a "
         "hire's quit hazard rises.",
