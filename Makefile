@@ -3,7 +3,11 @@
 # Every target creates .venv on first use (`$(PY) -m venv .venv`) and installs the package
 # editable with its dev extras; the install runs again only when pyproject.toml is newer
 # than the stamp $(VENV)/.installed.  So `make test` works as the first command on a fresh
-# clone.
+# clone.  It also finds the two system tools the tests need, installing them with apt-get
+# where it may (root or passwordless sudo; DEALERSIM_NO_INSTALL=1 forbids it):
+#   Chromium  scripts/find_browser.py: $DEALERSIM_CHROMIUM, PATH, Playwright's, apt-get
+#   npm       scripts/find_npm.py, only while Solara's front end is not vendored yet
+# and otherwise stops with one line saying what to install.
 
 PY          ?= python3
 VENV        ?= .venv
@@ -13,14 +17,14 @@ PIP_ARGS    ?=
 PYTEST_ARGS ?=
 ARGS        ?=
 # directories that ruff checks (only those that exist: git does not keep empty folders)
-LINT_PATHS  := $(wildcard dealersim tests experiments)
+LINT_PATHS  := $(wildcard dealersim tests experiments scripts)
 
 SHELL       := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-.PHONY: help venv frontend test lint demo bench validate clean
+.PHONY: help venv frontend browser test lint demo bench validate clean
 
 help: ## list the targets
 	@echo "dealersim make targets (PY=$(PY), venv in $(VENV)):"
@@ -46,21 +50,25 @@ venv: $(VENV_STAMP) ## create .venv and install the package (only when pyproject
 frontend: venv ## vendor Solara's front end (npm) into the venv, for offline dashboards
 	$(VENV_PY) scripts/vendor_frontend.py
 
+# the path goes through a file: a prerequisite cannot hand a value to the `test` recipe
+browser: venv ## find or install Chromium for the browser test (see scripts/find_browser.py)
+	@$(VENV_PY) scripts/find_browser.py > $(VENV)/.browser
+
 # --- checks ------------------------------------------------------------------------------
 
-lint: venv ## ruff check dealersim, tests and experiments
+lint: venv ## ruff check dealersim, tests, experiments and scripts
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
-test: venv frontend ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
+test: venv frontend browser ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/dealersim docs --check
-	@rc=0; $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
 # --- running -----------------------------------------------------------------------------
 
-demo: venv ## the main job: overlay vs planned on one seed, both stories told (dealersim demo ARGS)
+demo: venv ## the main job: overlay vs planned, 300 paired replicates -> out/demo/report.html (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
 bench: venv ## run the benchmarks: python -m dealersim.cli.bench ARGS

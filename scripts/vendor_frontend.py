@@ -18,10 +18,11 @@ solara to find the template and the cache directory).  It is idempotent: a
 package that was vendored before (a stamp file plus every referenced file
 present) is skipped without calling npm.
 
-Only the standard library and solara are needed, plus ``npm`` on PATH.
+Only the standard library and solara are needed, plus ``npm`` (``$NPM``, on PATH, or installed
+by ``scripts/find_npm.py`` with apt-get where this process may install).
 
 Exit codes: 0 ok, 1 a package could not be vendored or lacks a file the page
-asks for, 2 npm is missing or the arguments are wrong.
+asks for, 2 npm is missing (one line says what to install) or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import find_npm  # noqa: E402  (a sibling script, found through the line above)
 
 STAMP = ".vendored.json"
 
@@ -275,12 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"all {len(pkgs)} packages already vendored in {cache_dir}")
         return 0
 
-    npm = shutil.which("npm")
+    npm, how = find_npm.find()  # npm on PATH, or installed with apt-get where allowed
     if npm is None:
-        log(
-            "error: `npm` not found on PATH. It is needed to fetch the Solara front end "
-            "from the npm registry (install Node.js + npm, e.g. `apt-get install -y nodejs npm`)."
-        )
+        print(f"[vendor_frontend] error: {how}", file=sys.stderr)
         return 2
 
     log(f"solara {ctx['solara_version']} (vue3={ctx['vue3']}); cache {cache_dir}")

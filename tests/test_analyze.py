@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dealersim.base.stats import paired_diff
 from dealersim.cli import main
 from dealersim.studies.analyze import AnalyzeError, analyze, point_means
-from dealersim.studies.sweep import parse_spec_text, read_runs, run_sweep
+from dealersim.studies.sweeps import parse_spec_text, read_runs, run_sweep
 
 BASE = """
 strategy = "overlay"
@@ -116,6 +117,14 @@ kpis = ["wall_mean_day60"]
     assert (res.indices.effect_conf >= 0).all()
     none = res.indices.set_index("factor").loc["credit_policy=none"]
     assert none.effect > 0  # no credit for the reps raises their walls
+    # the interval is base.stats.paired_diff's Student t (2 df), wider than a z interval
+    runs = read_runs(out)
+    kpi = lambda p: runs[runs.point == p].sort_values("replicate").wall_mean_day60.to_numpy()  # noqa: E731
+    diff, lo, hi, n = paired_diff(kpi(0), kpi(1))
+    assert (none.effect, none.effect_conf, none.n) == (pytest.approx(diff),
+                                                       pytest.approx((hi - lo) / 2), 3)
+    d = kpi(1) - kpi(0)
+    assert none.effect_conf > 1.96 * d.std(ddof=1) / np.sqrt(3)
 
 
 def test_analyze_empty_dir_is_a_usage_error(tmp_path, capsys):

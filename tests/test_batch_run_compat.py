@@ -8,6 +8,7 @@ import mesa
 import pandas as pd
 
 from dealersim.model.dealership import DealershipModel
+from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.strategies import make_params
 from dealersim.studies.compare import run_compare
 from dealersim.studies.engine import replicate_seeds
@@ -38,3 +39,24 @@ def test_batch_run_matches_compare():
     assert (merged.managed_mrr == merged.managed_mrr_mesa.round(2)).all()
     assert (merged.hardware_accounts_end == merged.hardware_accounts).all()
     assert (merged.gross_profit == merged.cumulative_gross_profit.round(2)).all()
+
+
+def test_batch_run_series_match_compare_series():
+    """Every 7th recorded day under batch_run equals compare's weekly series (3 x 2 half-year
+    runs, one process; exact equality)."""
+    seeds = replicate_seeds(SEED, REPLICATES)
+    rows = mesa.batch_run(DealershipModel, {"strategy": STRATEGIES, "years": 0.5}, rng=seeds,
+                          number_processes=1, max_steps=400, data_collection_period=7,
+                          display_progress=False)
+    theirs = pd.DataFrame(rows)
+    comp = run_compare(STRATEGIES, replicates=REPLICATES, seed=SEED, series_stride=7,
+                       overrides={"years": 0.5}, progress=False)
+    ours = comp.series.merge(comp.runs[["run_id", "seed"]], on="run_id")
+    merged = ours.merge(theirs, left_on=["strategy", "seed", "day"],
+                        right_on=["strategy", "rng", "day"], suffixes=("", "_mesa"),
+                        validate="one_to_one")
+    horizon = make_params("overlay", years=0.5).horizon_days
+    assert len(merged) == len(STRATEGIES) * REPLICATES * (horizon // 7 + 1)
+    assert (merged.Step == merged.day).all()
+    for col in SERIES_COLUMNS[1:]:
+        assert (merged[col] == merged[f"{col}_mesa"]).all(), col

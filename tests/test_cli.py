@@ -48,7 +48,7 @@ BAD_INPUTS = [
     ("years-twice", ["run", "--years", "1", "--set", "years=0.5"], ["years"]),
     ("seed-float", ["run", "--seed", "1.5"], ["--seed", "integer"]),
     ("seed-text", ["run", "--seed", "abc"], ["--seed", "integer"]),
-    ("seed-negative", ["run", "--seed", "-3"], ["--seed", ">= 0"]),
+    ("seed-negative", ["run", "--seed", "-3"], ["--seed", "[0, 2**63 - 1]"]),
     ("seed-missing", ["run", "--seed"], ["--seed"]),
     ("unknown-option", ["run", "--bogus"], ["--bogus"]),
     ("no-command", [], ["COMMAND"]),

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,11 @@ from dealersim.base.stats import (
     wilson,
 )
 from dealersim.cli import main
+from dealersim.model import kpis
 from dealersim.model.params import Params, field_specs
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
 from dealersim.outputs import report
+from dealersim.outputs.report import render
 from dealersim.studies import compare
 from dealersim.studies.engine import seed_for
 
@@ -128,9 +131,9 @@ def test_runs_identical_for_any_worker_count(small_comp):
 
 def test_summary_intervals(small_comp):
     summ = small_comp.summary()
-    assert len(summ) == 2 * len(compare.SUMMARY_KEYS)
+    assert len(summ) == 2 * len(kpis.SUMMARY_KEYS)
     rate = summ[(summ.kind == "rate")]
-    assert set(rate.kpi) == set(compare.RATE_KPIS)
+    assert set(rate.kpi) == set(kpis.FLAG_KPIS)
     ok = summ.dropna(subset=["ci_low"])
     assert (ok.ci_low <= ok.estimate + 1e-9).all() and (ok.estimate <= ok.ci_high + 1e-9).all()
     ref = summ[summ.strategy == "overlay"]
@@ -156,10 +159,18 @@ def test_write_compare_outputs(small_comp, tmp_path):
     assert series.groupby("run_id").day.max().eq(182).all()
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 7
-    assert "src=\"http" not in html and "<link" not in html
+    assert "src=\"http" not in html and "<link" not in html and "http" not in html
     for needle in ("The bottom line", "How to reproduce", "--seed 11", small_comp.version,
                    "Assumptions", "what happened", "credit_policy"):
         assert needle in html
+
+
+def test_report_templates_autoescape_and_ship():
+    assert render.ENV.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
+    templates = files("dealersim.outputs.report").joinpath("templates")
+    for name in ("base.html.j2", "compare.html.j2", "blame.html.j2", "macros.html.j2",
+                 "report.css"):
+        assert templates.joinpath(name).is_file(), name
 
 
 def test_atomic_dir_interrupted(tmp_path, small_comp, monkeypatch):
@@ -216,7 +227,7 @@ def test_nonempty_out_needs_force(tmp_path, capsys):
     out = tmp_path / "o"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    code = main(["compare", "overlay", "--replicates", "1", "--out", str(out)])
+    code = main(["compare", "overlay", "planned", "--replicates", "1", "--out", str(out)])
     _one_line(code, capsys.readouterr().err, "--out", "--force")
     assert (out / "keep.txt").read_text() == "mine"
 

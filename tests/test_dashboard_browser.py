@@ -1,4 +1,9 @@
-"""Real-browser test of ``dealersim dashboard``: Debian Chromium driven by Playwright.
+"""Real-browser test of ``dealersim dashboard``: Chromium driven by Playwright.
+
+The browser is ``$DEALERSIM_CHROMIUM`` (``make test`` sets it from ``scripts/find_browser.py``,
+which installs Chromium where it may) or, in a bare pytest run, what that script finds without
+installing anything; when there is none the test fails with the script's one line saying what to
+install.
 
 Starts the server on a free loopback port, opens the page, switches the strategy from overlay to
 planned, checks a headline card changes, plays a few days, and fails on any page error or server
@@ -23,6 +28,62 @@ pytestmark = pytest.mark.timeout(240)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+FIND_BROWSER = Path(__file__).resolve().parents[1] / "scripts" / "find_browser.py"
+
+
+@pytest.fixture
+def chromium() -> tuple[str | None, str]:
+    """``(path, "")`` of the browser scripts/find_browser.py finds, or ``(None, its one line)``.
+
+    The script checks ``$DEALERSIM_CHROMIUM`` first; here it never installs anything.
+    """
+    proc = subprocess.run([sys.executable, str(FIND_BROWSER), "--no-install"],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode == 0:
+        return proc.stdout.strip(), ""
+    lines = proc.stderr.strip().splitlines() or [f"{FIND_BROWSER} exited {proc.returncode}"]
+    return None, lines[-1]
+
+
+def run_finder(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """scripts/find_browser.py with no browser on PATH or in Playwright's cache, plus ``env``."""
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    base = {k: v for k, v in os.environ.items() if k != "DEALERSIM_CHROMIUM"}
+    base.update(PATH=str(tmp_path / "bin"), PLAYWRIGHT_BROWSERS_PATH=str(tmp_path / "pw"),
+                DEALERSIM_NO_INSTALL="1")
+    return subprocess.run([sys.executable, str(FIND_BROWSER)], env=base | env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_finder_without_a_browser_says_what_to_install_in_one_line(tmp_path):
+    proc = run_finder(tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "needs Chromium" in lines[0] and "DEALERSIM_NO_INSTALL" in lines[0], lines[0]
+    assert "install" in lines[0] and "DEALERSIM_CHROMIUM=/path/to/chrome" in lines[0], lines[0]
+
+
+def test_finder_refuses_a_dealersim_chromium_that_does_not_run(tmp_path):
+    proc = run_finder(tmp_path, DEALERSIM_CHROMIUM=str(tmp_path / "no-such-chrome"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"DEALERSIM_CHROMIUM={tmp_path}/no-such-chrome" in lines[0], lines
+
+
+def test_finder_takes_dealersim_chromium_then_path(tmp_path):
+    fake = tmp_path / "bin" / "chromium"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Chromium 1.2.3 fake'\n")
+    fake.chmod(0o755)
+    other = tmp_path / "chrome"
+    other.write_text("#!/bin/sh\necho 'Google Chrome 4.5.6 fake'\n")
+    other.chmod(0o755)
+    found = run_finder(tmp_path)
+    assert (found.returncode, found.stdout.strip()) == (0, str(fake)), found.stderr
+    assert "Chromium 1.2.3 fake" in found.stderr and "from PATH" in found.stderr
+    chosen = run_finder(tmp_path, DEALERSIM_CHROMIUM=str(other))
+    assert (chosen.returncode, chosen.stdout.strip()) == (0, str(other)), chosen.stderr
 
 
 def free_port() -> int:
@@ -75,16 +136,18 @@ def card_text(page, key: str) -> str:
     return page.locator(f".ds-value-{key}").first.inner_text().strip()
 
 
-def test_dashboard_in_chromium(server, tmp_path):
+def test_dashboard_in_chromium(chromium, server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    executable, why_none = chromium
+    if executable is None:
+        pytest.fail(why_none, pytrace=False)
     url, log = server
     errors: list[str] = []
     shots: list[Path] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=os.environ.get("DEALERSIM_CHROMIUM", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS)
+            executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))

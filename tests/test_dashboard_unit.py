@@ -15,6 +15,7 @@ from dealersim.cli import dashboard as dash_cli
 from dealersim.dashboard import charts
 from dealersim.dashboard import state as st
 from dealersim.dashboard.components import Dashboard
+from dealersim.model.kpis import kpi
 from dealersim.model.params import GROUPS, field_specs
 
 WAIT = {"timeout": 60, "iteration_delay": 0.2}
@@ -152,12 +153,10 @@ def test_scenario_paste_bad_then_good(page):
 
 
 def test_model_error_is_shown_not_raised(monkeypatch):
-    import dealersim.model.results
-
     def boom(*a, **k):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(dealersim.model.results, "simulate", boom)
+    monkeypatch.setattr(st, "simulate", boom)
     box, rc = solara.render(Dashboard(), handle_error=False)
     try:
         err = rc.find(v.Alert, class_="ds-model-error").wait_for(**WAIT)
@@ -181,10 +180,10 @@ def test_story_and_account_map_views(page):
 
 # ---------------------------------------------------------------- pure logic
 def test_wilson_interval():
-    lo, hi = st.wilson(8, 10)
+    # "How sure?" uses the registry's interval of launch_succeeded: Wilson for a flag
+    _, lo, hi = kpi("launch_succeeded").interval([True] * 8 + [False] * 2)
     assert lo == pytest.approx(0.4902, abs=1e-3) and hi == pytest.approx(0.9433, abs=1e-3)
-    assert st.wilson(0, 0) == (0.0, 1.0)
-    lo, hi = st.wilson(0, 50)
+    _, lo, hi = kpi("launch_succeeded").interval([False] * 50)
     assert lo == 0.0 and 0.05 < hi < 0.1
 
 

@@ -12,7 +12,13 @@ from dealersim.model.kpis import SUMMARY_KEYS
 from dealersim.model.params import field_specs
 from dealersim.model.results import package_version, simulate
 from dealersim.studies.engine import seed_for
-from dealersim.studies.sweep import parse_spec_text, read_runs, read_series, run_sweep
+from dealersim.studies.sweeps import (
+    load_sweep_spec,
+    parse_spec_text,
+    read_runs,
+    read_series,
+    run_sweep,
+)
 
 SPEC = """
 name = "tiny"
@@ -112,8 +118,6 @@ def test_cli_sweep_end_to_end(tmp_path, capsys):
 
 
 def test_reserialised_spec_keeps_the_factor_order(serial):
-    from dealersim.studies.sweep import load_sweep_spec
-
     out, _ = serial
     original = parse_spec_text(SPEC)
     reloaded = load_sweep_spec(out)

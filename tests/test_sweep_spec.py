@@ -10,7 +10,8 @@ import pytest
 
 from dealersim.cli import main
 from dealersim.model.params import field_specs, spec
-from dealersim.studies.sweep import (
+from dealersim.model.strategies import strategy_overrides
+from dealersim.studies.sweeps import (
     SpecError,
     design,
     load_spec,
@@ -54,9 +55,9 @@ def _bad(tmp_path: Path, text: str, capsys) -> str:
         (GOOD.replace("high = 0.5", "high = 1.5"), ["wall_initial", "[0, 1]"]),
         (GOOD.replace('"double"]', '"triple"]'), ["credit_policy", "none, split, double, team"]),
         (GOOD.replace('sampler = "grid"', 'sampler = "magic"'), ["sampler", "sobol"]),
-        (GOOD.replace("replicates = 2", "replicates = 0"), ["replicates", ">= 1"]),
+        (GOOD.replace("replicates = 2", "replicates = 0"), ["replicates", "from 1 to"]),
         (GOOD.replace("replicates = 2", "replicates = 2\nreplicates = 3"), ["malformed TOML"]),
-        (GOOD.replace("replicates = 2", "samples = 0"), ["samples", ">= 1"]),
+        (GOOD.replace("replicates = 2", "samples = 0"), ["samples", "from 1 to"]),
         (GOOD.replace("[fixed]", "[fixd]"), ["fixd", "unknown key"]),
         (GOOD.replace("years = 0.25", "years = 0.1"), ["years", "[0.25, 20]"]),
         (GOOD.replace("years = 0.25", "yeers = 1"), ["yeers", "unknown parameter"]),
@@ -165,8 +166,6 @@ def test_shipped_experiments_are_valid():
     assert set(sens.factor_names) == graded
     levers = load_spec(ROOT / "experiments" / "launch_levers.toml")
     assert levers.strategy == "planned" and levers.sampler == "oat"
-    from dealersim.model.strategies import strategy_overrides
-
     assert set(levers.factor_names) == set(strategy_overrides("planned"))
 
 

@@ -1,7 +1,7 @@
 """EMA Workbench adapter: the dealership model as an ``ema_workbench.Model``.
 
-Uncertainties, levers and outcomes are generated from ``Params`` metadata and
-``dealersim.model.results.SUMMARY_KEYS``; nothing is typed twice. By default the **levers** are what
+Uncertainties, levers and outcomes are generated from ``Params`` metadata and the KPI registry
+(``dealersim.model.kpis.SUMMARY``); nothing is typed twice. By default the **levers** are what
 the dealership decides (fields in the ``owner``, ``comp plan`` and ``sales manager`` groups) and
 the **uncertainties** are the numeric fields graded U or C in ``numbers.md`` that it does not
 decide (market, reps, specialist). Install the extra first: ``pip install 'dealersim[ema]'``.
@@ -21,6 +21,8 @@ from typing import Any
 
 from dealersim.model.kpis import SUMMARY_KEYS
 from dealersim.model.params import FieldSpec, field_specs, spec
+from dealersim.model.strategies import strategy_overrides
+from dealersim.studies.engine import RunSpec, run_one
 
 try:
     import ema_workbench as _ema
@@ -31,10 +33,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 LEVER_GROUPS = ("owner", "comp plan", "sales manager")
 """``Params`` groups whose fields the dealership decides (levers); the rest are uncertainties."""
-DEFAULT_OUTCOMES = (
-    "launch_succeeded", "booked_mrr_year1", "managed_mrr", "gross_profit",
-    "specialists_lost", "hardware_decline_per_year", "wall_mean_day60",
-)
+DEFAULT_OUTCOMES: tuple[str, ...] = SUMMARY_KEYS
+"""Every summary KPI of the registry, as a ``ScalarOutcome`` (yes/no as 1/0, undefined as NaN)."""
 
 
 def parameter(field: FieldSpec | str, low: float | None = None,
@@ -79,8 +79,6 @@ def run_experiment(strategy: str = "overlay", seed: int = 0, years: float | None
 
     Picklable, so it also works with ``MultiprocessingEvaluator``.
     """
-    from dealersim.studies.engine import RunSpec, run_one
-
     params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
     if years is not None:
         params["years"] = years
@@ -115,8 +113,6 @@ def make_model(
     Raises:
         ValueError: One line for an unknown field or KPI, or a bound outside the field's range.
     """
-    from dealersim.model.strategies import strategy_overrides
-
     strategy_overrides(strategy)
     if uncertainties is None:
         uncertainties = default_uncertainties()

@@ -1,8 +1,14 @@
-"""What every command shares: the one-line usage error, option types and the --out policy.
+"""What every command shares: the one-line usage error, the option types and the --out policy.
 
-Bad input never produces a traceback: a command raises :class:`UsageError`, and ``main`` prints
-one line on stderr, ``dealersim: error: <argument>: <what is wrong>; expected <allowed values>``,
-and exits with code 2. Bounds and defaults come from ``Params`` metadata only.
+Bad input never produces a traceback: the option types below are argparse ``type=`` callables,
+so a bad value is refused while the command line is parsed, before anything is simulated or
+allocated; ``main`` prints one line on stderr, ``dealersim: error: <argument>: <what is wrong>;
+expected <allowed values>``, and exits with code 2. Handlers raise :class:`UsageError` for what
+depends on several options (``--out`` with ``--force``, ``--set`` with ``--years``).
+
+Numbers are written with the ASCII digits 0-9 only (``'１２'``, ``'1_2'``, ``'1e3'``, ``'+5'`` are
+refused, though Python's ``int()`` takes some of them); seeds are integers in [0, 2**63 - 1]
+everywhere; bounds and defaults of parameters come from ``Params`` metadata only.
 """
 
 from __future__ import annotations
@@ -10,19 +16,43 @@ from __future__ import annotations
 import argparse
 import difflib
 import inspect
-import math
+import os
+import re
+import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from dealersim.model.params import Params, field_specs, parse_assignment, spec
+from dealersim.base.io import check_out
+from dealersim.model import kpis
+from dealersim.model.params import (
+    SEED_MAX,
+    SEED_RANGE,
+    Params,
+    field_specs,
+    parse_assignment,
+    parse_whole,
+    shown,
+    spec,
+)
 from dealersim.model.results import package_version, simulate
-from dealersim.model.strategies import make_params, strategy_overrides
+from dealersim.model.scenario import Scenario
+from dealersim.model.scenario import load as load_scenario
+from dealersim.model.strategies import make_params, strategy_names
 
 PROG = "dealersim"
 EXIT_USAGE = 2
+
+MAX_REPLICATES = 100_000
+"""Cap on ``--replicates`` (runs per strategy, per blame cell or per validation arm). A larger
+value is refused while parsing, before anything is allocated: 100,000 paired runs per strategy
+already take hours on a laptop and pin the interval half-widths far below the model's error."""
+MAX_WORKERS = 256
+"""Absolute cap on ``--workers``."""
+WORKERS_PER_CPU = 4
+"""``--workers`` may be at most this many times the CPUs this process may use (and 256)."""
 
 
 class UsageError(Exception):
@@ -34,13 +64,32 @@ def simulate_default(name: str) -> Any:
     return inspect.signature(simulate).parameters[name].default
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def max_workers() -> int:
+    """The ``--workers`` cap: ``WORKERS_PER_CPU`` x :func:`usable_cpus`, at most ``MAX_WORKERS``."""
+    return min(MAX_WORKERS, WORKERS_PER_CPU * usable_cpus())
+
+
 # ====================================================================== argument parsing
+_ARGUMENT_PREFIX = re.compile(r"^argument ([^:]+): ")
+
+
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors become one-line ``UsageError``s."""
 
     def error(self, message: str) -> NoReturn:
-        """Raise instead of printing the usage block and exiting."""
-        raise UsageError(message)
+        """Raise instead of printing the usage block and exiting.
+
+        argparse's ``argument --seed: ...`` becomes ``--seed: ...``, like every other message.
+        """
+        raise UsageError(_ARGUMENT_PREFIX.sub(r"\1: ", one_line(message)))
 
 
 class VersionAction(argparse.Action):
@@ -70,63 +119,214 @@ def fail(message: object, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def parse_int(option: str, text: str, minimum: int) -> int:
-    """Check a whole-number option (``--seed``, ``--replicates``, ``--workers``) >= ``minimum``.
+# ====================================================================== option types
+# Each takes the option's text and returns its checked value, or raises ArgumentTypeError with
+# one line *without* the option's name: argparse adds it ("argument --seed: ...") and
+# Parser.error turns that into "--seed: ...".
+def _refuse(message: object, prefix: str = "") -> NoReturn:
+    text = one_line(message)
+    raise argparse.ArgumentTypeError(text.removeprefix(prefix) if prefix else text)
 
-    Raises:
-        UsageError: One line naming the option and the allowed values.
-    """
-    expected = f"expected an integer >= {minimum}"
+
+def seed_type(text: str) -> int:
+    """``--seed``: an integer in [0, 2**63 - 1], written with the digits 0-9."""
     try:
-        value = int(text.strip())
-    except ValueError:
-        raise UsageError(f"{option}: {text!r} is not a whole number; {expected}") from None
-    if value < minimum:
-        raise UsageError(f"{option}: {value} is not allowed; {expected}")
-    return value
+        return parse_whole(text, 0, SEED_MAX, SEED_RANGE)
+    except ValueError as exc:
+        _refuse(exc)
 
 
-def parse_seed(text: str) -> int:
-    """Check a ``--seed``: a whole number >= 0 (numpy rejects negative seeds)."""
-    return parse_int("--seed", text, 0)
+def count_type(cap: int, unit: str, low: int = 1) -> Callable[[str], int]:
+    """A type for a count such as ``--replicates``: an integer in [low, cap] naming its cap.
 
-
-def parse_years(text: str) -> float:
-    """Check a ``--years`` value against the bounds of the ``years`` parameter.
-
-    Raises:
-        UsageError: One line naming ``years`` and its allowed range.
+    Args:
+        cap: The largest value allowed (refused before any allocation).
+        unit: What is counted, for the message, e.g. ``"runs per strategy"``.
+        low: The smallest value allowed.
     """
+    expected = f"an integer in [{low}, {cap}] ({cap:,} {unit} is the cap)"
+
+    def parse(text: str) -> int:
+        try:
+            return parse_whole(text, low, cap, expected)
+        except ValueError as exc:
+            _refuse(exc)
+
+    parse.__name__ = "count_type"
+    return parse
+
+
+replicates_type = count_type(MAX_REPLICATES, "runs per strategy")
+"""``--replicates`` of ``compare``, ``catalogue`` and ``validate``: 1 to ``MAX_REPLICATES``."""
+
+
+def workers_type(text: str) -> int:
+    """``--workers``: an integer in [1, :func:`max_workers`]."""
+    cpus, cap = usable_cpus(), max_workers()
+    expected = (f"an integer in [1, {cap}] (the cap: {WORKERS_PER_CPU} x the {cpus} CPU(s) "
+                f"this process may use, at most {MAX_WORKERS})")
+    try:
+        return parse_whole(text, 1, cap, expected)
+    except ValueError as exc:
+        _refuse(exc)
+
+
+def stride_type(text: str) -> int:
+    """``--stride``: days between recorded rows, 0 to the longest horizon in days."""
+    days = round(spec("years").high * 365)
+    try:
+        return parse_whole(text, 0, days)
+    except ValueError as exc:
+        _refuse(exc)
+
+
+def years_type(text: str) -> float:
+    """``--years``: within the bounds of the ``years`` parameter."""
     try:
         return spec("years").parse(text)
     except ValueError as exc:
+        _refuse(exc, "years: ")
+
+
+def strategy_type(text: str) -> str:
+    """A strategy preset name."""
+    names = strategy_names()
+    if text not in names:
+        _refuse(f"{shown(text)} is unknown; expected one of {', '.join(names)}")
+    return text
+
+
+def assignment_type(text: str) -> tuple[str, Any]:
+    """``--set FIELD=VALUE``: a known field and a value within its bounds."""
+    name = text.partition("=")[0].strip()
+    names = [s.name for s in field_specs()]
+    if "=" in text and name and name not in names:
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        _refuse(f"{shown(name)}: unknown parameter{hint} (see '{PROG} params' for the list)")
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        _refuse(exc, "--set: ")
+
+
+def out_dir_type(text: str) -> Path:
+    """``--out``: a path that is, or can become, a writable directory. Writes nothing.
+
+    The directory and its parent are probed with a temporary file that is removed at once;
+    whether a non-empty directory may be replaced (``--force``) is decided by
+    :func:`check_target` in the command, and files are written through ``base.io.atomic_dir``.
+    """
+    expected = "expected a writable directory"
+    if not text.strip():
+        _refuse(f"the path is empty; {expected}")
+    if not text.isprintable():
+        _refuse(f"{shown(text)} holds control characters; {expected}")
+    try:
+        out = Path(text).expanduser()
+        existing = [p for p in (out, *out.parents) if p.exists() or p.is_symlink()]
+    except RuntimeError:  # "~nobody/x": no such user
+        _refuse(f"cannot expand {text!r} (no such home directory); {expected}")
+    except OSError as exc:
+        _refuse(f"cannot look at {text!r} ({exc.strerror or type(exc).__name__}); {expected}")
+    first = existing[0] if existing else Path(".")
+    if not first.is_dir():
+        what = "is a file" if first == out else f"is under {str(first)!r}, which is a file"
+        _refuse(f"{text!r} {what}; {expected}")
+    probes = [first] if first != out else [out, next((p for p in existing[1:]), Path("."))]
+    for where in probes:
+        try:
+            with tempfile.TemporaryFile(dir=where, prefix=".dealersim-probe-"):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            _refuse(f"cannot write to {text!r} ({reason}); {expected}")
+    return out
+
+
+def file_path_type(text: str) -> Path:
+    """``--path``: a regular file to (re)write, or a new one, in a writable directory.
+
+    A directory, a named pipe or a device is refused (reading a pipe would hang).
+    """
+    if not text.strip():
+        _refuse("the path is empty; expected a file")
+    path = Path(text)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # absent (or under a file: the parent check below says so)
+    if mode is not None and not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a pipe or device)"
+        _refuse(f"{text!r} is {what}; expected a file")
+    out_dir_type(str(path.parent))
+    return path
+
+
+def scenario_type(text: str) -> Scenario:
+    """``--scenario``: a regular TOML file of at most ``scenario.MAX_BYTES``, validated."""
+    try:
+        return load_scenario(text)
+    except ValueError as exc:
+        _refuse(exc)
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse a non-empty ``--out`` without ``--force`` (before anything runs).
+
+    Raises:
+        UsageError: One line naming ``--out`` and ``--force``.
+    """
+    try:
+        check_out(out, force=force)
+    except (FileExistsError, NotADirectoryError) as exc:
         raise UsageError(str(exc)) from None
 
 
+def parse_option(option: str, kind: Callable[[str], Any], text: str) -> Any:
+    """Apply an option type outside argparse (for handlers that parse their own options).
+
+    Raises:
+        UsageError: ``<option>: <what is wrong>; expected ...``.
+    """
+    try:
+        return kind(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
 def parse_positive_int(option: str, text: str) -> int:
-    """Check a count such as ``--replicates``: a whole number >= 1."""
-    return parse_int(option, text, 1)
+    """A count given as text, for commands that do not use the option types yet.
+
+    ``--workers`` is capped by :func:`max_workers`, anything else by ``MAX_REPLICATES``.
+    """
+    return parse_option(option, workers_type if option == "--workers" else replicates_type, text)
 
 
-def check_field_name(assignment: str) -> None:
-    """Reject an unknown ``--set`` field, suggesting the closest field names."""
-    name = assignment.partition("=")[0].strip()
-    names = [s.name for s in field_specs()]
-    if "=" not in assignment or not name or name in names:
-        return
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    raise UsageError(f"{name}: unknown parameter{hint} (see '{PROG} params' for the list)")
+def prepare_out(text: str) -> Path:
+    """Check ``--out`` (see :func:`out_dir_type`) and create the directory.
+
+    Raises:
+        UsageError: One line naming ``--out``.
+    """
+    out = parse_option("--out", out_dir_type, text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {text!r} ({exc.strerror or exc}); "
+                         "expected a writable directory") from None
+    return out
 
 
-def build_params(strategy: str, sets: Sequence[str] | None, years: str | None,
+# ====================================================================== parameters
+def build_params(strategy: str, sets: Sequence[tuple[str, Any]] | None, years: float | None,
                  base: dict[str, Any] | None = None) -> Params:
-    """Validate a strategy, ``--set`` assignments and ``--years`` into ``Params``.
+    """Combine a strategy, ``--set`` pairs and ``--years`` (all already parsed) into ``Params``.
 
     Args:
         strategy: Strategy preset name.
-        sets: Raw ``field=value`` strings (later ones win).
-        years: Raw ``--years`` text, or ``None`` for the ``years`` default.
+        sets: ``(field, value)`` pairs from :func:`assignment_type` (later ones win).
+        years: The ``--years`` value, or ``None`` for the ``years`` default.
         base: Already validated overrides (a scenario file's) that ``--set``/``--years`` win over.
 
     Returns:
@@ -135,75 +335,32 @@ def build_params(strategy: str, sets: Sequence[str] | None, years: str | None,
     Raises:
         UsageError: One line naming the field and what is allowed.
     """
+    overrides = overrides_of(sets, years)
     try:
-        strategy_overrides(strategy)
-        overrides: dict[str, Any] = {}
-        for text in sets or ():
-            check_field_name(text)
-            name, value = parse_assignment(text)
-            overrides[name] = value
-        if years is not None:
-            if "years" in overrides:
-                raise UsageError(
-                    f"years: given both as --years {years} and as --set years=...; use one"
-                )
-            overrides["years"] = parse_years(years)
         return make_params(strategy, **{**(base or {}), **overrides})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
-def prepare_out(text: str) -> Path:
-    """Make sure ``--out`` is (or can become) a writable directory, before any simulation.
-
-    Creates the directory and writes (and removes) a probe file in it.
-
-    Returns:
-        The directory.
+def overrides_of(sets: Sequence[tuple[str, Any]] | None, years: float | None) -> dict[str, Any]:
+    """``--set`` pairs and ``--years`` as one overrides dict.
 
     Raises:
-        UsageError: One line naming ``--out`` and what is expected.
+        UsageError: When ``years`` is given both ways.
     """
-    expected = "expected a writable directory"
-    if not text.strip():
-        raise UsageError(f"--out: the path is empty; {expected}")
-    out = Path(text).expanduser()
-    for p in (out, *out.parents):
-        if p.exists() or p.is_symlink():
-            if not p.is_dir():
-                what = "is a file" if p == out else f"is under {str(p)!r}, which is a file"
-                raise UsageError(f"--out: {text!r} {what}; {expected}")
-            break
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out, prefix=".dealersim-probe-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(f"--out: cannot write to {text!r} ({reason}); {expected}") from None
-    return out
+    overrides = dict(sets or ())
+    if years is not None:
+        if "years" in overrides:
+            raise UsageError(f"years: given both as --years {years:g} and as --set years=...; "
+                             "use one")
+        overrides["years"] = years
+    return overrides
 
 
 # ====================================================================== output
 def format_value(key: str, value: Any) -> str:
-    """Format one summary KPI for the terminal (JSON keeps the raw value)."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if "mrr" in key or "gross_profit" in key:
-        return f"${value:,.0f}"
-    if key.endswith(("_per_year", "_share")):
-        return f"{value:.1%}"
-    if key.startswith("wall_"):
-        return f"{value:.2f}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    """Format one summary KPI for the terminal: the registry's format (:func:`kpis.fmt`)."""
+    return kpis.fmt(key, value)
 
 
 def summary_table(columns: dict[str, dict[str, Any]]) -> str:

@@ -9,25 +9,35 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dealersim.base.io import atomic_dir
 from dealersim.cli.common import (
+    MAX_REPLICATES,
     UsageError,
     build_params,
-    parse_positive_int,
-    parse_seed,
+    check_target,
+    count_type,
+    file_path_type,
+    out_dir_type,
+    overrides_of,
+    replicates_type,
+    strategy_type,
+    stride_type,
     summary_table,
+    usable_cpus,
+    workers_type,
 )
-from dealersim.model.params import parse_assignment
+from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.results import simulate
+from dealersim.model.strategies import strategy_names
 from dealersim.outputs.plots import plot_side_by_side, save_run
 from dealersim.outputs.report import write_blame, write_compare
 from dealersim.studies.blame import blame_table, run_blame
-from dealersim.studies.compare import default_command, run_compare, terminal_table
+from dealersim.studies.catalogue import write_catalogue
+from dealersim.studies.compare import DEFAULT_STRIDE, default_command, run_compare, terminal_table
 
 DEMO_STRATEGIES = ("overlay", "planned")
 """The two strategies ``dealersim demo`` compares: the story's launch and the prescription."""
@@ -36,80 +46,73 @@ DEMO_REPLICATES = 300
 DEFAULT_REPLICATES = 100
 DEFAULT_BLAME_REPLICATES = 100
 CATALOGUE_REPLICATES = 200
+blame_replicates = count_type(MAX_REPLICATES, "runs per cell")
+"""``blame --replicates``: 1 to ``MAX_REPLICATES`` runs per cell of the factorial."""
+MAX_SERIES_BYTES = 2 << 30
+"""Cap on the time series a comparison keeps in memory (8 bytes a cell, before pandas' copies):
+with the default weekly stride over 3 years that is about 30,000 replicates of two strategies.
+``--stride 0`` keeps no series, so only ``MAX_REPLICATES`` applies."""
 
 
-def default_workers() -> int:
-    """The CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def parse_overrides(sets: Sequence[str] | None, years: str | None,
+def parse_overrides(sets: Sequence[tuple[str, Any]] | None, years: float | None,
                     strategies: Sequence[str] = ("overlay",)) -> dict[str, Any]:
-    """Validate ``--set``/``--years`` (against every strategy) into an overrides dict.
+    """Check ``--set``/``--years`` against every strategy; return them as an overrides dict.
 
     Raises:
-        UsageError: One line for an unknown strategy, a bad assignment or a bad ``--years``.
+        UsageError: One line naming the field and what is allowed.
     """
     for s in strategies:
-        params = build_params(s, sets, years)
-    overrides: dict[str, Any] = {}
-    for text in sets or ():
-        name, value = parse_assignment(text)
-        overrides[name] = value
-    if years is not None:
-        overrides["years"] = params.years
-    return overrides
+        build_params(s, sets, years)
+    return overrides_of(sets, years)
 
 
-def check_out(text: str, force: bool) -> Path:
-    """Check ``--out`` before anything runs: absent, empty, or ``--force``; parent writable.
+def check_series_size(replicates: int, strategies: int, horizon_days: int, stride: int) -> None:
+    """Refuse, before any run, a comparison whose time series would not fit in memory.
 
     Raises:
-        UsageError: One line naming ``--out`` and the problem.
+        UsageError: One line naming ``--replicates``/``--stride`` and the cap.
     """
-    from dealersim.base.io import check_out as _check
-
-    if not text.strip():
-        raise UsageError("--out: the path is empty; expected a directory")
-    out = Path(text).expanduser()
-    try:
-        _check(out, force=force)
-    except (FileExistsError, NotADirectoryError) as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out.parent, prefix=".dealersim-probe-"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write next to {text!r} "
-                         f"({exc.strerror or type(exc).__name__})") from None
-    return out
+    if stride == 0:
+        return
+    rows = horizon_days // stride + 2
+    size = replicates * strategies * rows * (len(SERIES_COLUMNS) + 3) * 8
+    if size > MAX_SERIES_BYTES:
+        raise UsageError(
+            f"--replicates: {replicates} runs x {strategies} strategies with --stride {stride} "
+            f"would keep about {size / 2**30:.1f} GiB of time series (the cap is "
+            f"{MAX_SERIES_BYTES / 2**30:.0f} GiB); expected fewer replicates, a larger --stride "
+            "or --stride 0"
+        )
 
 
-def _workers(text: str | None) -> int:
-    return parse_positive_int("--workers", text) if text is not None else default_workers()
+def check_strategies(strategies: Sequence[str]) -> list[str]:
+    """At least two different strategies (the types have already checked each name).
+
+    Raises:
+        UsageError: One line naming ``STRATEGY`` and what is allowed.
+    """
+    expected = f"expected two or more of {', '.join(strategy_names())}"
+    if len(strategies) < 2:
+        raise UsageError(f"STRATEGY: compare needs at least two strategies, got only "
+                         f"{strategies[0]!r}; {expected}")
+    if len(set(strategies)) != len(strategies):
+        raise UsageError(f"STRATEGY: {' '.join(strategies)} names a strategy twice; {expected}")
+    return list(strategies)
 
 
 # ====================================================================== handlers
 def cmd_compare(args: argparse.Namespace) -> int:
     """``dealersim compare``: replicated, paired comparison of strategies with a report."""
-    strategies = list(args.strategies)
-    if len(set(strategies)) != len(strategies):
-        raise UsageError(f"strategies: {' '.join(strategies)} names a strategy twice")
-    replicates = parse_positive_int("--replicates", args.replicates)
-    seed = parse_seed(args.seed) if args.seed is not None else 0
-    workers = _workers(args.workers)
-    stride = int(args.stride)
-    if stride < 0:
-        raise UsageError(f"--stride: {stride} is not allowed; expected an integer >= 0")
+    strategies = check_strategies(args.strategies)
+    replicates, workers, out = args.replicates, args.workers, args.out
+    seed = args.seed if args.seed is not None else 0
     overrides = parse_overrides(args.set, args.years, strategies)
-    out = check_out(args.out, args.force)
-    command = default_command(strategies, replicates, seed, overrides) + f" --out {args.out}"
+    horizon = build_params(strategies[0], args.set, args.years).horizon_days
+    check_series_size(replicates, len(strategies), horizon, args.stride)
+    check_target(out, args.force)
+    command = default_command(strategies, replicates, seed, overrides) + f" --out {out}"
     comp = run_compare(strategies, replicates=replicates, seed=seed, overrides=overrides,
-                       workers=workers, series_stride=stride, command=command)
+                       workers=workers, series_stride=args.stride, command=command)
     write_compare(comp, out, force=args.force)
     print(f"{len(comp.runs)} runs in {comp.seconds:.1f} s on {workers} worker(s)")
     print(terminal_table(comp))
@@ -117,19 +120,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_demo(seed: int | None, sets: Sequence[str] | None, years: str | None, out: str) -> int:
-    """``dealersim demo``: ``compare overlay planned`` with enough replicates, to ``out``."""
+def run_demo(seed: int | None, sets: Sequence[tuple[str, Any]] | None, years: float | None,
+             out: Path) -> int:
+    """``dealersim demo``: ``compare overlay planned`` with enough replicates, to ``out``.
+
+    Everything is computed first and then written as one directory (``base.io.atomic_dir``), so
+    an interrupted or failed demo leaves the previous ``out`` as it was.
+    """
     strategies = list(DEMO_STRATEGIES)
     overrides = parse_overrides(sets, years, strategies)
-    path = check_out(out, force=True)
+    check_target(out, force=True)
     seed = 0 if seed is None else seed
-    workers = default_workers()
+    workers = usable_cpus()
     command = default_command(strategies, DEMO_REPLICATES, seed, overrides) + f" --out {out}"
     print(f"dealersim demo: {' vs '.join(strategies)}, {DEMO_REPLICATES} replicates each, "
           f"seed {seed}, {workers} worker(s)")
     comp = run_compare(strategies, replicates=DEMO_REPLICATES, seed=seed, overrides=overrides,
                        workers=workers, command=command)
-    write_compare(comp, path, force=True)
     # one seeded run of each strategy, told as a story (replicate 0 of the comparison's seed)
     results = [simulate(s, seed=seed, params=comp.params(s)) for s in strategies]
     for r in results:
@@ -138,26 +145,27 @@ def run_demo(seed: int | None, sets: Sequence[str] | None, years: str | None, ou
         print()
     print(summary_table({r.strategy: r.summary for r in results}))
     print()
-    for r in results:
-        save_run(r, path / r.strategy)
-    plot_side_by_side(results, path / "side_by_side.png")
+    with atomic_dir(out, force=True) as tmp:
+        write_compare(comp, tmp, force=True)
+        for r in results:
+            save_run(r, tmp / r.strategy)
+        plot_side_by_side(results, tmp / "side_by_side.png")
     print(f"Replicated comparison: {len(comp.runs)} runs in {comp.seconds:.1f} s")
     print()
     print(terminal_table(comp))
     print()
-    print(f"wrote: {path / 'report.html'} (and the seed-{seed} runs in {path}/<strategy>/)")
+    print(f"wrote: {out / 'report.html'} (and the seed-{seed} runs in {out}/<strategy>/)")
     return 0
 
 
 def cmd_blame(args: argparse.Namespace) -> int:
     """``dealersim blame``: specialist x manager x owner factorial on the success rate."""
-    replicates = parse_positive_int("--replicates", args.replicates)
-    seed = parse_seed(args.seed) if args.seed is not None else 0
-    workers = _workers(args.workers)
+    seed = args.seed if args.seed is not None else 0
     overrides = parse_overrides(args.set, args.years)
-    out = check_out(args.out, args.force)
+    out = args.out
+    check_target(out, args.force)
     try:
-        b = run_blame(replicates, seed=seed, overrides=overrides, workers=workers)
+        b = run_blame(args.replicates, seed=seed, overrides=overrides, workers=args.workers)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_blame(b, out, force=args.force)
@@ -171,57 +179,55 @@ def cmd_blame(args: argparse.Namespace) -> int:
 
 def cmd_catalogue(args: argparse.Namespace) -> int:
     """``dealersim catalogue``: every preset's results into docs/strategies.md."""
-    from dealersim.model.strategies import strategy_names
-    from dealersim.studies.catalogue import write_catalogue
-
-    replicates = parse_positive_int("--replicates", args.replicates)
-    seed = parse_seed(args.seed) if args.seed is not None else 0
-    workers = _workers(args.workers)
+    seed = args.seed if args.seed is not None else 0
     overrides = parse_overrides(args.set, args.years, strategy_names())
-    path = Path(args.path)
-    if path.is_dir():
-        raise UsageError(f"--path: {str(path)!r} is a directory; expected a Markdown file")
-    write_catalogue(path, replicates=replicates, seed=seed, overrides=overrides,
-                    workers=workers)
+    path = args.path
+    write_catalogue(path, replicates=args.replicates, seed=seed, overrides=overrides,
+                    workers=args.workers)
     print(f"wrote: {path}")
     return 0
 
 
 # ====================================================================== registration
+
+def _study_options(p: argparse.ArgumentParser, run_options: Callable[..., None],
+                   replicates: Callable[[str], int], default: int, what: str) -> None:
+    """``--replicates``, the run options, ``--out`` and ``--workers`` of compare and blame."""
+    p.add_argument("--replicates", default=default, metavar="N", type=replicates,
+                   help=f"{what}, 1 to {MAX_REPLICATES:,} (default: {default})")
+    run_options(p, strategy=False)
+    p.add_argument("--out", required=True, metavar="DIR", type=out_dir_type,
+                   help="output directory (must be absent or empty unless --force)")
+    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
+                   help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
+
 def register(command: Callable[..., argparse.ArgumentParser],
              run_options: Callable[..., None]) -> None:
     """Add ``compare``, ``blame`` and ``catalogue`` to the ``dealersim`` parser."""
-    from dealersim.studies.compare import DEFAULT_STRIDE
-
     p = command("compare", cmd_compare,
                 "Compare strategies over many paired replicates; write a report.")
-    p.add_argument("strategies", nargs="+", metavar="STRATEGY",
-                   help="strategy presets; the first is the reference for differences")
-    p.add_argument("--replicates", default=str(DEFAULT_REPLICATES), metavar="N",
-                   help=f"runs per strategy, >= 1 (default: {DEFAULT_REPLICATES})")
-    run_options(p, strategy=False)
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="output directory (must be absent or empty unless --force)")
-    p.add_argument("--workers", metavar="W", help="worker processes (default: all CPUs)")
-    p.add_argument("--stride", default=DEFAULT_STRIDE, type=int, metavar="DAYS",
+    p.add_argument("strategies", nargs="+", metavar="STRATEGY", type=strategy_type,
+                   help="two or more strategy presets; the first is the reference for "
+                   "differences")
+    _study_options(p, run_options, replicates_type, DEFAULT_REPLICATES, "runs per strategy")
+    p.add_argument("--stride", default=DEFAULT_STRIDE, type=stride_type, metavar="DAYS",
                    help=f"record the time series every DAYS days (default {DEFAULT_STRIDE}; "
                    "0: summaries only, no fan or wall charts)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("blame", cmd_blame, "Whose fault is it? Skill x manager x owner factorial.")
-    p.add_argument("--replicates", default=str(DEFAULT_BLAME_REPLICATES), metavar="N",
-                   help=f"runs per cell, >= 1 (default: {DEFAULT_BLAME_REPLICATES})")
-    run_options(p, strategy=False)
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="output directory (must be absent or empty unless --force)")
-    p.add_argument("--workers", metavar="W", help="worker processes (default: all CPUs)")
+    _study_options(p, run_options, blame_replicates, DEFAULT_BLAME_REPLICATES, "runs per cell")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("catalogue", cmd_catalogue,
                 "Run every strategy preset and write docs/strategies.md.")
-    p.add_argument("--replicates", default=str(CATALOGUE_REPLICATES), metavar="N",
-                   help=f"runs per strategy (default: {CATALOGUE_REPLICATES})")
+    p.add_argument("--replicates", default=CATALOGUE_REPLICATES, metavar="N",
+                   type=replicates_type,
+                   help=f"runs per strategy, 1 to {MAX_REPLICATES:,} "
+                   f"(default: {CATALOGUE_REPLICATES})")
     run_options(p, strategy=False)
-    p.add_argument("--workers", metavar="W", help="worker processes (default: all CPUs)")
+    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
+                   help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
     p.add_argument("--path", default=str(Path("docs") / "strategies.md"), metavar="FILE",
+                   type=file_path_type,
                    help="the Markdown file to write (default: docs/strategies.md)")

@@ -14,7 +14,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
+
+from dealersim.model.params import parse_whole, shown
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -31,36 +33,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_port(text: str) -> int:
-    """Check a ``--port`` value: an integer in [1, 65535].
+def _refuse(message: str) -> NoReturn:
+    raise argparse.ArgumentTypeError(message)
 
-    Raises:
-        UsageError: One line naming ``--port`` and the allowed range.
-    """
-    from dealersim.cli.common import UsageError
 
+def port_type(text: str) -> int:
+    """``--port``: an integer in [1, 65535] written with the digits 0-9 (an argparse type)."""
     try:
-        port = int(str(text).strip())
-    except ValueError:
-        raise UsageError(
-            f"--port: {text!r} is not a whole number; expected an integer in [1, 65535]"
-        ) from None
-    if not 1 <= port <= 65535:
-        raise UsageError(f"--port: {port} is not allowed; expected an integer in [1, 65535]")
-    return port
+        return parse_whole(text, 1, 65535)
+    except ValueError as exc:
+        _refuse(str(exc))
 
 
-def parse_host(text: str) -> str:
-    """Check a ``--host`` value: a host name or IP address without spaces or a scheme.
-
-    Raises:
-        UsageError: One line naming ``--host``.
-    """
-    from dealersim.cli.common import UsageError
-
+def host_type(text: str) -> str:
+    """``--host``: a host name or IP address without spaces, a scheme or a path (argparse type)."""
     host = text.strip()
-    if not host or any(c.isspace() for c in host) or "/" in host or host.startswith("-"):
-        raise UsageError(f"--host: {text!r} is not a host name or IP address")
+    if not host or not host.isascii() or not host.isprintable() or any(
+            c.isspace() for c in host) or "/" in host or host.startswith("-"):
+        _refuse(f"{shown(text)} is not a host name or IP address; expected e.g. 127.0.0.1")
     return host
 
 
@@ -84,8 +74,7 @@ def warning_text(host: str, port: int) -> str:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """``dealersim dashboard``: serve the page until interrupted."""
-    host = parse_host(args.host)
-    port = parse_port(args.port)
+    host, port = args.host, args.port
     if not is_loopback(host):
         print(warning_text(host, port), file=sys.stderr, flush=True)
     print(f"dealersim dashboard: serving on http://{host}:{port} (Ctrl-C stops it)", flush=True)
@@ -115,8 +104,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
     """Add the ``dashboard`` subcommand (see ``dealersim.cli.COMMAND_MODULES``)."""
     p = command("dashboard", cmd_dashboard,
                 "Serve the owner's dashboard in the browser (loopback only by default).")
-    p.add_argument("--host", default=DEFAULT_HOST, metavar="HOST",
+    p.add_argument("--host", default=DEFAULT_HOST, metavar="HOST", type=host_type,
                    help=f"interface to listen on (default: {DEFAULT_HOST}; anything else is "
                    "reachable from the network and prints a warning)")
-    p.add_argument("--port", default=str(DEFAULT_PORT), metavar="PORT",
-                   help=f"TCP port (default: {DEFAULT_PORT})")
+    p.add_argument("--port", default=DEFAULT_PORT, metavar="PORT", type=port_type,
+                   help=f"TCP port, 1 to 65535 (default: {DEFAULT_PORT})")

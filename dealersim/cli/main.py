@@ -16,16 +16,28 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.cli import compare, dashboard, run, sweep
-from dealersim.cli.common import PROG, Parser, UsageError, VersionAction, fail
-from dealersim.model.params import spec
+from dealersim.cli.common import (
+    PROG,
+    Parser,
+    UsageError,
+    VersionAction,
+    assignment_type,
+    fail,
+    seed_type,
+    strategy_type,
+    years_type,
+)
+from dealersim.model.params import SEED_RANGE, spec
 from dealersim.model.strategies import strategy_names
 
 COMMAND_MODULES = (run, compare, sweep, dashboard)
 """Modules that add subcommands. Each has ``register(command, run_options)``, where
 ``command(name, handler, text)`` adds a subparser whose ``handler(args) -> int`` runs it, and
 ``run_options(parser, strategy=...)`` adds the shared --strategy/--seed/--years/--set options.
-Handlers raise ``UsageError`` (one line, exit 2) for bad input."""
+Options are checked by the ``type=`` callables of ``common`` while parsing; handlers raise
+``UsageError`` (one line, exit 2) for what depends on several options."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,13 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def run_options(p: argparse.ArgumentParser, *, strategy: bool) -> None:
         if strategy:
-            p.add_argument("--strategy", default="overlay", metavar="NAME",
+            p.add_argument("--strategy", default="overlay", metavar="NAME", type=strategy_type,
                            help=f"strategy preset: {strategies} (default: overlay)")
-        p.add_argument("--seed", metavar="N",
-                       help="seed of the run, an integer >= 0 (default: simulate()'s default)")
-        p.add_argument("--years", metavar="Y",
+        p.add_argument("--seed", metavar="N", type=seed_type,
+                       help=f"seed of the run, {SEED_RANGE} (default: simulate()'s default)")
+        p.add_argument("--years", metavar="Y", type=years_type,
                        help=f"simulated years, {years.allowed()} (default: {years.default:g})")
-        p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+        p.add_argument("--set", action="append", metavar="FIELD=VALUE", type=assignment_type,
                        help=f"override a parameter (repeatable); see '{PROG} params'")
 
     for module in COMMAND_MODULES:
@@ -71,15 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 on success, 2 for bad input (one line on stderr), 1 for other
-        failures, 130 when interrupted.
+        failures, 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
     """
     try:
         args = build_parser().parse_args(argv)
-        return args.handler(args)
+        with sigterm_as_interrupt():
+            return args.handler(args)
     except UsageError as exc:
         return fail(exc)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
+    except Terminated as exc:
+        return fail("terminated (SIGTERM)", exc.exit_code)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
     except BrokenPipeError:  # the reader went away, e.g. `dealersim params | head`

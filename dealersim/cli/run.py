@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dealersim.base.io import atomic_dir
 from dealersim.cli.common import (
+    MAX_REPLICATES,
     PROG,
     UsageError,
     build_params,
+    check_target,
+    count_type,
     fail,
-    parse_positive_int,
-    parse_seed,
-    prepare_out,
+    file_path_type,
+    out_dir_type,
+    scenario_type,
     simulate_default,
     summary_table,
 )
@@ -23,13 +28,15 @@ from dealersim.cli.compare import run_demo
 from dealersim.model.params import field_specs, params_table
 from dealersim.model.params import format_value as format_cell
 from dealersim.model.results import RunResult, simulate
-from dealersim.model.scenario import load as load_scenario
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
 from dealersim.outputs.docs import update_params_table
 from dealersim.outputs.plots import save_run
 from dealersim.studies.validation import DEFAULT_REPLICATES, main_validate
 
 DEMO_OUT = Path("out") / "demo"
+validate_replicates = count_type(MAX_REPLICATES, "replicates per check")
+"""``validate --replicates``: 1 to ``MAX_REPLICATES``."""
+
 
 def _describe(result: RunResult) -> str:
     p = result.params
@@ -49,25 +56,36 @@ def _print_story(result: RunResult) -> None:
     print()
 
 
-def _save(result: RunResult, out: Path) -> int:
+def _save(result: RunResult, out: Path, force: bool) -> int:
+    """Write the run's files into ``out`` atomically: all of them, or nothing.
+
+    On a failure or an interrupt the temporary directory is removed (``atomic_dir``) and so are
+    the parent directories that were created for ``out``.
+    """
+    missing = [p for p in out.parents if not p.exists()]  # innermost first
     try:
-        paths = save_run(result, out)
-    except OSError as exc:
-        return fail(f"--out: could not write to {str(out)!r} ({exc.strerror or exc})", code=1)
-    print("wrote: " + ", ".join(str(p) for p in paths.values()))
+        with atomic_dir(out, force=force) as tmp:
+            paths = save_run(result, tmp)
+    except BaseException as exc:
+        for parent in missing:
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        if isinstance(exc, FileExistsError | NotADirectoryError):  # filled while running
+            return fail(exc)
+        if isinstance(exc, OSError):
+            return fail(f"--out: could not write to {str(out)!r} ({exc.strerror or exc})", 1)
+        raise
+    print("wrote: " + ", ".join(str(out / p.relative_to(tmp)) for p in paths.values()))
     return 0
 
 
 # ====================================================================== commands
 def cmd_run(args: argparse.Namespace) -> int:
     """``dealersim run``: one run, its story and summary, and optionally its files."""
-    seed = parse_seed(args.seed) if args.seed is not None else None
+    seed = args.seed
     base: dict[str, Any] = {}
     if args.scenario is not None:
-        try:
-            sc = load_scenario(args.scenario)
-        except ValueError as exc:
-            raise UsageError(f"--scenario: {exc}") from None
+        sc = args.scenario
         if args.strategy not in ("overlay", sc.strategy):
             raise UsageError(f"--strategy: {args.strategy!r} conflicts with the scenario's "
                              f"strategy {sc.strategy!r}; give the strategy in one place")
@@ -75,7 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed = sc.seed if seed is None else seed
         base = dict(sc.params)
     params = build_params(args.strategy, args.set, args.years, base)
-    out = prepare_out(args.out) if args.out is not None else None
+    if args.out is not None:
+        check_target(args.out, args.force)
 
     if seed is None:
         seed = simulate_default("seed")
@@ -84,8 +103,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     _print_story(result)
     print(summary_table({result.strategy: result.summary}))
-    if out is not None:
-        return _save(result, out)
+    if args.out is not None:
+        return _save(result, args.out, args.force)
     return 0
 
 
@@ -122,13 +141,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     Writes the report (``report.html``, charts, runs, summary) to ``--out`` (replacing it) and
     prints the summary table.
     """
-    seed = parse_seed(args.seed) if args.seed is not None else None
-    return run_demo(seed, args.set, args.years, args.out)
+    return run_demo(args.seed, args.set, args.years, args.out)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """``dealersim docs``: regenerate the parameter table in docs/model.md."""
-    path = Path(args.path)
+    path = args.path
     try:
         changed = update_params_table(path, check=args.check)
     except ValueError as exc:
@@ -146,12 +164,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``dealersim validate``: the validation checks (``dealersim.studies.validation``)."""
-    replicates = (parse_positive_int("--replicates", args.replicates)
-                  if args.replicates is not None else DEFAULT_REPLICATES)
-    out = prepare_out(args.out) if args.out is not None else None
-    return int(main_validate(replicates, out))
-
-
+    return int(main_validate(args.replicates, args.out))
 
 
 def register(command: Callable[..., argparse.ArgumentParser],
@@ -159,11 +172,13 @@ def register(command: Callable[..., argparse.ArgumentParser],
     """Add ``run``, ``params``, ``strategies``, ``demo``, ``docs`` and ``validate``."""
     p = command("run", cmd_run, "Run one simulation; print its story and summary.")
     run_options(p, strategy=True)
-    p.add_argument("--scenario", metavar="FILE",
+    p.add_argument("--scenario", metavar="FILE", type=scenario_type,
                    help="a scenario TOML file (strategy, seed, [params]); --seed, --set and "
                    "--years win over it")
-    p.add_argument("--out", metavar="DIR",
-                   help="write timeseries.csv, summary.json, events.csv and main_curves.png here")
+    p.add_argument("--out", metavar="DIR", type=out_dir_type,
+                   help="write timeseries.csv, summary.json, events.csv and main_curves.png here "
+                   "(must be absent or empty unless --force; written all at once)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("params", cmd_params, "Print every parameter: default, range, unit, source.")
     p.add_argument("--markdown", action="store_true", help="print the Markdown table")
@@ -173,17 +188,21 @@ def register(command: Callable[..., argparse.ArgumentParser],
 
     p = command("demo", cmd_demo, "Run 'overlay' and 'planned' on one seed and compare them.")
     run_options(p, strategy=False)
-    p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT),
-                   help=f"output directory (default: {DEMO_OUT})")
+    p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT), type=out_dir_type,
+                   help=f"output directory, replaced as a whole (default: {DEMO_OUT})")
 
     p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md.")
     p.add_argument("--path", default=str(Path("docs") / "model.md"), metavar="FILE",
+                   type=file_path_type,
                    help="the Markdown file to update (default: docs/model.md)")
     p.add_argument("--check", action="store_true",
                    help="only check that the table is current (exit 1 if not)")
 
     p = command("validate", cmd_validate, "Run the validation checks against the story.")
-    p.add_argument("--replicates", metavar="N",
-                   help=f"replicate runs per check (default: {DEFAULT_REPLICATES})")
-    p.add_argument("--out", metavar="DIR", help="write the validation results here")
+    p.add_argument("--replicates", metavar="N", type=validate_replicates,
+                   default=DEFAULT_REPLICATES,
+                   help=f"replicate runs per check, 1 to {MAX_REPLICATES:,} "
+                   f"(default: {DEFAULT_REPLICATES})")
+    p.add_argument("--out", metavar="DIR", type=out_dir_type,
+                   help="write the validation results here")
 

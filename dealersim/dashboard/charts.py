@@ -16,20 +16,15 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
 
+from dealersim.model import kpis
 from dealersim.model.market import OPEN_TERRITORY, US
 from dealersim.outputs import plots
-from dealersim.outputs.plots import EVENT_STYLES, dollars
+from dealersim.outputs.plots import EVENT_STYLES, money_axis
 
-FUNNEL_KEYS = (
-    ("dials", "dials"),
-    ("conversations", "conversations"),
-    ("first_appointments", "1st meetings"),
-    ("proposals", "proposals"),
-    ("deals", "deals"),
-)
-"""Summary keys of the specialist's funnel, top to bottom, with their labels."""
+FUNNEL_KEYS: tuple[tuple[str, str], ...] = tuple(
+    (name, kpis.kpi(name).short_label) for name in kpis.FUNNEL_KPIS)
+"""Summary keys of the specialist's funnel, top to bottom, with their labels (registry)."""
 
 HOLDER_COLOURS = {
     "competitor": "#d9614c",
@@ -81,7 +76,7 @@ def draw_mrr(ax: Axes, result: Any, upto: int | None = None, mrr_top: float | No
             label="managed MRR")
     top = mrr_top if mrr_top is not None else float(full["booked_mrr"].max())
     ax.set_ylim(0, max(top, 1000.0) * 1.3)
-    ax.yaxis.set_major_formatter(FuncFormatter(dollars))
+    money_axis(ax.yaxis)
     ax.set_ylabel("managed MRR ($/month)")
     hw = ax.twinx()
     hw.plot(ts["day"], ts["hardware_accounts"], color=HOLDER_COLOURS["us"], lw=2,
@@ -148,7 +143,7 @@ def draw_pay(ax: Axes, result: Any, upto: int | None = None,
     ax.step(ts["day"], ts["specialist_salary"], where="post", color="tab:green", lw=2,
             label="salary")
     ax.set_ylim(0, max(salary_top or float(full["specialist_salary"].max()), 10000.0) * 1.35)
-    ax.yaxis.set_major_formatter(FuncFormatter(dollars))
+    money_axis(ax.yaxis)
     ax.set_ylabel("salary ($/year)")
     q = ax.twinx()
     q.plot(ts["day"], ts["quota_target"], color="tab:purple", lw=1.5, label="quota to date")
@@ -157,7 +152,7 @@ def draw_pay(ax: Axes, result: Any, upto: int | None = None,
     top = mrr_top if mrr_top is not None else float(np.nanmax(np.fmax(
         full["quota_target"].to_numpy(float), full["specialist_booked_mrr"].to_numpy(float))))
     q.set_ylim(0, max(top, 1000.0) * 1.35)
-    q.yaxis.set_major_formatter(FuncFormatter(dollars))
+    money_axis(q.yaxis)
     q.set_ylabel("new MRR ($/month)")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = q.get_legend_handles_labels()

@@ -18,6 +18,7 @@ import solara.lab
 from dealersim.dashboard import charts
 from dealersim.dashboard import state as st
 from dealersim.model import scenario as scenario_io
+from dealersim.model.params import SEED_MAX, parse_whole
 from dealersim.model.params import spec as field_spec
 
 PLAY_SPEEDS = {"1 day": 1, "1 week": 7, "1 month": 30}
@@ -294,11 +295,9 @@ class _Callbacks:
 
     def set_seed(self, text: str) -> None:
         try:
-            value = int(str(text).strip())
-            if not 0 <= value <= scenario_io.SEED_MAX:
-                raise ValueError
-        except ValueError:
-            self.seed_error.set(f"seed: {text!r} is not allowed; expected a whole number >= 0")
+            value = parse_whole(str(text), 0, SEED_MAX, "a whole number from 0 to 2**63 - 1")
+        except ValueError as exc:
+            self.seed_error.set(f"seed: {exc}")
             return
         self.seed_error.set("")
         self.seed.set(value)

@@ -8,15 +8,18 @@ only decides which widget shows a field.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dealersim.base import stats
+from dealersim.model.kpis import column, kpi, label, money
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
+from dealersim.model.results import simulate
 from dealersim.model.strategies import make_params, strategy_names
+from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_STRATEGY = "overlay"
 COMPARE_DEFAULT = ("overlay", "planned")
@@ -142,10 +145,6 @@ def run_config(strategy: str, seed: int, values: dict[str, Any]) -> Outcome:
         seed: The seed.
         values: Every ``Params`` field (as the controls hold them).
     """
-    import time
-
-    from dealersim.model.results import simulate
-
     start = time.perf_counter()
     try:
         params = Params(**values)
@@ -156,17 +155,6 @@ def run_config(strategy: str, seed: int, values: dict[str, Any]) -> Outcome:
         return Outcome(strategy, int(seed), error=f"{kind}{text}",
                        seconds=time.perf_counter() - start)
     return Outcome(strategy, int(seed), result=result, seconds=time.perf_counter() - start)
-
-
-def money(x: float | None) -> str:
-    """Format dollars compactly ($1.2M, $45k, $900)."""
-    if x is None:
-        return "n/a"
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f}M"
-    if abs(x) >= 1e4:
-        return f"${x / 1e3:,.0f}k"
-    return f"${x:,.0f}"
 
 
 @dataclass(frozen=True)
@@ -226,16 +214,17 @@ def headline(result: Any, day: int | None = None) -> list[Card]:
         when = f"as of day {day}"
     return [
         Card("launch", "Launch", verdict, detail, good),
-        Card("mrr", "Managed MRR", f"{money(float(row['managed_mrr']))}/mo",
+        Card("mrr", column("managed_mrr").label, f"{money(float(row['managed_mrr']))}/mo",
              f"{int(row['managed_contracts'])} managed contracts {when}",
              None if float(row["managed_mrr"]) == 0 else True),
         Card("specialists", "Specialists hired / lost", f"{hired} / {lost}",
              f"{p.prior_failed_specialists} failed in the seat before",
              None if lost == 0 else False),
-        Card("lost", "Accounts lost to competitors",
+        Card("lost", label("accounts_lost_to_competitors"),
              f"{lost_accounts:,}" if lost_accounts is not None else "…",
              f"hardware accounts {int(row['hardware_accounts']):,} {when}", None),
-        Card("gp", "Gross profit", money(gp), f"cumulative, {when}", None),
+        Card("gp", column("cumulative_gross_profit").label, money(gp), f"cumulative, {when}",
+             None),
     ]
 
 
@@ -276,14 +265,6 @@ def filter_story(events: pd.DataFrame, actor: str = ALL_ACTORS,
 
 
 # ---------------------------------------------------------------------------- replicates
-def wilson(k: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of ``k / n`` (``base.stats.wilson``); ``(0, 1)`` if n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    _, low, high = stats.wilson(k, n)
-    return low, high
-
-
 @dataclass(frozen=True)
 class ReplicateSummary:
     """Success rate over replicate runs.
@@ -330,10 +311,6 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = RE
         n: Replicates.
         workers: Worker processes (default: up to 4, at most the CPUs).
     """
-    import time
-
-    from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
-
     Params(**values)  # fail fast, in this process, with a one-line message
     start = time.perf_counter()
     overrides = tuple(sorted(overrides_from(values, strategy).items()))
@@ -345,10 +322,11 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = RE
     if workers is None:
         workers = max(1, min(4, os.cpu_count() or 1))
     rows = collect_rows(execute(specs, workers=workers, progress=False))
-    ok = sum(bool(r["launch_succeeded"]) for r in rows)
-    low, high = wilson(ok, len(rows))
+    flags = [r["launch_succeeded"] for r in rows]
+    _, low, high = kpi("launch_succeeded").interval(flags)
     mrr = float(np.median([r["managed_mrr"] for r in rows])) if rows else 0.0
-    return ReplicateSummary(len(rows), ok, low, high, mrr, time.perf_counter() - start)
+    return ReplicateSummary(len(rows), sum(map(bool, flags)), low, high, mrr,
+                            time.perf_counter() - start)
 
 
 def strategy_choices() -> list[str]:

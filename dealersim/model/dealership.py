@@ -11,8 +11,9 @@ import numpy as np
 from dealersim.model.diary import DIARY_DAYS, is_workday
 from dealersim.model.events import EventLog
 from dealersim.model.funnel import Source, Stage
+from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
-from dealersim.model.params import Params
+from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, shown
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
 from dealersim.model.people.hardware_rep import (
     draw_culture,
@@ -20,45 +21,24 @@ from dealersim.model.people.hardware_rep import (
     rep_credit,
     team_goodwill,
 )
-from dealersim.model.strategies import make_params
+from dealersim.model.recorder import SeriesRecorder, recorded_rows
+from dealersim.model.strategies import make_params, strategy_names
 
-TIMESERIES_COLUMNS = (
-    "day",
-    "hardware_accounts",
-    "competitor_accounts",
-    "managed_contracts",
-    "managed_mrr",
-    "booked_mrr",
-    "specialist_booked_mrr",
-    "stage_conversation",
-    "stage_appointment",
-    "stage_assessment",
-    "stage_proposal",
-    "stage_implementation",
-    "wall_mean",
-    "wall_max",
-    "specialist_employed",
-    "specialist_salary",
-    "quota_target",
-    "dials",
-    "conversations",
-    "first_appointments_total",
-    "proposals",
-    "deals",
-    "permission_requests",
-    "cumulative_gross_profit",
-    "specialist_minutes_booked",
-    "specialist_minutes_available",
+TIMESERIES_COLUMNS = SERIES_COLUMNS
+"""Columns of the daily time series (the KPI registry's series; each one a model attribute)."""
+
+_WALL_COLUMNS = ("wall_mean", "wall_max")
+"""Series derived from ``wall_history`` when read, not copied every recorded day."""
+
+_STAGE_COLUMNS = tuple(
+    (f"stage_{stage.name.lower()}", int(stage))
+    for stage in (Stage.CONVERSATION, Stage.APPOINTMENT, Stage.ASSESSMENT, Stage.PROPOSAL,
+                  Stage.IMPLEMENTATION)
 )
-"""Columns of the daily time series (each one a model attribute the DataCollector reads)."""
+"""Series counting the open opportunities at each funnel stage, with the stage's index."""
 
-_STAGE_COLUMNS = {
-    "stage_conversation": Stage.CONVERSATION,
-    "stage_appointment": Stage.APPOINTMENT,
-    "stage_assessment": Stage.ASSESSMENT,
-    "stage_proposal": Stage.PROPOSAL,
-    "stage_implementation": Stage.IMPLEMENTATION,
-}
+_SIGNED = (int(Stage.IMPLEMENTATION), int(Stage.LIVE))
+"""Stages of a signed managed contract (``managed_contracts`` counts both)."""
 
 
 def new_seed() -> int:
@@ -89,7 +69,18 @@ class DealershipModel(mesa.Model):
     def __init__(
         self, strategy: str = "overlay", *, rng: Any = None, record_every: int = 1, **kwargs: Any
     ) -> None:
+        if not isinstance(strategy, str) or strategy not in strategy_names():
+            raise ValueError(f"strategy: {shown(strategy)} is unknown; "
+                             f"expected one of {', '.join(strategy_names())}")
+        if not isinstance(rng, None | np.random.Generator | np.random.BitGenerator
+                          | np.random.SeedSequence):
+            rng = check_int(rng, "rng", 0, SEED_MAX,
+                            f"None, {SEED_RANGE} or a numpy Generator/SeedSequence")
+        record_every = check_int(record_every, "record_every", 0, 2**31 - 1,
+                                 "an integer >= 0 (0: only the first and last day)")
         params = kwargs.pop("params", None)
+        if params is not None and not isinstance(params, Params):
+            raise ValueError(f"params: {shown(params)} is not allowed; expected a Params object")
         if params is None:
             params = make_params(strategy, **kwargs)
         elif kwargs:
@@ -148,8 +139,9 @@ class DealershipModel(mesa.Model):
         self.minutes_booked_today = 0.0
         self.minutes_available_today = 0.0
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: c for c in TIMESERIES_COLUMNS}
+        self.datacollector = SeriesRecorder(
+            TIMESERIES_COLUMNS, capacity=recorded_rows(self.horizon, self.record_every),
+            derived=_WALL_COLUMNS, derive=self._wall_series,
         )
         self._record()
         self.wall_mean_day0 = self.wall_mean
@@ -492,28 +484,40 @@ class DealershipModel(mesa.Model):
 
     # ================================================================== reporting
     def _record(self) -> None:
-        """Refresh the attributes the DataCollector reads (cheap: all are incremental)."""
+        """Refresh the attributes the recorder copies (cheap: all are incremental)."""
         mk = self.market
         self.wall_history[self.day] = [r.wall for r in self.reps]
-        walls = self.wall_history[self.day]
-        self.wall_mean = float(walls.mean())
-        self.wall_max = float(walls.max())
+        counts = mk.stage_counts.tolist()
         self.hardware_accounts = mk.n_held
         self.competitor_accounts = mk.n - mk.n_held
-        self.managed_contracts = int(
-            mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE]
-        )
+        self.managed_contracts = counts[_SIGNED[0]] + counts[_SIGNED[1]]
         self.managed_mrr = mk.live_mrr
         self.booked_mrr = self.booked_total
-        for column, stage in _STAGE_COLUMNS.items():
-            setattr(self, column, int(mk.stage_counts[stage]))
-        self.first_appointments_total = int(self.first_appointments.sum())
-        self.specialist_employed = len(self.employed_specialists)
-        self.specialist_salary = sum(s.salary for s in self.employed_specialists)
-        self.specialist_booked_mrr = sum(s.booked_mrr for s in self.employed_specialists)
-        self.quota_target = sum(s.quota_target(s.tenure) for s in self.employed_specialists)
+        for column, stage in _STAGE_COLUMNS:
+            setattr(self, column, counts[stage])
+        self.first_appointments_total = sum(self.first_appointments.tolist())
+        staff = self.employed_specialists
+        self.specialist_employed = len(staff)
+        self.specialist_salary = sum(s.salary for s in staff)
+        self.specialist_booked_mrr = sum(s.booked_mrr for s in staff)
+        self.quota_target = sum(s.quota_target(s.tenure) for s in staff)
         self.specialist_minutes_booked = self.minutes_booked_today
         self.specialist_minutes_available = self.minutes_available_today
         self.cumulative_gross_profit = (
             self.hw_gp + self.managed_gp - self.salaries_paid - self.program_cost
         )
+
+    @property
+    def wall_mean(self) -> float:
+        """The reps' wall today, averaged over reps."""
+        return float(np.mean([r.wall for r in self.reps]))
+
+    @property
+    def wall_max(self) -> float:
+        """The most protective rep's wall today."""
+        return max(r.wall for r in self.reps)
+
+    def _wall_series(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``wall_mean`` and ``wall_max`` on the recorded days, from ``wall_history``."""
+        walls = self.wall_history[columns["day"]]
+        return {"wall_mean": walls.mean(axis=1), "wall_max": walls.max(axis=1)}

@@ -14,6 +14,11 @@ index     a unitless 0-1 index (the reps' wall)    mean (Student t)            `
 number    any other real number                    mean (Student t)            ``8.7``
 ========  =======================================  ==========================  =================
 
+:meth:`KPI.interval` is the interval of a KPI over replicates
+(:func:`dealersim.base.stats.interval`: Wilson for a flag, Student t otherwise), kept inside
+:attr:`KPI.bounds` (a share stays in [0, 1]).
+:func:`money` is the project's one money formatter.
+
 Everything that lists, labels or formats KPIs (the CLI table, compare's summary and report, the
 catalogue, sweeps' Parquet schema, analyze, the EMA adapter, the dashboard) reads this module.
 The code that *computes* the summary is :func:`dealersim.model.results.summarize`.
@@ -22,8 +27,13 @@ The code that *computes* the summary is :func:`dealersim.model.results.summarize
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
+
+from dealersim.base.stats import LEVEL, interval
 
 Kind = Literal["flag", "share", "money", "count", "days", "index", "number"]
 KINDS: tuple[Kind, ...] = ("flag", "share", "money", "count", "days", "index", "number")
@@ -41,6 +51,10 @@ class KPI:
         help: One sentence on what it measures.
         key: Shown in the short tables (terminal, top of the report).
         optional: May be ``None`` (undefined in a run), e.g. days to a deal that never came.
+        short: A short label for chart legends and ticks (default: ``label``).
+        funnel: A stage of the specialist's funnel (:data:`FUNNEL_KPIS`, in registry order).
+        low: Lowest possible value, when it is not the kind's (see :attr:`bounds`).
+        high: Highest possible value, when it is not the kind's.
     """
 
     name: str
@@ -50,6 +64,10 @@ class KPI:
     help: str
     key: bool = False
     optional: bool = False
+    short: str = ""
+    funnel: bool = False
+    low: float | None = None
+    high: float | None = None
 
     @property
     def is_flag(self) -> bool:
@@ -65,6 +83,36 @@ class KPI:
             return "int64"
         return "float64"
 
+    @property
+    def short_label(self) -> str:
+        """The short label (chart legends and ticks), or the label."""
+        return self.short or self.label
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The range of possible values; intervals are clipped to it.
+
+        Flags, shares and indexes lie in [0, 1], counts and days are never negative, money and
+        other numbers are unbounded; ``low``/``high`` override the kind's range (a yearly
+        decline can be negative, a loss rate a year can pass 1).
+        """
+        low, high = _KIND_BOUNDS[self.kind]
+        return (low if self.low is None else self.low, high if self.high is None else self.high)
+
+    def interval(self, values: Sequence[Any] | np.ndarray,
+                 level: float = LEVEL) -> tuple[float, float, float]:
+        """Estimate and interval over replicates (:func:`dealersim.base.stats.interval`).
+
+        Args:
+            values: One value per run; ``None``/NaN (undefined in a run) are dropped.
+            level: Confidence level.
+
+        Returns:
+            ``(estimate, low, high)``: a share of runs with the Wilson interval for a flag, else
+            a mean with the Student-t interval, inside :attr:`bounds`.
+        """
+        return interval(_floats(values), self.kind, level, self.bounds)
+
     def format(self, value: Any, *, diff: bool = False) -> str:
         """Format a value (or a difference between two, ``diff=True``) for a reader.
 
@@ -72,6 +120,40 @@ class KPI:
         dollars, counts with thousands separators; ``None`` and NaN print as ``n/a``.
         """
         return format_kpi_value(self.kind, value, diff=diff)
+
+    def format_interval(self, low: Any, high: Any, *, diff: bool = False) -> str:
+        """An interval as ``"low to high"`` in this KPI's format."""
+        return f"{self.format(low, diff=diff)} to {self.format(high, diff=diff)}"
+
+    def format_with_interval(self, value: Any, low: Any, high: Any, *,
+                             diff: bool = False) -> str:
+        """A value and its interval as ``"value (low to high)"``."""
+        return f"{self.format(value, diff=diff)} ({self.format_interval(low, high, diff=diff)})"
+
+
+def _floats(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Values as floats: yes/no as 1/0, ``None``, ``pd.NA`` and NaN as NaN."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        out = []
+        for v in values:
+            try:
+                out.append(float(v))
+            except (TypeError, ValueError):
+                out.append(math.nan)
+        return np.asarray(out, dtype=float)
+
+
+_KIND_BOUNDS: dict[str, tuple[float, float]] = {
+    "flag": (0.0, 1.0),
+    "share": (0.0, 1.0),
+    "index": (0.0, 1.0),
+    "count": (0.0, math.inf),
+    "days": (0.0, math.inf),
+    "money": (-math.inf, math.inf),
+    "number": (-math.inf, math.inf),
+}
 
 
 def format_kpi_value(kind: str, value: Any, *, diff: bool = False) -> str:
@@ -120,9 +202,8 @@ def money(x: float, _pos: Any = None) -> str:
     return f"{sign}${a:,.0f}"
 
 
-def _k(name: str, kind: Kind, unit: str, label: str, help: str, *, key: bool = False,
-       optional: bool = False) -> KPI:
-    return KPI(name, kind, unit, label, help, key=key, optional=optional)
+def _k(name: str, kind: Kind, unit: str, label: str, help: str, **extra: Any) -> KPI:
+    return KPI(name, kind, unit, label, help, **extra)
 
 
 SUMMARY: tuple[KPI, ...] = (
@@ -147,22 +228,27 @@ SUMMARY: tuple[KPI, ...] = (
     _k("managed_contracts", "count", "contracts", "Managed contracts at the end",
        "Managed contracts signed or live on the last day.", key=True),
     _k("managed_mrr", "money", "US$ a month", "Managed revenue a month at the end",
-       "Monthly recurring revenue of live managed contracts on the last day.", key=True),
+       "Monthly recurring revenue of live managed contracts on the last day.", key=True,
+       low=0.0),
     _k("booked_mrr_year1", "money", "US$ a month", "Managed revenue a month booked in year 1",
-       "Monthly recurring revenue of the managed deals signed in the first 365 days.", key=True),
+       "Monthly recurring revenue of the managed deals signed in the first 365 days.", key=True,
+       low=0.0),
     _k("hardware_accounts_start", "count", "accounts", "Hardware accounts at the start",
        "Accounts whose copier lease is with the dealership on day 0."),
     _k("hardware_accounts_end", "count", "accounts", "Hardware accounts at the end",
        "Accounts whose copier lease is with the dealership on the last day.", key=True),
     _k("hardware_decline_per_year", "share", "share a year", "Hardware base decline a year",
-       "Compound yearly decline of the dealership's hardware accounts."),
+       "Compound yearly decline of the dealership's hardware accounts (negative: growth).",
+       low=-math.inf),
     _k("accounts_lost_to_competitors", "count", "accounts", "Accounts lost to competitors",
        "Accounts of ours that went to a competitor over the run."),
     _k("hardware_only_churn_per_year", "share", "share a year",
        "Loss rate of hardware-only accounts a year",
-       "Losses of accounts without a managed contract per account-year.", optional=True),
+       "Losses of accounts without a managed contract per account-year.", optional=True,
+       high=math.inf),
     _k("managed_churn_per_year", "share", "share a year", "Loss rate of managed accounts a year",
-       "Losses of accounts with a managed contract per account-year.", optional=True),
+       "Losses of accounts with a managed contract per account-year.", optional=True,
+       high=math.inf),
     _k("gross_profit", "money", "US$", "Gross profit over the run (after program costs)",
        "Hardware and managed gross profit less specialist salaries and program commissions.",
        key=True),
@@ -176,18 +262,23 @@ SUMMARY: tuple[KPI, ...] = (
        "First appointments from rep intros",
        "Share of first appointments that came from a rep's warm introduction.", key=True),
     _k("specialist_dials_per_day", "number", "dials a workday", "Specialist dials a workday",
-       "Cold and warm dials per specialist workday."),
+       "Cold and warm dials per specialist workday.", low=0.0),
     _k("permission_requests", "count", "requests", "Permission requests to reps",
        "Times a specialist asked a rep before calling into his accounts."),
     _k("permission_denied", "count", "requests", "Permission requests denied",
        "Permission requests the rep refused."),
-    _k("dials", "count", "dials", "Dials", "Calls placed by specialists."),
+    _k("dials", "count", "dials", "Dials", "Calls placed by specialists.", short="dials",
+       funnel=True),
     _k("conversations", "count", "conversations", "Conversations",
-       "Dials that reached a decision maker and became a conversation."),
+       "Dials that reached a decision maker and became a conversation.",
+       short="conversations", funnel=True),
     _k("first_appointments", "count", "meetings", "First appointments",
-       "First meetings held, from cold calls and from rep introductions."),
-    _k("proposals", "count", "proposals", "Proposals", "Managed-services proposals presented."),
-    _k("deals", "count", "deals", "Managed deals", "Managed-services contracts signed."),
+       "First meetings held, from cold calls and from rep introductions.",
+       short="first appointments", funnel=True),
+    _k("proposals", "count", "proposals", "Proposals", "Managed-services proposals presented.",
+       short="proposals", funnel=True),
+    _k("deals", "count", "deals", "Managed deals", "Managed-services contracts signed.",
+       short="deals", funnel=True),
     _k("program_abandoned", "flag", "share of runs", "Program abandoned",
        "The owner gave up on the managed-services program.", key=True),
     _k("program_succeeded", "flag", "share of runs", "Program succeeded (any specialist)",
@@ -218,14 +309,16 @@ SERIES: tuple[KPI, ...] = (
     _k("specialist_booked_mrr", "money", "US$ a month", "Booked by the specialist in the seat",
        "Monthly recurring revenue booked by the specialists employed today."),
     _k("stage_conversation", "count", "accounts", "Conversations",
-       "Open opportunities at the conversation stage."),
+       "Open opportunities at the conversation stage.", short="meeting booked"),
     _k("stage_appointment", "count", "accounts", "Appointments",
-       "Open opportunities at the first-appointment stage."),
+       "Open opportunities at the first-appointment stage.",
+       short="first appointment held"),
     _k("stage_assessment", "count", "accounts", "Assessments",
-       "Open opportunities being assessed."),
-    _k("stage_proposal", "count", "accounts", "Proposals", "Open proposals."),
+       "Open opportunities being assessed.", short="assessment"),
+    _k("stage_proposal", "count", "accounts", "Proposals", "Open proposals.",
+       short="proposal out"),
     _k("stage_implementation", "count", "accounts", "Implementation",
-       "Signed contracts being implemented."),
+       "Signed contracts being implemented.", short="signed, implementing"),
     _k("wall_mean", "index", "0 = open, 1 = walled off", "Reps' wall (mean)",
        "How protective the reps are of their accounts, averaged over reps."),
     _k("wall_max", "index", "0 = open, 1 = walled off", "Reps' wall (highest)",
@@ -264,7 +357,13 @@ SERIES_COLUMNS: tuple[str, ...] = tuple(_SERIES)
 FLAG_KPIS: tuple[str, ...] = tuple(k.name for k in SUMMARY if k.is_flag)
 """Yes/no KPIs: aggregated as shares of runs with Wilson intervals."""
 KEY_KPIS: tuple[str, ...] = tuple(k.name for k in SUMMARY if k.key)
-"""The KPIs of the short tables (terminal, top of the report)."""
+"""The KPIs of the short tables (terminal, top of the report, the catalogue)."""
+OTHER_KPIS: tuple[str, ...] = tuple(k.name for k in SUMMARY if not k.key)
+"""The summary KPIs that are not key KPIs (the report's 'every KPI' table)."""
+FUNNEL_KPIS: tuple[str, ...] = tuple(k.name for k in SUMMARY if k.funnel)
+"""The specialist's funnel, top to bottom: dials to deals."""
+STAGE_SERIES: tuple[str, ...] = tuple(k.name for k in SERIES if k.name.startswith("stage_"))
+"""The open pipeline by stage (series columns), in funnel order."""
 
 
 def kpi(name: str) -> KPI:
@@ -276,6 +375,19 @@ def kpi(name: str) -> KPI:
     found = _SUMMARY.get(name) or _SERIES.get(name)
     if found is None:
         raise ValueError(f"kpi: {name!r} is not a KPI; expected one of {', '.join(SUMMARY_KEYS)}")
+    return found
+
+
+def column(name: str) -> KPI:
+    """The time-series column called ``name`` (a summary KPI may share its name).
+
+    Raises:
+        ValueError: One line naming the unknown column and the known ones.
+    """
+    found = _SERIES.get(name)
+    if found is None:
+        raise ValueError(f"column: {name!r} is not a time-series column; expected one of "
+                         f"{', '.join(SERIES_COLUMNS)}")
     return found
 
 

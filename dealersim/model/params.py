@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,101 @@ PERMISSION_RULES = ("manager", "never", "always")
 TERRITORIES = ("all", "competitor_only")
 GRADE_ORDER = ("A", "B", "C", "U")
 """Evidence grades from best to worst."""
+
+SEED_MAX = 2**63 - 1
+"""Largest seed. Seeds are integers in [0, 2**63 - 1] everywhere: ``--seed``, scenario files,
+``simulate(seed=...)`` and ``DealershipModel(rng=...)``."""
+SEED_RANGE = "an integer in [0, 2**63 - 1]"
+
+_DIGITS = re.compile(r"[0-9]+")
+"""A whole number as people write one: ASCII digits only (no sign, '_', exponent or '１２')."""
+_INT_TEXT = re.compile(r"[+-]?[0-9]+(\.0*)?")
+"""An integer field's value: ASCII digits, an optional sign and an optional ``.0``."""
+_FLOAT_TEXT = re.compile(
+    r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE
+)
+"""A float field's value: ASCII decimal notation (no '_', no non-ASCII digits, no hex)."""
+_BLANKS = " \t\r\n"
+"""The whitespace stripped around a value (ASCII only: '12\\u3000' is not a number)."""
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` shortened for a one-line message (safe for integers of any size)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_whole(text: str, low: int, high: int, expected: str = "") -> int:
+    """Read a whole number written with the ASCII digits 0-9 only, and check it is in [low, high].
+
+    Python's ``int()`` also takes ``'１２'``, ``'1_2'``, ``' +12 '``; this does not. Surrounding
+    ASCII blanks are ignored. Very long inputs are refused without converting them.
+
+    Args:
+        text: The raw text.
+        low: Smallest allowed value.
+        high: Largest allowed value.
+        expected: What is allowed, for the message (default ``an integer in [low, high]``).
+
+    Returns:
+        The number.
+
+    Raises:
+        ValueError: One line, ``<text> is ...; expected an integer in [low, high]`` (without
+            the argument's name: the caller adds it).
+    """
+    expected = f"expected {expected or f'an integer in [{low}, {high}]'}"
+    if not isinstance(text, str):
+        raise ValueError(f"{shown(text)} is not text; {expected}")
+    raw = text.strip(_BLANKS)
+    if not raw:
+        raise ValueError(f"the value is empty; {expected}")
+    if raw[0] in "+-" and _DIGITS.fullmatch(raw[1:]):
+        raise ValueError(f"{shown(text)} has a sign; {expected}")
+    if not _DIGITS.fullmatch(raw):
+        raise ValueError(f"{shown(text)} is not a whole number written with the digits 0-9; "
+                         f"{expected}")
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(high)) or int(digits) > high:
+        raise ValueError(f"{shown(text)} is too large; {expected}")
+    value = int(digits)
+    if value < low:
+        raise ValueError(f"{value} is too small; {expected}")
+    return value
+
+
+def check_int(value: Any, name: str, low: int, high: int, expected: str = "") -> int:
+    """Check an integer argument of the Python API (``bool`` and floats are refused).
+
+    Args:
+        value: The value given (``int`` or a numpy integer).
+        name: The argument's name, for the message.
+        low: Smallest allowed value.
+        high: Largest allowed value.
+        expected: What is allowed, for the message (default ``an integer in [low, high]``).
+
+    Returns:
+        The value as a Python ``int``.
+
+    Raises:
+        ValueError: One line naming the argument and what is allowed.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) \
+            or not low <= int(value) <= high:
+        raise ValueError(f"{name}: {shown(value)} is not allowed; expected "
+                         f"{expected or f'an integer in [{low}, {high}]'}")
+    return int(value)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """Check a seed: an integer in [0, 2**63 - 1] (see :data:`SEED_MAX`).
+
+    Raises:
+        ValueError: One line naming the argument and the range.
+    """
+    return check_int(value, name, 0, SEED_MAX, SEED_RANGE)
 
 
 @dataclass(frozen=True)
@@ -97,9 +193,9 @@ class FieldSpec:
         Raises:
             ValueError: One line naming the field, the value and the allowed range.
         """
-        bad = ValueError(f"{self.name}: {value!r} is not allowed; expected {self.allowed()}")
+        bad = ValueError(f"{self.name}: {shown(value)} is not allowed; expected {self.allowed()}")
         if self.kind == "choice":
-            if value not in (self.choices or ()):
+            if not isinstance(value, str) or value not in (self.choices or ()):
                 raise bad
             return value
         if self.kind == "bool":
@@ -110,14 +206,21 @@ class FieldSpec:
             raise bad
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             raise bad
-        if not math.isfinite(float(value)):
+        try:
+            number = float(value)
+        except (OverflowError, ValueError, TypeError):  # an int too large for a float
+            raise bad from None
+        if not math.isfinite(number):
             raise bad
         if self.kind == "int":
-            if float(value) != int(value):
+            if isinstance(value, numbers.Integral):
+                value = int(value)
+            elif number.is_integer():
+                value = int(number)
+            else:
                 raise bad
-            value = int(value)
         else:
-            value = float(value)
+            value = number
         assert self.low is not None and self.high is not None
         if not (self.low <= value <= self.high):
             raise bad
@@ -135,7 +238,9 @@ class FieldSpec:
         Raises:
             ValueError: One line naming the field and the allowed range.
         """
-        raw = text.strip()
+        if not isinstance(text, str):
+            raise ValueError(f"{self.name}: {shown(text)} is not text; expected {self.allowed()}")
+        raw = text.strip(_BLANKS)
         if self.kind == "choice":
             return self.coerce(raw)
         if self.kind == "bool":
@@ -144,14 +249,20 @@ class FieldSpec:
                 return True
             if low in ("false", "no", "off", "0"):
                 return False
-            raise ValueError(f"{self.name}: {text!r} is not allowed; expected {self.allowed()}")
+            raise ValueError(
+                f"{self.name}: {shown(text)} is not allowed; expected {self.allowed()}"
+            )
+        pattern, what = ((_INT_TEXT, "a whole number") if self.kind == "int"
+                         else (_FLOAT_TEXT, "a number"))
+        if not pattern.fullmatch(raw):
+            raise ValueError(f"{self.name}: {shown(text)} is not {what} written with the digits "
+                             f"0-9; expected {self.allowed()}")
         try:
-            number = float(raw)
+            return self.coerce(float(raw))
         except ValueError:
             raise ValueError(
-                f"{self.name}: {text!r} is not a number; expected {self.allowed()}"
+                f"{self.name}: {shown(text)} is not allowed; expected {self.allowed()}"
             ) from None
-        return self.coerce(number)
 
 
 def _fmt(x: float | None) -> str:

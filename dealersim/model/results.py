@@ -14,7 +14,7 @@ import pandas as pd
 
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Source
-from dealersim.model.params import Params
+from dealersim.model.params import Params, check_seed
 
 
 def package_version() -> str:
@@ -201,6 +201,8 @@ def simulate(
     Raises:
         ValueError: One line for an unknown strategy or field, or a value out of range.
     """
+    if seed is not None:
+        seed = check_seed(seed)
     if years is not None:
         overrides["years"] = years
     kwargs = dict(overrides)

@@ -20,6 +20,9 @@ Errors are one-line ``ValueError``s naming the key (``params.n_reps``) and what 
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,9 @@ from typing import Any
 
 import tomli_w
 
-from dealersim.model.params import Params, field_specs, spec
+from dealersim.base.io import atomic_file
+from dealersim.model.params import SEED_MAX as SEED_MAX  # re-exported: the dashboard's seed box
+from dealersim.model.params import Params, check_seed, field_specs, shown, spec
 from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
 
 TOP_LEVEL_KEYS = ("strategy", "seed", "description", "params")
@@ -36,7 +41,15 @@ TOP_LEVEL_KEYS = ("strategy", "seed", "description", "params")
 MAX_BYTES = 256 * 1024
 """Largest scenario file read (a real one is well under 4 kB)."""
 
-SEED_MAX = 2**63 - 1
+_STRING_OR_COMMENT = re.compile(
+    r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*',
+    re.DOTALL,
+)
+"""TOML strings and comments, blanked out before looking at number literals."""
+_ODD_NUMBER = re.compile(
+    r"=[ \t]*([+-]?(?:0[xob][0-9A-Za-z_]*|[0-9][0-9A-Za-z_.:+-]*_[0-9A-Za-z_.:+-]*))"
+)
+"""A value that TOML reads as a number but people would not: ``1_2``, ``0x10``, ``0o7``, ``0b1``."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +110,13 @@ def check_scenario(sc: Scenario) -> None:
     """
     if not isinstance(sc.strategy, str) or sc.strategy not in strategy_names():
         raise ValueError(
-            f"strategy: {sc.strategy!r} is unknown; expected one of {', '.join(strategy_names())}"
+            f"strategy: {shown(sc.strategy)} is unknown; "
+            f"expected one of {', '.join(strategy_names())}"
         )
-    seed = sc.seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
-        raise ValueError(f"seed: {seed!r} is not allowed; expected an integer in [0, 2**63-1]")
+    check_seed(sc.seed)
     if not isinstance(sc.description, str):
-        raise ValueError(f"description: {sc.description!r} is not allowed; expected a string")
+        raise ValueError(f"description: {shown(sc.description)} is not allowed; "
+                         "expected a string")
     if not isinstance(sc.params, dict):
         raise ValueError("params: expected a table of field = value")
     names = {s.name for s in field_specs()}
@@ -111,7 +124,8 @@ def check_scenario(sc: Scenario) -> None:
     for key, value in sc.params.items():
         if key not in names:
             raise ValueError(
-                f"params.{key}: unknown parameter (see 'dealersim params' for the list)"
+                f"params.{_printable(key)}: unknown parameter (see 'dealersim params' for the "
+                "list)"
             )
         try:
             clean[key] = spec(key).coerce(value)
@@ -139,10 +153,11 @@ def loads(text: str) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"not valid TOML: {' '.join(str(exc).split())}") from None
+    check_plain_numbers(text)
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
             raise ValueError(
-                f"{key}: unknown key; expected {', '.join(TOP_LEVEL_KEYS)} "
+                f"{_printable(key)}: unknown key; expected {', '.join(TOP_LEVEL_KEYS)} "
                 "(parameters go under [params])"
             )
     params = doc.get("params", {})
@@ -156,31 +171,81 @@ def loads(text: str) -> Scenario:
     )
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file.
+def check_plain_numbers(text: str) -> None:
+    """Refuse number literals written with ``_`` or a ``0x``/``0o``/``0b`` prefix.
+
+    TOML reads ``n_reps = 1_2`` as 12 and ``seed = 0x10`` as 16; a scenario file, like ``--set``,
+    takes plain decimal digits only, so that what a person reads is what the model gets.
+
+    Raises:
+        ValueError: One line with the line number and the literal.
+    """
+    blanked = _STRING_OR_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    match = _ODD_NUMBER.search(blanked)
+    if match:
+        line = blanked.count("\n", 0, match.start()) + 1
+        raise ValueError(f"line {line}: {match.group(1)!r} is not a plain number; write it with "
+                         "the digits 0-9 only (no '_', no 0x/0o/0b prefix)")
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else repr(text)
+
+
+def _where(path: Path) -> str:
+    return _printable(str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """The text of a scenario file: a regular file of at most :data:`MAX_BYTES`, UTF-8, no NUL.
+
+    The file type is checked with ``os.stat`` before opening, and again on the open descriptor
+    (opened non-blocking), so a named pipe, a device such as ``/dev/zero`` or a directory is
+    refused at once instead of hanging or reading forever.
 
     Raises:
         ValueError: One line naming the file and the problem.
     """
-    path = Path(path)
+    where = _where(Path(path))
+    expected = "expected a TOML scenario file"
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ValueError(f"{path}: larger than {MAX_BYTES // 1024} kB; not a scenario file")
-        raw = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ValueError(f"{where}: not a regular file (a directory, pipe or device); "
+                             f"{expected}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ValueError(f"{where}: not a regular file; {expected}")
+            raw = f.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise ValueError(f"{where}: cannot read ({exc.strerror or type(exc).__name__}); "
+                         f"{expected}") from None
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"{where}: larger than {MAX_BYTES // 1024} kB; {expected}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text; expected a TOML scenario file") from None
+        text = "\0"
+    if "\0" in text:
+        raise ValueError(f"{where}: binary content, not UTF-8 text; {expected}")
+    return text
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (see :func:`read_text` for what is refused).
+
+    Raises:
+        ValueError: One line naming the file and the problem.
+    """
+    text = read_text(path)
     try:
         return loads(text)
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"{_where(Path(path))}: {exc}") from None
 
 
 def save(scenario: Scenario, path: str | Path) -> Path:
-    """Write ``scenario`` to ``path`` as TOML and return the path."""
-    path = Path(path)
-    path.write_text(scenario.to_toml(), encoding="utf-8")
-    return path
+    """Write ``scenario`` to ``path`` as TOML (atomically) and return the path."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(scenario.to_toml(), encoding="utf-8")
+    return Path(path)

@@ -18,17 +18,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from dealersim.model import kpis
+
 if TYPE_CHECKING:
     from dealersim.model.results import RunResult
 
-STAGE_COLUMNS = (
-    ("stage_conversation", "meeting booked"),
-    ("stage_appointment", "first appointment held"),
-    ("stage_assessment", "assessment"),
-    ("stage_proposal", "proposal out"),
-    ("stage_implementation", "signed, implementing"),
-)
-"""Pipeline columns of the time series, in funnel order, with their legend labels."""
+STAGE_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, kpis.column(name).short_label) for name in kpis.STAGE_SERIES)
+"""Pipeline columns of the time series, in funnel order, with their legend labels (registry)."""
 
 EVENT_STYLES: dict[str, dict[str, Any]] = {
     "first_deal": {"color": "tab:blue", "ls": ":", "lw": 1.2, "label": "first managed deal"},
@@ -45,13 +42,15 @@ EVENT_STYLES: dict[str, dict[str, Any]] = {
 _DPI = 110
 
 
-def dollars(x: float, _pos: Any = None) -> str:
-    """Axis formatter for money: $1.2M, $45k, $900."""
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f}M"
-    if abs(x) >= 1e4:
-        return f"${x / 1e3:,.0f}k"
-    return f"${x:,.0f}"
+def money_axis(axis: Any) -> None:
+    """Label an axis (``ax.yaxis``/``ax.xaxis``) in dollars with :func:`kpis.money`."""
+    axis.set_major_formatter(FuncFormatter(kpis.money))
+
+
+def tidy(ax: Axes) -> None:
+    """Hide the top and right spines of an axes."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
 
 
 def new_figure(
@@ -178,7 +177,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ax_mrr.plot(day, ts["booked_mrr"], color="tab:blue", lw=1.2, ls="--",
                 label="managed MRR booked (cumulative)")
     ax_mrr.set_ylabel("managed MRR ($/month)")
-    ax_mrr.yaxis.set_major_formatter(FuncFormatter(dollars))
+    money_axis(ax_mrr.yaxis)
     _headroom(ax_mrr, ts["booked_mrr"], floor=1000.0)
     ax_hw = ax_mrr.twinx()
     hw = ts["hardware_accounts"].to_numpy()
@@ -225,7 +224,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ax_pay.step(day, ts["specialist_salary"], where="post", color="tab:green", lw=2,
                 label="specialist base salary ($/year)")
     ax_pay.set_ylabel("salary ($/year)")
-    ax_pay.yaxis.set_major_formatter(FuncFormatter(dollars))
+    money_axis(ax_pay.yaxis)
     _headroom(ax_pay, ts["specialist_salary"], floor=10000.0)
     ax_q = ax_pay.twinx()
     ax_q.plot(day, ts["quota_target"], color="tab:purple", lw=1.5,
@@ -234,7 +233,7 @@ def plot_run(result: RunResult, path: str | Path) -> Path:
     ax_q.plot(day, in_seat, color="tab:blue", lw=1.5, ls="--",
               label="MRR booked since the hire (right axis)")
     ax_q.set_ylabel("new MRR booked ($/month)")
-    ax_q.yaxis.set_major_formatter(FuncFormatter(dollars))
+    money_axis(ax_q.yaxis)
     _headroom(ax_q, np.fmax(ts["quota_target"].to_numpy(dtype=float), in_seat), floor=1000.0)
     ax_pay.set_title("Specialist pay vs quota")
     h1, l1 = ax_pay.get_legend_handles_labels()
@@ -266,7 +265,8 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
     """Overlay two or more runs' main curves on shared axes and save them as a PNG.
 
     Panels: live managed MRR, cumulative booked MRR, hardware accounts held, the reps' mean
-    wall (band: lowest to highest rep), the open pipeline, and cumulative gross profit. Each run
+    wall (band: lowest to highest rep), the open pipeline, and cumulative gross profit (the
+    one-series panels are titled with the KPI registry's labels and units). Each run
     has one colour; its salary cuts, quits, firings and abandonment are vertical lines in it.
 
     Args:
@@ -284,6 +284,8 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
     fig = new_figure(13, 10)
     axes = fig.subplots(3, 2, sharex=True)
     ax_mrr, ax_booked, ax_hw, ax_wall, ax_pipe, ax_gp = axes.ravel()
+    single = {ax_mrr: "managed_mrr", ax_booked: "booked_mrr", ax_hw: "hardware_accounts",
+              ax_gp: "cumulative_gross_profit"}  # one series each, titled by the registry
     colors = [f"C{i}" for i in range(10)]
     horizon = 0
     kinds: set[str] = set()
@@ -293,9 +295,8 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
         day = ts["day"].to_numpy()
         horizon = max(horizon, int(day[-1]) if len(day) else 0)
         label = f"{r.strategy} (seed {r.seed})"
-        ax_mrr.plot(day, ts["managed_mrr"], color=c, lw=2)
-        ax_booked.plot(day, ts["booked_mrr"], color=c, lw=2)
-        ax_hw.plot(day, ts["hardware_accounts"], color=c, lw=2)
+        for ax, col in single.items():
+            ax.plot(day, ts[col], color=c, lw=2)
         walls = np.asarray(r.walls)
         if walls.size:
             wday = np.arange(walls.shape[0])
@@ -304,28 +305,23 @@ def plot_side_by_side(results: Sequence[RunResult], path: str | Path) -> Path:
         ax_wall.plot(day, ts["wall_mean"], color=c, lw=2)
         open_pipe = sum(ts[col] for col, _ in STAGE_COLUMNS[:-1])
         ax_pipe.plot(day, open_pipe, color=c, lw=1.5)
-        ax_gp.plot(day, ts["cumulative_gross_profit"], color=c, lw=2)
         events = r.events[r.events["kind"].isin(_SIDE_BY_SIDE_EVENTS)] if len(r.events) else None
         for ax in axes.ravel():
             kinds |= _mark_events(ax, events, color=c)
         run_handles.append(Line2D([], [], color=c, lw=2.5, label=label))
 
-    ax_mrr.set_title("Live managed MRR")
-    ax_mrr.set_ylabel("$/month")
-    ax_booked.set_title("Managed MRR booked (cumulative)")
-    ax_booked.set_ylabel("$/month")
-    ax_hw.set_title("Hardware accounts held")
-    ax_hw.set_ylabel("accounts")
+    for ax, col in single.items():
+        kpi = kpis.column(col)
+        ax.set_title(kpi.label)
+        ax.set_ylabel(kpi.unit)
+        if kpi.kind == "money":
+            money_axis(ax.yaxis)
     ax_wall.set_title("Reps' mean wall (band: lowest to highest rep)")
     ax_wall.set_ylabel("wall (0 open - 1 closed)")
     ax_wall.set_ylim(0, 1)
     ax_pipe.set_title("Open pipeline (booked meetings to proposals)")
     ax_pipe.set_ylabel("opportunities")
     ax_pipe.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_gp.set_title("Cumulative gross profit, net of program costs")
-    ax_gp.set_ylabel("$")
-    for ax in (ax_mrr, ax_booked, ax_gp):
-        ax.yaxis.set_major_formatter(FuncFormatter(dollars))
     for ax in (ax_mrr, ax_booked, ax_pipe):
         ax.set_ylim(bottom=0)
     for ax in axes.ravel():

@@ -7,8 +7,13 @@
   (``SALib.analyze.sobol``), per KPI; ``indices.csv`` and ``indices.png``.
 * ``morris`` (Morris designs): ``mu_star`` with its CI and ``sigma`` (``SALib.analyze.morris``).
 * ``oat``: for an ``oat`` design, the effect of each single lever change against the base point
-  (difference of means, Welch 95 % CI); for a grid or random design, the main effect of each
-  factor (range of its marginal means) with response curves (``response_<kpi>.png``).
+  (mean difference over replicates matched by index, Student t 95 % CI from
+  :func:`dealersim.base.stats.paired_diff`); for a grid or random design, the main effect of each
+  factor (range of its marginal means, Student t CIs from :func:`dealersim.base.stats.mean_ci`)
+  with response curves (``response_<kpi>.png``).
+
+The sweep is read with :func:`dealersim.studies.sweeps.read_runs`, which refuses (one line) a
+sweep that is incomplete, holds a run id twice, or holds a foreign part.
 
 Every KPI is first averaged over the replicates of each point (for a binary KPI such as
 ``launch_succeeded`` that is the success probability at the point). Grids with two or more
@@ -25,11 +30,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
+from dealersim.base.stats import mean_ci, paired_diff
 from dealersim.model.kpis import SUMMARY_KEYS
+from dealersim.studies.sweeps import (
+    SpecError,
+    SweepSpec,
+    design,
+    load_sweep_spec,
+    read_runs,
+    salib_sample,
+)
 
 METHODS = ("sobol", "morris", "oat")
-Z95 = 1.959963984540054
+LEVEL = 0.95
+"""Confidence level of every interval."""
 
 
 class AnalyzeError(ValueError):
@@ -87,17 +103,19 @@ def point_means(runs: pd.DataFrame, factors: list[str], kpis: list[str]) -> pd.D
     return out.reset_index()
 
 
-def _load(out: Path) -> tuple[Any, pd.DataFrame]:
-    from dealersim.studies.sweep import SpecError, load_sweep_spec, read_runs
-
+def _load(out: Path) -> tuple[SweepSpec, pd.DataFrame]:
+    """The sweep's spec and its verified, complete runs (one line on any problem)."""
     try:
         spec = load_sweep_spec(out)
+        runs = read_runs(out)
     except SpecError as exc:
         raise AnalyzeError(str(exc)) from None
-    runs = read_runs(out)
-    if runs.empty:
-        raise AnalyzeError(f"DIR: {str(out)!r} has no runs yet; run 'dealersim sweep'")
     return spec, runs
+
+
+def _text(s: str) -> str:
+    """``s`` safe for a matplotlib title (``$`` would start math text)."""
+    return s.replace("$", r"\$")
 
 
 def analyze(out: str | Path, method: str | None = None,
@@ -117,11 +135,6 @@ def analyze(out: str | Path, method: str | None = None,
         AnalyzeError: One line for a missing or incomplete sweep or a method that does not fit
             the design.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from dealersim.studies.sweep import design
-
     out = Path(out)
     spec, runs = _load(out)
     method = method or (spec.sampler if spec.sampler in ("sobol", "morris") else "oat")
@@ -137,13 +150,6 @@ def analyze(out: str | Path, method: str | None = None,
         if k not in SUMMARY_KEYS:
             raise AnalyzeError(f"--kpi: {k!r} is not a summary KPI; expected one of "
                                + ", ".join(SUMMARY_KEYS))
-    n_points = len(design(spec))
-    expected = n_points * spec.replicates
-    if method in ("sobol", "morris") and len(runs) != expected:
-        raise AnalyzeError(
-            f"DIR: {len(runs)} of {expected} runs on disk; finish the sweep with "
-            "'dealersim sweep SPEC --out DIR --resume' first"
-        )
     factors = spec.factor_names
     means = point_means(runs, factors, kpis)
     dest = out / "analysis"
@@ -155,7 +161,7 @@ def analyze(out: str | Path, method: str | None = None,
     elif method == "morris":
         result.indices = _morris(spec, means, kpis, result)
     elif spec.sampler == "oat":
-        result.indices = _oat_levers(runs, means, spec, kpis)
+        result.indices = _oat_levers(runs, spec, kpis)
     else:
         result.indices = _main_effects(spec, means, kpis, dest, result)
     result.indices.to_csv(dest / "indices.csv", index=False)
@@ -177,7 +183,7 @@ def _complete_y(means: pd.DataFrame, kpi: str, result: Analysis) -> np.ndarray |
 
 
 def _sobol(spec: Any, means: pd.DataFrame, kpis: list[str], result: Analysis) -> pd.DataFrame:
-    from SALib.analyze import sobol
+    from SALib.analyze import sobol  # heavy optional import (~2 s), only for sobol designs
 
     problem = spec.salib_problem()
     second = bool(spec.sampler_options.get("second_order", False))
@@ -200,9 +206,7 @@ def _sobol(spec: Any, means: pd.DataFrame, kpis: list[str], result: Analysis) ->
 
 
 def _morris(spec: Any, means: pd.DataFrame, kpis: list[str], result: Analysis) -> pd.DataFrame:
-    from SALib.analyze import morris
-
-    from dealersim.studies.sweep import salib_sample
+    from SALib.analyze import morris  # heavy optional import (~2 s), only for morris designs
 
     problem = spec.salib_problem()
     x = salib_sample(spec)
@@ -222,54 +226,57 @@ def _morris(spec: Any, means: pd.DataFrame, kpis: list[str], result: Analysis) -
         columns=["kpi", "factor", "mu", "mu_star", "mu_star_conf", "sigma"])
 
 
-def _oat_levers(runs: pd.DataFrame, means: pd.DataFrame, spec: Any,
-                kpis: list[str]) -> pd.DataFrame:
-    """Each single change against the base point 0: difference of means with a Welch 95 % CI."""
-    from dealersim.studies.sweep import design
+def _oat_levers(runs: pd.DataFrame, spec: SweepSpec, kpis: list[str]) -> pd.DataFrame:
+    """Each single change against the base point 0: mean difference with a Student t 95 % CI.
 
+    Replicate ``r`` of a point is matched with replicate ``r`` of the base point
+    (:func:`dealersim.base.stats.paired_diff`). Their seeds differ, so the pairs are independent
+    draws: the interval is a valid t interval on ``n - 1`` degrees of freedom (a little wider
+    than Welch's).
+    """
     points = design(spec)
+    by_point = {p: g.sort_values("replicate") for p, g in runs.groupby("point", sort=True)}
+    base = by_point[0]
     rows = []
     for kpi in kpis:
-        base = means.loc[means.point == 0].iloc[0]
+        a = base[kpi].to_numpy(dtype=float)
         for p, change in enumerate(points):
-            if p == 0 or p not in set(means.point):
+            if p == 0 or p not in by_point:
                 continue
-            row = means.loc[means.point == p].iloc[0]
+            b = by_point[p][kpi].to_numpy(dtype=float)
             (name, value), = change.items()
-            diff = row[kpi] - base[kpi]
-            se = math.sqrt(_var_n(row, kpi) + _var_n(base, kpi))
+            diff, lo, hi, n = paired_diff(a, b, LEVEL)
             rows.append({"kpi": kpi, "factor": f"{name}={value}", "field": name,
-                         "value": value, "base": base[kpi], "mean": row[kpi],
-                         "effect": diff, "effect_conf": Z95 * se, "n": int(row["n"])})
+                         "value": value, "base": float(np.nanmean(a)) if n else math.nan,
+                         "mean": float(np.nanmean(b)) if n else math.nan, "effect": diff,
+                         "effect_conf": (hi - lo) / 2, "n": n})
     return pd.DataFrame(rows)
 
 
-def _var_n(row: pd.Series, kpi: str) -> float:
-    sd = row[f"{kpi}_sd"]
-    return 0.0 if pd.isna(sd) or row["n"] < 2 else float(sd) ** 2 / float(row["n"])
-
-
 def _marginal(means: pd.DataFrame, factor: str, kpi: str, grid: bool) -> pd.DataFrame:
-    """Mean and 95 % CI of the point means of ``kpi`` per level (or decile) of ``factor``."""
+    """Mean and 95 % CI (Student t) of the point means of ``kpi`` per level of ``factor``.
+
+    Numeric factors of a non-grid design are cut into deciles first.
+    """
     col = means[factor]
     if not grid and pd.api.types.is_numeric_dtype(col) and col.nunique() > 10:
         col = pd.qcut(col, 10, duplicates="drop").map(lambda iv: iv.mid).astype(float)
-    g = means.assign(level=col).groupby("level", sort=True)[kpi]
-    m = g.agg(["mean", "std", "count"]).reset_index()
-    m["conf"] = Z95 * m["std"].fillna(0) / np.sqrt(m["count"])
-    return m
+    rows = []
+    for level, g in means.assign(level=col).groupby("level", sort=True)[kpi]:
+        est, lo, hi = mean_ci(g.to_numpy(dtype=float), LEVEL)
+        rows.append({"level": level, "mean": est, "conf": (hi - lo) / 2, "count": len(g)})
+    return pd.DataFrame(rows)
 
 
-def _main_effects(spec: Any, means: pd.DataFrame, kpis: list[str], dest: Path,
+def _main_effects(spec: SweepSpec, means: pd.DataFrame, kpis: list[str], dest: Path,
                   result: Analysis) -> pd.DataFrame:
     """Main effect of each factor: the range of its marginal means, with response curves."""
-    import matplotlib.pyplot as plt
-
     grid = spec.sampler == "grid"
     rows = []
     for kpi in kpis:
         factors = spec.factor_names
-        fig, axes = plt.subplots(1, len(factors), figsize=(3.2 * len(factors), 3), squeeze=False)
+        fig = Figure(figsize=(3.2 * len(factors), 3))
+        axes = fig.subplots(1, len(factors), squeeze=False)
         for ax, f in zip(axes[0], factors, strict=True):
             m = _marginal(means, f, kpi, grid)
             values = next(x.values for x in spec.factors if x.name == f)
@@ -285,23 +292,20 @@ def _main_effects(spec: Any, means: pd.DataFrame, kpis: list[str], dest: Path,
             ax.set_xlabel(f)
             ax.tick_params(axis="x", labelrotation=30)
         axes[0][0].set_ylabel(kpi)
-        fig.suptitle(f"{spec.name}: response of {kpi} (mean of point means, 95 % CI)")
+        fig.suptitle(f"{_text(spec.name)}: response of {kpi} (mean of point means, 95 % CI)")
         fig.tight_layout()
         path = dest / f"response_{kpi}.png"
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         result.paths.append(path)
     return pd.DataFrame(rows)
 
 
 # ====================================================================== charts
 def _bar_chart(indices: pd.DataFrame, method: str, path: Path, top: int = 15) -> Path:
-    import matplotlib.pyplot as plt
-
     kpis = list(dict.fromkeys(indices["kpi"]))
     rows = min(top, int(indices.groupby("kpi").size().max()))
-    fig, axes = plt.subplots(1, len(kpis), figsize=(5.2 * len(kpis), 0.35 * rows + 2.0),
-                             squeeze=False)
+    fig = Figure(figsize=(5.2 * len(kpis), 0.35 * rows + 2.0))
+    axes = fig.subplots(1, len(kpis), squeeze=False)
     main_effects = "levels" in indices.columns
     for ax, kpi in zip(axes[0], kpis, strict=True):
         g = indices[indices.kpi == kpi]
@@ -329,7 +333,6 @@ def _bar_chart(indices: pd.DataFrame, method: str, path: Path, top: int = 15) ->
     fig.suptitle(f"sensitivity ({method})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -350,8 +353,6 @@ def _grid_axes(spec: Any) -> tuple[str, str, list[str]] | None:
 
 def _grid_charts(spec: Any, means: pd.DataFrame, kpis: list[str], runs: pd.DataFrame,
                  dest: Path, result: Analysis) -> None:
-    import matplotlib.pyplot as plt
-
     axes_spec = _grid_axes(spec)
     if axes_spec is None:
         return
@@ -362,8 +363,8 @@ def _grid_charts(spec: Any, means: pd.DataFrame, kpis: list[str], runs: pd.DataF
         binary = _binary(runs, kpi)
         ncol = min(4, len(facet_keys))
         nrow = math.ceil(len(facet_keys) / ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.2 * nrow), squeeze=False,
-                                 layout="constrained")
+        fig = Figure(figsize=(3.6 * ncol, 3.2 * nrow), layout="constrained")
+        axes = fig.subplots(nrow, ncol, squeeze=False)
         vmin, vmax = (0.0, 1.0) if binary else (means[kpi].min(), means[kpi].max())
         im = None
         for ax, key in zip(axes.flat, facet_keys, strict=False):
@@ -402,10 +403,9 @@ def _grid_charts(spec: Any, means: pd.DataFrame, kpis: list[str], runs: pd.DataF
             fig.colorbar(im, ax=axes, shrink=0.8,
                          label=f"P({kpi})" if binary else f"mean {kpi}")
         line = " (black: 50 % tipping line)" if binary else ""
-        fig.suptitle(f"{spec.name}: {kpi}, mean over replicates{line}")
+        fig.suptitle(f"{_text(spec.name)}: {kpi}, mean over replicates{line}")
         path = dest / f"heatmap_{kpi}.png"
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         result.paths.append(path)
     if tipping_rows:
         result.tipping = pd.DataFrame(tipping_rows)

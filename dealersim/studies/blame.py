@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim.base.stats import LogitFit, kaplan_meier, km_at, logistic_irls, mean_ci, wilson
-from dealersim.model.params import spec
+from dealersim.base.stats import LogitFit, interval, kaplan_meier, km_at, logistic_irls
+from dealersim.model.kpis import kpi
+from dealersim.model.params import format_value, spec
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params, strategy_overrides
 from dealersim.studies.compare import numeric, runs_frame
@@ -123,7 +124,7 @@ class Blame:
         lv = factor_levels()
         sk = {k: v["specialist_skill"] for k, v in lv["skill"].items()}
         mg = {k: v["manager_leadership"] for k, v in lv["manager"].items()}
-        prep = ", ".join(f"{k}={_v(v)}" for k, v in lv["owner"]["planned"].items())
+        prep = ", ".join(f"{k}={format_value(v)}" for k, v in lv["owner"]["planned"].items())
         return {
             "specialist skill": f"specialist_skill = {sk['low']:g} (low, its lower bound), "
             f"{sk['default']:g} (default), {sk['high']:g} (high, its upper bound): a multiplier "
@@ -170,17 +171,11 @@ def _pts(x: float) -> str:
     return f"{x * 100:+.0f} points"
 
 
-def _v(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def default_command(replicates: int, seed: int, overrides: dict[str, Any] | None) -> str:
     """The ``dealersim blame`` command line for these settings."""
     parts = ["dealersim", "blame", "--replicates", str(replicates), "--seed", str(seed)]
     for k, v in sorted((overrides or {}).items()):
-        parts += ["--set", f"{k}={_v(v)}"]
+        parts += ["--set", f"{k}={format_value(v)}"]
     return " ".join(parts)
 
 
@@ -225,7 +220,7 @@ def cell_table(runs: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (c, s, m, o), d in runs.groupby(["cell", "skill", "manager", "owner"], sort=True):
         y = numeric(d.launch_succeeded)
-        rate, lo, hi = wilson(int(y.sum()), y.size)
+        rate, lo, hi = kpi("launch_succeeded").interval(y)
         t = numeric(d.first_specialist_tenure_days)
         cens = d.first_specialist_censored.astype("boolean").fillna(True).to_numpy(bool)
         out.append(dict(cell=c, skill=s, manager=m, owner=o, n=y.size, successes=int(y.sum()),
@@ -250,7 +245,8 @@ def effect_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Main effects, two-way interactions and conditional effects on the success rate.
 
     Each effect is a contrast of cell outcomes computed per replicate (the cells share seeds),
-    then averaged with a Student-t interval. Skill contrasts compare high with low skill.
+    then averaged with a Student-t interval kept inside [-1, 1]. Skill contrasts compare high
+    with low skill.
     """
     Y = outcome_cube(runs)
     hi, lo = SKILLS.index("high"), SKILLS.index("low")
@@ -277,7 +273,7 @@ def effect_table(runs: pd.DataFrame) -> pd.DataFrame:
                      owner[:, k].mean(axis=0)))
     out = []
     for name, kind, label, per_rep in rows:
-        est, low, high = mean_ci(per_rep)
+        est, low, high = interval(per_rep, bounds=(-1.0, 1.0))
         out.append(dict(name=name, kind=kind, label=label, effect=est, ci_low=low,
                         ci_high=high, n=int(np.sum(~np.isnan(per_rep)))))
     return pd.DataFrame(out)

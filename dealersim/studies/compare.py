@@ -27,17 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim.base.stats import kaplan_meier, mean_ci, paired_diff, wilson
-from dealersim.model.kpis import FLAG_KPIS, KEY_KPIS, SUMMARY_KEYS
-from dealersim.model.kpis import fmt as fmt_kpi
-from dealersim.model.kpis import label as kpi_label
+from dealersim.base.stats import kaplan_meier, paired_diff
+from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params
-from dealersim.studies.engine import RunSpec, execute, replicate_seeds
-
-RATE_KPIS = FLAG_KPIS
-"""Yes/no KPIs: reported as shares with Wilson intervals."""
+from dealersim.studies.engine import RunSpec, collect_runs, execute, replicate_seeds
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -164,23 +159,14 @@ def run_compare(
         make_params(s, **overrides)  # validate before running anything
     specs = compare_specs(strategies, replicates, seed, overrides)
     start = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    frames: list[pd.DataFrame] = []
-    for batch in execute(specs, executor=executor, workers=workers,
-                         series_stride=series_stride, progress=progress):
-        for row, series in batch:
-            rows.append(row)
-            if series is not None:
-                frames.append(series)
+    rows, series = collect_runs(execute(specs, executor=executor, workers=workers,
+                                        series_stride=series_stride, progress=progress))
     seconds = time.perf_counter() - start
     runs = runs_frame(rows)
-    series = None
-    if frames:
-        series = pd.concat(frames, ignore_index=True)
+    if series is not None:  # runs arrive as arrays; one frame, sorted by run and day
         ids = runs.set_index("run_id")
         series.insert(1, "strategy", series.run_id.map(ids.strategy))
         series.insert(2, "replicate", series.run_id.map(ids.replicate).astype("int64"))
-        series = series.sort_values(["run_id", "day"], kind="stable").reset_index(drop=True)
     return Comparison(
         strategies=strategies,
         replicates=replicates,
@@ -198,11 +184,11 @@ def run_compare(
 def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Summary rows as a DataFrame sorted by run id, with stable column types."""
     runs = pd.DataFrame(sorted(rows, key=lambda r: r["run_id"]))
-    for key in SUMMARY_KEYS:
-        if key in RATE_KPIS:
-            runs[key] = runs[key].astype("boolean")
-        elif runs[key].dtype == object:
-            runs[key] = pd.to_numeric(runs[key], errors="coerce").astype("float64")
+    for k in kpis.SUMMARY:
+        if k.is_flag:
+            runs[k.name] = runs[k.name].astype("boolean")
+        elif runs[k.name].dtype == object:
+            runs[k.name] = pd.to_numeric(runs[k.name], errors="coerce").astype("float64")
     return runs.reset_index(drop=True)
 
 
@@ -214,7 +200,7 @@ def numeric(column: pd.Series) -> np.ndarray:
 
 
 def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
-                   keys: Sequence[str] = SUMMARY_KEYS) -> pd.DataFrame:
+                   keys: Sequence[str] = kpis.SUMMARY_KEYS) -> pd.DataFrame:
     """Estimates with 95 % intervals per strategy and KPI, and paired differences.
 
     Args:
@@ -224,9 +210,10 @@ def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
 
     Returns:
         Columns ``strategy, kpi, kind, n, estimate, ci_low, ci_high, reference, diff,
-        diff_ci_low, diff_ci_high, n_pairs``; ``kind`` is ``rate`` (Wilson interval) or
-        ``mean`` (Student-t interval); differences are ``strategy - reference`` over
-        replicates present in both (empty for the reference itself).
+        diff_ci_low, diff_ci_high, n_pairs``; ``kind`` is ``rate`` (a flag: Wilson interval)
+        or ``mean`` (Student-t interval), both from :meth:`KPI.interval` and inside the KPI's
+        bounds; differences are ``strategy - reference`` over replicates present in both
+        (paired t, empty for the reference itself).
     """
     ref = strategies[0]
     by = {s: runs[runs.strategy == s].set_index("replicate").sort_index() for s in strategies}
@@ -234,21 +221,17 @@ def summarize_runs(runs: pd.DataFrame, strategies: Sequence[str],
     for s in strategies:
         arm = by[s]
         for key in keys:
+            k = kpis.kpi(key)
             x = numeric(arm[key])
-            ok = ~np.isnan(x)
-            if key in RATE_KPIS:
-                kind = "rate"
-                est, lo, hi = wilson(int(x[ok].sum()), int(ok.sum()))
-            else:
-                kind = "mean"
-                est, lo, hi = mean_ci(x)
-            row = dict(strategy=s, kpi=key, kind=kind, n=int(ok.sum()), estimate=est,
+            est, lo, hi = k.interval(x)
+            row = dict(strategy=s, kpi=key, kind="rate" if k.is_flag else "mean",
+                       n=int((~np.isnan(x)).sum()), estimate=est,
                        ci_low=lo, ci_high=hi, reference=ref, diff=np.nan, diff_ci_low=np.nan,
                        diff_ci_high=np.nan, n_pairs=0)
             if s != ref:
                 common = arm.index.intersection(by[ref].index)
                 d, dlo, dhi, n = paired_diff(numeric(by[ref].loc[common, key]),
-                                             numeric(arm.loc[common, key]))
+                                             numeric(arm.loc[common, key]), bounds=k.bounds)
                 row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, n_pairs=n)
             out.append(row)
     return pd.DataFrame(out)
@@ -270,27 +253,35 @@ def representative(comp: Comparison, strategy: str) -> pd.Series:
     return pool.loc[gap.sort_values(kind="stable").index[0]]
 
 
+def formatted_summary(comp: Comparison, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The summary of ``keys`` formatted for a reader (terminal table, HTML report).
 
-
-def terminal_table(comp: Comparison, keys: Sequence[str] = KEY_KPIS) -> str:
-    """The summary as a plain-text table: estimate [95 % CI] per strategy, difference vs ref."""
+    Returns:
+        One dict per KPI: ``kpi``, ``label``, ``flag`` (a share of runs) and ``cells``: the
+        formatted ``(estimate, low, high)`` of every strategy, then ``(diff, low, high)`` of
+        every strategy but the reference against it.
+    """
     summ = comp.summary().set_index(["strategy", "kpi"])
+    out = []
+    for key in keys:
+        k = kpis.kpi(key)
+        cells = [tuple(k.format(v) for v in summ.loc[(s, key), ["estimate", "ci_low", "ci_high"]])
+                 for s in comp.strategies]
+        cells += [tuple(k.format(v, diff=True)
+                        for v in summ.loc[(s, key), ["diff", "diff_ci_low", "diff_ci_high"]])
+                  for s in comp.strategies[1:]]
+        out.append({"kpi": key, "label": k.label, "flag": k.is_flag, "cells": cells})
+    return out
+
+
+def terminal_table(comp: Comparison, keys: Sequence[str] = kpis.KEY_KPIS) -> str:
+    """The summary as a plain-text table: estimate [95 % CI] per strategy, difference vs ref."""
     ref = comp.strategies[0]
     head = ["KPI", *comp.strategies]
     head += [f"{s} - {ref}" for s in comp.strategies[1:]]
     rows = [head]
-    for k in keys:
-        cells = [kpi_label(k)]
-        for s in comp.strategies:
-            r = summ.loc[(s, k)]
-            cells.append(f"{fmt_kpi(k, r.estimate)} [{fmt_kpi(k, r.ci_low)}, "
-                         f"{fmt_kpi(k, r.ci_high)}]")
-        for s in comp.strategies[1:]:
-            r = summ.loc[(s, k)]
-            lo = fmt_kpi(k, r.diff_ci_low, diff=True)
-            hi = fmt_kpi(k, r.diff_ci_high, diff=True)
-            cells.append(f"{fmt_kpi(k, r['diff'], diff=True)} [{lo}, {hi}]")
-        rows.append(cells)
+    for r in formatted_summary(comp, keys):
+        rows.append([r["label"], *(f"{v} [{lo}, {hi}]" for v, lo, hi in r["cells"])])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = []
     for n, r in enumerate(rows):
@@ -299,48 +290,6 @@ def terminal_table(comp: Comparison, keys: Sequence[str] = KEY_KPIS) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-# ====================================================================== benchmark
-def benchmark(replicates: int = 200, *, seed: int = 0,
-              series_stride: int = DEFAULT_STRIDE) -> dict[str, float]:
-    """Time ``compare overlay planned --replicates N`` on 1 and 2 workers, and Mesa's runner.
-
-    The compare timings cover the runs (with the series every ``series_stride`` days, as
-    ``dealersim compare`` records them), not the charts and report. ``mesa.batch_run`` runs the
-    same ``2 * replicates`` models with its DataCollector every day, on 2 processes.
-
-    Returns:
-        ``runs``, ``t1`` and ``t2`` (seconds for 1 and 2 workers), ``efficiency``
-        (``t1 / (2 * t2)``), ``t_batch_run`` and ``throughput_ratio``
-        (``t_batch_run / t2``: our runs per second over Mesa's), plus ``t2_summary_only``.
-    """
-    import mesa
-
-    from dealersim.model.dealership import DealershipModel
-
-    strategies = ["overlay", "planned"]
-    t1 = run_compare(strategies, replicates=replicates, seed=seed, workers=1,
-                     series_stride=series_stride, progress=False).seconds
-    t2 = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
-                     series_stride=series_stride, progress=False).seconds
-    t2s = run_compare(strategies, replicates=replicates, seed=seed, workers=2,
-                      series_stride=0, progress=False).seconds
-    horizon = make_params("overlay").horizon_days
-    start = time.perf_counter()
-    mesa.batch_run(DealershipModel, {"strategy": strategies},
-                   rng=replicate_seeds(seed, replicates), number_processes=2,
-                   max_steps=horizon + 5, display_progress=False)
-    tb = time.perf_counter() - start
-    return {
-        "runs": 2 * replicates,
-        "t1": t1,
-        "t2": t2,
-        "efficiency": t1 / (2 * t2),
-        "t2_summary_only": t2s,
-        "t_batch_run": tb,
-        "throughput_ratio": tb / t2,
-    }
 
 
 def survival_curves(comp: Comparison) -> dict[str, pd.DataFrame]:

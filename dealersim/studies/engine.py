@@ -10,6 +10,7 @@ depends on the executor, the worker count or the order in which tasks finish.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import sys
@@ -19,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
+from dealersim.base.procs import check_workers, sigterm_as_interrupt, worker_init
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.results import package_version, summarize
 
@@ -62,7 +66,14 @@ class RunSpec:
     labels: tuple[tuple[str, Any], ...] = field(default=())
 
 
-def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]:
+Series = dict[str, np.ndarray]
+"""One run's time series as plain arrays: column name to values on the recorded days."""
+
+_version = functools.cache(package_version)
+"""The installed version, looked up once per process (``importlib.metadata`` takes ~1 ms)."""
+
+
+def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Series | None]:
     """Run one spec to its horizon.
 
     Args:
@@ -71,7 +82,10 @@ def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]
 
     Returns:
         ``(row, series)``: the summary row (labels, run id, strategy, seed, version and every
-        summary KPI) and the time series DataFrame (``None`` when ``series_stride`` is 0).
+        summary KPI) and the time series as plain numpy arrays, one per column of
+        ``SERIES_COLUMNS``, on day 0, every ``series_stride``-th day and the last day
+        (``None`` when ``series_stride`` is 0). Arrays pickle far faster than a DataFrame;
+        :func:`series_frame` builds one DataFrame on the driver.
     """
     model = DealershipModel(
         spec.strategy, rng=spec.seed, record_every=series_stride, **dict(spec.overrides)
@@ -82,19 +96,38 @@ def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Any]
         **dict(spec.labels),
         "strategy": spec.strategy,
         "seed": spec.seed,
-        "version": package_version(),
+        "version": _version(),
     }
     row.update(summarize(model))
-    series = None
-    if series_stride:
-        series = model.datacollector.get_model_vars_dataframe()
-        series.insert(0, "run_id", spec.run_id)
+    series = model.datacollector.arrays() if series_stride else None
     return row, series
 
 
-def run_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, Any]]:
+def run_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, Series | None]]:
     """Run a bundle of specs in one worker call (the unit shipped to an executor)."""
     return [run_one(s, series_stride) for s in specs]
+
+
+def series_frame(series: Iterable[tuple[str, Series]]) -> pd.DataFrame | None:
+    """One DataFrame from the series runs returned, built once on the driver.
+
+    Args:
+        series: ``(run_id, arrays)`` pairs as :func:`run_one` returns them.
+
+    Returns:
+        A ``run_id`` column, then the series columns; runs in ``run_id`` order, days in order
+        within a run, a fresh ``RangeIndex``. ``None`` when there is no series.
+    """
+    items = sorted(series, key=lambda item: item[0])
+    if not items:
+        return None
+    columns = list(items[0][1])
+    lengths = [len(arrays[columns[0]]) for _, arrays in items]
+    ids = np.array([run_id for run_id, _ in items], dtype=object)
+    data: dict[str, np.ndarray] = {"run_id": np.repeat(ids, lengths)}
+    for c in columns:
+        data[c] = np.concatenate([arrays[c] for _, arrays in items])
+    return pd.DataFrame(data)
 
 
 def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) -> list[list]:
@@ -105,10 +138,29 @@ def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) 
 
 
 def local_executor(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers fork from a server that has dealersim imported."""
+    """A process pool whose workers fork from a server that has dealersim imported.
+
+    Every worker runs :func:`dealersim.base.procs.worker_init`: it ignores Ctrl-C (the driver
+    stops the pool) and exits when the driver dies, even by ``kill -9``.
+
+    Raises:
+        ValueError: ``workers`` is outside 1..:func:`dealersim.base.procs.worker_cap`.
+    """
+    check_workers(workers)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["dealersim.studies.engine"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_init,
+                               initargs=(os.getpid(),))
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a local pool at once: kill its workers, cancel what is queued."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for proc in procs:
+        proc.join(5)
 
 
 def execute(
@@ -121,12 +173,17 @@ def execute(
     progress: bool | None = None,
     task_fn: Callable[..., Any] = run_task,
     task_args: Iterable[Any] = (),
+    tasks: Sequence[Sequence[RunSpec]] | None = None,
 ) -> Iterator[list[tuple[dict, Any]]]:
     """Run ``specs`` and yield each finished task's ``(row, series)`` pairs.
 
     With ``workers == 1`` and no executor the runs happen in this process, in order. Otherwise
     tasks go to ``executor`` (or a local process pool of ``workers``) and are yielded as they
     finish; callers sort rows by ``run_id`` or labels if they need an order.
+
+    SIGTERM is handled like Ctrl-C while this runs (:func:`dealersim.base.procs.sigterm_as_
+    interrupt`): on either, or on any error, a local pool's workers are killed at once rather
+    than left to finish their tasks, and the exception propagates.
 
     Args:
         specs: The runs.
@@ -137,39 +194,65 @@ def execute(
         progress: Show a progress bar on stderr (default: when stderr is a terminal).
         task_fn: The function run per task (default :func:`run_task`); must be picklable.
         task_args: Extra positional arguments for ``task_fn`` after the bundle.
+        tasks: Ready-made bundles to run as they are (then ``specs`` and ``per_task`` are
+            ignored): the sweep driver fixes its bundles so that a part's name never changes.
     """
-    from tqdm.auto import tqdm
-
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
-    bar = tqdm(total=len(specs), unit="run", disable=not progress, smoothing=0.1)
     extra = tuple(task_args)
-    try:
-        if executor is None and workers <= 1:
-            for task in bundle(specs, 1, per_task or 1):
+    serial = executor is None and workers <= 1
+    if tasks is None:
+        tasks = bundle(specs, 1, per_task or 1) if serial else bundle(specs, workers, per_task)
+    total = sum(len(t) for t in tasks)
+    with sigterm_as_interrupt(), tqdm(total=total, unit="run", disable=not progress,
+                                      smoothing=0.1) as bar:
+        if serial:
+            for task in tasks:
                 out = task_fn(task, series_stride, *extra)
                 bar.update(len(task))
                 yield out
             return
-        own = executor is None
-        pool = local_executor(workers) if own else executor
+        pool = local_executor(workers) if executor is None else executor
+        futures: dict[Future, int] = {}
         try:
-            tasks = bundle(specs, workers, per_task)
-            futures: dict[Future, int] = {
-                pool.submit(task_fn, task, series_stride, *extra): len(task) for task in tasks
-            }
+            for task in tasks:
+                futures[pool.submit(task_fn, task, series_stride, *extra)] = len(task)
             for fut in as_completed(futures):
                 out = fut.result()
                 bar.update(futures.pop(fut))
                 yield out
+        except BaseException:
+            if executor is None:
+                _kill_pool(pool)
+            else:
+                for fut in futures:
+                    fut.cancel()
+            raise
         finally:
-            if own:
+            if executor is None:
                 pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        bar.close()
 
 
-def collect_rows(batches: Iterable[list[tuple[dict, Any]]]) -> list[dict[str, Any]]:
+def collect_runs(
+    batches: Iterable[list[tuple[dict, Series | None]]],
+) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+    """Flatten :func:`execute` output to summary rows sorted by ``run_id`` and one series frame.
+
+    Returns:
+        ``(rows, series)``: the rows, and :func:`series_frame` of the series the runs kept
+        (``None`` when none did).
+    """
+    rows: list[dict[str, Any]] = []
+    series: list[tuple[str, Series]] = []
+    for batch in batches:
+        for row, arrays in batch:
+            rows.append(row)
+            if arrays is not None:
+                series.append((row["run_id"], arrays))
+    return sorted(rows, key=lambda r: r["run_id"]), series_frame(series)
+
+
+def collect_rows(batches: Iterable[list[tuple[dict, Series | None]]]) -> list[dict[str, Any]]:
     """Flatten :func:`execute` output to summary rows sorted by ``run_id``."""
     rows = [row for batch in batches for row, _ in batch]
     return sorted(rows, key=lambda r: r["run_id"])

@@ -8,7 +8,6 @@ other sizes, with common random numbers: replicate *i* of every arm uses the see
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -18,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from dealersim.base.stats import wilson
+from dealersim.base.stats import paired_diff
+from dealersim.model.kpis import kpi
 from dealersim.model.params import spec
+from dealersim.model.results import package_version
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_REPLICATES = 100
@@ -69,17 +70,14 @@ def _col(rows: list[dict], key: str) -> np.ndarray:
 
 def _rate(rows: list[dict], key: str) -> tuple[float, str]:
     x = _col(rows, key)
-    k, n = int(np.nansum(x)), len(x)
-    _, lo, hi = wilson(k, n)
-    return k / n, f"{k / n:.0%} (95% CI {lo:.0%}-{hi:.0%}, n={n})"
+    rate, lo, hi = kpi(key).interval(x)
+    return rate, f"{rate:.0%} (95% CI {lo:.0%}-{hi:.0%}, n={len(x)})"
 
 
 def _mean(rows: list[dict], key: str, fmt: str = "{:.3f}") -> tuple[float, str]:
     x = _col(rows, key)
-    x = x[~np.isnan(x)]
-    m = float(x.mean())
-    half = 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else float("nan")
-    return m, f"{fmt.format(m)} ± {fmt.format(half)}"
+    m, lo, hi = kpi(key).interval(x)
+    return m, f"{fmt.format(m)} (95% CI {fmt.format(lo)} to {fmt.format(hi)})"
 
 
 def _success_of(arm: str) -> Callable[[dict[str, list[dict]]], tuple[float, str]]:
@@ -144,10 +142,10 @@ def _wall_change(arm: str) -> Callable[[dict[str, list[dict]]], tuple[float, str
     def measure(runs: dict[str, list[dict]]) -> tuple[float, str]:
         d0 = _col(runs[arm], "wall_mean_day0")
         d60 = _col(runs[arm], "wall_mean_day60")
-        diff = d60 - d0
-        half = 1.96 * diff.std(ddof=1) / math.sqrt(len(diff))
-        return float(diff.mean()), (
-            f"{d0.mean():.2f} -> {d60.mean():.2f} (change {diff.mean():+.2f} ± {half:.2f})"
+        change, lo, hi, _ = paired_diff(d0, d60, bounds=kpi("wall_mean_day60").bounds)
+        return change, (
+            f"{np.nanmean(d0):.2f} -> {np.nanmean(d60):.2f} (change {change:+.2f}, "
+            f"95% CI {lo:+.2f} to {hi:+.2f})"
         )
 
     return measure
@@ -310,8 +308,6 @@ def write_markdown(
     outcomes: Sequence[Outcome], path: Path, replicates: int, seconds: float
 ) -> None:
     """Write docs/validation.md from the outcomes."""
-    from dealersim.model.results import package_version
-
     passed = sum(o.passed for o in outcomes)
     text = f"""# Validation: the story's patterns
 
@@ -321,10 +317,11 @@ master seed {MASTER_SEED}, {replicates} replicates per arm and size, common rand
 
 Pattern-oriented modelling (Grimm et al. 2005): several patterns at different levels (launch
 outcome, people, walls, market), all reproduced by one parameter set: the `Params` defaults and
-the strategy presets, nothing special-cased. Rates carry Wilson 95 % intervals; means carry
-± 1.96 standard errors. P6 is measured over 8 years of the planned strategy: within 3 years
-managed customers are seen mostly at the one lease end their deal was timed to, and their
-contracts (48 months) cannot end yet, so a 3-year rate oversamples their renewals.
+the strategy presets, nothing special-cased. Rates carry Wilson 95 % intervals; means and
+paired changes carry Student-t 95 % intervals. P6 is measured over 8 years of the planned
+strategy: within 3 years managed customers are seen mostly at the one lease end their deal was
+timed to, and their contracts (48 months) cannot end yet, so a 3-year rate oversamples their
+renewals.
 P7 compares the same seeds with the ask-permission rule always on versus never on.
 
 **Definitions (issue 9).** A launch succeeds only if the **first** specialist is still in the

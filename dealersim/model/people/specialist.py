@@ -62,6 +62,7 @@ class Specialist(mesa.Agent):
         self.name = f"specialist {number}"
         self.hired_day = model.day
         self.left_day: int | None = None
+        self.left_as: str | None = None
         self.salary = p.base_salary
         self.booked_mrr = 0.0
         self.deals = 0
@@ -267,6 +268,7 @@ class Specialist(mesa.Agent):
         """Leave the dealership (``kind`` is ``"quit"`` or ``"fired"``); open deals are lost."""
         m = self.model
         self.left_day = m.day
+        self.left_as = kind
         m.log(self.name, kind, text)
         m.specialist_left(self)
 

@@ -1,0 +1,146 @@
+"""A run's time series recorded into preallocated numpy arrays, behind Mesa's DataCollector face.
+
+:class:`SeriesRecorder` is what ``DealershipModel.datacollector`` holds. Each series column is a
+model attribute of the same name (as with ``mesa.DataCollector(model_reporters={name: name})``);
+:meth:`SeriesRecorder.collect` copies them into the next row of one preallocated float block with
+a single ``operator.attrgetter`` call and one row assignment: no deep copies, no dict per day.
+Columns that are cheaper to compute for all recorded days at once (the reps' wall mean and
+maximum) are *derived* when the series is read.
+
+It is a ``mesa.DataCollector`` subclass with what ``mesa.batch_run`` and SolaraViz's plot
+components read: ``model_vars`` (a dict of lists, built once per new row count),
+``_collection_steps``, empty agent records, and :meth:`get_model_vars_dataframe`. Values come
+back typed per the KPI registry (:attr:`dealersim.model.kpis.KPI.arrow_type`): counts and days
+as ``int64``, everything else as ``float64``. Counts are exact in the float block (far below
+2**53).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from dealersim.model.kpis import kpi
+
+Derive = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
+"""Computes the derived columns from the recorded ones (each an array over the recorded rows)."""
+
+
+def recorded_rows(horizon: int, every: int) -> int:
+    """Rows a run of ``horizon`` days records with ``record_every=every``.
+
+    Day 0, every ``every``-th day and the last day (0 or less: day 0 and the last day only).
+    """
+    horizon = max(0, int(horizon))
+    every = int(every)
+    if every <= 0:
+        return 1 + (horizon > 0)
+    return 1 + horizon // every + (horizon % every != 0)
+
+
+def series_dtypes(columns: Sequence[str]) -> dict[str, np.dtype]:
+    """The numpy type of each series column, from the KPI registry."""
+    return {c: np.dtype(kpi(c).arrow_type) for c in columns}
+
+
+class SeriesRecorder(mesa.DataCollector):
+    """Model attributes recorded row by row into a preallocated block.
+
+    ``DataCollector.__init__`` is deliberately not called: it would make ``model_vars`` a dict
+    of lists that every ``collect`` appends deep copies to, which is what this class replaces.
+    The attributes ``batch_run`` and the inherited methods read are set here instead.
+
+    Args:
+        columns: Series names, in output order (e.g. :data:`dealersim.model.kpis.SERIES_COLUMNS`).
+        capacity: Rows to preallocate (see :func:`recorded_rows`); the block doubles if a run
+            records more (a model stepped past its horizon).
+        derived: Columns not read from the model but computed by ``derive`` when read.
+        derive: Maps the recorded columns (``day`` among them) to the derived ones; must be
+            picklable if the model is (a bound method, not a lambda).
+
+    Example:
+        >>> class Toy:
+        ...     day, dials, time = 0, 3, 0.0
+        >>> rec = SeriesRecorder(["day", "dials"], capacity=2)
+        >>> rec.collect(Toy())
+        >>> rec.arrays()["dials"].tolist()
+        [3]
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        *,
+        capacity: int,
+        derived: Sequence[str] = (),
+        derive: Derive | None = None,
+    ) -> None:
+        self.columns: tuple[str, ...] = tuple(columns)
+        missing = set(derived) - set(self.columns)
+        if missing:
+            raise ValueError(f"derived: {sorted(missing)} are not among the columns")
+        if derived and derive is None:
+            raise ValueError("derive: needed to compute the derived columns")
+        self._derived = tuple(derived)
+        self._derive = derive
+        self._recorded = tuple(c for c in self.columns if c not in self._derived)
+        self._get = operator.attrgetter(*self._recorded)
+        self._single = len(self._recorded) == 1
+        self._dtypes = series_dtypes(self.columns)
+        self._block = np.empty((max(1, int(capacity)), len(self._recorded)))
+        self._n = 0
+        self._cache: tuple[int, dict[str, list]] = (-1, {})
+        # what mesa.batch_run and the inherited DataCollector methods read
+        self._collection_steps: list[Any] = []
+        self.model_reporters = {c: c for c in self.columns}
+        self.agent_reporters: dict = {}
+        self.agenttype_reporters: dict = {}
+        self._agent_records: dict = {}
+        self._agenttype_records: dict = {}
+        self.tables: dict = {}
+        self._validated = True
+
+    def collect(self, model: Any) -> None:
+        """Copy the model's column attributes into the next row (Mesa calls this ``collect``)."""
+        n = self._n
+        if n == self._block.shape[0]:
+            self._block = np.concatenate([self._block, np.empty_like(self._block)])
+        row = self._get(model)
+        self._block[n] = (row,) if self._single else row
+        self._collection_steps.append(model.time)
+        self._n = n + 1
+
+    def __len__(self) -> int:
+        """Rows recorded so far."""
+        return self._n
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every column over the rows recorded so far, as fresh typed arrays, in column order."""
+        block = self._block[: self._n]
+        out = {c: block[:, k].astype(self._dtypes[c]) for k, c in enumerate(self._recorded)}
+        if self._derive is not None:
+            derived = self._derive(out)
+            out.update({c: np.asarray(derived[c], dtype=self._dtypes[c]) for c in self._derived})
+        return {c: out[c] for c in self.columns}
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Each column as a list of Python numbers, like ``mesa.DataCollector.model_vars``.
+
+        Built from the arrays once per row count (``batch_run`` reads it once per step it
+        reports), so reading it repeatedly costs nothing.
+        """
+        n, lists = self._cache
+        if n != self._n:
+            lists = {c: a.tolist() for c, a in self.arrays().items()}
+            self._cache = (self._n, lists)
+        return lists
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        """The series as a DataFrame: one row per recorded day, one column per series."""
+        return pd.DataFrame(self.arrays())
