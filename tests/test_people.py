@@ -9,6 +9,7 @@ seeds, replicates and tolerance.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,8 +17,13 @@ import pytest
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
 from dealersim.model.params import FieldSpec, Params, spec
-from dealersim.model.people.hardware_rep import rep_credit, specialist_credit, team_goodwill
-from dealersim.model.people.specialist import quit_probability
+from dealersim.model.people.hardware_rep import (
+    draw_culture,
+    rep_credit,
+    specialist_credit,
+    team_goodwill,
+)
+from dealersim.model.people.specialist import offer_probability, quit_probability
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
 
@@ -85,8 +91,9 @@ def test_credit_acts_through_one_number():
         1.0 - p.rep_credit_share)
     assert specialist_credit(p.replace(credit_policy="double")) == 1.0
     # the resting wall and the motivation move with the rep's credit share, nothing else
-    low = small(credit_policy="double", rep_credit_share=0.25).reps[0]
-    high = small(credit_policy="double", rep_credit_share=0.5).reps[0]
+    # a typical culture (no spread): the team's goodwill does not saturate the motivation
+    low = small(credit_policy="double", rep_credit_share=0.25, culture_spread=0.0).reps[0]
+    high = small(credit_policy="double", rep_credit_share=0.5, culture_spread=0.0).reps[0]
     w = low.model.params.credit_wall_weight
     assert low.resting_wall() - high.resting_wall() == pytest.approx(w * 0.25, abs=1e-9) or (
         high.resting_wall() == 0.0)
@@ -185,7 +192,7 @@ def test_quit_decision_follows_the_hazard():
 
 
 NO_QUITS = dict(first_milestone_day=30, quit_base_rate=0.0, quit_gap_weight=0.0,
-                quit_morale_weight=0.0)
+                quit_morale_weight=0.0, job_offer_rate=0.0)
 
 
 def test_extension_is_a_grace_period_before_the_cut():
@@ -205,6 +212,64 @@ def test_no_extension_cuts_at_the_review():
     while model.day < 40:
         model.step()
     assert model.specialists[0].cut_applied
+
+
+def test_offer_probability_is_poisson():
+    p = Params(job_offer_rate=5.0)
+    assert offer_probability(p, 365.0) == pytest.approx(1 - math.exp(-5.0))
+    daily = offer_probability(p, 1.0)
+    assert 1 - (1 - daily) ** 7 == pytest.approx(offer_probability(p))
+    assert offer_probability(Params(job_offer_rate=0.0)) == 0.0
+
+
+REVIEWS = dict(NO_QUITS, milestone_interval_days=30, extension_days=0, performance_cut=0.0,
+               search_after_misses=2, fire_after_misses=4)
+
+
+def _run_until(model, day):
+    while model.day < day and model.running:
+        model.step()
+
+
+def test_job_search_starts_at_the_second_miss_and_an_offer_ends_the_job():
+    """Reviews every 30 days from day 30, nothing booked; offers come about weekly."""
+    model = small(**{**REVIEWS, "job_offer_rate": 52.0})
+    s = model.specialists[0]
+    _run_until(model, 45)
+    assert s.misses == 1 and not s.searching and s.left_day is None
+    _run_until(model, 65)
+    assert s.misses == 2 and (s.searching or s.left_as == "quit")
+    _run_until(model, 125)
+    # P(no offer in the ~55 workdays before the fourth review) = exp(-52 * 60 / 365) ~ 2e-4
+    assert s.left_as == "quit" and s.left_day < 1 + 4 * 30
+    assert model.events.first("job_search") is not None
+
+
+def test_without_offers_the_searching_specialist_is_fired():
+    model = small(**REVIEWS)
+    s = model.specialists[0]
+    _run_until(model, 125)
+    assert s.searching and s.left_as == "fired" and s.misses == 4
+
+
+def test_a_met_milestone_ends_the_search():
+    model = small(**REVIEWS)
+    s = model.specialists[0]
+    _run_until(model, 65)
+    assert s.searching
+    s.booked_mrr = 1e6  # far above any target: the next review is met
+    _run_until(model, 95)
+    assert s.misses == 0 and not s.searching and s.left_day is None
+
+
+def test_team_culture_spread_shrinks_with_team_size():
+    """4,000 draws each: the spread is culture_spread * sqrt(reference / n), within 5 %."""
+    for n in (2, 8, 18):
+        fake = SimpleNamespace(params=Params(n_reps=n), rng=np.random.default_rng(n))
+        draws = [draw_culture(fake) for _ in range(4000)]
+        p = fake.params
+        expected = p.culture_spread * math.sqrt(p.culture_reference_reps / n)
+        assert np.std(draws) == pytest.approx(expected, rel=0.05)
 
 
 # ================================================================== levers, one at a time

@@ -476,8 +476,17 @@ class Params:
     )
     culture_spread: float = _p(
         0.15, 0.0, 0.3, unit="0-1", label="Culture spread", group="hardware reps",
-        help="Standard deviation of a team's mean wall across dealerships (its culture).",
+        help="Standard deviation of a team's mean wall across dealerships (its culture) for a "
+        "team of ``culture_reference_reps``; a team's culture is the mean of its reps' "
+        "dispositions, so its spread scales with 1/sqrt(team size).",
         source="estimate; '8 out of 10 dealerships' have the problem (author's opinion) [U]",
+    )
+    culture_reference_reps: int = _p(
+        8, 1, 100, unit="reps", label="Culture reference team", group="hardware reps",
+        help="Team size at which a team's culture spread is ``culture_spread``: smaller teams "
+        "vary more (a few open or guarded reps set the tone), larger ones less.",
+        source="mean of independent dispositions (standard error 1/sqrt(n)); the story's "
+        "team of 8 [U]",
     )
     wall_touch_shock: float = _p(
         0.001, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
@@ -549,7 +558,7 @@ class Params:
         "unasked (author's opinion) [U]",
     )
     open_culture_level: float = _p(
-        0.1, 0.0, 0.5, unit="wall", label="Open-culture level", group="hardware reps",
+        0.08, 0.0, 0.5, unit="wall", label="Open-culture level", group="hardware reps",
         help="How much lower than typical a team's walls must be before its reps introduce the "
         "specialist unasked.",
         source="estimate [U]",
@@ -843,6 +852,21 @@ class Params:
         group="specialist",
         help="Rise of the log quit hazard per unit of morale lost below its starting level.",
         source="estimate [U]",
+    )
+    job_offer_rate: float = _p(
+        5.0, 0.0, 52.0, unit="offers/year", label="Job offers while searching",
+        group="specialist",
+        help="Rate of acceptable outside offers while the specialist looks for a job (after the "
+        "salary cut, or once he has missed ``search_after_misses`` reviews); he takes the first "
+        "one. 5 a year is a mean search of about 10 weeks.",
+        source="estimate; US median spell of job search about 9-10 weeks (BLS CPS, 2015-2019), "
+        "a salesperson searching while employed [U]",
+    )
+    search_after_misses: int = _p(
+        2, 1, 10, unit="reviews", label="Job search after misses", group="specialist",
+        help="Missed quota reviews in a row after which the specialist starts looking for a "
+        "job (the salary cut starts the search too): he sees the firing coming.",
+        source="the story, beat 12: he leaves before he is let go [U]",
     )
     morale_initial: float = _p(
         0.8, 0.1, 1.0, unit="0-1", label="Starting morale", group="specialist",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
@@ -192,8 +193,14 @@ class HardwareRep(mesa.Agent):
 
 
 def draw_culture(model: DealershipModel) -> float:
-    """Draw the team's culture: its offset from the typical wall (negative: a more open team)."""
-    return float(model.rng.normal(0.0, model.params.culture_spread))
+    """Draw the team's culture: its offset from the typical wall (negative: a more open team).
+
+    The culture is the mean of the reps' dispositions, so its spread is ``culture_spread`` at
+    ``culture_reference_reps`` and scales with 1/sqrt(team size).
+    """
+    p = model.params
+    spread = p.culture_spread * math.sqrt(p.culture_reference_reps / p.n_reps)
+    return float(model.rng.normal(0.0, spread))
 
 
 def team_goodwill(params: Params, culture: float) -> float:

@@ -44,6 +44,14 @@ def quit_probability(
     return 1.0 - math.exp(-hazard)
 
 
+def offer_probability(params: Params, days: float = DAYS_PER_WEEK) -> float:
+    """Chance that a searching specialist gets an acceptable offer within ``days`` days.
+
+    Offers arrive as a Poisson process at ``job_offer_rate`` a year.
+    """
+    return 1.0 - math.exp(-params.job_offer_rate * days / DAYS_PER_YEAR)
+
+
 class Specialist(mesa.Agent):
     """One managed-services specialist, from hire to quitting, firing or success.
 
@@ -71,6 +79,7 @@ class Specialist(mesa.Agent):
         self.cut_applied = False
         self.grace_until: int | None = None
         self.asked_for_help = False
+        self.searching = False
         self.next_review = p.first_milestone_day
         self.milestones_met = 0
         self.misses = 0
@@ -163,9 +172,15 @@ class Specialist(mesa.Agent):
             return True
         gap = self.income_gap()
         deficit = max(0.0, p.morale_initial - self.morale)
-        if m.rng.random() >= quit_probability(gap, deficit, p, DAYS_PER_WEEK / WORKDAYS_PER_WEEK):
+        day = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
+        p_quit = quit_probability(gap, deficit, p, day)
+        p_offer = offer_probability(p, day) if self.searching else 0.0
+        u = m.rng.random()
+        if u >= 1.0 - (1.0 - p_quit) * (1.0 - p_offer):
             return True
-        if gap > 0:
+        if u >= p_quit:
+            why = "he takes a job offer elsewhere before the next review"
+        elif gap > 0:
             why = (f"expected income ${self.expected_income():,.0f} a year is below the "
                    f"${self.reservation:,.0f} he can accept")
         elif deficit > 0:
@@ -202,10 +217,13 @@ class Specialist(mesa.Agent):
         if met:
             self.milestones_met += 1
             self.misses = 0
+            self.searching = False
             m.log(self.name, "milestone_met", f"meets the milestone after {t} days in the job: "
                   f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
             return True
         self.misses += 1
+        if self.misses >= p.search_after_misses:
+            self.start_search()
         if self.misses >= p.fire_after_misses:
             self.leave("fired", f"is let go after {t} days and {self.misses} missed reviews: "
                        f"${self.booked_mrr:,.0f} booked against ${target:,.0f}")
@@ -241,6 +259,13 @@ class Specialist(mesa.Agent):
         self.lose_morale(p.morale_cut)
         m.log(self.name, "salary_cut", f"has his base cut by {p.performance_cut:.0%} to "
               f"${self.salary:,.0f}")
+
+    def start_search(self) -> None:
+        """Start looking for a job (once): offers arrive at ``job_offer_rate`` a year."""
+        if self.searching:
+            return
+        self.searching = True
+        self.model.log(self.name, "job_search", "starts looking for another job")
 
     def expected_income(self) -> float:
         """Income he expects over the next year.
