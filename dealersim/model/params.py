@@ -854,13 +854,13 @@ class Params:
         source="estimate [U]",
     )
     job_offer_rate: float = _p(
-        5.0, 0.0, 52.0, unit="offers/year", label="Job offers while searching",
+        8.0, 0.0, 52.0, unit="offers/year", label="Job offers while searching",
         group="specialist",
-        help="Rate of acceptable outside offers while the specialist looks for a job (after the "
-        "salary cut, or once he has missed ``search_after_misses`` reviews); he takes the first "
-        "one. 5 a year is a mean search of about 10 weeks.",
-        source="estimate; US median spell of job search about 9-10 weeks (BLS CPS, 2015-2019), "
-        "a salesperson searching while employed [U]",
+        help="Rate of acceptable outside offers while the specialist looks for a job (once he "
+        "has missed ``search_after_misses`` reviews in a row); he takes the first one. 8 a year "
+        "is a mean search of about 6.5 weeks.",
+        source="estimate; employers' time to fill a post about 6 weeks (SHRM benchmarks, not "
+        "checked here); a median unemployment spell of 9-10 weeks (BLS CPS) is the slow end [U]",
     )
     search_after_misses: int = _p(
         2, 1, 10, unit="reviews", label="Job search after misses", group="specialist",

@@ -332,7 +332,12 @@ month with the defaults); a successor who happens to be seated does not count
 morale), so P2 also checks that no single day holds more than half of the first specialists
 who left (censored runs excluded) and that a longer extension (a grace period before the cut)
 never shortens the mean first-year tenure (tenure capped at 365 days, arms at 0, 30 and 90
-days). The warm intro share (P3, P4) is read on the median run: per run it is bimodal by
+days). From the second missed review in a row the specialist looks for another job and takes
+the first offer (`job_offer_rate` a year); the firing on the third missed review is left for
+those who found nothing, so it no longer piles first specialists up on one day. A team's
+culture is the mean of its reps' dispositions, so its spread shrinks with team size (a 4-rep
+team is more often clearly open, or clearly guarded, than a 12-rep one). The warm intro share
+(P3, P4) is read on the median run: per run it is bimodal by
 design (a quarter of teams, clearly more open than typical, introduce the specialist unasked;
 the rest do not), so the mean mixes two populations; the mean is shown next to it. P9 adds
 each lever of the planned preset alone to the overlay: the author's prescription is that it
