@@ -59,7 +59,7 @@ browser: venv ## find or install Chromium for the browser test (see scripts/find
 lint: venv ## ruff check dealersim, tests, experiments and scripts
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
-test: venv frontend browser ## ruff, generated docs current, then pytest (PYTEST_ARGS='-k name -x')
+test: venv frontend browser ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/dealersim docs --check
 	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \

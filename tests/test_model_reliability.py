@@ -146,7 +146,7 @@ NON_NEGATIVE = (
     "hardware_accounts", "competitor_accounts", "managed_contracts", "managed_mrr", "booked_mrr",
     "stage_conversation", "stage_appointment", "stage_assessment", "stage_proposal",
     "stage_implementation", "specialist_employed", "specialist_salary", "quota_target", "dials",
-    "permission_requests",
+    "permission_requests", "specialist_minutes_booked", "specialist_minutes_available",
 )
 
 
@@ -210,6 +210,16 @@ def test_invariants_hold_across_parameter_space(config):
     assert 0 <= summary["conversations"] <= summary["dials"]
     assert summary["managed_contracts"] <= summary["deals"]
     assert summary["specialists_lost"] <= summary["specialists_hired"]
+    # the specialists' minutes: never negative, never more than the day has
+    assert (df["specialist_minutes_booked"] <= df["specialist_minutes_available"] + 1e-6).all()
+    assert summary["specialist_overbooked_days"] == 0
+    assert summary["leads_lost_to_capacity"] >= 0
+    util = summary["specialist_utilisation"]
+    assert util is None or 0.0 <= util <= 1.0 + 1e-9
+    for s in model.specialists:
+        assert s.overbooked_days == 0
+        assert (s.diary._booked >= 0).all()
+        assert (s.diary._booked <= s.diary.capacity + 1e-6).all()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -221,7 +231,8 @@ def test_invariants_hold_over_second_lease_cycle(seed):
     """
     overrides = dict(
         n_reps=4, accounts_per_rep=100, lease_term_months=24, years=4.0,
-        rep_managed_selling=1.0, rep_managed_effectiveness=1.0, opp_to_deal_warm=0.6,
+        rep_managed_selling=1.0, rep_managed_effectiveness=1.0, opp_to_deal_cold=0.3,
+        warm_lead_ratio=2.0,
         managed_stickiness=1.0,
     )
     model = run_and_check("overlay", seed, overrides)

@@ -28,6 +28,11 @@ def _staff_sum(fn):
     return lambda m: sum(fn(s) for s in m.employed_specialists)
 
 
+def _seated_sum(fn):
+    """Sum over the specialists seated today (including one who left today)."""
+    return lambda m: sum(fn(s) for s in m.specialists if s.left_day in (None, m.day))
+
+
 def _walls(m):
     return np.array([r.wall for r in m.reps])
 
@@ -59,6 +64,8 @@ REFERENCE = {
     "cumulative_gross_profit": (
         lambda m: m.hw_gp + m.managed_gp - m.salaries_paid - m.program_cost
     ),
+    "specialist_minutes_booked": _seated_sum(lambda s: s.minutes_booked_today),
+    "specialist_minutes_available": _seated_sum(lambda s: s.minutes_available_today),
 }
 
 

@@ -1,4 +1,4 @@
-"""The story's patterns P1-P8, each checked with 100 replicates at 4, 8 and 12 reps.
+"""The story's patterns P1-P9, each checked with 100 replicates at 4, 8 and 12 reps.
 
 Tolerance: each check compares the point estimate over 100 replicates (fixed master seed,
 common random numbers) with the issue's target band; the Wilson 95 % interval is in the message.

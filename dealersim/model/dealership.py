@@ -8,13 +8,19 @@ from typing import Any
 import mesa
 import numpy as np
 
+from dealersim.model.diary import DIARY_DAYS, is_workday
 from dealersim.model.events import EventLog
 from dealersim.model.funnel import Source, Stage
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
 from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, shown
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
-from dealersim.model.people.hardware_rep import CREDIT_SHARE, initial_walls
+from dealersim.model.people.hardware_rep import (
+    draw_culture,
+    initial_walls,
+    rep_credit,
+    team_goodwill,
+)
 from dealersim.model.recorder import SeriesRecorder, recorded_rows
 from dealersim.model.strategies import make_params, strategy_names
 
@@ -93,15 +99,14 @@ class DealershipModel(mesa.Model):
         self.market = Market(params, self.rng)
         self.owner = Owner(self)
         self.manager = SalesManager(self)
-        walls = initial_walls(self)
+        culture = draw_culture(self)
+        self.team_goodwill = team_goodwill(params, culture)
+        walls = initial_walls(self, culture)
         self.reps = [HardwareRep(self, r, float(w)) for r, w in enumerate(walls)]
         self.specialists: list[Specialist] = []
         self.employed_specialists: list[Specialist] = []
         self._by_number: dict[int, Specialist] = {}
 
-        self.rules_active = params.rules_of_engagement
-        self._wall_policy_key: tuple[bool, bool] | None = None
-        self._wall_policy = (0.0, 1.0)
         self.program_abandoned = False
         self.specialists_lost = 0
         self.program_cost = 0.0
@@ -128,6 +133,11 @@ class DealershipModel(mesa.Model):
         self.wall_history = np.full((self.horizon + 1, params.n_reps), np.nan)
         self.wall_mean_day60 = float("nan")
         self.record_every = int(record_every)
+        self.leads_lost_to_capacity = 0
+        self.minutes_booked_total = 0.0
+        self.minutes_available_total = 0.0
+        self.minutes_booked_today = 0.0
+        self.minutes_available_today = 0.0
 
         self.datacollector = SeriesRecorder(
             TIMESERIES_COLUMNS, capacity=recorded_rows(self.horizon, self.record_every),
@@ -154,28 +164,6 @@ class DealershipModel(mesa.Model):
         p = self.params
         return (p.specialist_seats > 0 or p.rep_managed_selling > 0) and not self.program_abandoned
 
-    def wall_policy(self) -> tuple[float, float]:
-        """``(threat, relief)`` that set every rep's resting wall: ``(base + threat) * relief``.
-
-        The threat is the standing threat of an uncredited specialist in the territory (halved
-        by rules of engagement); the relief multiplies the reliefs from credit, leadership and
-        training. Cached until the specialist's presence or the rules change.
-        """
-        key = (self.specialist_present, self.rules_active)
-        if key != self._wall_policy_key:
-            p = self.params
-            credit = CREDIT_SHARE[p.credit_policy]
-            threat = 0.0
-            if self.specialist_present:
-                threat = p.standing_threat * (1.0 - credit) * (0.5 if self.rules_active else 1.0)
-            relief = (
-                (1.0 - p.credit_wall_relief * credit)
-                * (1.0 - p.leadership_wall_relief * p.manager_leadership)
-                * (1.0 - p.training_wall_relief * p.rep_training)
-            )
-            self._wall_policy_key, self._wall_policy = key, (threat, relief)
-        return self._wall_policy
-
     def log(self, actor: str, kind: str, text: str) -> None:
         """Add an event to the story."""
         self.events.add(self.day, actor, kind, text)
@@ -184,9 +172,11 @@ class DealershipModel(mesa.Model):
     def step(self) -> None:
         """One calendar day: the market moves, then the people act, then the books close."""
         self.day += 1
-        self.workday = self.day % 7 not in (6, 0)
+        self.workday = is_workday(self.day)
         if self.day == 1:
             self.owner.launch()
+        for specialist in self.employed_specialists:
+            specialist.diary.advance(self.day)
         self.resolve_lease_ends()
         self.resolve_contract_ends()
         self.advance_pipeline()
@@ -196,6 +186,7 @@ class DealershipModel(mesa.Model):
             rep.step()
         for specialist in list(self.employed_specialists):
             specialist.step()
+        self.count_minutes()
         self.start_implementations()
         self.accrue()
         if self.day == 60:
@@ -206,6 +197,31 @@ class DealershipModel(mesa.Model):
         if not self.running or (every > 0 and self.day % every == 0):
             self._record()
             self.datacollector.collect(self)
+
+    def count_minutes(self) -> None:
+        """Add up today's specialist minutes: available, and booked (meetings, hardware, dials)."""
+        active = [s for s in self.specialists if s.left_day is None or s.left_day == self.day]
+        self.minutes_available_today = sum(s.minutes_available_today for s in active)
+        self.minutes_booked_today = sum(s.minutes_booked_today for s in active)
+        self.minutes_available_total += self.minutes_available_today
+        self.minutes_booked_total += self.minutes_booked_today
+
+    @property
+    def overbooked_days(self) -> int:
+        """Specialist workdays on which more minutes were booked than the day had."""
+        return sum(s.overbooked_days for s in self.specialists)
+
+    def lost_to_capacity(self, i: int) -> None:
+        """A prospect found no slot in the diary within his patience: the lead cools off."""
+        mk = self.market
+        self.leads_lost_to_capacity += 1
+        if self.leads_lost_to_capacity == 1:
+            self.log("specialist", "diary_full", "has no slot for a prospect within "
+                     f"{self.params.lead_patience_days} days: the lead cools off")
+        if mk.stage[i] != Stage.NONE:
+            mk.move(i, Stage.NONE, self.day)
+        else:
+            mk.cooldown[i] = self.day + self.params.prospect_cooldown_days
 
     def run(self) -> DealershipModel:
         """Step until the horizon and return ``self``."""
@@ -243,7 +259,7 @@ class DealershipModel(mesa.Model):
         if not p.open_territory or p.hardware_time_share == 0:
             return 0.0
         share = sum(s.hardware_share() for s in self.employed_specialists)
-        return min(0.9, p.hardware_win_rate * share / p.hardware_time_share)
+        return min(1.0, p.hardware_win_rate * share / p.hardware_time_share)
 
     def resolve_lease_ends(self) -> None:
         """The price war: every lease ending today renews with us, goes, or is won."""
@@ -275,7 +291,7 @@ class DealershipModel(mesa.Model):
         """Trained reps pitch managed services at the renewals they just kept."""
         mk, p = self.market, self.params
         kept = kept[mk.stage[kept] == Stage.NONE]
-        chance = p.rep_managed_selling * p.rep_managed_effectiveness * p.opp_to_deal_warm
+        chance = p.rep_managed_selling * p.rep_managed_effectiveness * self.warm_opp_to_deal()
         for i in kept[self.rng.random(kept.size) < chance].tolist():
             mk.source[i] = Source.REP
             mk.product[i] = MPS
@@ -297,14 +313,28 @@ class DealershipModel(mesa.Model):
             mk.contracts.add(int(mk.managed_end[i]), i)
 
     # ================================================================== pipeline
+    def warm_opp_to_deal(self) -> float:
+        """Opportunity-to-deal rate of our own customers.
+
+        The cold rate times the warm advantage's close-stage part,
+        ``warm_lead_ratio ** warm_close_share``.
+        """
+        p = self.params
+        return p.opp_to_deal_cold * p.warm_lead_ratio ** p.warm_close_share
+
     def close_rate(self, i: int, skill: float) -> float:
         """Chance that a proposal to account ``i`` closes, for a seller of ``skill``."""
         p, mk = self.params, self.market
-        opp = p.opp_to_deal_cold if mk.source[i] == Source.COLD else p.opp_to_deal_warm
-        return min(0.95, opp / (p.assessment_rate * p.proposal_rate) * skill)
+        opp = p.opp_to_deal_cold if mk.source[i] == Source.COLD else self.warm_opp_to_deal()
+        return min(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
 
     def advance_pipeline(self) -> None:
-        """Move every opportunity whose next step is due today."""
+        """Move every opportunity whose next step is due today.
+
+        Each visit (assessment, proposal) is booked in the handling specialist's diary on the
+        first day with room; a prospect who would wait longer than ``lead_patience_days`` is
+        lost to capacity.
+        """
         mk, p, rng = self.market, self.params, self.rng
         for i in np.unique(mk.pipeline_due(self.day)).tolist():
             stage = int(mk.stage[i])
@@ -319,31 +349,47 @@ class DealershipModel(mesa.Model):
             if s is None or s.left_day is not None:
                 mk.move(i, Stage.NONE, self.day)
                 continue
-            if stage == Stage.CONVERSATION:
+            if stage == Stage.CONVERSATION:  # the first appointment, booked in the diary
                 self.first_appointments[mk.source[i]] += 1
-                s.meeting_minutes += p.appointment_minutes
                 if self.first_appointments.sum() == 1:
                     self.log(s.name, "first_appointment", "holds his first appointment ("
                              f"{Source(mk.source[i]).name.lower()} lead)")
                 mk.move(i, Stage.APPOINTMENT, self.day, due=self.day + p.discovery_days)
             elif stage == Stage.APPOINTMENT:
-                if rng.random() < p.assessment_rate:
-                    length = p.assessment_days if mk.product[i] == MPS else max(
-                        p.assessment_days, p.mit_cycle_days - p.discovery_days - p.proposal_days
-                    )
-                    s.meeting_minutes += p.appointment_minutes
-                    mk.move(i, Stage.ASSESSMENT, self.day, due=self.day + length)
-                else:
-                    mk.move(i, Stage.NONE, self.day)
+                if rng.random() >= p.assessment_rate:
+                    self.rejected(i, s)
+                    continue
+                length = p.assessment_days if mk.product[i] == MPS else max(
+                    p.assessment_days, p.mit_cycle_days - p.discovery_days - p.proposal_days
+                )
+                slot = self.book_visit(s, p.assessment_minutes)
+                if slot < 0:
+                    self.lost_to_capacity(i)
+                    continue
+                mk.move(i, Stage.ASSESSMENT, self.day, due=slot + length)
             elif stage == Stage.ASSESSMENT:
-                if rng.random() < p.proposal_rate:
-                    self.proposals += 1
-                    s.meeting_minutes += p.appointment_minutes
-                    mk.move(i, Stage.PROPOSAL, self.day, due=self.day + p.proposal_days)
-                else:
-                    mk.move(i, Stage.NONE, self.day)
+                if rng.random() >= p.proposal_rate:
+                    self.rejected(i, s)
+                    continue
+                slot = self.book_visit(s, p.proposal_minutes)
+                if slot < 0:
+                    self.lost_to_capacity(i)
+                    continue
+                self.proposals += 1
+                mk.move(i, Stage.PROPOSAL, self.day, due=slot + p.proposal_days)
             elif stage == Stage.PROPOSAL:
                 self.decide(i, s)
+
+    def book_visit(self, s: Specialist, minutes: float) -> int:
+        """Book a customer visit of ``minutes`` (plus travel) in ``s``'s diary; -1 if no room."""
+        p = self.params
+        return s.diary.book(self.day + 1, self.day + p.lead_patience_days,
+                            minutes + p.travel_minutes)
+
+    def rejected(self, i: int, s: Specialist) -> None:
+        """The customer says no: the opportunity ends and the specialist's morale dips."""
+        self.market.move(i, Stage.NONE, self.day)
+        s.lose_morale(self.params.morale_rejection)
 
     def decide(self, i: int, s: Specialist) -> None:
         """The customer decides on a proposal, or postpones to the lease end."""
@@ -356,7 +402,7 @@ class DealershipModel(mesa.Model):
         if rng.random() < self.close_rate(i, s.skill):
             self.close_deal(i, s)
         else:
-            mk.move(i, Stage.NONE, self.day)
+            self.rejected(i, s)
 
     def close_deal(self, i: int, s: Specialist | None) -> None:
         """Account ``i`` signs a managed contract.
@@ -378,7 +424,7 @@ class DealershipModel(mesa.Model):
         who = s.name if s is not None else f"rep {int(mk.rep[i]) + 1}"
         if s is not None:
             s.closed(i, mrr)
-            s.credit_rep(i, mrr)
+            self.credit_rep(i, mrr)
         else:
             self.program_cost += self.params.commission_months * mrr
         if self.first_deal_day is None:
@@ -387,17 +433,37 @@ class DealershipModel(mesa.Model):
         else:
             self.log(who, "deal", f"closes a managed deal: ${mrr:,.0f} a month")
 
+    def credit_rep(self, i: int, mrr: float) -> None:
+        """Pay the owning rep his credit on a deal in his account (a cost); he sees the deal."""
+        r = int(self.market.rep[i])
+        if r < 0:
+            return
+        self.program_cost += rep_credit(self.params) * self.params.commission_months * mrr
+        self.reps[r].deal_in_book()
+
     def start_implementations(self) -> None:
-        """The service team starts signed contracts as capacity frees up."""
+        """The service team starts signed contracts as capacity frees up.
+
+        A contract the specialist closed starts on the day of its hand-off, booked in his diary
+        (``handoff_minutes``); it waits in the queue while his diary has no room.
+        """
         mk, p = self.market, self.params
         self._implementing = {i for i in self._implementing if mk.stage[i] == Stage.IMPLEMENTATION}
         while self._impl_queue and len(self._implementing) < p.implementation_capacity:
-            i = self._impl_queue.popleft()
+            i = self._impl_queue[0]
             if mk.stage[i] != Stage.IMPLEMENTATION or i in self._implementing:
+                self._impl_queue.popleft()
                 continue
+            start = self.day
+            s = self._by_number.get(int(mk.handler[i]))
+            if s is not None and s.left_day is None and p.handoff_minutes > 0:
+                start = s.diary.book(self.day + 1, self.day + DIARY_DAYS - 1, p.handoff_minutes)
+                if start < 0:
+                    break
+            self._impl_queue.popleft()
             self._implementing.add(i)
-            mk.stage_due[i] = self.day + p.implementation_days
-            mk.pipeline.add(self.day + p.implementation_days, i)
+            mk.stage_due[i] = start + p.implementation_days
+            mk.pipeline.add(start + p.implementation_days, i)
 
     # ================================================================== money
     def hw_margin_now(self) -> float:
@@ -435,6 +501,8 @@ class DealershipModel(mesa.Model):
         self.specialist_salary = sum(s.salary for s in staff)
         self.specialist_booked_mrr = sum(s.booked_mrr for s in staff)
         self.quota_target = sum(s.quota_target(s.tenure) for s in staff)
+        self.specialist_minutes_booked = self.minutes_booked_today
+        self.specialist_minutes_available = self.minutes_available_today
         self.cumulative_gross_profit = (
             self.hw_gp + self.managed_gp - self.salaries_paid - self.program_cost
         )

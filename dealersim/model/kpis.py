@@ -208,8 +208,9 @@ def _k(name: str, kind: Kind, unit: str, label: str, help: str, **extra: Any) ->
 
 SUMMARY: tuple[KPI, ...] = (
     _k("launch_succeeded", "flag", "share of runs", "Launch succeeded",
-       "The program runs at month 12 with a specialist in the seat and year-one bookings at "
-       "or above the target.", key=True),
+       "At month 12 the program runs, the FIRST specialist is still in the seat, and the deals "
+       "signed in year one bring gross profit over their term of at least the launch bar "
+       "(launch_cover years of his base salary).", key=True),
     _k("first_milestone_met", "flag", "share of runs", "First quota review met",
        "The first specialist met the first milestone at the first quota review.", key=True),
     _k("specialists_hired", "count", "people", "Specialists hired",
@@ -280,6 +281,16 @@ SUMMARY: tuple[KPI, ...] = (
        short="deals", funnel=True),
     _k("program_abandoned", "flag", "share of runs", "Program abandoned",
        "The owner gave up on the managed-services program.", key=True),
+    _k("program_succeeded", "flag", "share of runs", "Program succeeded (any specialist)",
+       "As launch succeeded, but any specialist in the seat at month 12 counts (a successor "
+       "too)."),
+    _k("specialist_utilisation", "share", "share of minutes", "Specialist time used",
+       "Minutes booked (visits, hand-offs, hardware, dials, permission calls) over minutes "
+       "available, across the specialists' workdays.", optional=True),
+    _k("specialist_overbooked_days", "count", "days", "Overbooked specialist days",
+       "Specialist workdays that booked more minutes than the day had (always 0)."),
+    _k("leads_lost_to_capacity", "count", "leads", "Leads lost to a full diary",
+       "Prospects who found no slot in the specialist's diary within their patience."),
 )
 """Every key of ``RunResult.summary``, in a stable order."""
 
@@ -329,6 +340,10 @@ SERIES: tuple[KPI, ...] = (
        "Permission requests to reps so far."),
     _k("cumulative_gross_profit", "money", "US$", "Gross profit to date",
        "Cumulative gross profit after program costs."),
+    _k("specialist_minutes_booked", "number", "minutes", "Specialist minutes booked",
+       "Minutes the specialists used today: visits, hand-offs, hardware, dials."),
+    _k("specialist_minutes_available", "number", "minutes", "Specialist minutes available",
+       "Selling minutes the specialists had today (0 on weekends)."),
 )
 """Every column of the daily time series, in a stable order."""
 

@@ -94,7 +94,7 @@ def loss_probability(
             ``relationship_protection``, ``managed_stickiness``).
 
     Returns:
-        Probabilities in [0, 0.98].
+        Probabilities in [0, ``max_loss_probability``].
     """
     p = (
         params.renewal_loss
@@ -102,7 +102,7 @@ def loss_probability(
         * np.exp(-params.relationship_protection * (relationship - 0.5))
     )
     p = np.where(managed, p * params.managed_stickiness, p)
-    return np.clip(p, 0.0, 0.98)
+    return np.clip(p, 0.0, params.max_loss_probability)
 
 
 class Market:
@@ -143,13 +143,15 @@ class Market:
         comp_rep[rng.random(n_comp) < p.open_territory_share] = OPEN_TERRITORY
         self.rep[n_own:] = comp_rep
 
-        sigma = 0.6
+        sigma = p.devices_sigma
         mu = np.log(p.devices_per_account) - sigma**2 / 2
         self.devices = np.maximum(1.0, np.round(rng.lognormal(mu, sigma, size=n)))
         self.lease_value = self.devices * p.lease_value_per_device
         self.relationship = np.empty(n)
-        self.relationship[:n_own] = rng.beta(5.0, 5.0, size=n_own)
-        self.relationship[n_own:] = rng.beta(2.0, 6.0, size=n_comp)
+        m, k = p.own_relationship_mean, p.own_relationship_concentration
+        self.relationship[:n_own] = rng.beta(m * k, (1.0 - m) * k, size=n_own)
+        m, k = p.competitor_relationship_mean, p.competitor_relationship_concentration
+        self.relationship[n_own:] = rng.beta(m * k, (1.0 - m) * k, size=n_comp)
         first_month = rng.integers(1, p.lease_term_months + 1, size=n)
         self.lease_end = month_start(first_month)
 
@@ -202,7 +204,7 @@ class Market:
                 self.end_managed(np.array([i]))
             self.handler[i] = NO_HANDLER
             self.source[i] = Source.NONE
-            self.cooldown[i] = day + 180
+            self.cooldown[i] = day + self.params.prospect_cooldown_days
 
     def drop_many(self, idx: np.ndarray, day: int) -> None:
         """Drop the opportunities at ``idx`` (any stage) back to ``NONE`` (vectorised)."""
@@ -219,7 +221,7 @@ class Market:
         self.stage_due[idx] = -1
         self.handler[idx] = NO_HANDLER
         self.source[idx] = Source.NONE
-        self.cooldown[idx] = day + 180
+        self.cooldown[idx] = day + self.params.prospect_cooldown_days
 
     def pipeline_due(self, day: int) -> np.ndarray:
         """Accounts whose next pipeline step is today (stale entries removed)."""
@@ -349,7 +351,7 @@ class Market:
             & (self.stage[cand] == Stage.NONE)
             & (self.cooldown[cand] <= day)
         )
-        soon = ok & (self.lease_end[cand] - day <= 365)
+        soon = ok & (self.lease_end[cand] - day <= self.params.intro_lease_horizon_days)
         hit = np.flatnonzero(soon)
         if hit.size == 0:
             hit = np.flatnonzero(ok)

@@ -31,6 +31,8 @@ CREDIT_POLICIES = ("none", "split", "double", "team")
 INTERVENTIONS = ("never", "reactive", "before_launch")
 PERMISSION_RULES = ("manager", "never", "always")
 TERRITORIES = ("all", "competitor_only")
+GRADE_ORDER = ("A", "B", "C", "U")
+"""Evidence grades from best to worst."""
 
 SEED_MAX = 2**63 - 1
 """Largest seed. Seeds are integers in [0, 2**63 - 1] everywhere: ``--seed``, scenario files,
@@ -160,9 +162,16 @@ class FieldSpec:
 
     @property
     def grade(self) -> str:
-        """The evidence grade letter (A, B, C or U) parsed from ``source``."""
+        """The evidence grade letter (A, B, C or U) parsed from ``source``.
+
+        A source with two grades (``"[B/U]"``) takes the worse one: a number is only as good as
+        its weakest support.
+        """
+        if "[" not in self.source:
+            return "U"
         tail = self.source.rsplit("[", 1)[-1].rstrip("]")
-        return tail.split("/")[0].strip() if "[" in self.source else "U"
+        letters = [g.strip() for g in tail.split("/") if g.strip() in GRADE_ORDER]
+        return max(letters, key=GRADE_ORDER.index) if letters else "U"
 
     def allowed(self) -> str:
         """Describe the allowed range for error messages and docs."""
@@ -323,6 +332,11 @@ class Params:
         help="Mean fleet size of an account (log-normal across accounts).",
         source="estimate for SMB copier fleets [U]",
     )
+    devices_sigma: float = _p(
+        0.6, 0.0, 1.5, unit="log-sd", label="Fleet size spread", group="market",
+        help="Log-normal spread of fleet sizes across accounts.",
+        source="estimate for SMB copier fleets [U]",
+    )
     lease_value_per_device: float = _p(
         180.0, 50.0, 1000.0, unit="$/month", label="Lease + service value per device",
         group="market", help="Monthly hardware lease and service revenue per device at the start.",
@@ -361,6 +375,35 @@ class Params:
     relationship_protection: float = _p(
         1.5, 0.0, 5.0, unit="log-odds", label="Relationship protection", group="market",
         help="How strongly a good relationship protects an account at renewal.",
+        source="estimate [U]",
+    )
+    max_loss_probability: float = _p(
+        0.98, 0.5, 1.0, unit="probability", label="Largest loss chance at renewal",
+        group="market",
+        help="Cap on the chance that one of our accounts goes to a competitor at lease end.",
+        source="estimate: even the weakest relationship keeps a few customers [U]",
+    )
+    own_relationship_mean: float = _p(
+        0.5, 0.05, 0.95, unit="0-1", label="Relationship with our customers", group="market",
+        help="Mean relationship strength with our own customers at the start (Beta).",
+        source="estimate [U]",
+    )
+    own_relationship_concentration: float = _p(
+        10.0, 1.0, 100.0, unit="Beta a+b", label="Spread of our relationships (inverse)",
+        group="market",
+        help="Beta concentration of our customers' relationships (higher: less spread).",
+        source="estimate [U]",
+    )
+    competitor_relationship_mean: float = _p(
+        0.25, 0.05, 0.95, unit="0-1", label="Relationship with competitors' customers",
+        group="market",
+        help="Mean relationship strength with competitor-held accounts at the start (Beta).",
+        source="estimate [U]",
+    )
+    competitor_relationship_concentration: float = _p(
+        8.0, 1.0, 100.0, unit="Beta a+b", label="Spread of competitors' relationships (inverse)",
+        group="market",
+        help="Beta concentration of competitor-held accounts' relationships.",
         source="estimate [U]",
     )
     competitor_win_rate: float = _p(
@@ -409,6 +452,12 @@ class Params:
         help="Gross margin on managed-services revenue once live.",
         source="estimate [U]",
     )
+    prospect_cooldown_days: int = _p(
+        180, 0, 730, unit="days", label="Cool-down after a lost opportunity", group="market",
+        help="Days before an account whose opportunity ended (lost, refused or cooled) can be "
+        "prospected again.",
+        source="estimate: a customer who said no is not called again for about six months [U]",
+    )
     # ---------------------------------------------------------------- hardware reps
     n_reps: int = _p(
         8, 2, 50, unit="reps", label="Hardware reps", group="hardware reps",
@@ -427,13 +476,40 @@ class Params:
     )
     culture_spread: float = _p(
         0.15, 0.0, 0.3, unit="0-1", label="Culture spread", group="hardware reps",
-        help="Standard deviation of a team's mean wall across dealerships (its culture).",
+        help="Standard deviation of a team's mean wall across dealerships (its culture) for a "
+        "team of ``culture_reference_reps``; a team's culture is the mean of its reps' "
+        "dispositions, so its spread scales with 1/sqrt(team size).",
         source="estimate; '8 out of 10 dealerships' have the problem (author's opinion) [U]",
+    )
+    culture_reference_reps: int = _p(
+        8, 1, 100, unit="reps", label="Culture reference team", group="hardware reps",
+        help="Team size at which a team's culture spread is ``culture_spread``: smaller teams "
+        "vary more (a few open or guarded reps set the tone), larger ones less.",
+        source="mean of independent dispositions (standard error 1/sqrt(n)); the story's "
+        "team of 8 [U]",
     )
     wall_touch_shock: float = _p(
         0.001, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
         help="Wall rise when the specialist touches a rep's account without credit or rules.",
         source="estimate; threat to renewal raises guarding (Zoltners et al.) [U]",
+    )
+    asked_touch_factor: float = _p(
+        0.5, 0.0, 1.0, unit="x touch", label="Touch factor when asked first",
+        group="hardware reps",
+        help="Multiplier on the wall rise per call when the specialist asked the rep first.",
+        source="estimate; story beat 7 [U]",
+    )
+    rules_touch_factor: float = _p(
+        0.3, 0.0, 1.0, unit="x touch", label="Touch factor under rules", group="hardware reps",
+        help="Multiplier on the wall rise per call when written rules of engagement say who "
+        "calls which accounts.",
+        source="estimate; enforcement lowers guarding (Zoltners et al.) [U]",
+    )
+    deal_taken_shock: float = _p(
+        0.05, 0.0, 0.5, unit="per deal", label="Wall rise per deal taken", group="hardware reps",
+        help="Wall rise when the specialist closes a managed deal in a rep's account and the "
+        "rep earns nothing from it.",
+        source="estimate; threat to the relationship raises guarding (Zoltners et al.) [U]",
     )
     wall_relax_days: float = _p(
         30.0, 5.0, 365.0, unit="days", label="Wall settling time", group="hardware reps",
@@ -444,6 +520,12 @@ class Params:
         0.65, 0.3, 0.95, unit="0-1", label="Wall-off level", group="hardware reps",
         help="Wall height at which a rep walls off all their accounts.",
         source="estimate; the story's '100-foot wall' by day 30 [U]",
+    )
+    wall_hysteresis: float = _p(
+        0.1, 0.0, 0.3, unit="0-1", label="Wall hysteresis", group="hardware reps",
+        help="How far a wall must fall below the complaint or wall-off level before the rep "
+        "stops complaining or opens his book again.",
+        source="estimate [U]",
     )
     launch_surprise: float = _p(
         0.08, 0.0, 0.5, unit="0-1", label="Launch surprise", group="hardware reps",
@@ -457,41 +539,85 @@ class Params:
         source="estimate; story beat 9 [U]",
     )
     intro_rate: float = _p(
-        0.2, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
-        help="Warm intros a fully motivated rep with no wall offers per workday.",
+        0.7, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        help="Warm intros a fully motivated, fully trained rep with no wall offers per workday.",
         source="estimate [U]",
     )
     goodwill: float = _p(
-        0.03, 0.0, 1.0, unit="0-1", label="Goodwill", group="hardware reps",
-        help="A rep's motivation to introduce the specialist with no credit, planning or "
-        "training.",
+        0.0, 0.0, 1.0, unit="0-1", label="Goodwill", group="hardware reps",
+        help="A typical team's motivation to introduce the specialist with no credit, planning "
+        "or training.",
+        source="estimate [U]",
+    )
+    culture_goodwill: float = _p(
+        10.0, 0.0, 10.0, unit="goodwill per wall", label="Goodwill from an open culture",
+        group="hardware reps",
+        help="Rise of the team's goodwill per unit its culture is more open than the open-culture "
+        "level (the same draw that lowers its walls).",
+        source="estimate; '8 out of 10 dealerships' have the problem, so a few teams cooperate "
+        "unasked (author's opinion) [U]",
+    )
+    open_culture_level: float = _p(
+        0.08, 0.0, 0.5, unit="wall", label="Open-culture level", group="hardware reps",
+        help="How much lower than typical a team's walls must be before its reps introduce the "
+        "specialist unasked.",
+        source="estimate [U]",
+    )
+    credit_wall_weight: float = _p(
+        0.4, 0.0, 2.0, unit="wall per credit share", label="Wall relief per credit",
+        group="hardware reps",
+        help="Fall of a rep's resting wall per unit of the share of a managed deal's commission "
+        "he earns (his credit).",
+        source="estimate; credit drives cooperation (Zoltners et al.) [U]",
+    )
+    credit_motivation_weight: float = _p(
+        0.8, 0.0, 3.0, unit="motivation per credit share", label="Intro drive per credit",
+        group="hardware reps",
+        help="Rise of a rep's motivation to introduce the specialist per unit of his credit "
+        "share.",
+        source="estimate; credit drives cooperation (Zoltners et al.) [U]",
+    )
+    planning_motivation_weight: float = _p(
+        0.4, 0.0, 1.0, unit="motivation", label="Intro drive from joint planning",
+        group="hardware reps",
+        help="Rise of a rep's motivation to introduce from joint account planning, times the "
+        "leading manager's leadership.",
+        source="estimate [U]",
+    )
+    untrained_spotting: float = _p(
+        0.3, 0.0, 1.0, unit="0-1", label="Spotting without training", group="hardware reps",
+        help="Share of managed-services opportunities in his book an untrained rep notices "
+        "(full training: all of them); a rep can only introduce what he notices.",
+        source="estimate [U]",
+    )
+    intro_lease_horizon_days: int = _p(
+        365, 30, 1825, unit="days", label="Warm-lead lease horizon", group="hardware reps",
+        help="Reps (intros) and the specialist (calls into our customers, seen in the CRM) "
+        "prefer customers whose lease ends within this many days.",
+        source=f"{NUMBERS}: MPS decisions often postponed to the lease end, Walters 2009 [C]",
+    )
+    rep_program_minutes: float = _p(
+        30.0, 0.0, 240.0, unit="min/workday", label="Rep time for the program",
+        group="hardware reps",
+        help="Minutes a workday a rep gives to the program: answering permission calls and "
+        "making intros.",
+        source="estimate [U]",
+    )
+    permission_answer_minutes: float = _p(
+        3.0, 0.0, 30.0, unit="min/request", label="Rep time per permission call",
+        group="hardware reps",
+        help="Rep minutes to answer one request to call into his accounts.",
+        source="estimate; story beat 7 [U]",
+    )
+    intro_minutes: float = _p(
+        20.0, 0.0, 120.0, unit="min/intro", label="Rep time per intro", group="hardware reps",
+        help="Rep minutes to set up one warm introduction.",
         source="estimate [U]",
     )
     shared_win_relief: float = _p(
         0.10, 0.0, 0.5, unit="per win", label="Wall drop per shared win", group="hardware reps",
         help="Wall fall when a managed deal closes in the rep's account and the rep gets credit.",
         source="estimate; shared wins lower guarding (Zoltners et al.) [U]",
-    )
-    standing_threat: float = _p(
-        0.25, 0.0, 0.6, unit="0-1", label="Standing threat", group="hardware reps",
-        help="Rise of a rep's resting wall while a specialist without credit rules works the "
-        "territory.",
-        source="estimate; reps guard more when they see a threat (Zoltners et al.) [U]",
-    )
-    credit_wall_relief: float = _p(
-        0.5, 0.0, 1.0, unit="share", label="Wall relief from credit", group="hardware reps",
-        help="Share of the resting wall removed when reps get full credit on managed deals.",
-        source="estimate; credit drives cooperation (Zoltners et al.) [U]",
-    )
-    leadership_wall_relief: float = _p(
-        0.5, 0.0, 1.0, unit="share", label="Wall relief from leadership", group="hardware reps",
-        help="Share of the resting wall removed by a manager who fully leads.",
-        source="estimate [U]",
-    )
-    training_wall_relief: float = _p(
-        0.4, 0.0, 1.0, unit="share", label="Wall relief from training", group="hardware reps",
-        help="Share of the resting wall removed by full rep training.",
-        source="estimate [U]",
     )
     rep_managed_selling: float = _p(
         0.0, 0.0, 1.0, unit="share", label="Reps selling managed services",
@@ -523,8 +649,54 @@ class Params:
         source="estimate; ramp and quota attainment vary widely across hires (SBI, CSO) [U]",
     )
     selling_minutes: float = _p(
-        300.0, 60.0, 480.0, unit="min/workday", label="Selling time", group="specialist",
-        help="Minutes a workday the specialist can spend selling.",
+        360.0, 60.0, 480.0, unit="min/workday", label="Selling time", group="specialist",
+        help="The specialist's time budget: minutes a workday (five workdays a week) for "
+        "meetings, travel, hand-offs, permission calls, open-territory hardware and dials.",
+        source="estimate [U]",
+    )
+    travel_minutes: float = _p(
+        45.0, 0.0, 240.0, unit="min/visit", label="Travel per visit", group="specialist",
+        help="Travel time added to every customer visit (appointment, assessment, proposal).",
+        source="estimate [U]",
+    )
+    assessment_minutes: float = _p(
+        120.0, 15.0, 480.0, unit="min", label="Minutes per assessment visit",
+        group="specialist",
+        help="Specialist time on site for a print or IT assessment.",
+        source="estimate [U]",
+    )
+    proposal_minutes: float = _p(
+        90.0, 15.0, 480.0, unit="min", label="Minutes per proposal", group="specialist",
+        help="Specialist time to build and present a proposal.",
+        source="estimate [U]",
+    )
+    handoff_minutes: float = _p(
+        60.0, 0.0, 480.0, unit="min", label="Minutes per implementation hand-off",
+        group="specialist",
+        help="Specialist time to hand a signed contract over to the service team.",
+        source="estimate [U]",
+    )
+    diary_meeting_share: float = _p(
+        0.75, 0.1, 1.0, unit="share", label="Diary share for meetings", group="specialist",
+        help="Largest share of a workday's selling minutes the specialist lets meetings take.",
+        source="estimate [U]",
+    )
+    new_meeting_share: float = _p(
+        0.5, 0.1, 1.0, unit="share of diary", label="Diary share for first meetings",
+        group="specialist",
+        help="Largest share of a day's diary that first appointments may fill, keeping room "
+        "for the assessments, proposals and hand-offs of opportunities already open.",
+        source="estimate [U]",
+    )
+    meeting_lead_days: int = _p(
+        2, 1, 14, unit="days", label="Meeting lead time", group="specialist",
+        help="Earliest day after booking on which a first appointment can take place.",
+        source="estimate [U]",
+    )
+    lead_patience_days: int = _p(
+        14, 1, 60, unit="days", label="Lead patience", group="specialist",
+        help="Longest wait for a slot in the specialist's diary before a prospect cools and the "
+        "opportunity is lost.",
         source="estimate [U]",
     )
     dial_minutes: float = _p(
@@ -547,15 +719,25 @@ class Params:
         help="Share of cold conversations that book a first appointment.",
         source=f"{NUMBERS}: 4.6 %, Belkins 2025 [B]",
     )
-    warm_multiplier: float = _p(
-        2.5, 1.0, 10.0, unit="x cold", label="Own-customer multiplier", group="specialist",
-        help="Connect and meeting rates when calling our own customers, relative to cold.",
-        source=f"{NUMBERS}: referral lead-to-deal 3.63 % vs 1.55 % web, Implisit 2014 [B]",
-    )
     own_account_preference: float = _p(
         0.7, 0.0, 1.0, unit="share", label="Calls into own customers", group="specialist",
         help="Share of dials the specialist aims at our own customers while any rep is open.",
         source="estimate; own customers are the most approachable, story beat 10 [U]",
+    )
+    warm_lead_ratio: float = _p(
+        2.34, 1.0, 5.0, unit="x cold", label="Warm advantage (whole funnel)",
+        group="specialist",
+        help="Lead-to-deal rate of our own customers relative to cold prospects, applied once "
+        "across the funnel.",
+        source=f"{NUMBERS}: lead-to-deal 3.63 % referral vs 1.55 % web, Implisit 2014 [B]",
+    )
+    warm_close_share: float = _p(
+        1.0, 0.0, 1.0, unit="share of log-ratio", label="Warm advantage at the close",
+        group="specialist",
+        help="Share of the warm advantage (on a log scale) that acts at the close; the rest "
+        "acts on connects and meetings.",
+        source=f"{NUMBERS}: opportunity-to-deal 14.7 % vs 6 % (2.45x) already carries the whole "
+        "2.34x lead-to-deal ratio, Implisit 2014 [B]",
     )
     intro_meeting_rate: float = _p(
         0.6, 0.1, 1.0, unit="probability", label="Intro meeting rate", group="specialist",
@@ -572,15 +754,10 @@ class Params:
         help="Share of assessments that end in a proposal.",
         source="estimate [U]",
     )
-    opp_to_deal_warm: float = _p(
-        0.147, 0.01, 0.6, unit="probability", label="Warm opportunity-to-deal",
-        group="specialist",
-        help="Share of first appointments with our own customers that become deals.",
-        source=f"{NUMBERS}: 14.7 % for referrals, Implisit 2014 [B]",
-    )
     opp_to_deal_cold: float = _p(
         0.06, 0.01, 0.6, unit="probability", label="Cold opportunity-to-deal",
-        group="specialist", help="Share of cold first appointments that become deals.",
+        group="specialist", help="Share of cold first appointments that become deals (our own "
+        "customers: times the warm advantage at the close).",
         source=f"{NUMBERS}: 6 % average, Implisit 2014 [B]",
     )
     discovery_days: int = _p(
@@ -614,8 +791,8 @@ class Params:
         source=f"{NUMBERS}: MPS decisions often postponed to the lease end, Walters 2009 [C]",
     )
     appointment_minutes: float = _p(
-        120.0, 15.0, 480.0, unit="min", label="Minutes per meeting", group="specialist",
-        help="Specialist time per appointment, assessment visit or proposal meeting.",
+        60.0, 15.0, 480.0, unit="min", label="Minutes per meeting", group="specialist",
+        help="Specialist time per first appointment (travel excluded).",
         source="estimate [U]",
     )
     implementation_days: int = _p(
@@ -633,6 +810,11 @@ class Params:
         help="Share of the specialist's selling time spent on hardware in the open territory.",
         source="estimate; story beat 4 [U]",
     )
+    cut_hardware_pressure: float = _p(
+        1.5, 1.0, 3.0, unit="x", label="Hardware time after a cut", group="specialist",
+        help="Multiplier on open-territory time once the salary is cut.",
+        source="estimate; story beats 4 and 8 [U]",
+    )
     hardware_win_rate: float = _p(
         0.10, 0.0, 0.5, unit="probability", label="Open-territory win rate",
         group="specialist",
@@ -640,10 +822,108 @@ class Params:
         source="estimate [U]",
     )
     reservation_income: float = _p(
-        70000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
+        72000.0, 20000.0, 200000.0, unit="$/year", label="Reservation income",
         group="specialist",
-        help="Expected yearly income below which the specialist quits.",
+        help="Mean of the hires' reservation incomes: the expected yearly income below which a "
+        "hire's quit hazard rises.",
         source="estimate [U]",
+    )
+    reservation_spread: float = _p(
+        0.08, 0.0, 0.5, unit="log-sd", label="Reservation income spread", group="specialist",
+        help="Log-normal spread of each hire's reservation income around the mean.",
+        source="estimate [U]",
+    )
+    quit_base_rate: float = _p(
+        0.05, 0.0, 1.0, unit="share/year", label="Base quit rate", group="specialist",
+        help="Yearly quit rate of a specialist whose income and morale are where he wants "
+        "them (the quit hazard's baseline).",
+        source=f"{NUMBERS}: below the ~40 % a year all-cause sales turnover (Sales Benchmark "
+        "Index), which includes reps who miss quota or are let go [U]",
+    )
+    quit_gap_weight: float = _p(
+        30.0, 0.0, 30.0, unit="log-hazard per gap", label="Quit hazard per income gap",
+        group="specialist",
+        help="Rise of the log quit hazard per unit of relative shortfall of expected income "
+        "below the reservation income.",
+        source="estimate; PySD 'Sales Agent' quit rule [U]",
+    )
+    quit_morale_weight: float = _p(
+        8.0, 0.0, 20.0, unit="log-hazard per morale", label="Quit hazard per lost morale",
+        group="specialist",
+        help="Rise of the log quit hazard per unit of morale lost below its starting level.",
+        source="estimate [U]",
+    )
+    job_offer_rate: float = _p(
+        8.0, 0.0, 52.0, unit="offers/year", label="Job offers while searching",
+        group="specialist",
+        help="Rate of acceptable outside offers while the specialist looks for a job (once he "
+        "has missed ``search_after_misses`` reviews in a row); he takes the first one. 8 a year "
+        "is a mean search of about 6.5 weeks.",
+        source="estimate; employers' time to fill a post about 6 weeks (SHRM benchmarks, not "
+        "checked here); a median unemployment spell of 9-10 weeks (BLS CPS) is the slow end [U]",
+    )
+    search_after_misses: int = _p(
+        2, 1, 10, unit="reviews", label="Job search after misses", group="specialist",
+        help="Missed quota reviews in a row after which the specialist starts looking for a "
+        "job (the salary cut starts the search too): he sees the firing coming.",
+        source="the story, beat 12: he leaves before he is let go [U]",
+    )
+    morale_initial: float = _p(
+        0.8, 0.1, 1.0, unit="0-1", label="Starting morale", group="specialist",
+        help="A new hire's morale, and the level it recovers toward.",
+        source="estimate [U]",
+    )
+    morale_recovery_days: float = _p(
+        60.0, 5.0, 365.0, unit="days", label="Morale recovery time", group="specialist",
+        help="Time constant with which morale drifts back to its starting level.",
+        source="estimate [U]",
+    )
+    morale_rejection: float = _p(
+        0.01, 0.0, 0.2, unit="per rejection", label="Morale lost per rejection",
+        group="specialist",
+        help="Morale lost each time an opportunity of his dies (no assessment, no proposal, "
+        "a lost proposal).",
+        source="estimate [U]",
+    )
+    morale_denied: float = _p(
+        0.005, 0.0, 0.1, unit="per day", label="Morale lost to denied permission",
+        group="specialist",
+        help="Morale lost on each workday on which a rep refuses a request to call his "
+        "accounts.",
+        source="estimate; story beats 6-7 [U]",
+    )
+    morale_cut: float = _p(
+        0.35, 0.0, 1.0, unit="0-1", label="Morale lost to the salary cut", group="specialist",
+        help="Morale lost when the base salary is cut.",
+        source="estimate; story beat 12 [U]",
+    )
+    morale_no_help: float = _p(
+        0.2, 0.0, 1.0, unit="0-1", label="Morale lost when help never comes",
+        group="specialist",
+        help="Morale lost when the owner answers a call for help with a shrug.",
+        source="estimate; story beat 11 [U]",
+    )
+    morale_intro: float = _p(
+        0.02, 0.0, 0.2, unit="per intro", label="Morale gained per warm intro",
+        group="specialist",
+        help="Morale gained each time a rep brings him a customer: help that comes.",
+        source="estimate [U]",
+    )
+    morale_deal: float = _p(
+        0.1, 0.0, 0.5, unit="per deal", label="Morale gained per deal", group="specialist",
+        help="Morale gained with each managed deal closed.",
+        source="estimate [U]",
+    )
+    help_threshold: float = _p(
+        0.5, 0.0, 1.0, unit="share of target", label="Call for help below", group="specialist",
+        help="Share of the first milestone's target below which the specialist asks for help.",
+        source="estimate; story beat 11 [U]",
+    )
+    help_lead_days: int = _p(
+        30, 0, 120, unit="days", label="Call for help before review", group="specialist",
+        help="Days before the first milestone on which the specialist checks whether to ask "
+        "for help.",
+        source="the story, beat 11: day 60 of a 90-day milestone [C]",
     )
     hiring_lag_days: int = _p(
         75, 0, 365, unit="days", label="Hiring lag", group="specialist",
@@ -656,6 +936,23 @@ class Params:
         help="0 keeps the peace (ask-permission, avoids conflict); 1 leads (rules, joint "
         "account planning, coaching, steps in).",
         source="estimate; story beats 7 and 13 [U]",
+    )
+    manager_leads_at: float = _p(
+        0.5, 0.0, 1.0, unit="0-1", label="Leadership that leads", group="sales manager",
+        help="Leadership at or above which the manager steps in, coaches and runs joint "
+        "account planning instead of keeping the peace.",
+        source="estimate [U]",
+    )
+    coaching_relief: float = _p(
+        0.05, 0.0, 0.5, unit="wall per week", label="Coaching relief", group="sales manager",
+        help="Weekly wall fall of the most protective rep, times leadership, from a leading "
+        "manager's coaching.",
+        source="estimate [U]",
+    )
+    step_in_relief: float = _p(
+        0.15, 0.0, 0.5, unit="wall", label="Stepping-in relief", group="sales manager",
+        help="Wall fall of a complaining rep, times leadership, when a leading manager steps in.",
+        source="estimate [U]",
     )
     permission_rule: str = _p(
         "manager", label="Ask-permission rule", group="sales manager",
@@ -704,7 +1001,8 @@ class Params:
     )
     rep_training: float = _p(
         0.0, 0.0, 1.0, unit="0-1", label="Rep training", group="owner",
-        help="How well reps are trained to spot managed-services opportunities.",
+        help="How well reps are trained to spot managed-services opportunities (raises the share "
+        "they notice from the untrained level to all).",
         source="estimate [U]",
     )
     open_territory: bool = _p(
@@ -737,15 +1035,17 @@ class Params:
         help="Failed specialists in this run after which the owner abandons the program.",
         source="estimate; story beat 9 [U]",
     )
+    launch_cover: float = _p(
+        1.0, 0.1, 5.0, unit="x salary", label="Launch bar", group="owner",
+        help="The year-one bar: managed deals signed in the first 12 months must bring gross "
+        "profit over their contract term of at least this many years of the specialist's base "
+        "salary.",
+        source="estimate: the owner's question 'does he pay for himself?' [U]",
+    )
     prior_failed_specialists: int = _p(
         2, 0, 5, unit="specialists", label="Earlier failures", group="owner",
         help="Specialists who failed in the seat before this run (they raise the walls).",
         source="the story, beat 9 [C]",
-    )
-    launch_target_mrr: float = _p(
-        1200.0, 500.0, 50000.0, unit="$/month", label="Year-one target", group="owner",
-        help="Managed MRR booked in the first 12 months that counts as a successful launch.",
-        source="estimate: the owner's objective [U]",
     )
     # ---------------------------------------------------------------- comp plan
     base_salary: float = _p(
@@ -763,10 +1063,17 @@ class Params:
         help="Commission on hardware gross profit (first year) for reps and the specialist.",
         source=f"{NUMBERS}: 30-40 % of GP, Rolla & Dunn 2009; ENX 2013 [B]",
     )
+    rep_credit_share: float = _p(
+        0.35, 0.0, 1.0, unit="share of commission", label="Rep credit share",
+        group="comp plan",
+        help="Share of a managed deal's commission a rep earns on deals in his book when the "
+        "credit policy pays reps (split, double, team).",
+        source=f"{NUMBERS}: overlay credit 25-50 % of deal value, Alexander Group [B/C]",
+    )
     monthly_quota_mrr: float = _p(
-        500.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
+        325.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
         help="New managed MRR the specialist must book per month once the quota applies.",
-        source="estimate [U]",
+        source="estimate: about the launch bar spread over 12 months ($3,906 / 12) [U]",
     )
     quota_ramp_days: int = _p(
         0, 0, 365, unit="days", label="Quota ramp", group="comp plan",
@@ -790,7 +1097,8 @@ class Params:
     )
     extension_days: int = _p(
         30, 0, 180, unit="days", label="Extension", group="comp plan",
-        help="Extra days granted after a missed milestone before the owner lets go.",
+        help="Grace period after a missed milestone before the salary cut: a specialist back "
+        "on target by then keeps his salary.",
         source="the story, beat 11 [C]",
     )
     fire_after_misses: int = _p(
@@ -830,6 +1138,17 @@ class Params:
         """Fields whose values differ from ``other``, as ``{name: (self, other)}``."""
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+    @property
+    def launch_target_mrr(self) -> float:
+        """Managed MRR signed in year one that meets the launch bar (``launch_cover``).
+
+        Contracts bring ``managed_margin`` of their MRR as gross profit for
+        ``managed_term_months``; the bar is ``launch_cover`` years of base salary.
+        """
+        return self.launch_cover * self.base_salary / (
+            self.managed_margin * self.managed_term_months
+        )
 
     @property
     def horizon_days(self) -> int:

@@ -43,18 +43,19 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     n_appts = int(appts.sum())
     workdays = sum(s.workdays for s in model.specialists)
     judge_day = min(365, model.horizon)
-    seated = any(
-        s.hired_day <= judge_day and (s.left_day is None or s.left_day > judge_day)
-        for s in model.specialists
-    )
     program = p.specialist_seats > 0 or p.rep_managed_selling > 0
     abandoned_by_judge = model.events.first("program_abandoned")
-    succeeded = (
-        program
-        and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
-        and (seated or p.specialist_seats == 0)
-        and model.booked_year1 >= p.launch_target_mrr
-    )
+    running = program and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
+    bar_met = model.booked_year1 >= p.launch_target_mrr
+
+    def seated(s: Any) -> bool:
+        return s.hired_day <= judge_day and (s.left_day is None or s.left_day > judge_day)
+
+    first_seated = first is not None and seated(first)
+    any_seated = any(seated(s) for s in model.specialists)
+    no_seat = p.specialist_seats == 0
+    succeeded = running and bar_met and (first_seated or no_seat)
+    program_succeeded = running and bar_met and (any_seated or no_seat)
     start, end = model.market.n_own_start, model.market.n_held
     decline = 1.0 - (end / start) ** (1.0 / horizon_years) if horizon_years > 0 else 0.0
     first_tenure = None
@@ -94,6 +95,13 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         "proposals": int(model.proposals),
         "deals": int(model.deals),
         "program_abandoned": bool(model.program_abandoned),
+        "program_succeeded": bool(program_succeeded),
+        "specialist_utilisation": (
+            round(model.minutes_booked_total / model.minutes_available_total, 6)
+            if model.minutes_available_total > 0 else None
+        ),
+        "specialist_overbooked_days": int(model.overbooked_days),
+        "leads_lost_to_capacity": int(model.leads_lost_to_capacity),
     }
 
 

@@ -49,11 +49,14 @@ def overlay() -> dict[str, Any]:
 def planned() -> dict[str, Any]:
     """The author's prescription: objectives defined and driven through the team before launch.
 
-    The owner announces the role and its objectives before hiring, writes rules of engagement,
-    gives reps double credit on managed deals in their accounts, trains them to spot
-    opportunities, and steps in before launch; the sales manager leads (joint account planning,
-    coaching); the specialist gets no hardware territory to fall back on and a quota that ramps
-    over the sales cycle, reviewed first at six months.
+    The owner announces the role and its objectives before hiring (no launch surprise), writes
+    rules of engagement (calls into a rep's book are agreed, no ask-permission detour), gives
+    reps double credit on managed deals in their accounts (they earn ``rep_credit_share`` of the
+    commission while the specialist keeps full quota credit), trains them to spot opportunities,
+    and steps in before launch (walls down, focus on the future); the sales manager leads (joint
+    account planning, coaching, stepping in); the specialist gets no hardware territory to fall
+    back on and a quota that ramps over the sales cycle, reviewed first at six months. Each lever
+    acts in one place (see docs/model.md); no single one is enough (pattern P9).
     """
     return {
         "announce_before_launch": True,
@@ -77,7 +80,7 @@ def rep_led() -> dict[str, Any]:
     pitch managed services at the renewals they keep (``rep_managed_selling`` 0.5: at half of
     them), and pays full (double) credit on managed deals in their own books. No specialist is
     hired and there is no open hardware territory. The evidence says this works poorly: a copier
-    rep closes managed deals at a quarter of a specialist's rate (``rep_managed_effectiveness``,
+    rep closes managed deals at a fraction of a specialist's rate (``rep_managed_effectiveness``,
     Service Leadership 2016), and only at renewals. With no specialist, the credit policy only
     matters through the commissions paid on each deal.
     """
@@ -97,9 +100,9 @@ def hunter() -> dict[str, Any]:
     The owner draws a line: our own customers stay with the hardware reps, the specialist may
     call only accounts a competitor holds (``specialist_territory`` = competitor_only). Every
     other lever is as in the overlay (no announcement, no credit, a peace-keeping manager, the
-    open hardware territory, the 90-day quota). The specialist never touches a rep's book, so
-    walls rise only from the standing threat, but all his prospecting is cold; warm intros come
-    only if a rep chooses to offer one.
+    open hardware territory, the 90-day quota). The specialist never calls into a rep's book, so
+    walls rise only from the surprise launch, but all his prospecting is cold and reps offer no
+    intros.
     """
     return {"specialist_territory": "competitor_only"}
 
@@ -135,11 +138,11 @@ def mandate() -> dict[str, Any]:
     """The owner orders access to the accounts, with no comp change: compliance on paper.
 
     A memo from the owner: the specialist may call any account and the reps must cooperate
-    (``rules_of_engagement``: no permission calls, smaller wall shocks), and the owner steps in
-    when conflicts pile up or the specialist asks for help (``intervention`` = reactive). Reps
-    get no credit and the manager still keeps the peace, so reps comply on paper but have little
-    reason to bring the specialist in: warm intros depend on a rep's motivation, which comes
-    mostly from credit and joint planning, so there are few.
+    (``rules_of_engagement``: no permission calls, smaller wall rises per call), and the owner
+    steps in when conflicts pile up or the specialist asks for help (``intervention`` =
+    reactive). Reps get no credit and the manager still keeps the peace, so reps comply on paper
+    but have little reason to bring the specialist in: warm intros depend on a rep's motivation,
+    which comes from credit and joint planning, so there are few.
     """
     return {"rules_of_engagement": True, "intervention": "reactive"}
 

@@ -52,9 +52,11 @@ def catalogue_markdown(comp: Comparison, command: str) -> str:
         f"replicate seeds (common random numbers, master seed {comp.seed}, dealersim "
         f"{comp.version}, {p.years:g} simulated years). A launch succeeds when the program books "
         f"at least ${p.launch_target_mrr:,.0f} of new monthly managed revenue in its first 12 "
-        "months, with a specialist in the seat at month 12 (or no seat to fill) and the program "
-        "not abandoned. Intervals are 95 %: Wilson for shares, Student-t for means and for the "
-        f"paired differences against `{REFERENCE}`. Regenerate with `{command}`.",
+        f"months (their gross profit over the contract term pays back {p.launch_cover:g} "
+        "year(s) of the specialist's salary), with the FIRST specialist still in the seat at "
+        "month 12 (or no seat to fill) and the program not abandoned. Intervals are 95 %: "
+        "Wilson for shares, Student-t for "
+        f"means and for the paired differences against `{REFERENCE}`. Regenerate with `{command}`.",
         "",
         f"| strategy | {kpis.label('launch_succeeded')} | first specialist still there after 1 "
         f"year | {kpis.label('managed_mrr')} | {kpis.label('gross_profit')}, vs "

@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from dealersim.model.funnel import Source
+from dealersim.model.params import Params
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
 
-CREDIT_SHARE = {"none": 0.0, "split": 0.5, "double": 1.0, "team": 1.0}
-"""The rep's share of credit on a managed deal in their account, by credit policy."""
+REP_PAID = {"none": False, "split": True, "double": True, "team": True}
+"""Whether reps earn credit on managed deals in their books, by credit policy."""
+
+
+def rep_credit(params: Params) -> float:
+    """The share of a managed deal's commission a rep earns on a deal in his book.
+
+    This one number is how credit acts: it sets the rep's resting wall, his motivation to
+    introduce, whether a deal in his book is a shared win or a deal taken, and the commission
+    the dealership pays him.
+    """
+    return params.rep_credit_share if REP_PAID[params.credit_policy] else 0.0
+
+
+def specialist_credit(params: Params) -> float:
+    """The specialist's share of quota credit on a deal in a rep's book (split: the rest)."""
+    return 1.0 - params.rep_credit_share if params.credit_policy == "split" else 1.0
 
 
 class HardwareRep(mesa.Agent):
     """A hardware rep with a book of accounts and a wall (protectiveness, 0-1) around it.
 
-    The wall drifts toward a resting level set by policy (credit, leadership, training) and by
-    the standing threat of an uncredited specialist in the territory. It jumps when the
-    specialist touches the rep's accounts without credit or rules, and falls after shared wins
-    and interventions. A high wall means complaints, denied permission and no warm intros.
+    The wall drifts toward a resting level: the rep's own guard (culture, history of failed
+    specialists) less the relief from what he earns on managed deals in his book (credit). It
+    rises with what the specialist does (each call into his accounts, each deal taken without
+    credit) and with a surprise launch; it falls after shared wins, a leading manager's coaching
+    and stepping in, and the owner's interventions. A high wall means complaints, denied
+    permission and no warm intros. The rep gives the program a few minutes a workday.
     """
 
     def __init__(self, model: DealershipModel, index: int, wall: float) -> None:
@@ -36,25 +55,28 @@ class HardwareRep(mesa.Agent):
         self.walled_off = False
         self.denied_once = False
         self.intros = 0
+        self.minutes_left = 0.0
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
         """Settle the wall, react to how high it stands, and offer intros if motivated."""
+        m = self.model
+        self.minutes_left = m.params.rep_program_minutes if m.workday else 0.0
         self.settle_wall()
         self.react_to_wall()
-        if self.model.workday and self.model.program_running:
+        if m.workday and m.program_running:
             self.offer_intro()
 
     # ------------------------------------------------------------------ wall
     @property
     def credit(self) -> float:
-        """This rep's share of credit on managed deals in their accounts."""
-        return CREDIT_SHARE[self.model.params.credit_policy]
+        """This rep's share of the commission on managed deals in his accounts."""
+        return rep_credit(self.model.params)
 
     def resting_wall(self) -> float:
-        """Where the wall settles under the current policy and threat."""
-        threat, factor = self.model.wall_policy()
-        return (self.base_wall + threat) * factor
+        """Where the wall settles: his guard less the relief from his credit."""
+        p = self.model.params
+        return min(1.0, max(0.0, self.base_wall - p.credit_wall_weight * self.credit))
 
     def settle_wall(self) -> None:
         """Drift one day toward the resting level."""
@@ -65,18 +87,24 @@ class HardwareRep(mesa.Agent):
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
         self.wall = min(1.0, max(0.0, self.wall + amount))
 
-    def touched(self, n: int, asked: bool, skill: float = 1.0) -> None:
+    def touched(self, n: int, asked: bool) -> None:
         """The specialist called ``n`` of this rep's accounts (``asked``: with permission).
 
-        A more skilled specialist treads more lightly: the shock is divided by ``skill``.
+        Each call raises the wall by ``wall_touch_shock``, times ``rules_touch_factor`` under
+        written rules of engagement, or ``asked_touch_factor`` when the rep was asked first.
         """
-        p, m = self.model.params, self.model
-        shock = p.wall_touch_shock * n * (1.0 - self.credit) / skill
-        if m.rules_active:
-            shock *= 0.3
+        p = self.model.params
+        shock = p.wall_touch_shock * n
+        if p.rules_of_engagement:
+            shock *= p.rules_touch_factor
         elif asked:
-            shock *= 0.5
+            shock *= p.asked_touch_factor
         self.raise_wall(shock)
+
+    def deal_in_book(self) -> None:
+        """A managed deal closed in this rep's account: a shared win if he earns from it."""
+        p = self.model.params
+        self.raise_wall(-p.shared_win_relief if self.credit > 0 else p.deal_taken_shock)
 
     def react_to_wall(self) -> None:
         """Complain at the complaint level; wall off the book at the wall-off level."""
@@ -86,50 +114,75 @@ class HardwareRep(mesa.Agent):
             m.log(self.name, "wall_up", "tells the manager nobody works his accounts without his "
                   f"permission (wall {self.wall:.2f})")
             m.manager.hear_complaint(self)
-        elif self.complained and self.wall < p.complaint_level - 0.1:
+        elif self.complained and self.wall < p.complaint_level - p.wall_hysteresis:
             self.complained = False
         if not self.walled_off and self.wall >= p.wall_block_level:
             self.walled_off = True
             m.log(self.name, "walled_off", "walls off his accounts: the specialist is left "
                   f"with cold calls there (wall {self.wall:.2f})")
-        elif self.walled_off and self.wall < p.wall_block_level - 0.1:
+        elif self.walled_off and self.wall < p.wall_block_level - p.wall_hysteresis:
             self.walled_off = False
             m.log(self.name, "wall_down", f"opens his accounts again (wall {self.wall:.2f})")
 
     # ------------------------------------------------------------------ cooperation
     def motivation(self) -> float:
-        """How much this rep wants to bring the specialist in (0-1)."""
+        """How much this rep wants to bring the specialist in (0-1).
+
+        The team's goodwill, plus what he earns from a managed deal (credit), plus joint account
+        planning with a leading manager. (Training acts on what he notices: :meth:`spotting`.)
+        """
         p, m = self.model.params, self.model
-        joint_planning = m.manager.leadership if m.manager.leads else 0.0
-        if not m.rules_active:
-            joint_planning *= 0.5
-        drive = p.goodwill + 0.6 * self.credit + 0.4 * joint_planning + 0.3 * p.rep_training
+        planning = m.manager.leadership if m.manager.leads else 0.0
+        drive = (
+            m.team_goodwill
+            + p.credit_motivation_weight * self.credit
+            + p.planning_motivation_weight * planning
+        )
         return min(1.0, drive)
+
+    def spotting(self) -> float:
+        """Share of managed-services opportunities in his book this rep notices (training)."""
+        p = self.model.params
+        return p.untrained_spotting + (1.0 - p.untrained_spotting) * p.rep_training
+
+    def spend_minutes(self, minutes: float) -> bool:
+        """Take ``minutes`` from today's program time; ``False`` if there is not enough left."""
+        if minutes > self.minutes_left + 1e-9:
+            return False
+        self.minutes_left -= minutes
+        return True
 
     def offer_intro(self) -> None:
         """Maybe introduce the specialist to one of our customers nearing lease end."""
-        m = self.model
+        m, p = self.model, self.model.params
         if self.walled_off or not m.employed_specialists:
             return
-        if m.params.specialist_territory != "all":  # the specialist may not work our customers
+        if p.specialist_territory != "all":  # the specialist may not work our customers
             return
-        chance = m.params.intro_rate * (1.0 - self.wall) * self.motivation()
+        chance = p.intro_rate * (1.0 - self.wall) * self.motivation() * self.spotting()
         if m.rng.random() >= chance:
             return
         i = m.market.sample_intro(m.rng, self.book, m.day)
-        if i < 0:
+        if i < 0 or not self.spend_minutes(p.intro_minutes):
             return
         specialist = m.employed_specialists[int(m.rng.integers(len(m.employed_specialists)))]
-        if m.rng.random() < m.params.intro_meeting_rate:
+        if m.rng.random() < p.intro_meeting_rate and specialist.book_meeting(i, Source.INTRO):
             self.intros += 1
-            specialist.book_meeting(i, Source.INTRO)
+            specialist.lose_morale(-p.morale_intro)
 
     def answer_permission(self, requests: int) -> int:
-        """Answer ``requests`` asks to call this rep's accounts; return how many are granted."""
-        m = self.model
+        """Answer ``requests`` asks to call this rep's accounts; return how many are granted.
+
+        Each answer takes ``permission_answer_minutes`` of the rep's program time; requests he
+        has no time for go unanswered (not granted).
+        """
+        m, p = self.model, self.model.params
         if requests <= 0:
             return 0
-        granted = 0 if self.walled_off else int(m.rng.binomial(requests, 1.0 - self.wall))
+        per = p.permission_answer_minutes
+        answered = requests if per <= 0 else min(requests, int(self.minutes_left // per))
+        self.minutes_left -= answered * per
+        granted = 0 if self.walled_off else int(m.rng.binomial(answered, 1.0 - self.wall))
         m.permission_requests += requests
         m.permission_denied += requests - granted
         if granted < requests and not self.denied_once:
@@ -138,15 +191,32 @@ class HardwareRep(mesa.Agent):
                   '"not my accounts, not now"')
         return granted
 
-    def shared_win(self) -> None:
-        """A managed deal closed in this rep's account."""
-        if self.credit > 0:
-            self.raise_wall(-self.model.params.shared_win_relief * self.credit)
+
+def draw_culture(model: DealershipModel) -> float:
+    """Draw the team's culture: its offset from the typical wall (negative: a more open team).
+
+    The culture is the mean of the reps' dispositions, so its spread is ``culture_spread`` at
+    ``culture_reference_reps`` and scales with 1/sqrt(team size).
+    """
+    p = model.params
+    spread = p.culture_spread * math.sqrt(p.culture_reference_reps / p.n_reps)
+    return float(model.rng.normal(0.0, spread))
 
 
-def initial_walls(model: DealershipModel) -> np.ndarray:
+def team_goodwill(params: Params, culture: float) -> float:
+    """The team's goodwill, from the same culture draw that sets its walls.
+
+    ``goodwill`` plus ``culture_goodwill`` per unit of openness beyond ``open_culture_level``. A
+    team whose culture is clearly more open than typical (walls lower by more than
+    ``open_culture_level``) is also willing to bring the specialist in unasked; a typical or
+    more protective one is not (kept in [0, 1]).
+    """
+    openness = max(0.0, -culture - params.open_culture_level)
+    return min(1.0, params.goodwill + params.culture_goodwill * openness)
+
+
+def initial_walls(model: DealershipModel, culture: float) -> np.ndarray:
     """Draw each rep's wall before the launch: the team's culture, the rep, and history."""
     p = model.params
-    culture = model.rng.normal(0.0, p.culture_spread)
     mean = p.wall_initial + culture + p.history_wall_effect * p.prior_failed_specialists
     return np.clip(model.rng.normal(mean, p.wall_spread, size=p.n_reps), 0.0, 1.0)

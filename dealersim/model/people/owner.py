@@ -66,10 +66,14 @@ class Owner(mesa.Agent):
             self.intervene("reminds the team of the objectives and the rules")
 
     def intervene(self, why: str) -> None:
-        """Drive the objectives through the team: rules of engagement on, walls down."""
+        """Drive the objectives through the team: walls down, the ask-permission rule lifted.
+
+        The wall drop is ``intervention_strength`` times the owner's focus on the future. Written
+        rules of engagement are a separate lever (``rules_of_engagement``), not switched on here.
+        """
         m, p = self.model, self.model.params
         self.interventions += 1
-        m.rules_active = True
+        m.manager.lift_permission()
         drop = p.intervention_strength * (1.0 - self.priority_today)
         for rep in m.reps:
             rep.raise_wall(-drop)
@@ -81,6 +85,7 @@ class Owner(mesa.Agent):
         if p.intervention in ("reactive", "before_launch"):
             self.intervene(f"answers {specialist.name}'s call for help and steps in")
         else:
+            specialist.lose_morale(p.morale_no_help)
             m.log(self.name, "shrug", 'points to the hardware territory to "survive": "we all '
                   'have to work together"')
 

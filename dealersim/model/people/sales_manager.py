@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from dealersim.model.diary import DAYS_PER_WEEK
+
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
     from dealersim.model.people.hardware_rep import HardwareRep
-
-LEADS = 0.5
-"""Leadership at or above which the manager steps in rather than keeping the peace."""
-
 
 class SalesManager(mesa.Agent):
     """A manager whose style runs from keeping the peace (0) to leading (1).
@@ -32,27 +30,35 @@ class SalesManager(mesa.Agent):
     def step(self) -> None:
         """Weekly: a leading manager coaches the rep with the highest wall."""
         m = self.model
-        if m.day % 7 != 1 or not m.specialist_present or self.leadership < LEADS:
+        if m.day % DAYS_PER_WEEK != 1 or not m.specialist_present or not self.leads:
             return
         rep = max(m.reps, key=lambda r: r.wall)
-        rep.raise_wall(-0.05 * self.leadership)
+        rep.raise_wall(-m.params.coaching_relief * self.leadership)
 
     @property
     def leads(self) -> bool:
         """Whether this manager leads (joint account planning, coaching, stepping in)."""
-        return self.leadership >= LEADS
+        return self.leadership >= self.model.params.manager_leads_at
 
     @property
     def ask_permission(self) -> bool:
-        """Whether the specialist must ask the rep before each call into their accounts."""
-        return self.permission_active and not self.model.rules_active
+        """Whether the specialist must ask the rep before each call into their accounts.
+
+        Written rules of engagement replace the ask-permission detour.
+        """
+        return self.permission_active and not self.model.params.rules_of_engagement
+
+    def lift_permission(self) -> None:
+        """The owner steps in: the peace-keeping ask-permission rule is lifted."""
+        if self.model.params.permission_rule == "manager":
+            self.permission_active = False
 
     def hear_complaint(self, rep: HardwareRep) -> None:
         """A rep complains about the specialist calling their accounts."""
         m, p = self.model, self.model.params
         self.conflicts += 1
-        if self.leadership >= LEADS:
-            rep.raise_wall(-0.15 * self.leadership)
+        if self.leads:
+            rep.raise_wall(-p.step_in_relief * self.leadership)
             m.log(self.name, "manager_steps_in", f"steps in with {rep.name}: the rules stand, and "
                   "he gets credit on what the specialist closes in his book")
         elif p.permission_rule == "manager" and not self.permission_active:

@@ -1,30 +1,66 @@
-"""The managed-services specialist: prospects, meets, proposes, closes; or runs out of time."""
+"""The managed-services specialist: finite minutes in a diary, a comp plan, morale, a choice."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from dealersim.model.diary import DAYS_PER_WEEK, WORKDAYS_PER_WEEK, Diary, is_workday
 from dealersim.model.funnel import Source, Stage
-from dealersim.model.market import COMPETITOR, MIT, MPS, US
-from dealersim.model.people.hardware_rep import CREDIT_SHARE
+from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS
+from dealersim.model.params import Params
+from dealersim.model.people.hardware_rep import specialist_credit
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
 
-SPECIALIST_CREDIT = {"none": 1.0, "split": 0.5, "double": 1.0, "team": 1.0}
-"""The specialist's quota credit on a deal in a rep's account, by credit policy."""
+DAYS_PER_YEAR = 365.0
+"""Days in a (model) year."""
+
+
+def quit_probability(
+    gap: float, morale_deficit: float, params: Params, days: float = DAYS_PER_WEEK
+) -> float:
+    """Chance that a specialist quits within ``days`` calendar days (a proportional hazard).
+
+    The hazard is the base hazard (``quit_base_rate`` a year) times
+    ``exp(quit_gap_weight * gap + quit_morale_weight * morale_deficit)``.
+
+    Args:
+        gap: Relative shortfall of expected income below the reservation income, >= 0.
+        morale_deficit: Morale lost below the starting level, >= 0.
+        params: Model parameters.
+        days: Length of the period in calendar days (a week by default).
+
+    Returns:
+        A probability in [0, 1].
+    """
+    p = params
+    base = -math.log(1.0 - min(p.quit_base_rate, 0.999)) * days / DAYS_PER_YEAR
+    hazard = base * math.exp(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit)
+    return 1.0 - math.exp(-hazard)
+
+
+def offer_probability(params: Params, days: float = DAYS_PER_WEEK) -> float:
+    """Chance that a searching specialist gets an acceptable offer within ``days`` days.
+
+    Offers arrive as a Poisson process at ``job_offer_rate`` a year.
+    """
+    return 1.0 - math.exp(-params.job_offer_rate * days / DAYS_PER_YEAR)
 
 
 class Specialist(mesa.Agent):
-    """One managed-services specialist, from hire to quit, firing or success.
+    """One managed-services specialist, from hire to quitting, firing or success.
 
-    A workday: review the quota (milestones, salary cut, extension, quitting), spend part of
-    the day on hardware in the open territory if the owner allows it, attend the meetings the
-    pipeline brings, then prospect with what time is left: dials into our own customers (asking
-    the rep first when the manager demands it) and cold calls into competitor accounts.
+    Each workday has ``selling_minutes``. Visits and hand-offs are booked ahead in a
+    :class:`~dealersim.model.diary.Diary`; what the day's bookings leave goes first to
+    open-territory hardware (when the owner grants it) and then to dials. Each hire draws a
+    reservation income; morale falls with rejections, denied permission, the salary cut and
+    help that never comes, and recovers slowly. Every workday he decides whether to quit, with a
+    hazard that rises with the gap between expected and acceptable income and with lost morale.
     """
 
     def __init__(self, model: DealershipModel, number: int) -> None:
@@ -34,40 +70,66 @@ class Specialist(mesa.Agent):
         self.name = f"specialist {number}"
         self.hired_day = model.day
         self.left_day: int | None = None
+        self.left_as: str | None = None
         self.salary = p.base_salary
         self.booked_mrr = 0.0
         self.deals = 0
         self.commission = 0.0
         self.hw_commission = 0.0
         self.cut_applied = False
-        self.in_extension = False
+        self.grace_until: int | None = None
         self.asked_for_help = False
+        self.searching = False
         self.next_review = p.first_milestone_day
         self.milestones_met = 0
         self.misses = 0
         self.first_milestone_met: bool | None = None
-        self.meeting_minutes = 0.0
         self.dials = 0
         self.workdays = 0
         spread = p.skill_spread
         draw = model.rng.normal(0.0, spread) - spread**2 / 2
         self.skill = p.specialist_skill * float(np.exp(draw))
+        r_spread = p.reservation_spread
+        r_draw = model.rng.normal(0.0, r_spread) - r_spread**2 / 2
+        self.reservation = p.reservation_income * float(np.exp(r_draw))
+        self.morale = p.morale_initial
+        self.diary = Diary(p.selling_minutes * p.diary_meeting_share, model.day)
+        self.minutes_available_today = 0.0
+        self.minutes_booked_today = 0.0
+        self.hardware_minutes_today = 0.0
+        self.overbooked_days = 0
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
-        """One workday, as the story tells it."""
-        m = self.model
-        if not m.workday or self.left_day is not None:
+        """One day: morale recovers; on workdays the comp plan, the week's decision, the minutes."""
+        m, p = self.model, self.model.params
+        self.minutes_available_today = self.minutes_booked_today = 0.0
+        self.hardware_minutes_today = 0.0
+        if self.left_day is not None:
             return
-        if not self.review_quota():
+        self.morale += (p.morale_initial - self.morale) / p.morale_recovery_days
+        if not is_workday(m.day):
+            return
+        if not self.review_quota() or not self.decide_to_stay():
             return
         self.workdays += 1
-        minutes = m.params.selling_minutes
-        minutes -= minutes * self.hardware_share()
-        minutes -= self.meeting_minutes
-        self.meeting_minutes = 0.0
-        if minutes > 0:
-            self.prospect(minutes)
+        self.spend_day()
+
+    def spend_day(self) -> None:
+        """Spend today's minutes: booked visits, then hardware time, then dials."""
+        m, p = self.model, self.model.params
+        available = p.selling_minutes
+        meetings = self.diary.booked(m.day)
+        left = max(0.0, available - meetings)
+        hardware = min(left, available * self.hardware_share())
+        left -= hardware
+        spent = self.prospect(left) if left > 0 else 0.0
+        booked = meetings + hardware + spent
+        self.minutes_available_today = available
+        self.minutes_booked_today = booked
+        self.hardware_minutes_today = hardware
+        if booked > available + 1e-6:
+            self.overbooked_days += 1
 
     @property
     def tenure(self) -> int:
@@ -77,72 +139,133 @@ class Specialist(mesa.Agent):
     def quota_target(self, tenure: int) -> float:
         """Cumulative booked MRR the comp plan expects by ``tenure`` days."""
         p = self.model.params
-        return p.monthly_quota_mrr * max(0, tenure - p.quota_ramp_days) / 30.0
+        return p.monthly_quota_mrr * max(0, tenure - p.quota_ramp_days) / DAYS_PER_MONTH
 
     def hardware_share(self) -> float:
-        """Share of today spent selling hardware in the open territory."""
+        """Share of today's selling minutes planned for hardware in the open territory."""
         p = self.model.params
         if not p.open_territory:
             return 0.0
-        pressure = 1.5 if self.cut_applied else 1.0
-        return min(0.8, p.hardware_time_share * pressure * (0.5 + self.model.owner.priority_today))
+        pressure = p.cut_hardware_pressure if self.cut_applied else 1.0
+        return min(1.0, p.hardware_time_share * pressure)
+
+    # ------------------------------------------------------------------ morale
+    def lose_morale(self, amount: float) -> None:
+        """Morale falls by ``amount`` (negative: rises), kept in [0, 1]."""
+        self.morale = min(1.0, max(0.0, self.morale - amount))
+
+    def income_gap(self) -> float:
+        """Relative shortfall of expected income below this hire's reservation income (>= 0)."""
+        return max(0.0, 1.0 - self.expected_income() / self.reservation)
+
+    def decide_to_stay(self) -> bool:
+        """Each workday: quit with the hazard from the income gap and lost morale.
+
+        The hazard of a calendar week is spread over its workdays, so the decision has no
+        preferred day.
+
+        Returns:
+            ``False`` if the specialist quit today.
+        """
+        m, p = self.model, self.model.params
+        if self.tenure == 0:
+            return True
+        gap = self.income_gap()
+        deficit = max(0.0, p.morale_initial - self.morale)
+        day = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
+        p_quit = quit_probability(gap, deficit, p, day)
+        p_offer = offer_probability(p, day) if self.searching else 0.0
+        u = m.rng.random()
+        if u >= 1.0 - (1.0 - p_quit) * (1.0 - p_offer):
+            return True
+        if u >= p_quit:
+            why = "he takes a job offer elsewhere before the next review"
+        elif gap > 0:
+            why = (f"expected income ${self.expected_income():,.0f} a year is below the "
+                   f"${self.reservation:,.0f} he can accept")
+        elif deficit > 0:
+            why = f"his morale is down to {self.morale:.2f}"
+        else:
+            why = "a better offer elsewhere"
+        self.leave("quit", f"quits after {self.tenure} days: {why}")
+        return False
 
     # ------------------------------------------------------------------ comp plan
     def review_quota(self) -> bool:
-        """Milestones, salary cut, extension, the call for help, quitting and firing.
+        """Milestones, the grace period before the cut, the call for help, firing.
 
         Returns:
-            ``False`` if the specialist left today.
+            ``False`` if the specialist was let go today.
         """
         m, p = self.model, self.model.params
         t = self.tenure
-        if (not self.asked_for_help and t >= p.first_milestone_day - 30
-                and self.booked_mrr < 0.5 * self.quota_target(p.first_milestone_day)):
+        if (not self.asked_for_help and t >= p.first_milestone_day - p.help_lead_days
+                and self.booked_mrr < p.help_threshold * self.quota_target(p.first_milestone_day)):
             self.asked_for_help = True
             m.log(self.name, "asks_for_help", "sees the quota is out of reach and asks for "
                   "leadership, cooperation from the reps and a comp adjustment")
             m.owner.answer_help(self)
-        if self.cut_applied and t > 0 and t % 30 == 0 and self.expected_income() < (
-            p.reservation_income
-        ):
-            self.leave("quit", f"quits: expected income ${self.expected_income():,.0f} a year "
-                       "is below what he can accept, and he can't go back to his old job")
-            return False
+        if self.grace_until is not None and t >= self.grace_until:
+            self.end_grace(t)
         if t < self.next_review:
             return True
         target = self.quota_target(t)
         met = self.booked_mrr >= target
         if self.first_milestone_met is None:
             self.first_milestone_met = met
+        self.next_review = t + p.milestone_interval_days
         if met:
             self.milestones_met += 1
             self.misses = 0
-            self.in_extension = False
-            self.next_review = t + p.milestone_interval_days
+            self.searching = False
             m.log(self.name, "milestone_met", f"meets the milestone after {t} days in the job: "
                   f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
             return True
         self.misses += 1
+        if self.misses >= p.search_after_misses:
+            self.start_search()
         if self.misses >= p.fire_after_misses:
             self.leave("fired", f"is let go after {t} days and {self.misses} missed reviews: "
                        f"${self.booked_mrr:,.0f} booked against ${target:,.0f}")
             return False
         m.log(self.name, "milestone_missed", f"misses the milestone after {t} days in the job: "
               f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
-        if p.performance_cut > 0 and not self.cut_applied:
-            self.cut_applied = True
-            self.salary = p.base_salary * (1.0 - p.performance_cut)
-            m.log(self.name, "salary_cut", f"has his base cut by {p.performance_cut:.0%} to "
-                  f"${self.salary:,.0f}")
-        if p.extension_days > 0 and not self.in_extension:
-            self.in_extension = True
-            self.next_review = t + p.extension_days
-            m.log("owner", "extension", f"grants {p.extension_days} more days" + (
-                ", with no change in how the team works" if p.intervention == "never" else ""))
-        else:
-            self.in_extension = False
-            self.next_review = t + p.milestone_interval_days
+        if p.performance_cut > 0 and not self.cut_applied and self.grace_until is None:
+            if p.extension_days > 0:
+                self.grace_until = t + p.extension_days
+                m.log("owner", "extension", f"grants {p.extension_days} more days before the "
+                      "cut" + (", with no change in how the team works"
+                               if p.intervention == "never" else ""))
+            else:
+                self.apply_cut()
         return True
+
+    def end_grace(self, t: int) -> None:
+        """The grace period ends: back on target keeps the salary, otherwise the cut."""
+        m = self.model
+        self.grace_until = None
+        if self.booked_mrr >= self.quota_target(t):
+            self.misses = 0
+            m.log(self.name, "caught_up", f"is back on target after the extension: "
+                  f"${self.booked_mrr:,.0f} booked MRR")
+        else:
+            self.apply_cut()
+
+    def apply_cut(self) -> None:
+        """Cut the base salary by ``performance_cut`` (once); morale takes the blow."""
+        m, p = self.model, self.model.params
+        self.cut_applied = True
+        self.salary = p.base_salary * (1.0 - p.performance_cut)
+        self.lose_morale(p.morale_cut)
+        m.log(self.name, "salary_cut", f"has his base cut by {p.performance_cut:.0%} to "
+              f"${self.salary:,.0f}")
+
+    def start_search(self) -> None:
+        """Start looking for a job (once): offers arrive at ``job_offer_rate`` a year."""
+        if self.searching:
+            return
+        self.searching = True
+        self.model.log(self.name, "job_search", "starts looking for another job")
 
     def expected_income(self) -> float:
         """Income he expects over the next year.
@@ -163,19 +286,24 @@ class Specialist(mesa.Agent):
             ahead = {Stage.APPOINTMENT: p.assessment_rate * p.proposal_rate,
                      Stage.ASSESSMENT: p.proposal_rate}.get(Stage(int(mk.stage[i])), 1.0)
             chance = ahead * m.close_rate(i, self.skill)
-            pipeline += chance * p.commission_months * mk.deal_mrr(i)
-        return self.salary + earned * 365.0 / max(self.tenure, 30) + pipeline
+            pipeline += chance * p.commission_months * mk.deal_mrr(i) * self.credit_share(i)
+        return self.salary + earned * DAYS_PER_YEAR / max(self.tenure, DAYS_PER_MONTH) + pipeline
 
     def leave(self, kind: str, text: str) -> None:
         """Leave the dealership (``kind`` is ``"quit"`` or ``"fired"``); open deals are lost."""
         m = self.model
         self.left_day = m.day
+        self.left_as = kind
         m.log(self.name, kind, text)
         m.specialist_left(self)
 
     # ------------------------------------------------------------------ prospecting
-    def prospect(self, minutes: float) -> None:
-        """Dial with the time left: own customers where reps are open, cold calls elsewhere."""
+    def prospect(self, minutes: float) -> float:
+        """Dial with ``minutes``: own customers where reps are open, cold calls elsewhere.
+
+        Returns:
+            The minutes spent (never more than ``minutes``).
+        """
         m, p = self.model, self.model.params
         rng = m.rng
         ask = m.manager.ask_permission
@@ -192,8 +320,14 @@ class Specialist(mesa.Agent):
         n = int(minutes / (f_own * c_own + (1.0 - f_own) * c_cold))
         n_own = int(rng.binomial(n, f_own)) if f_own > 0 else 0
         n_cold = n - n_own
+        spent = n_own * c_own + n_cold * c_cold
+        if spent > minutes:  # the binomial drew more own-account calls than the mean: trim
+            n_own = min(n_own, int(minutes // c_own))
+            n_cold = min(n_cold, int((minutes - n_own * c_own) // c_cold))
+            spent = n_own * c_own + n_cold * c_cold
 
         own_dials = 0
+        denied = False
         picks: list[tuple[int, int]] = []
         if n_own:
             per_rep = rng.multinomial(n_own, np.full(len(open_reps), 1.0 / len(open_reps)))
@@ -201,21 +335,23 @@ class Specialist(mesa.Agent):
                 if k == 0:
                     continue
                 calls = rep.answer_permission(k) if ask else k
+                denied = denied or calls < k
                 if calls:
-                    rep.touched(calls, asked=ask, skill=self.skill)
+                    rep.touched(calls, asked=ask)
                     own_dials += calls
                     picks.append((rep.index, calls))
+        if denied:
+            self.lose_morale(p.morale_denied)
         self.dials += n_cold + own_dials
         m.dials += n_cold + own_dials
 
         skill = self.skill
+        dial_warm = p.warm_lead_ratio ** (1.0 - p.warm_close_share)
         conv_cold = int(rng.binomial(n_cold, p.cold_connect_rate * p.conversation_rate))
-        warm_connect = min(1.0, p.cold_connect_rate * p.warm_multiplier)
-        conv_own = int(rng.binomial(own_dials, warm_connect * p.conversation_rate))
+        conv_own = int(rng.binomial(own_dials, p.cold_connect_rate * p.conversation_rate))
         m.conversations += conv_cold + conv_own
         meet_cold = int(rng.binomial(conv_cold, min(1.0, p.cold_meeting_rate * skill)))
-        meet_own = int(rng.binomial(conv_own, min(1.0, p.cold_meeting_rate * p.warm_multiplier
-                                                   * skill)))
+        meet_own = int(rng.binomial(conv_own, min(1.0, p.cold_meeting_rate * skill * dial_warm)))
         for _ in range(meet_cold):
             i = m.market.sample_prospect(rng, m.market.competitor_pool, m.day, COMPETITOR)
             if i >= 0:
@@ -224,41 +360,44 @@ class Specialist(mesa.Agent):
             reps = np.array([r for r, _ in picks])
             weights = np.array([c for _, c in picks], dtype=float)
             for r in rng.choice(reps, size=meet_own, p=weights / weights.sum()).tolist():
-                i = m.market.sample_prospect(rng, m.market.books[r], m.day, US)
+                i = m.market.sample_intro(rng, m.market.books[r], m.day)
                 if i >= 0:
                     self.book_meeting(i, Source.DIRECT)
+        return spent
 
-    def book_meeting(self, i: int, source: Source) -> None:
-        """A first appointment is booked with account ``i``."""
-        m = self.model
+    def book_meeting(self, i: int, source: Source) -> bool:
+        """Book a first appointment with account ``i`` in the diary, or lose the lead.
+
+        Returns:
+            ``True`` if a slot was found within the prospect's patience.
+        """
+        m, p = self.model, self.model.params
+        slot = self.diary.book(m.day + p.meeting_lead_days, m.day + p.lead_patience_days,
+                               p.appointment_minutes + p.travel_minutes,
+                               limit=self.diary.capacity * p.new_meeting_share)
+        if slot < 0:
+            m.lost_to_capacity(i)
+            return False
         mk = m.market
         mk.source[i] = source
         mk.handler[i] = self.number
-        mk.product[i] = MIT if m.rng.random() < m.params.mit_share else MPS
-        mk.move(i, Stage.CONVERSATION, m.day, due=m.day + int(m.rng.integers(2, 8)))
+        mk.product[i] = MIT if m.rng.random() < p.mit_share else MPS
+        mk.move(i, Stage.CONVERSATION, m.day, due=slot)
+        return True
 
     # ------------------------------------------------------------------ deals
-    def quota_credit(self, i: int, mrr: float) -> float:
-        """Booked MRR credited to this specialist for a deal in account ``i``."""
+    def credit_share(self, i: int) -> float:
+        """This specialist's share of quota credit (and commission) on a deal in account ``i``."""
         mk = self.model.market
         owned = mk.rep[i] >= 0 and mk.source[i] != Source.COLD
-        share = SPECIALIST_CREDIT[self.model.params.credit_policy] if owned else 1.0
-        return mrr * share
+        return specialist_credit(self.model.params) if owned else 1.0
 
     def closed(self, i: int, mrr: float) -> None:
         """Account ``i`` signed a managed deal worth ``mrr`` a month."""
         m, p = self.model, self.model.params
+        share = self.credit_share(i)
         self.deals += 1
-        self.booked_mrr += self.quota_credit(i, mrr)
-        self.commission += p.commission_months * mrr
-        m.program_cost += p.commission_months * mrr
-
-    def credit_rep(self, i: int, mrr: float) -> None:
-        """Pay the owning rep's credit on a deal in their account (a cost) and share the win."""
-        m, p = self.model, self.model.params
-        r = int(m.market.rep[i])
-        if r < 0:
-            return
-        share = CREDIT_SHARE[p.credit_policy]
-        m.program_cost += share * p.commission_months * mrr
-        m.reps[r].shared_win()
+        self.booked_mrr += mrr * share
+        self.commission += p.commission_months * mrr * share
+        m.program_cost += p.commission_months * mrr * share
+        self.lose_morale(-p.morale_deal)

@@ -1,0 +1,316 @@
+"""The agents' verbs, one at a time: a rep's wall after a call into his book, a specialist's
+diary when a day is full, a quit decision under a given income gap, the comp plan's grace period,
+and the levers acting where the story puts them.
+
+Deterministic tests build a small model and call one verb; the statistical ones state their
+seeds, replicates and tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
+from dealersim.model.params import FieldSpec, Params, spec
+from dealersim.model.people.hardware_rep import (
+    draw_culture,
+    rep_credit,
+    specialist_credit,
+    team_goodwill,
+)
+from dealersim.model.people.specialist import offer_probability, quit_probability
+from dealersim.model.results import simulate
+from dealersim.model.strategies import strategy_names
+
+
+def small(strategy: str = "overlay", **overrides) -> DealershipModel:
+    """A small model stepped to day 1 (the launch: one specialist hired)."""
+    model = DealershipModel(strategy, rng=11, n_reps=2, accounts_per_rep=50, **overrides)
+    model.step()
+    return model
+
+
+# ================================================================== a rep's wall
+@pytest.mark.parametrize(
+    ("overrides", "asked", "factor_name"),
+    [({}, False, None), ({}, True, "asked_touch_factor"),
+     ({"rules_of_engagement": True}, False, "rules_touch_factor"),
+     ({"rules_of_engagement": True}, True, "rules_touch_factor")],
+)
+def test_wall_after_calls_into_his_book(overrides, asked, factor_name):
+    model = small(wall_touch_shock=0.01, **overrides)
+    rep = model.reps[0]
+    rep.wall = 0.2
+    rep.touched(5, asked=asked)
+    factor = 1.0 if factor_name is None else getattr(model.params, factor_name)
+    assert rep.wall == pytest.approx(0.2 + 5 * 0.01 * factor)
+
+
+def test_no_touch_shock_no_wall_rise():
+    model = small(wall_touch_shock=0.0)
+    rep = model.reps[0]
+    rep.wall = 0.3
+    rep.touched(50, asked=False)
+    assert rep.wall == 0.3
+
+
+def test_wall_stays_in_unit_interval():
+    model = small(wall_touch_shock=0.2)
+    rep = model.reps[0]
+    rep.touched(100, asked=False)
+    assert rep.wall == 1.0
+    rep.raise_wall(-5.0)
+    assert rep.wall == 0.0
+
+
+def test_deal_in_book_is_a_shared_win_only_with_credit():
+    none = small(credit_policy="none")
+    rep = none.reps[0]
+    rep.wall = 0.4
+    rep.deal_in_book()
+    assert rep.wall == pytest.approx(0.4 + none.params.deal_taken_shock)
+    double = small(credit_policy="double")
+    rep = double.reps[0]
+    rep.wall = 0.4
+    rep.deal_in_book()
+    assert rep.wall == pytest.approx(0.4 - double.params.shared_win_relief)
+
+
+def test_credit_acts_through_one_number():
+    p = Params()
+    assert rep_credit(p) == 0.0 and specialist_credit(p) == 1.0
+    for policy in ("split", "double", "team"):
+        q = p.replace(credit_policy=policy)
+        assert rep_credit(q) == q.rep_credit_share
+    assert specialist_credit(p.replace(credit_policy="split")) == pytest.approx(
+        1.0 - p.rep_credit_share)
+    assert specialist_credit(p.replace(credit_policy="double")) == 1.0
+    # the resting wall and the motivation move with the rep's credit share, nothing else
+    # a typical culture (no spread): the team's goodwill does not saturate the motivation
+    low = small(credit_policy="double", rep_credit_share=0.25, culture_spread=0.0).reps[0]
+    high = small(credit_policy="double", rep_credit_share=0.5, culture_spread=0.0).reps[0]
+    w = low.model.params.credit_wall_weight
+    assert low.resting_wall() - high.resting_wall() == pytest.approx(w * 0.25, abs=1e-9) or (
+        high.resting_wall() == 0.0)
+    assert high.motivation() > low.motivation()
+
+
+def test_rep_time_limits_permission_answers():
+    model = small(rep_program_minutes=12.0, permission_answer_minutes=3.0)
+    rep = model.reps[0]
+    rep.step()
+    rep.walled_off, rep.wall = False, 0.0
+    assert rep.answer_permission(10) == 4  # four answers fit in 12 minutes, all granted
+    assert rep.minutes_left == 0.0
+    assert rep.answer_permission(3) == 0
+
+
+def test_team_goodwill_only_for_open_cultures():
+    p = Params()
+    assert team_goodwill(p, 0.0) == p.goodwill
+    assert team_goodwill(p, 0.2) == p.goodwill
+    assert team_goodwill(p, -p.open_culture_level) == pytest.approx(p.goodwill)
+    assert team_goodwill(p, -p.open_culture_level - 0.05) == pytest.approx(
+        min(1.0, p.goodwill + p.culture_goodwill * 0.05))
+
+
+# ================================================================== the diary
+def test_diary_books_first_day_with_room_and_skips_weekends():
+    d = Diary(capacity=240.0, today=1)  # day 1 is a Monday; days 6 and 7 are the weekend
+    assert d.book(1, 10, 200.0) == 1
+    assert d.book(1, 10, 100.0) == 2  # day 1 has only 40 minutes left
+    assert d.book(5, 10, 240.0) == 5
+    assert d.book(5, 10, 10.0) == 8  # days 6, 7 are weekend; day 8 is the next workday
+    assert d.booked(1) == 200.0 and d.free(1) == 40.0
+    assert d.free(6) == 0.0 and not is_workday(6) and not is_workday(7)
+
+
+def test_diary_full_day_refuses_and_window_limits():
+    d = Diary(capacity=100.0, today=1)
+    for day in range(1, 6):
+        assert d.book(day, day, 100.0) == day
+    assert d.book(1, 5, 1.0) == -1  # the whole week is full
+    assert d.book(1, 5, 101.0) == -1
+    assert d.book(1, 5, 50.0, limit=40.0) == -1  # more than the limit for new meetings
+    assert d.book(DIARY_DAYS + 5, DIARY_DAYS + 9, 10.0) == -1  # beyond the window
+
+
+def test_diary_advance_frees_past_days():
+    d = Diary(capacity=100.0, today=1)
+    assert d.book(1, 1, 100.0) == 1
+    d.advance(1 + DIARY_DAYS)
+    assert d.booked(1 + DIARY_DAYS) == 0.0  # the ring slot of day 1 was freed
+    assert d.book(1, 1 + DIARY_DAYS, 100.0) == 1 + DIARY_DAYS
+
+
+@pytest.mark.parametrize("strategy", strategy_names())
+@pytest.mark.parametrize("seed", [3, 4])
+def test_no_day_ever_overbooked(strategy, seed):
+    r = simulate(strategy, seed=seed, years=1.0)
+    assert r.summary["specialist_overbooked_days"] == 0
+    ts = r.timeseries
+    assert (ts["specialist_minutes_booked"] >= 0).all()
+    assert (ts["specialist_minutes_booked"] <= ts["specialist_minutes_available"] + 1e-6).all()
+
+
+def test_full_diary_loses_leads():
+    """A specialist with almost no meeting time loses prospects to capacity (seed 5, 1 year)."""
+    tight = simulate("planned", seed=5, years=1.0, diary_meeting_share=0.1)
+    loose = simulate("planned", seed=5, years=1.0)
+    assert tight.summary["leads_lost_to_capacity"] > loose.summary["leads_lost_to_capacity"]
+
+
+# ================================================================== quitting
+def test_quit_probability_under_an_income_gap():
+    p = Params()
+    base = -math.log(1 - p.quit_base_rate) * 7 / 365
+    assert quit_probability(0.0, 0.0, p) == pytest.approx(1 - math.exp(-base))
+    gap = 0.1
+    expected = 1 - math.exp(-base * math.exp(p.quit_gap_weight * gap))
+    assert quit_probability(gap, 0.0, p) == pytest.approx(expected)
+    daily = quit_probability(gap, 0.0, p, days=1.0)
+    assert 1 - (1 - daily) ** 7 == pytest.approx(quit_probability(gap, 0.0, p))
+    probs = [quit_probability(g, 0.0, p) for g in (0.0, 0.05, 0.1, 0.2)]
+    assert probs == sorted(probs) and probs[-1] > 5 * probs[0]
+    assert quit_probability(0.0, 0.3, p) > quit_probability(0.0, 0.0, p)
+
+
+def test_quit_decision_follows_the_hazard():
+    """With a huge gap he quits at his first decision (his second workday)."""
+    model = small(quit_gap_weight=30.0)
+    s = model.specialists[0]
+    s.reservation = 1e9  # nothing he can earn here is acceptable
+    while s.left_day is None and model.day < 30:
+        model.step()
+    assert s.left_day is not None and s.left_day <= 3
+    assert model.events.first("quit") is not None
+
+
+NO_QUITS = dict(first_milestone_day=30, quit_base_rate=0.0, quit_gap_weight=0.0,
+                quit_morale_weight=0.0, job_offer_rate=0.0)
+
+
+def test_extension_is_a_grace_period_before_the_cut():
+    model = small(extension_days=30, **NO_QUITS)
+    s = model.specialists[0]
+    while model.day < 40:
+        model.step()
+    assert s.misses == 1 and not s.cut_applied and s.grace_until is not None
+    while model.day < 75:
+        model.step()
+    assert s.cut_applied  # nothing booked by the end of the grace period: the cut
+    assert s.salary == pytest.approx(model.params.base_salary * (1 - model.params.performance_cut))
+
+
+def test_no_extension_cuts_at_the_review():
+    model = small(extension_days=0, **NO_QUITS)
+    while model.day < 40:
+        model.step()
+    assert model.specialists[0].cut_applied
+
+
+def test_offer_probability_is_poisson():
+    p = Params(job_offer_rate=5.0)
+    assert offer_probability(p, 365.0) == pytest.approx(1 - math.exp(-5.0))
+    daily = offer_probability(p, 1.0)
+    assert 1 - (1 - daily) ** 7 == pytest.approx(offer_probability(p))
+    assert offer_probability(Params(job_offer_rate=0.0)) == 0.0
+
+
+REVIEWS = dict(NO_QUITS, milestone_interval_days=30, extension_days=0, performance_cut=0.0,
+               search_after_misses=2, fire_after_misses=4)
+
+
+def _run_until(model, day):
+    while model.day < day and model.running:
+        model.step()
+
+
+def test_job_search_starts_at_the_second_miss_and_an_offer_ends_the_job():
+    """Reviews every 30 days from day 30, nothing booked; offers come about weekly."""
+    model = small(**{**REVIEWS, "job_offer_rate": 52.0})
+    s = model.specialists[0]
+    _run_until(model, 45)
+    assert s.misses == 1 and not s.searching and s.left_day is None
+    _run_until(model, 65)
+    assert s.misses == 2 and (s.searching or s.left_as == "quit")
+    _run_until(model, 125)
+    # P(no offer in the ~55 workdays before the fourth review) = exp(-52 * 60 / 365) ~ 2e-4
+    assert s.left_as == "quit" and s.left_day < 1 + 4 * 30
+    assert model.events.first("job_search") is not None
+
+
+def test_without_offers_the_searching_specialist_is_fired():
+    model = small(**REVIEWS)
+    s = model.specialists[0]
+    _run_until(model, 125)
+    assert s.searching and s.left_as == "fired" and s.misses == 4
+
+
+def test_a_met_milestone_ends_the_search():
+    model = small(**REVIEWS)
+    s = model.specialists[0]
+    _run_until(model, 65)
+    assert s.searching
+    s.booked_mrr = 1e6  # far above any target: the next review is met
+    _run_until(model, 95)
+    assert s.misses == 0 and not s.searching and s.left_day is None
+
+
+def test_team_culture_spread_shrinks_with_team_size():
+    """4,000 draws each: the spread is culture_spread * sqrt(reference / n), within 5 %."""
+    for n in (2, 8, 18):
+        fake = SimpleNamespace(params=Params(n_reps=n), rng=np.random.default_rng(n))
+        draws = [draw_culture(fake) for _ in range(4000)]
+        p = fake.params
+        expected = p.culture_spread * math.sqrt(p.culture_reference_reps / n)
+        assert np.std(draws) == pytest.approx(expected, rel=0.05)
+
+
+# ================================================================== levers, one at a time
+SEEDS = range(6)
+
+
+def _mean(strategy: str, key: str, **overrides) -> float:
+    return float(np.mean([simulate(strategy, seed=s, years=1.0, **overrides).summary[key]
+                          for s in SEEDS]))
+
+
+def test_touch_effect_visible():
+    """Six seeds, one year: walls on day 60 are lower without the per-call shock."""
+    assert _mean("overlay", "wall_mean_day60", wall_touch_shock=0.0) < _mean(
+        "overlay", "wall_mean_day60") - 0.01
+
+
+def test_planned_without_rules_of_engagement_differs():
+    with_rules = [simulate("planned", seed=s, years=1.0).summary for s in SEEDS]
+    without = [simulate("planned", seed=s, years=1.0, rules_of_engagement=False).summary
+               for s in SEEDS]
+    assert with_rules != without
+    assert np.mean([r["wall_mean_day60"] for r in without]) > np.mean(
+        [r["wall_mean_day60"] for r in with_rules])
+
+
+@pytest.mark.parametrize("lever", [
+    {"manager_leadership": 0.9}, {"rep_training": 0.6}, {"intervention": "before_launch"},
+    {"credit_policy": "double"}, {"rules_of_engagement": True},
+])
+def test_each_lever_has_its_own_effect(lever):
+    base = [simulate("overlay", seed=s, years=1.0).summary for s in SEEDS]
+    moved = [simulate("overlay", seed=s, years=1.0, **lever).summary for s in SEEDS]
+    assert base != moved
+
+
+# ================================================================== grades
+@pytest.mark.parametrize(("source", "grade"), [
+    ("x [B]", "B"), ("x [B/U]", "U"), ("x [C/U]", "U"), ("x [A/B]", "B"), ("x [B/C]", "C"),
+    ("no grade", "U"),
+])
+def test_two_grades_take_the_worse(source, grade):
+    s = spec("n_reps")
+    assert FieldSpec(**{**s.__dict__, "source": source}).grade == grade
