@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from distributed import Client
+from sweep_watch import rows_on_disk
 
 from dealersim.cli import main
 from dealersim.studies.sweeps import parse_spec_text, read_runs, run_sweep
@@ -108,21 +109,11 @@ def test_dask_rows_identical_to_local_pool(cluster, tmp_path):
     pd.testing.assert_frame_equal(dask_rows, local_rows)  # no column excluded
 
 
-def _rows_on_disk(out: Path) -> int:
-    n = 0
-    for part in (out / "runs").glob("part-*.parquet") if (out / "runs").is_dir() else ():
-        try:
-            n += pq.ParquetFile(part).metadata.num_rows
-        except (OSError, ValueError):
-            pass
-    return n
-
-
 def _wait_rows(proc: subprocess.Popen, out: Path, rows: int) -> None:
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None and _rows_on_disk(out) < rows:
+    while time.monotonic() < deadline and proc.poll() is None and rows_on_disk(out) < rows:
         time.sleep(0.01)
-    assert proc.poll() is None and _rows_on_disk(out) >= rows, proc.poll()
+    assert proc.poll() is None and rows_on_disk(out) >= rows, proc.poll()
 
 
 def _duplicates(out: Path) -> int:
@@ -167,7 +158,7 @@ def test_driver_killed_on_dask_then_resumed_at_once(cluster, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    at_kill = _rows_on_disk(out)
+    at_kill = rows_on_disk(out)
     resumed = subprocess.run([DEALERSIM, "sweep", str(spec), "--out", str(out), "--resume",
                               "--scheduler", cluster, "--quiet"],
                              capture_output=True, text=True, timeout=300)

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import pyarrow.parquet as pq
 import pytest
+from sweep_watch import rows_on_disk
 
 from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.studies.sweeps import SpecError, read_runs
@@ -52,16 +53,6 @@ def _start(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
-def _rows_on_disk(out: Path) -> int:
-    n = 0
-    for part in (out / "runs").glob("part-*.parquet") if (out / "runs").is_dir() else ():
-        try:
-            n += pq.ParquetFile(part).metadata.num_rows
-        except (OSError, ValueError):
-            pass
-    return n
-
-
 def _run_until(proc: subprocess.Popen, out: Path, rows: int) -> list[psutil.Process]:
     """Wait until ``rows`` rows are on disk; return every descendant of ``proc`` seen so far."""
     seen: dict[tuple[int, float], psutil.Process] = {}
@@ -72,11 +63,11 @@ def _run_until(proc: subprocess.Popen, out: Path, rows: int) -> list[psutil.Proc
                 seen.setdefault((child.pid, child.create_time()), child)
         except psutil.Error:
             pass
-        if _rows_on_disk(out) >= rows:
+        if rows_on_disk(out) >= rows:
             break
         time.sleep(0.01)
     assert proc.poll() is None, f"the sweep ended before {rows} rows: {proc.communicate()}"
-    assert _rows_on_disk(out) >= rows, "timed out waiting for the sweep"
+    assert rows_on_disk(out) >= rows, "timed out waiting for the sweep"
     return list(seen.values())
 
 
@@ -109,7 +100,7 @@ def test_kill9_driver_then_immediate_resume(spec, tmp_path):
         family = _run_until(proc, out, 70)
         os.kill(proc.pid, signal.SIGKILL)  # the driver only: its workers must follow by themselves
         proc.wait(timeout=30)
-        at_kill = _rows_on_disk(out)
+        at_kill = rows_on_disk(out)
         resumed = subprocess.run([DEALERSIM, "sweep", str(spec), "--out", str(out), "--resume",
                                   "--workers", "2", "--quiet"],
                                  capture_output=True, text=True, timeout=WAIT)
