@@ -324,9 +324,13 @@ class DealershipModel(mesa.Model):
 
     def close_rate(self, i: int, skill: float) -> float:
         """Chance that a proposal to account ``i`` closes, for a seller of ``skill``."""
+        return float(self.close_rates(np.array([i]), skill)[0])
+
+    def close_rates(self, idx: np.ndarray, skill: float) -> np.ndarray:
+        """:meth:`close_rate` of every account in ``idx`` at once."""
         p, mk = self.params, self.market
-        opp = p.opp_to_deal_cold if mk.source[i] == Source.COLD else self.warm_opp_to_deal()
-        return min(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
+        opp = np.where(mk.source[idx] == Source.COLD, p.opp_to_deal_cold, self.warm_opp_to_deal())
+        return np.minimum(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
 
     def advance_pipeline(self) -> None:
         """Move every opportunity whose next step is due today.

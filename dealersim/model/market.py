@@ -322,6 +322,11 @@ class Market:
         mps = float(self.devices[i]) * self.params.mps_mrr_per_device
         return mps * (self.params.mit_mrr_multiplier if self.product[i] == MIT else 1.0)
 
+    def deal_mrrs(self, idx: np.ndarray) -> np.ndarray:
+        """:meth:`deal_mrr` of every account in ``idx`` at once."""
+        mps = self.devices[idx] * self.params.mps_mrr_per_device
+        return mps * np.where(self.product[idx] == MIT, self.params.mit_mrr_multiplier, 1.0)
+
     # ---------------------------------------------------------------- sampling
     def sample_prospect(
         self, rng: np.random.Generator, pool: np.ndarray, day: int, holder: np.int8, tries: int = 25

@@ -281,12 +281,12 @@ class Specialist(mesa.Agent):
             & (mk.stage >= Stage.APPOINTMENT)
             & (mk.stage <= Stage.PROPOSAL)
         )
-        pipeline = 0.0
-        for i in mine.tolist():
-            ahead = {Stage.APPOINTMENT: p.assessment_rate * p.proposal_rate,
-                     Stage.ASSESSMENT: p.proposal_rate}.get(Stage(int(mk.stage[i])), 1.0)
-            chance = ahead * m.close_rate(i, self.skill)
-            pipeline += chance * p.commission_months * mk.deal_mrr(i) * self.credit_share(i)
+        stage = mk.stage[mine]
+        ahead = np.where(stage == Stage.APPOINTMENT, p.assessment_rate * p.proposal_rate,
+                         np.where(stage == Stage.ASSESSMENT, p.proposal_rate, 1.0))
+        chance = ahead * m.close_rates(mine, self.skill)
+        pipeline = float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
+                                * self.credit_shares(mine)))
         return self.salary + earned * DAYS_PER_YEAR / max(self.tenure, DAYS_PER_MONTH) + pipeline
 
     def leave(self, kind: str, text: str) -> None:
@@ -388,9 +388,13 @@ class Specialist(mesa.Agent):
     # ------------------------------------------------------------------ deals
     def credit_share(self, i: int) -> float:
         """This specialist's share of quota credit (and commission) on a deal in account ``i``."""
+        return float(self.credit_shares(np.array([i]))[0])
+
+    def credit_shares(self, idx: np.ndarray) -> np.ndarray:
+        """:meth:`credit_share` of every account in ``idx`` at once."""
         mk = self.model.market
-        owned = mk.rep[i] >= 0 and mk.source[i] != Source.COLD
-        return specialist_credit(self.model.params) if owned else 1.0
+        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != Source.COLD)
+        return np.where(owned, specialist_credit(self.model.params), 1.0)
 
     def closed(self, i: int, mrr: float) -> None:
         """Account ``i`` signed a managed deal worth ``mrr`` a month."""
