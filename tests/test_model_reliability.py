@@ -257,6 +257,27 @@ def test_plain_mesa_model_signature():
     assert model.running
 
 
+@pytest.mark.parametrize("strategy", ["overlay", "planned"])
+def test_run_steps_like_step(strategy):
+    """``run()`` skips Mesa's per-day event but keeps its clock and the same day-by-day result."""
+    stepped = DealershipModel(strategy, rng=4, years=0.5, n_reps=4)
+    for _ in range(20):  # some days by hand, then the rest by run(): the same model
+        stepped.step()
+    while stepped.running:
+        stepped.step()
+    ran = DealershipModel(strategy, rng=4, years=0.5, n_reps=4)
+    for _ in range(20):
+        ran.step()
+    ran.run()
+    assert ran.steps == stepped.steps == ran.params.horizon_days
+    assert ran.time == stepped.time == float(ran.params.horizon_days)
+    for name in ("deals", "booked_total", "dials", "accounts_lost", "program_cost"):
+        assert getattr(ran, name) == getattr(stepped, name), name
+    assert (ran.team.wall == stepped.team.wall).all()
+    # Mesa's daily schedule is back: one more step() would be exactly one more day
+    assert ran._default_schedule.next_scheduled_time == ran.time + 1
+
+
 def test_batch_run_matches_simulate():
     rows = mesa.batch_run(
         DealershipModel,

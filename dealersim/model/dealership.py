@@ -7,6 +7,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from mesa.time import Schedule
 
 from dealersim.model.diary import DIARY_DAYS, is_workday
 from dealersim.model.events import EventLog
@@ -16,6 +17,7 @@ from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, 
 from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, shown
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
 from dealersim.model.people.hardware_rep import (
+    Team,
     draw_culture,
     initial_walls,
     rep_credit,
@@ -102,7 +104,9 @@ class DealershipModel(mesa.Model):
         culture = draw_culture(self)
         self.team_goodwill = team_goodwill(params, culture)
         walls = initial_walls(self, culture)
+        self.team = Team(self, params.n_reps)
         self.reps = [HardwareRep(self, r, float(w)) for r, w in enumerate(walls)]
+        self.team.reps = self.reps
         self.specialists: list[Specialist] = []
         self.employed_specialists: list[Specialist] = []
         self._by_number: dict[int, Specialist] = {}
@@ -182,15 +186,14 @@ class DealershipModel(mesa.Model):
         self.advance_pipeline()
         self.owner.step()
         self.manager.step()
-        for rep in self.reps:
-            rep.step()
+        self.team.step()
         for specialist in list(self.employed_specialists):
             specialist.step()
         self.count_minutes()
         self.start_implementations()
         self.accrue()
         if self.day == 60:
-            self.wall_mean_day60 = float(np.mean([r.wall for r in self.reps]))
+            self.wall_mean_day60 = self.wall_mean
         if self.day >= self.horizon:
             self.running = False
         every = self.record_every
@@ -224,9 +227,23 @@ class DealershipModel(mesa.Model):
             mk.cooldown[i] = self.day + self.params.prospect_cooldown_days
 
     def run(self) -> DealershipModel:
-        """Step until the horizon and return ``self``."""
-        while self.running:
-            self.step()
+        """Step until the horizon and return ``self``.
+
+        The days are stepped directly, keeping Mesa's clock (``steps``, ``time``) exactly as
+        :meth:`step` would, without scheduling one event per day on Mesa's event list; the
+        daily schedule is restarted afterwards, so :meth:`step` still works on the returned
+        model. (``mesa.batch_run`` and SolaraViz call :meth:`step` and are unaffected.)
+        """
+        daily = self._default_schedule
+        daily.stop()
+        try:
+            while self.running:
+                self.time += 1
+                self.steps += 1
+                self._user_step()
+        finally:
+            daily.schedule = Schedule(interval=1.0, start=self.time + 1)
+            daily.start()
         return self
 
     # ================================================================== staffing
@@ -340,7 +357,10 @@ class DealershipModel(mesa.Model):
         lost to capacity.
         """
         mk, p, rng = self.market, self.params, self.rng
-        for i in np.unique(mk.pipeline_due(self.day)).tolist():
+        due = mk.pipeline_due(self.day)
+        if due.size == 0:
+            return
+        for i in sorted(set(due.tolist())):
             stage = int(mk.stage[i])
             if stage == Stage.NONE or mk.stage_due[i] != self.day:
                 continue
@@ -490,7 +510,7 @@ class DealershipModel(mesa.Model):
     def _record(self) -> None:
         """Refresh the attributes the recorder copies (cheap: all are incremental)."""
         mk = self.market
-        self.wall_history[self.day] = [r.wall for r in self.reps]
+        self.wall_history[self.day] = self.team.wall
         counts = mk.stage_counts.tolist()
         self.hardware_accounts = mk.n_held
         self.competitor_accounts = mk.n - mk.n_held
@@ -514,12 +534,12 @@ class DealershipModel(mesa.Model):
     @property
     def wall_mean(self) -> float:
         """The reps' wall today, averaged over reps."""
-        return float(np.mean([r.wall for r in self.reps]))
+        return float(self.team.wall.mean())
 
     @property
     def wall_max(self) -> float:
         """The most protective rep's wall today."""
-        return max(r.wall for r in self.reps)
+        return float(self.team.wall.max())
 
     def _wall_series(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``wall_mean`` and ``wall_max`` on the recorded days, from ``wall_history``."""

@@ -49,23 +49,37 @@ class HardwareRep(mesa.Agent):
         self.index = index
         self.name = f"rep {index + 1}"
         self.book = model.market.books[index]
-        self.base_wall = wall
-        self.wall = wall
-        self.complained = False
-        self.walled_off = False
+        self.team = model.team
+        self.team.base_wall[index] = wall
+        self.team.wall[index] = wall
         self.denied_once = False
         self.intros = 0
-        self.minutes_left = 0.0
+
+    # The rep's state lives in the team's columns (see :class:`Team`), so that the whole team's
+    # day is a handful of numpy operations; these properties read and write his entry.
+    wall = property(lambda self: float(self.team.wall[self.index]),
+                    lambda self, v: self.team.wall.__setitem__(self.index, v),
+                    doc="How protective he is of his accounts today (0 open, 1 walled off).")
+    base_wall = property(lambda self: float(self.team.base_wall[self.index]),
+                         lambda self, v: self.team.base_wall.__setitem__(self.index, v),
+                         doc="His own guard: where his wall rests with no credit.")
+    complained = property(lambda self: bool(self.team.complained[self.index]),
+                          lambda self, v: self.team.complained.__setitem__(self.index, v),
+                          doc="Whether he has complained to the manager (and not calmed down).")
+    walled_off = property(lambda self: bool(self.team.walled_off[self.index]),
+                          lambda self, v: self.team.walled_off.__setitem__(self.index, v),
+                          doc="Whether his accounts are closed to the specialist.")
+    minutes_left = property(lambda self: float(self.team.minutes_left[self.index]),
+                            lambda self, v: self.team.minutes_left.__setitem__(self.index, v),
+                            doc="Minutes of today's program time he has left.")
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
-        """Settle the wall, react to how high it stands, and offer intros if motivated."""
-        m = self.model
-        self.minutes_left = m.params.rep_program_minutes if m.workday else 0.0
-        self.settle_wall()
-        self.react_to_wall()
-        if m.workday and m.program_running:
-            self.offer_intro()
+        """Settle the wall, react to how high it stands, and offer intros if motivated.
+
+        The same day as the team's (:meth:`Team.step`), for this rep alone.
+        """
+        self.team.step(np.array([self.index]))
 
     # ------------------------------------------------------------------ wall
     @property
@@ -75,13 +89,11 @@ class HardwareRep(mesa.Agent):
 
     def resting_wall(self) -> float:
         """Where the wall settles: his guard less the relief from his credit."""
-        p = self.model.params
-        return min(1.0, max(0.0, self.base_wall - p.credit_wall_weight * self.credit))
+        return float(self.team.resting_walls(np.array([self.index]))[0])
 
     def settle_wall(self) -> None:
         """Drift one day toward the resting level."""
-        self.wall += (self.resting_wall() - self.wall) / self.model.params.wall_relax_days
-        self.wall = min(1.0, max(0.0, self.wall))
+        self.team.settle_walls(np.array([self.index]))
 
     def raise_wall(self, amount: float) -> None:
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
@@ -154,14 +166,17 @@ class HardwareRep(mesa.Agent):
 
     def offer_intro(self) -> None:
         """Maybe introduce the specialist to one of our customers nearing lease end."""
-        m, p = self.model, self.model.params
+        m = self.model
         if self.walled_off or not m.employed_specialists:
             return
-        if p.specialist_territory != "all":  # the specialist may not work our customers
+        if m.params.specialist_territory != "all":  # the specialist may not work our customers
             return
-        chance = p.intro_rate * (1.0 - self.wall) * self.motivation() * self.spotting()
-        if m.rng.random() >= chance:
-            return
+        if m.rng.random() < self.team.intro_chance() * (1.0 - self.wall):
+            self.introduce()
+
+    def introduce(self) -> None:
+        """Introduce the specialist to one of our customers nearing lease end, if time allows."""
+        m, p = self.model, self.model.params
         i = m.market.sample_intro(m.rng, self.book, m.day)
         if i < 0 or not self.spend_minutes(p.intro_minutes):
             return
@@ -190,6 +205,87 @@ class HardwareRep(mesa.Agent):
             m.log(self.name, "permission_denied", "says no when asked before a call: "
                   '"not my accounts, not now"')
         return granted
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """``x`` kept in [0, 1] (two ufuncs: cheaper than ``np.clip`` on a handful of reps)."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+class Team:
+    """The hardware reps' state as columns (one entry per rep), and the team's day.
+
+    Each :class:`HardwareRep` reads and writes his own entry; the day's routine for all reps
+    (the wall settles, the reps react to it, the motivated ones offer intros) runs here on
+    whole columns, so its cost does not grow with a Python loop over reps.
+    """
+
+    def __init__(self, model: DealershipModel, n_reps: int) -> None:
+        self.model = model
+        self.reps: list[HardwareRep] = []
+        self.wall = np.zeros(n_reps)
+        self.base_wall = np.zeros(n_reps)
+        self.complained = np.zeros(n_reps, dtype=bool)
+        self.walled_off = np.zeros(n_reps, dtype=bool)
+        self.minutes_left = np.zeros(n_reps)
+
+    def intro_chance(self) -> float:
+        """Chance a rep with no wall introduces the specialist today (motivation and spotting).
+
+        Motivation and spotting are the same for every rep (credit, planning and training are
+        team policies), so one rep's chance is this times one minus his wall.
+        """
+        p = self.model.params
+        rep = self.reps[0]
+        return p.intro_rate * rep.motivation() * rep.spotting()
+
+    def resting_walls(self, idx: np.ndarray | slice) -> np.ndarray:
+        """Where the walls of reps ``idx`` settle: each rep's guard less his credit's relief."""
+        p = self.model.params
+        return _unit(self.base_wall[idx] - p.credit_wall_weight * rep_credit(p))
+
+    def settle_walls(self, idx: np.ndarray | slice) -> np.ndarray:
+        """Drift the walls of reps ``idx`` one day toward their resting levels; return them."""
+        w = self.wall[idx]
+        w = _unit(w + (self.resting_walls(idx) - w) / self.model.params.wall_relax_days)
+        self.wall[idx] = w
+        return w
+
+    def step(self, idx: np.ndarray | None = None) -> None:
+        """One day for the reps in ``idx`` (everyone by default).
+
+        Program minutes are reset, each wall drifts toward its resting level, reps whose wall
+        crossed a level react (complain, calm down, wall off, open up), and on workdays of a
+        running program each rep without a wall-off offers an intro with his chance.
+        """
+        m, p = self.model, self.model.params
+        sel = slice(None) if idx is None else idx  # everyone: views, no copies
+        self.minutes_left[sel] = p.rep_program_minutes if m.workday else 0.0
+        w = self.settle_walls(sel)
+        c, b = self.complained[sel], self.walled_off[sel]
+        react = (
+            (~c & (w >= p.complaint_level) & m.specialist_present)
+            | (c & (w < p.complaint_level - p.wall_hysteresis))
+            | (~b & (w >= p.wall_block_level))
+            | (b & (w < p.wall_block_level - p.wall_hysteresis))
+        )
+        if react.any():
+            for r in self._who(idx, react):
+                self.reps[r].react_to_wall()
+        if not (m.workday and m.program_running and m.employed_specialists):
+            return
+        if p.specialist_territory != "all":  # the specialist may not work our customers
+            return
+        chance = self.intro_chance() * (1.0 - self.wall[sel])
+        offers = (m.rng.random(chance.size) < chance) & ~self.walled_off[sel]
+        if offers.any():
+            for r in self._who(idx, offers):
+                self.reps[r].introduce()
+
+    @staticmethod
+    def _who(idx: np.ndarray | None, mask: np.ndarray) -> list[int]:
+        """The reps (indices into the team) selected by ``mask`` over ``idx`` (None: all)."""
+        return (np.flatnonzero(mask) if idx is None else idx[mask]).tolist()
 
 
 def draw_culture(model: DealershipModel) -> float:

@@ -276,12 +276,10 @@ class Specialist(mesa.Agent):
         m, p = self.model, self.model.params
         mk = m.market
         earned = self.commission + self.hw_commission
-        mine = np.flatnonzero(
-            (mk.handler == self.number)
-            & (mk.stage >= Stage.APPOINTMENT)
-            & (mk.stage <= Stage.PROPOSAL)
-        )
+        mine = np.flatnonzero(mk.handler == self.number)
         stage = mk.stage[mine]
+        open_opp = (stage >= Stage.APPOINTMENT) & (stage <= Stage.PROPOSAL)
+        mine, stage = mine[open_opp], stage[open_opp]
         ahead = np.where(stage == Stage.APPOINTMENT, p.assessment_rate * p.proposal_rate,
                          np.where(stage == Stage.ASSESSMENT, p.proposal_rate, 1.0))
         chance = ahead * m.close_rates(mine, self.skill)
