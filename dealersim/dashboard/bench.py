@@ -157,9 +157,21 @@ def layout_problems(page: Any) -> list[str]:
     """What is wrong with the layout at the page's size: sideways scroll, narrow charts."""
     found = page.evaluate("""([minWidth]) => {
         const out = [];
-        const doc = document.documentElement;
-        if (doc.scrollWidth > doc.clientWidth + 1)
-            out.push(`the page scrolls sideways: ${doc.scrollWidth} px wide in ${doc.clientWidth}`);
+        // the document and every box around the page (Solara scrolls an inner container)
+        const boxes = [document.documentElement, document.body];
+        for (let el = document.querySelector('.ds-page'); el; el = el.parentElement)
+            boxes.push(el);
+        for (const el of new Set(boxes)) {
+            const style = getComputedStyle(el);
+            if (el.scrollWidth > el.clientWidth + 1 && style.overflowX !== 'hidden'
+                    && style.overflowX !== 'clip')
+                out.push(`the page scrolls sideways: ${el.scrollWidth} px of content in a `
+                         + `${el.clientWidth} px wide ${el.tagName.toLowerCase()}`);
+        }
+        const page = document.querySelector('.ds-page').getBoundingClientRect();
+        if (page.right > window.innerWidth + 1)
+            out.push(`the page is ${Math.round(page.right)} px wide in a `
+                     + `${window.innerWidth} px window`);
         document.querySelectorAll('.ds-chart').forEach(el => {
             const w = el.getBoundingClientRect().width;
             if (w < minWidth) out.push(`a chart is ${Math.round(w)} px wide`);
