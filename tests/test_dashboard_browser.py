@@ -182,6 +182,16 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             assert page.locator(".ds-results.ds-stale").count() == 1
             shot(page, "not_updated")
 
+            # a normal file picker loads a saved scenario (and clears the bad box)
+            plan = tmp_path / "my-plan.toml"
+            plan.write_text('strategy = "planned"\nseed = 3\n')
+            page.locator(".ds-fold-title", has_text="Save or load").first.click()
+            page.locator(".ds-file-picker input[type=file]").first.set_input_files(str(plan))
+            page.get_by_text("loaded my-plan.toml").first.wait_for(timeout=60_000)
+            page.wait_for_function("() => document.querySelector('.ds-computed')"
+                                   ".innerText.endsWith('seed 3')", timeout=60_000)
+            assert page.locator(".ds-not-updated").count() == 0
+
             # the phone: controls stacked above the results, charts as wide as the screen
             phone = bench.open_page(browser, url, bench.PHONE)
             phone.on("pageerror", lambda exc: errors.append(f"pageerror (phone): {exc}"))

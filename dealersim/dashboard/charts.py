@@ -89,6 +89,14 @@ def _nice(top: float, floor: float) -> float:
     return float(np.ceil(top / step * 2) / 2 * step)
 
 
+def _floor(low: float) -> float:
+    """A round axis bottom below ``low`` (0 for small values)."""
+    if low <= 0:
+        return 0.0
+    step = 10 ** np.floor(np.log10(low)) / 2
+    return float(np.floor(low / step) * step)
+
+
 def event_series(result: Any, upto: int | None) -> list[dict[str, Any]]:
     """One empty series per kind of event that happened, carrying its vertical marks.
 
@@ -135,7 +143,7 @@ def mrr_chart(result: Any, upto: int | None = None) -> dict[str, Any]:
     opt["xAxis"] = _month_axis(horizon)
     opt["yAxis"] = [
         _value_axis("$ a month", _nice(ts["booked_mrr"].max(), 1000), money_axis=True),
-        _value_axis("accounts", _nice(hw_all.max(), 10), min=int(hw_all.min() * 0.9),
+        _value_axis("accounts", _nice(hw_all.max(), 10), min=_floor(hw_all.min() * 0.9),
                     splitLine={"show": False}),
     ]
     opt["series"] = [
@@ -280,7 +288,7 @@ def compare_chart(name: str, runs: Sequence[tuple[str, Any]],
     opt = _base(col.label)
     horizon = max(len(r.timeseries) - 1 for _, r in runs)
     opt["xAxis"] = _month_axis(horizon)
-    floor = 0 if money_axis or low < top * 0.5 else int(low * 0.9)
+    floor = 0 if money_axis or low < top * 0.5 else _floor(low * 0.9)
     opt["yAxis"] = _value_axis(col.unit.replace("US$", "$"), _nice(top, 10), money_axis,
                                min=floor)
     series = []

@@ -19,6 +19,7 @@ from typing import Any
 
 import solara
 import solara.lab
+from ipyvuetify.extra import FileInput
 from solara.components.echarts import EchartsWidget
 
 from dealersim.dashboard import charts, words
@@ -147,6 +148,34 @@ def ControlGroup(title: str, names: list[str], values: dict[str, Any], invalid: 
 
 
 @solara.component
+def FilePicker(on_file: Callable[[dict[str, Any]], None], accept: str = ".toml"):
+    """A normal file picker (the browser's own file dialog); ``on_file`` gets one file.
+
+    ``on_file`` receives ``{"name": ..., "size": ..., "file_obj": ...}`` (a file object that
+    reads from the browser), called in a worker thread as Solara's ``FileDrop`` does.
+    """
+    info, set_info = solara.use_state(None)
+    files, set_files = solara.use_state(None)
+    el = FileInput.element(accept=accept, multiple=False, show_progress=False,
+                           on_file_info=set_info)
+
+    def wire() -> None:
+        if info:
+            widget = solara.get_widget(el)
+            widget.version += 1  # as solara's FileDrop: a fresh read of the chosen file
+            widget.reset_stats()
+            set_files(widget.get_files())
+
+    solara.use_effect(wire, [info])
+
+    def read(_cancel: Any = None) -> None:
+        if files:
+            on_file(files[0])
+
+    solara.use_thread(read, [files])
+
+
+@solara.component
 def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
                 on_load: Callable[[scenario_io.Scenario, str], None]):
     """Save the current settings as a scenario file, or load one (drop a file or paste it)."""
@@ -166,8 +195,9 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
             set_loaded("")
             return
         set_error("")
-        set_loaded(f"loaded {where}: {words.strategy_title(sc.strategy)} with "
-                   f"{len(sc.params)} changed settings; you can compare with it")
+        set_loaded(f"loaded {where}: the {words.strategy_title(sc.strategy)} plan, seed "
+                   f"{sc.seed}, {len(sc.params)} settings changed from it; it is also under "
+                   "'Compare with'")
         on_load(sc, where)
 
     def on_file(info: Any) -> None:
@@ -185,8 +215,10 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
     with Fold("Save or load these settings (scenario file)", classes=["ds-scenario"]):
         solara.FileDownload(toml_text, filename="dealersim-scenario.toml",
                             label="Save these settings", mime_type="application/toml")
-        solara.FileDrop(label="Drop a saved scenario file here to load it", on_file=on_file,
-                        lazy=False)
+        solara.Text("Load a saved scenario file:", classes=["ds-help"])
+        with solara.Div(classes=["ds-file-picker"]):
+            FilePicker(on_file)
+        solara.FileDrop(label="…or drop the file here", on_file=on_file, lazy=False)
         solara.InputTextArea("…or paste a scenario file's text", value=text,
                              on_value=set_text, rows=3, continuous_update=True)
         solara.Button("Load the pasted text", on_click=lambda: load_text(text, "pasted text"),

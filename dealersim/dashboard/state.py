@@ -180,9 +180,11 @@ class _Recorder:
 
     def take(self, model: DealershipModel) -> None:
         mk = model.market
-        holder = np.where(mk.stage >= Stage.IMPLEMENTATION, 0,
-                          np.where(mk.holder == US, 1, 2))
-        flat = np.bincount(self.group_of + holder, minlength=3 * len(self.groups))
+        # 0 managed contract (held by us), 1 our hardware account, 2 competitor-held
+        code = self.group_of + 2
+        code -= mk.holder == US
+        code -= mk.stage >= Stage.IMPLEMENTATION
+        flat = np.bincount(code, minlength=3 * len(self.groups))
         self.counts[model.day] = flat.reshape(-1, 3)
         self.people[model.day] = (model.specialists_hired, model.specialists_lost,
                                   model.accounts_lost)

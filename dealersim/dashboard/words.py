@@ -125,6 +125,8 @@ def shown_value(s: FieldSpec, value: Any) -> str:
 def label_with_value(s: FieldSpec, value: Any) -> str:
     """``"Hardware gross margin: 30 %"`` (the slider's label)."""
     unit = unit_words(s)
+    if unit.lower() in s.label.lower():
+        unit = ""  # "Hardware reps: 8", not "Hardware reps: 8 (reps)"
     tail = f" {unit}" if unit in ("%", "% a year") else (f" ({unit})" if unit else "")
     return f"{s.label}: {shown_value(s, value)}{tail}"
 
