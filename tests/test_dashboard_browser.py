@@ -129,6 +129,7 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             assert not words.code_names_in(first_screen), words.code_names_in(first_screen)
             assert "Pick a plan" in first_screen and "The main levers" in first_screen
             assert bench.layout_problems(page) == []
+            assert bench.blank_charts(page) == 0
             assert card(page, "launch") in ("Failed", "Succeeded")
 
             # instant: 10 seed changes, each a new run of the whole horizon
@@ -144,6 +145,8 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             print(f"replay frame interval median {frame * 1000:.0f} ms over {len(gaps)} frames "
                   f"(intended {PLAY_FRAME_SECONDS * 1000:.0f} ms; {bench.machine_load()})")
             assert card(page, "launch") == "Replaying"
+            bench.wait_charts_show_the_day(page)
+            assert bench.blank_charts(page) == 0, page.locator(".ds-day").first.inner_text()
             shot(page, "replay")
             page.locator(".ds-end").first.click()
 
@@ -179,7 +182,7 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             page.locator(".ds-not-updated").first.wait_for(timeout=30_000)
             message = page.locator(".ds-field-accounts_per_rep").first.inner_text()
             assert "a whole number from 25 to 5,000" in message, message
-            assert page.locator(".ds-results.ds-stale").count() == 1
+            page.locator(".ds-results.ds-stale").first.wait_for(timeout=10_000)
             shot(page, "not_updated")
 
             # a normal file picker loads a saved scenario (and clears the bad box)

@@ -43,6 +43,14 @@ _CHARTS_SHOW = """([needle]) => {
         return opt && typeof opt.dsToken === 'string' && opt.dsToken.includes(needle);
     });
 }"""
+_CHARTS_SHOW_THE_DAY = """() => {
+    const m = document.querySelector('.ds-day').innerText.match(/day (\\d+) of (\\d+)/);
+    const needle = +m[1] >= +m[2] ? '|None|' : `|${m[1]}|`;
+    return [...document.querySelectorAll('.ds-chart')].every(el => {
+        const opt = el.__vue__ && el.__vue__.option;
+        return opt && typeof opt.dsToken === 'string' && opt.dsToken.includes(needle);
+    });
+}"""
 _TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
@@ -151,6 +159,23 @@ def replay_intervals(page: Any, seconds: float = 4.0) -> list[float]:
     page.locator(".ds-play").first.click()
     frames = page.evaluate("() => { window.__dsObs.disconnect(); return window.__dsFrames; }")
     return [(b - a) / 1000 for a, b in zip(frames[1:-1], frames[2:], strict=False)]
+
+
+def blank_charts(page: Any) -> int:
+    """How many charts on the page have nothing painted on their canvas."""
+    return page.evaluate("""() => [...document.querySelectorAll('.ds-chart')].filter(el => {
+        const c = el.querySelector('canvas');
+        if (!c || !c.width || !c.height) return true;
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) return false;
+        return true;
+    }).length""")
+
+
+def wait_charts_show_the_day(page: Any, timeout: float = 30) -> None:
+    """Wait until every chart holds the day the replay bar shows, and has painted it."""
+    page.wait_for_function(_CHARTS_SHOW_THE_DAY, timeout=timeout * 1000, polling=100)
+    page.evaluate(_TWO_FRAMES)
 
 
 def layout_problems(page: Any) -> list[str]:

@@ -290,7 +290,8 @@ def Chart(key: str, data: ChartData):
     The option is set on the widget directly (an effect keyed on the token), so neither the
     render nor the widget diff walks its data.
     """
-    el = EchartsWidget.element(option={}, responsive=True, maps={}, attributes={
+    # no ``option`` here: reacton would set it back on every render of this component
+    el = EchartsWidget.element(responsive=True, maps={}, attributes={
         "style": f"height: {CHART_HEIGHT}; width: 100%;", "class": f"ds-chart ds-chart-{key}"})
 
     def push() -> None:
