@@ -14,6 +14,7 @@ import ipyvuetify as v
 import numpy as np
 import pytest
 import solara
+from solara.components.echarts import EchartsWidget
 
 from dealersim.cli import dashboard as dash_cli
 from dealersim.dashboard import charts, words
@@ -334,11 +335,20 @@ def test_an_invalid_number_greys_the_results_and_says_why(page):
     wait_until(lambda: not rc.find(v.Html, class_="ds-results ds-stale").widgets)
 
 
-def test_replay_slider_shows_the_day(page):
+def test_replay_slider_shows_the_day_in_cards_and_every_chart(page):
     rc = page
     rc.find(v.Slider, label="Replay day").widget.v_model = 40
     wait_text(rc, "ds-value-launch", "Replaying")
     wait_until(lambda: text_of(rc, "ds-day").startswith("day 40 of 1095"))
+
+    def tokens() -> list[str]:
+        return [w.option.get("dsToken", "") for w in rc.find(EchartsWidget).widgets]
+
+    wait_until(lambda: len(tokens()) == 4 and all("|40|" in t for t in tokens()))
+    rc.find(v.Slider, label="Replay day").widget.v_model = 41
+    wait_until(lambda: all("|41|" in t for t in tokens()))
+    time.sleep(1)  # later renders (replay state, busy line) must not reset an option
+    assert all("|41|" in t for t in tokens()), tokens()
 
 
 def test_scenario_paste_bad_then_good(page):
