@@ -294,6 +294,26 @@ def test_page_uses_friendly_names_and_recomputes_on_a_preset(page):
     assert credit.widget.v_model == "Double (both full)"
 
 
+def test_an_idle_page_runs_the_presets_in_advance():
+    st.clear_cache()
+    values = st.default_values("overlay") | {"n_reps": 5}
+    wanted = {n: st.apply_preset(n, values) for n in strategy_names()}
+    assert not any(st.is_cached(n, 7, v) for n, v in wanted.items())
+    box, rc = solara.render(Dashboard(initial_seed=7), handle_error=False)
+    try:
+        rc.find(v.Html, class_="ds-value-launch").wait_for(**WAIT)
+        slider = rc.find(v.Html, class_="ds-control ds-field-n_reps").find(v.Slider)
+        if not slider.widgets:  # the dealership's numbers are folded: open them
+            rc.find(v.Btn, class_="ds-fold-title",
+                    children=[f"▸ Your dealership's numbers ({len(st.DEALERSHIP_FIELDS)})"]) \
+                .widget.click()
+            slider = rc.find(v.Html, class_="ds-control ds-field-n_reps").find(v.Slider)
+        slider.wait_for(**WAIT).widget.v_model = 5
+        wait_until(lambda: all(st.is_cached(n, 7, v) for n, v in wanted.items()), timeout=120)
+    finally:
+        rc.close()
+
+
 def test_pinned_baseline_against_a_changed_lever(page):
     rc = page
     rc.find(v.Select, label="Start from a plan").widget.v_model = "Planned"

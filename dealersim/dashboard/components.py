@@ -523,6 +523,35 @@ def ControlsPanel(strategy: str, seed: int, values: dict[str, Any], invalid: dic
     Glossary()
 
 
+def _use_warm_presets(seed: int, values: dict[str, Any], idle: bool) -> None:
+    """While the page is idle, run every preset on the owner's numbers and seed in advance.
+
+    Picking a preset (or comparing with one) is then a cache hit. Any change makes the page
+    busy again, which stops this at once (the next 30 simulated days at most).
+    """
+    own = tuple((k, values[k]) for k in (*st.DEALERSHIP_FIELDS, "years"))
+    ref = solara.use_ref(None)
+
+    def warm() -> None:
+        task = ref.current
+        if not idle:
+            return
+
+        def stop() -> bool:
+            return task is not None and not task.is_current()
+
+        for name in st.strategy_choices():
+            if stop():
+                return
+            try:
+                st.run_config(name, seed, st.apply_preset(name, dict(values)), stop=stop)
+            except st.Cancelled:
+                return
+
+    task = solara.lab.use_task(warm, dependencies=[seed, own, idle], raise_error=False)
+    ref.current = task
+
+
 def _use_run(strategy: str, seed: int, values: dict[str, Any], enabled: bool = True) -> Any:
     """A background run of one configuration that a newer change cancels (or ``None``)."""
     key = st.run_key(strategy, seed, values)
@@ -559,6 +588,7 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
     base_task = _use_run(baseline_plan.strategy if baseline_plan else strategy, seed,
                          baseline_plan.values if baseline_plan else values,
                          enabled=baseline_plan is not None)
+    _use_warm_presets(seed, values, idle=not task.pending and not base_task.pending)
     baseline: st.Outcome | None = base_task.latest
     if baseline_plan is None or baseline is None or baseline.key != baseline_plan.key(seed):
         baseline = None  # none wanted, or still the previous baseline's run

@@ -247,6 +247,12 @@ _cache: OrderedDict[RunKey, Outcome] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+def is_cached(strategy: str, seed: int, values: dict[str, Any]) -> bool:
+    """Whether the run of this configuration is in the cache (picking it is instant)."""
+    with _cache_lock:
+        return run_key(strategy, seed, values) in _cache
+
+
 def clear_cache() -> None:
     """Forget every cached run."""
     with _cache_lock:
@@ -492,9 +498,9 @@ class ReplicateSummary:
     def text(self) -> str:
         """One plain sentence for the page."""
         return (f"We ran your plan {self.n} times with different luck: the launch succeeded "
-                f"in {self.successes} of them, so its chance is about {self.rate:.0%} (most "
-                f"likely between {self.low:.0%} and {self.high:.0%}), and half the runs end "
-                f"above {money(self.median_mrr)}/mo of managed revenue.")
+                f"in {self.successes} of them, so its chance is about {self.rate:.0%} (95 % "
+                f"sure it lies between {self.low:.0%} and {self.high:.0%}), and half the runs "
+                f"end above {money(self.median_mrr)}/mo of managed revenue.")
 
 
 def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = REPLICATES,
