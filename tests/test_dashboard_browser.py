@@ -128,6 +128,7 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             first_screen = page.locator("body").inner_text()
             assert not words.code_names_in(first_screen), words.code_names_in(first_screen)
             assert "Pick a plan" in first_screen and "The main levers" in first_screen
+            assert "runs on Solara" not in first_screen  # the badge covered a chart
             assert bench.layout_problems(page) == []
             assert bench.blank_charts(page) == 0
             assert card(page, "launch") in ("Failed", "Succeeded")
@@ -203,8 +204,13 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             results = phone.locator(".ds-main").first.bounding_box()
             assert controls["y"] + controls["height"] <= results["y"] + 1, (controls, results)
             shot(phone, "phone")
-            phone.locator(".ds-chart").first.scroll_into_view_if_needed()
-            shot(phone, "phone_results", ".ds-main")
+            assert not words.code_names_in(phone.locator("body").inner_text())
+            phone.locator(".ds-jump").first.click()  # "See the results" jumps down
+            phone.wait_for_function("() => { const r = document.querySelector('.ds-value-launch')"
+                                    ".getBoundingClientRect(); return r.top >= 0 && "
+                                    "r.bottom <= window.innerHeight; }", timeout=10_000)
+            shot(phone, "phone_results")
+            shot(phone, "phone_main", ".ds-main")
         finally:
             browser.close()
     for s in shots:

@@ -355,6 +355,21 @@ def test_an_invalid_number_greys_the_results_and_says_why(page):
     wait_until(lambda: not rc.find(v.Html, class_="ds-results ds-stale").widgets)
 
 
+def test_a_bad_seed_says_not_updated(page):
+    rc = page
+    seed = rc.find(v.TextField, label="Seed (the run's luck)").widget
+    seed.v_model = "1e3"
+    seed.fire_event("keyup.enter", None)
+    seed.fire_event("focusout", None)
+    rc.find(v.Alert, class_="ds-not-updated").wait_for(**WAIT)
+    seed = rc.find(v.TextField, label="Seed (the run's luck)").widget
+    assert seed.error and "a whole number from 0 to" in str(seed.messages)
+    seed.v_model = "5"
+    seed.fire_event("focusout", None)
+    wait_until(lambda: text_of(rc, "ds-computed").endswith("seed 5"))
+    assert not rc.find(v.Alert, class_="ds-not-updated").widgets
+
+
 def test_replay_slider_shows_the_day_in_cards_and_every_chart(page):
     rc = page
     rc.find(v.Slider, label="Replay day").widget.v_model = 40

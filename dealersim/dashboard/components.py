@@ -58,6 +58,8 @@ CSS = """
              grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); }
 .ds-chart { min-width: 0; border: 1px solid #eee; border-radius: 6px; padding: 4px; }
 .ds-stale { opacity: 0.4; pointer-events: none; }
+.ds-jump { display: none; font-size: 13px; }
+@media (max-width: 900px) { .ds-jump { display: inline-block; margin: 2px 0 6px; } }
 .ds-control { margin-bottom: 10px; }
 .ds-label { font-size: 13px; color: #333; display: block; }
 .ds-help { font-size: 11px; color: #666; display: block; line-height: 1.3; }
@@ -354,6 +356,12 @@ def Story(events: Any, upto: int | None):
 def CompareView(outcome: st.Outcome, baseline: st.Outcome | None, title: str,
                 upto: int | None):
     """The current settings against the baseline: both sets of cards and overlaid charts."""
+    if baseline is not None and baseline.error:
+        solara.Error(f"The baseline could not run: {baseline.error}")
+        return
+    if baseline is None and title != NOTHING:
+        solara.Text(f"computing the baseline ({title})…", classes=["ds-compare-wait"])
+        return
     if baseline is None or baseline.result is None:
         solara.Info("Pick something to compare with above ('Compare with'): a preset, your "
                     "previous try, a plan you pinned or a scenario file. Both run on the same "
@@ -691,9 +699,13 @@ def Dashboard(initial_strategy: str = st.DEFAULT_STRATEGY, initial_seed: int = 0
         solara.Markdown("### Your managed-services launch, three years ahead\n"
                         "Pick a plan, set your own numbers, and see what happens: the whole "
                         "three years are simulated on every change.", style={"font-size": "13px"})
+        # on a phone the controls come first: a link down to the results
+        solara.HTML(tag="a", unsafe_innerHTML="See the results ↓", classes=["ds-jump"],
+                    attributes={"href": "#ds-results"})
         with solara.Div(classes=["ds-layout"]):
             with solara.Div(classes=["ds-controls"]):
                 ControlsPanel(p.strategy, p.seed, p.values, p.invalid, cb)
             with solara.Div(classes=["ds-main"]):
+                solara.HTML(tag="a", attributes={"id": "ds-results"})
                 OutcomePanel(p.strategy, p.seed, p.values, p.invalid, plan, [NOTHING, *options],
                              compare, cb)
