@@ -198,6 +198,20 @@ def test_a_newer_change_stops_a_run_and_nothing_is_cached():
     assert st.run_config("overlay", 99, values) is out  # the second call is a cache hit
 
 
+def test_a_model_error_is_shown_on_the_page_not_raised(monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("kaput")
+
+    st.clear_cache()
+    monkeypatch.setattr(st, "simulate_with_replay", boom)
+    box, rc = solara.render(Dashboard(initial_seed=424242), handle_error=False)
+    try:
+        err = rc.find(v.Alert, class_="ds-model-error").wait_for(**WAIT)
+        assert "RuntimeError: kaput" in str(err.widget.children)
+    finally:
+        rc.close()
+
+
 def test_model_errors_come_back_as_one_line(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("kaput")

@@ -591,7 +591,12 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
     speed = solara.use_reactive("1 week")
 
     task = _use_run(strategy, seed, values)
-    outcome: st.Outcome | None = task.latest
+    latest: st.Outcome | None = task.latest
+    failed = latest is not None and latest.error is not None
+    last_good = solara.use_ref(None)
+    if latest is not None and latest.result is not None:
+        last_good.current = latest
+    outcome: st.Outcome | None = last_good.current  # a failed run keeps the last good one shown
     result = outcome.result if outcome is not None else None
     base_task = _use_run(baseline_plan.strategy if baseline_plan else strategy, seed,
                          baseline_plan.values if baseline_plan else values,
@@ -637,14 +642,16 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
         if bad:
             solara.Warning("Not updated: the results below are for your last valid settings. "
                            + " ".join(bad), classes=["ds-not-updated"], dense=True)
-        if outcome is not None and outcome.error:
-            solara.Error(f"The model could not run these settings: {outcome.error}",
-                         classes=["ds-model-error"])
+        if failed:
+            solara.Error(f"The model could not run these settings: {latest.error}"
+                         + ("; the results below are for your last settings that ran."
+                            if result is not None else ""), classes=["ds-model-error"])
     if result is None:
-        solara.Text("computing the first run…")
+        if not failed:
+            solara.Text("computing the first run…")
         return
     upto = day.value
-    with solara.Div(classes=["ds-results"] + (["ds-stale"] if bad else [])):
+    with solara.Div(classes=["ds-results"] + (["ds-stale"] if bad or failed else [])):
         base = baseline.result if baseline is not None and baseline.result is not None else None
         HeadlineCards(st.headline(result, upto, outcome.replay, base,
                                   baseline.replay if base is not None else None))
