@@ -417,6 +417,18 @@ def test_scenario_paste_bad_then_good(page):
     assert "Scenario: pasted text" in rc.find(v.Select, label="Compare with").widget.items
 
 
+def test_the_plans_and_the_glossary_are_one_click_away(page):
+    rc = page
+    rc.find(v.Btn, class_="ds-fold-title", children=["▸ The plans, one line each"]).widget.click()
+    rc.find(v.Btn, class_="ds-fold-title", children=["▸ What the words mean"]).widget.click()
+    wait_until(lambda: rc.find(v.Btn, class_="ds-fold-title",
+                               children=["▾ What the words mean"]).widgets)
+    text = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)  # Markdown
+    for name in strategy_names():
+        assert words.strategy_line(name) in text
+    assert "Seed" in text and words.WALL_SCALE in text
+
+
 def test_story_view_filters_by_actor(page):
     rc = page
     rc.find(v.BtnToggle, class_="ds-views").widget.v_model = 3  # Story

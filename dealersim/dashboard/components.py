@@ -233,7 +233,11 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
 
 @solara.component
 def Glossary():
-    """What the words on the page mean."""
+    """What the plans and the words on the page mean."""
+    with Fold("The plans, one line each", classes=["ds-plans"]):
+        for title, name in words.strategy_by_title().items():
+            solara.Markdown(f"**{title}**: {words.strategy_line(name)}",
+                            style={"font-size": "13px"})
     with Fold("What the words mean", classes=["ds-glossary"]):
         for word, meaning in words.GLOSSARY:
             solara.Markdown(f"**{word}**: {meaning}", style={"font-size": "13px"})
