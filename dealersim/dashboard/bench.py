@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dealersim.dashboard.components import PLAY_FRAME_SECONDS
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LAPTOP = {"width": 1366, "height": 768}
@@ -215,11 +217,16 @@ def machine_load() -> str:
     return f"load {load:.2f} on {os.cpu_count()} CPUs"
 
 
-def redraw_median(n: int = 10) -> float:
-    """Median seconds from a change to the redrawn page, over ``n`` seed changes.
+def measure(n: int = 10, replay_seconds: float = 4.0) -> dict[str, Any]:
+    """Everything ``make bench`` records about the dashboard, measured in Chromium.
 
-    Serves the dashboard, opens it at 1366 x 768 in Chromium and changes the seed ``n`` times
-    (each change runs the model for the whole horizon). For ``make bench``.
+    Serves the page, opens it at 1366 x 768, changes the seed ``n`` times (each change runs
+    the model for the whole horizon) and plays the replay for ``replay_seconds``.
+
+    Returns:
+        ``redraw_median``, ``redraw_min``, ``redraw_max`` (seconds from a change to the
+        redrawn page), ``frame_median`` and ``frame_intended`` (seconds between replay frames),
+        ``changes``, ``frames`` and ``load`` (the machine's load, in words).
     """
     from playwright.sync_api import sync_playwright  # optional (dev) dependency
 
@@ -227,11 +234,24 @@ def redraw_median(n: int = 10) -> float:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = open_page(browser, url)
-            return statistics.median(redraw_times(page, n))
+            times = redraw_times(page, n)
+            gaps = replay_intervals(page, replay_seconds) if replay_seconds > 0 else []
         finally:
             browser.close()
+    return {"redraw_median": statistics.median(times), "redraw_min": min(times),
+            "redraw_max": max(times), "changes": len(times),
+            "frame_median": statistics.median(gaps) if gaps else float("nan"),
+            "frame_intended": PLAY_FRAME_SECONDS, "frames": len(gaps), "load": machine_load()}
+
+
+def redraw_median(n: int = 10) -> float:
+    """Median seconds from a change to the redrawn page over ``n`` seed changes (``measure``)."""
+    return float(measure(n, replay_seconds=0.0)["redraw_median"])
 
 
 if __name__ == "__main__":
-    median = redraw_median()
-    print(f"dashboard change-to-redraw median: {median:.3f} s ({machine_load()})")
+    m = measure()
+    print(f"dashboard change-to-redraw median: {m['redraw_median']:.3f} s over {m['changes']} "
+          f"changes (min {m['redraw_min']:.3f}, max {m['redraw_max']:.3f}); replay frames every "
+          f"{m['frame_median'] * 1000:.0f} ms (intended {m['frame_intended'] * 1000:.0f}); "
+          f"{m['load']}")
