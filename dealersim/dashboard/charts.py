@@ -56,7 +56,8 @@ def _base(title: str, subtitle: str = "") -> dict[str, Any]:
         "animation": False,
         "title": {"text": title, "subtext": subtitle, "left": 4, "top": 0,
                   "textStyle": {"fontSize": 13, "width": 380, "overflow": "truncate"},
-                  "subtextStyle": {"fontSize": 11, "width": 340, "overflow": "break"}},
+                  "subtextStyle": {"fontSize": 11, "width": 340, "overflow": "break",
+                                   "lineHeight": 14}},
         "tooltip": {"trigger": "axis"},
         "legend": {"type": "scroll", "bottom": 0, "textStyle": {"fontSize": 11}},
         "grid": {"left": 8, "right": 8, "top": 74 if subtitle else 44, "bottom": 52,
@@ -83,10 +84,11 @@ def _value_axis(name: str, top: float, money_axis: bool = False, **extra: Any) -
 
 
 def _nice(top: float, floor: float) -> float:
-    """A round axis top above ``top`` (at least ``floor``)."""
+    """A round axis top above ``top`` (at least ``floor``): 1, 1.5, 2, 3, ... 10 x 10^k."""
     top = max(float(top), floor) * 1.15
     step = 10 ** np.floor(np.log10(top))
-    return float(np.ceil(top / step * 2) / 2 * step)
+    step = step / 2 if top / step < 2 else step
+    return float(np.ceil(top / step) * step)
 
 
 def _floor(low: float) -> float:
