@@ -5,29 +5,31 @@ which installs Chromium where it may) or, in a bare pytest run, what that script
 installing anything; when there is none the test fails with the script's one line saying what to
 install.
 
-Starts the server on a free loopback port, opens the page, switches the strategy from overlay to
-planned, checks a headline card changes, plays a few days, and fails on any page error or server
-traceback. Screenshots go to the test's tmp dir (one is copied to /tmp/dashboard_*.png). The
-change-to-redraw latency is printed as a benchmark figure (not pass/fail).
+The server and the measurements come from :mod:`dealersim.dashboard.bench` (what ``make bench``
+uses). At 1366 x 768 the test checks the first screen has no code names and no layout problem,
+measures the change-to-redraw median over 10 seed changes and the replay's frame interval (both
+PRINTED with the machine's load), switches to a preset, pins a baseline and changes a lever
+(the cards show the change), compares with the hardware-only preset ("No program"), types a
+number that is not allowed (results greyed, "Not updated"), then checks the phone layout at
+390 x 844. Screenshots stay in the test's tmp dir (their paths are printed). It fails on any
+page error, server traceback or asset the server could not load.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
+import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(240)
+from dealersim.dashboard import bench, words
+from dealersim.dashboard.components import PLAY_FRAME_SECONDS
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = pytest.mark.timeout(600)
+
 FIND_BROWSER = Path(__file__).resolve().parents[1] / "scripts" / "find_browser.py"
 
 
@@ -86,131 +88,139 @@ def test_finder_takes_dealersim_chromium_then_path(tmp_path):
     assert (chosen.returncode, chosen.stdout.strip()) == (0, str(other)), chosen.stderr
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+REDRAW_LIMIT = float(os.environ.get("DEALERSIM_REDRAW_LIMIT", "1.5"))
+"""Largest change-to-redraw median the test accepts (s): 1 s is the bar on 2 quiet cores,
+1.5 s with other work beside it (the issue's bound for a CI run next to the test)."""
 
 
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    import urllib.request
-
-    start = time.time()
-    while time.time() - start < timeout:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"server did not answer within {timeout} s:\n{log.read_text()}")
+def pick(page, select_class: str, option: str) -> None:
+    """Choose ``option`` in the Vuetify select carrying ``select_class``."""
+    page.locator(f".{select_class}").first.click()
+    item = page.get_by_role("option", name=option, exact=True)
+    item.wait_for(timeout=10_000)
+    item.click()
 
 
-@pytest.fixture
-def server(tmp_path):
-    port = free_port()
-    log = tmp_path / "server.log"
-    exe = Path(sys.executable).with_name("dealersim")
-    with log.open("w") as fh:
-        proc = subprocess.Popen([str(exe), "dashboard", "--port", str(port)], stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        wait_http(url, proc, log)
-        yield url, log
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def card_text(page, key: str) -> str:
+def card(page, key: str) -> str:
     return page.locator(f".ds-value-{key}").first.inner_text().strip()
 
 
-def test_dashboard_in_chromium(chromium, server, tmp_path):
+def test_dashboard_in_chromium(chromium, tmp_path):
     from playwright.sync_api import sync_playwright
 
     executable, why_none = chromium
     if executable is None:
         pytest.fail(why_none, pytrace=False)
-    url, log = server
     errors: list[str] = []
     shots: list[Path] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS)
+
+    def shot(page, name: str, element: str | None = None) -> None:
+        shots.append(tmp_path / f"dashboard_{name}.png")
+        target = page.locator(element).first if element else page
+        target.screenshot(path=str(shots[-1]))
+
+    with bench.serve(tmp_path / "server.log") as (url, log), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=bench.CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page = bench.open_page(browser, url, bench.LAPTOP)
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            page.goto(url, timeout=90_000)
-            page.get_by_text("Pick a launch policy").first.wait_for(timeout=90_000)
-            page.locator(".ds-value-launch").first.wait_for(timeout=60_000)
-            page.locator("img").first.wait_for(timeout=60_000)  # the charts
-            assert card_text(page, "launch") == "Failed", card_text(page, "launch")
-            before = card_text(page, "mrr")
-            shots.append(tmp_path / "dashboard_overlay.png")
-            page.screenshot(path=str(shots[-1]), full_page=True)
+            shot(page, "laptop")
+            first_screen = page.locator("body").inner_text()
+            assert not words.code_names_in(first_screen), words.code_names_in(first_screen)
+            assert "Pick a plan" in first_screen and "The main levers" in first_screen
+            assert "runs on Solara" not in first_screen  # the badge covered a chart
+            assert bench.layout_problems(page) == []
+            assert bench.blank_charts(page) == 0
+            assert card(page, "launch") in ("Failed", "Succeeded")
 
-            # change overlay -> planned and time it until the headline and chart are redrawn
-            old_img = page.locator(".ds-view-charts img").first.get_attribute("src")
-            page.locator(".ds-strategy").first.click()
-            option = page.get_by_role("option", name="planned", exact=True)
-            option.wait_for(timeout=10_000)
-            start = time.perf_counter()
-            t0 = page.evaluate("performance.now()")
-            option.click()
+            # instant: 10 seed changes, each a new run of the whole horizon
+            times = bench.redraw_times(page, 10)
+            median = statistics.median(times)
+            print(f"\nchange-to-redraw median over {len(times)} seed changes: {median:.3f} s "
+                  f"(min {min(times):.3f}, max {max(times):.3f}; 1366x768; "
+                  f"{bench.machine_load()})")
+
+            # replay at its intended frame rate
+            gaps = bench.replay_intervals(page, 4.0)
+            frame = statistics.median(gaps)
+            print(f"replay frame interval median {frame * 1000:.0f} ms over {len(gaps)} frames "
+                  f"(intended {PLAY_FRAME_SECONDS * 1000:.0f} ms; {bench.machine_load()})")
+            assert card(page, "launch") == "Replaying"
+            bench.wait_charts_show_the_day(page)
+            assert bench.blank_charts(page) == 0, page.locator(".ds-day").first.inner_text()
+            shot(page, "replay")
+            page.locator(".ds-end").first.click()
+
+            # my plan against anything: pin, change one lever, the cards show the change
+            bench.change_seed(page, 0)
+            pick(page, "ds-strategy", "Planned")
+            page.wait_for_function("() => document.querySelector('.ds-value-launch')"
+                                   ".innerText.trim() === 'Succeeded'", timeout=60_000)
+            page.locator(".ds-pin").first.click()
+            page.locator(".ds-change-mrr").first.wait_for(timeout=60_000)
+            page.locator(".ds-field-announce_before_launch .v-input__slot").first.click()
             page.wait_for_function(
-                """([old]) => {
-                    const v = document.querySelector('.ds-value-launch');
-                    const img = document.querySelector('.ds-view-charts img');
-                    return v && v.innerText.trim() === 'Succeeded' && img && img.src !== old;
-                }""", arg=[old_img], timeout=30_000, polling="raf")
-            t1 = page.evaluate("performance.now()")
-            wall = time.perf_counter() - start
-            after = card_text(page, "mrr")
-            assert after != before, (before, after)
-            print(f"\nchange-to-redraw latency (browser clock): {(t1 - t0) / 1000:.2f} s "
-                  f"(wall {wall:.2f} s; strategy overlay -> planned, default size)")
-            shots.append(tmp_path / "dashboard_planned.png")
-            page.screenshot(path=str(shots[-1]), full_page=True)
+                "() => { const c = document.querySelector('.ds-change-mrr');"
+                "        return c && /^[▲▼]/.test(c.innerText.trim()); }", timeout=60_000)
+            change = page.locator(".ds-change-mrr").first.inner_text()
+            assert change.endswith("/mo vs the baseline"), change
+            page.get_by_role("button", name="Compare", exact=True).click()
+            page.locator(".ds-value-now-mrr").first.wait_for(timeout=30_000)
+            pick(page, "ds-compare", "Preset: Hardware only")
+            page.wait_for_function("() => { const c = document.querySelector("
+                                   "'.ds-value-base-launch'); return c && "
+                                   "c.innerText.trim() === 'No program'; }", timeout=60_000)
+            page.wait_for_function(bench._CHARTS_SHOW, arg=["|"], timeout=60_000)
+            shot(page, "compare")
+            assert bench.layout_problems(page) == []
 
-            # play a few days of the replay
-            page.locator(".ds-play").first.click()
-            page.wait_for_function(
-                """() => { const d = document.querySelector('.ds-day');
-                           if (!d) return false;
-                           const m = d.innerText.match(/day (\\d+) of (\\d+)/);
-                           return m && +m[1] >= 14 && +m[1] < +m[2]; }""",
-                timeout=30_000, polling=200)
-            page.locator(".ds-play").first.click()  # pause
-            day_text = page.locator(".ds-day").first.inner_text()
-            assert "Replaying" == card_text(page, "launch")
-            shots.append(tmp_path / "dashboard_replay.png")
-            page.screenshot(path=str(shots[-1]), full_page=True)
+            # a number that is not allowed: the field says why, the results say "not updated"
+            page.get_by_role("button", name="Charts", exact=True).click()
+            page.locator(".ds-fold-title", has_text="Your dealership's numbers").first.click()
+            box = page.locator(".ds-field-accounts_per_rep input").first
+            box.fill("150.7")
+            box.press("Enter")
+            page.locator(".ds-not-updated").first.wait_for(timeout=30_000)
+            message = page.locator(".ds-field-accounts_per_rep").first.inner_text()
+            assert "a whole number from 25 to 5,000" in message, message
+            page.locator(".ds-results.ds-stale").first.wait_for(timeout=10_000)
+            shot(page, "not_updated")
 
-            # the account map and the story render too
-            page.get_by_role("button", name="Account map").click()
-            page.locator(".ds-view-account-map img").first.wait_for(timeout=30_000)
-            shots.append(tmp_path / "dashboard_account_map.png")
-            page.screenshot(path=str(shots[-1]), full_page=True)
-            page.get_by_role("button", name="Story").click()
-            page.get_by_text("events", exact=False).first.wait_for(timeout=20_000)
+            # a normal file picker loads a saved scenario (and clears the bad box)
+            plan = tmp_path / "my-plan.toml"
+            plan.write_text('strategy = "planned"\nseed = 3\n')
+            page.locator(".ds-fold-title", has_text="Save or load").first.click()
+            page.locator(".ds-file-picker input[type=file]").first.set_input_files(str(plan))
+            page.get_by_text("loaded my-plan.toml").first.wait_for(timeout=60_000)
+            page.wait_for_function("() => document.querySelector('.ds-computed')"
+                                   ".innerText.endsWith('seed 3')", timeout=60_000)
+            assert page.locator(".ds-not-updated").count() == 0
+
+            # the phone: controls stacked above the results, charts as wide as the screen
+            phone = bench.open_page(browser, url, bench.PHONE)
+            phone.on("pageerror", lambda exc: errors.append(f"pageerror (phone): {exc}"))
+            assert bench.layout_problems(phone) == []
+            controls = phone.locator(".ds-controls").first.bounding_box()
+            results = phone.locator(".ds-main").first.bounding_box()
+            assert controls["y"] + controls["height"] <= results["y"] + 1, (controls, results)
+            shot(phone, "phone")
+            assert not words.code_names_in(phone.locator("body").inner_text())
+            phone.locator(".ds-jump").first.click()  # "See the results" jumps down
+            phone.wait_for_function("() => { const r = document.querySelector('.ds-value-launch')"
+                                    ".getBoundingClientRect(); return r.top >= 0 && "
+                                    "r.bottom <= window.innerHeight; }", timeout=10_000)
+            shot(phone, "phone_results")
+            shot(phone, "phone_main", ".ds-main")
         finally:
             browser.close()
-    for shot in shots:
-        assert shot.stat().st_size > 20_000, f"{shot} looks empty"
-        shutil.copy(shot, Path("/tmp") / shot.name)
+    for s in shots:
+        assert s.stat().st_size > 10_000, f"{s} looks empty"
     server_log = log.read_text()
     assert "Traceback" not in server_log, server_log
     assert "Could not load URL" not in server_log, server_log
     assert not errors, errors
-    print(f"replay paused at: {day_text}; screenshots: {[str(s) for s in shots]}")
+    assert median <= REDRAW_LIMIT, (f"change-to-redraw median {median:.2f} s > {REDRAW_LIMIT} s "
+                                    f"({bench.machine_load()})")
+    assert frame <= 1.5 * PLAY_FRAME_SECONDS, (f"replay frames every {frame:.3f} s; intended "
+                                               f"{PLAY_FRAME_SECONDS} s")
+    print(f"screenshots: {[str(s) for s in shots]}")

@@ -80,6 +80,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     print(f"dealersim dashboard: serving on http://{host}:{port} (Ctrl-C stops it)", flush=True)
     env = dict(os.environ)
     env.setdefault("SOLARA_APP", APP_MODULE)
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # the badge covered the charts
     proc = subprocess.Popen(server_command(host, port), env=env)
 
     def on_term(signum: int, _frame: Any) -> None:

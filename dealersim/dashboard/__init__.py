@@ -1,6 +1,8 @@
 """The owner's dashboard: a Solara page to try launch policies on your own dealership.
 
-``state`` holds the pure logic (controls from ``Params`` metadata, runs, headline cards,
-replicates with a Wilson interval), ``charts`` draws matplotlib ``Figure`` objects,
-``components`` and ``app`` build the page, and ``cli`` adds ``dealersim dashboard``.
+``state`` holds the pure logic (controls from ``Params`` metadata, runs with daily replay
+snapshots, headline cards and their change against a baseline, replicates), ``words`` the
+plain words (friendly names, units, allowed ranges, glossary), ``charts`` builds ECharts
+options (data the browser draws), ``components`` and ``app`` build the page, ``bench`` measures
+it in a real browser, and ``dealersim.cli.dashboard`` serves it (``dealersim dashboard``).
 """

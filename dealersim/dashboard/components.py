@@ -1,90 +1,186 @@
 """Solara components of the owner's dashboard.
 
 ``Dashboard`` is the whole page (also embedded in Jupyter). Controls are generated from
-``Params`` metadata through :mod:`dealersim.dashboard.state`; every change recomputes the full
-horizon in a background task (the busy bar shows while it runs) and redraws. The play control
-replays the stored result day by day; nothing is simulated again per frame.
+``Params`` metadata through :mod:`dealersim.dashboard.state` and :mod:`dealersim.dashboard.words`;
+every change recomputes the full horizon in a background thread that a newer change cancels,
+and the browser redraws the charts from data (ECharts), not pictures. The replay shows the
+stored run day by day from its daily snapshots; nothing is simulated again per frame. A plan
+pinned as the baseline (or a preset, a scenario file, the previous try) is run on the same
+seed and every card shows the change against it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import solara
 import solara.lab
+from ipyvuetify.extra import FileInput
+from solara.components.echarts import EchartsWidget
 
-from dealersim.dashboard import charts
+from dealersim.dashboard import charts, words
 from dealersim.dashboard import state as st
 from dealersim.model import scenario as scenario_io
-from dealersim.model.params import SEED_MAX, parse_whole
+from dealersim.model.params import GROUPS, SEED_MAX, parse_whole
 from dealersim.model.params import spec as field_spec
 
 PLAY_SPEEDS = {"1 day": 1, "1 week": 7, "1 month": 30}
 """Replay speeds: days advanced per frame."""
 PLAY_FRAME_SECONDS = 0.15
-VIEWS = ("Charts", "Account map", "Story", "Side by side", "How sure?")
+"""The replay's intended frame interval."""
+VIEWS = ("Charts", "Account map", "Compare", "Story", "How sure?")
+NOTHING = "Nothing"
+"""The 'Compare with' choice that shows no baseline."""
+PREVIOUS = "Previous try"
+CHART_HEIGHT = "300px"
 
 CARD_COLOURS = {True: "#e8f5e9", False: "#ffebee", None: "#f5f5f5"}
+CHANGE_COLOURS = {True: "#1b7a35", False: "#b3261e", None: "#555"}
+
+CSS = """
+.ds-page { padding: 6px 10px 56px; max-width: 100%; box-sizing: border-box; }
+.ds-layout { display: grid; grid-template-columns: minmax(280px, 340px) minmax(0, 1fr);
+             gap: 14px; align-items: start; }
+.ds-controls { max-height: calc(100vh - 70px); overflow-y: auto; overflow-x: hidden;
+               padding-right: 4px; }
+.ds-main { min-width: 0; }
+@media (max-width: 900px) {
+  .ds-layout { grid-template-columns: minmax(0, 1fr); }
+  .ds-controls { max-height: none; overflow: visible; }
+}
+.ds-cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr));
+            gap: 8px; }
+.ds-charts { display: grid; gap: 8px;
+             grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); }
+.ds-chart { min-width: 0; border: 1px solid #eee; border-radius: 6px; padding: 4px; }
+.ds-stale { opacity: 0.4; pointer-events: none; }
+.ds-jump { display: none; font-size: 13px; }
+@media (max-width: 900px) { .ds-jump { display: inline-block; margin: 2px 0 6px; } }
+.ds-control { margin-bottom: 10px; }
+.ds-label { font-size: 13px; color: #333; display: block; }
+.ds-help { font-size: 11px; color: #666; display: block; line-height: 1.3; }
+.ds-bar { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; margin: 6px 0; }
+.ds-bar > * { min-width: 0; }
+.ds-views.v-btn-toggle { flex-wrap: wrap; max-width: 100%; }
+.v-expansion-panel-content__wrap { padding: 0 8px 8px; }
+.ds-page .v-input__slider .v-input__slot { margin-bottom: 0; }
+"""
 
 
 # ---------------------------------------------------------------------------- controls
 @solara.component
-def FieldControl(control: st.Control, value: Any, on_change: Callable[[str, Any], None]):
-    """One generated control: slider, number box, switch or select, with its help as a hint."""
+def FieldControl(control: st.Control, value: Any, error: str,
+                 on_change: Callable[[str, Any], None],
+                 on_invalid: Callable[[str, str], None]):
+    """One generated control in plain words: slider, number box, switch or select."""
     s = control.spec
-    label = f"{s.label} ({s.unit})" if s.unit else s.label
-    if control.widget == "slider":
-        label = f"{label}: {_fmt(value)}"
-    error, set_error = solara.use_state("")
 
     def commit(v: Any) -> None:
         try:
-            clean = s.parse(v) if isinstance(v, str) else s.coerce(v)
+            clean = words.read_number(s, v) if isinstance(v, str) else s.coerce(v)
         except ValueError as exc:
-            set_error(str(exc))
+            on_invalid(s.name, f"{s.label}: {exc}")
             return
-        set_error("")
         on_change(s.name, clean)
 
     with solara.Div(classes=["ds-control", f"ds-field-{s.name}"]):
         if control.widget == "switch":
-            solara.Switch(label=label, value=bool(value), on_value=commit)
+            solara.Switch(label=s.label, value=bool(value), on_value=commit)
         elif control.widget == "select":
-            solara.Select(label=label, values=list(s.choices or ()), value=value,
-                          on_value=commit, dense=True)
-        elif control.widget == "slider" and s.kind == "int":
-            solara.SliderInt(label, value=int(value), min=int(s.low), max=int(s.high),
-                             step=1, on_value=commit)
+            titles = words.choice_titles(s)
+            solara.Select(label=s.label, values=list(titles), value=words.choice_title(s, value),
+                          on_value=lambda t: commit(titles[t]), dense=True)
         elif control.widget == "slider":
-            solara.SliderFloat(label, value=float(value), min=float(s.low), max=float(s.high),
-                               step=float(control.step or 0.01), on_value=commit)
+            solara.Text(words.label_with_value(s, value), classes=["ds-label"])
+            if s.kind == "int":
+                solara.SliderInt("", value=int(value), min=int(s.low), max=int(s.high),
+                                 step=1, on_value=commit)
+            elif words.is_percent(s):
+                solara.SliderFloat("", value=round(float(value) * 100, 6),
+                                   min=float(s.low) * 100, max=float(s.high) * 100,
+                                   step=float(control.step or 0.1),
+                                   on_value=lambda v: commit(round(v / 100, 8)))
+            else:
+                solara.SliderFloat("", value=float(value), min=float(s.low), max=float(s.high),
+                                   step=float(control.step or 0.01), on_value=commit)
         else:
-            solara.InputText(label, value=_fmt(value), on_value=commit, dense=True,
-                             error=error or False,
-                             message=f"{s.allowed()}: {s.help}" if not error else None)
+            unit = words.unit_words(s)
+            solara.InputText(f"{s.label} ({unit})" if unit else s.label,
+                             value=words.shown_value(s, value), on_value=commit, dense=True,
+                             error=bool(error),
+                             message=error or f"{words.allowed_words(s)}. {s.help}")
         if control.widget != "number":
-            solara.Text(s.help, style={"font-size": "11px", "color": "#666"})
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+            solara.Text(words.field_line(s), classes=["ds-help"])
 
 
 @solara.component
-def ControlGroup(title: str, controls: list[st.Control], values: dict[str, Any],
-                 on_change: Callable[[str, Any], None], expand: bool = False):
-    """A collapsible group of controls."""
-    with solara.Details(summary=f"{title} ({len(controls)})", expand=expand):
-        for c in controls:
-            FieldControl(c, values[c.name], on_change)
+def Fold(title: str, children: list[Any] | None = None, expand: bool = False,
+         classes: list[str] | None = None):
+    """A foldable section that builds its content only while open (a light page)."""
+    open_, set_open = solara.use_state(expand)
+    with solara.Div(classes=["ds-fold", *(classes or [])]):
+        solara.Button(("▾ " if open_ else "▸ ") + title, text=True, small=True,
+                      on_click=lambda: set_open(not open_), classes=["ds-fold-title"],
+                      style={"text-transform": "none", "font-weight": "600",
+                             "padding": "0 4px", "max-width": "100%"})
+        if open_:
+            solara.Div(style={"padding": "0 4px 4px 10px"}, children=list(children or []))
+
+
+@solara.component
+def ControlGroup(title: str, names: list[str], values: dict[str, Any], invalid: dict[str, str],
+                 cb: _Callbacks, expand: bool = False):
+    """A foldable group of controls (built only while open)."""
+    open_, set_open = solara.use_state(expand)
+    slug = title.lower().replace(" ", "-").replace("'", "")
+    with solara.Div(classes=["ds-fold", f"ds-group-{slug}"]):
+        solara.Button(("▾ " if open_ else "▸ ") + f"{title} ({len(names)})", text=True,
+                      small=True, on_click=lambda: set_open(not open_),
+                      classes=["ds-fold-title"], style={"text-transform": "none",
+                                                        "font-weight": "600", "padding": "0 4px"})
+        if open_:
+            with solara.Div(style={"padding": "0 4px 4px 10px"}):
+                for n in names:
+                    FieldControl(st.control_for(field_spec(n)), values[n], invalid.get(n, ""),
+                                 cb.set_field, cb.set_invalid)
+
+
+@solara.component
+def FilePicker(on_file: Callable[[dict[str, Any]], None], accept: str = ".toml"):
+    """A normal file picker (the browser's own file dialog); ``on_file`` gets one file.
+
+    ``on_file`` receives ``{"name": ..., "size": ..., "file_obj": ...}`` (a file object that
+    reads from the browser), called in a worker thread as Solara's ``FileDrop`` does.
+    """
+    info, set_info = solara.use_state(None)
+    files, set_files = solara.use_state(None)
+    el = FileInput.element(accept=accept, multiple=False, show_progress=False,
+                           on_file_info=set_info)
+
+    def wire() -> None:
+        if info:
+            widget = solara.get_widget(el)
+            widget.version += 1  # as solara's FileDrop: a fresh read of the chosen file
+            widget.reset_stats()
+            set_files(widget.get_files())
+
+    solara.use_effect(wire, [info])
+
+    def read(_cancel: Any = None) -> None:
+        if files:
+            on_file(files[0])
+
+    solara.use_thread(read, [files])
 
 
 @solara.component
 def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
-                on_load: Callable[[scenario_io.Scenario], None]):
-    """Save the current settings as a TOML scenario, or load one (upload or paste)."""
+                on_load: Callable[[scenario_io.Scenario, str], None]):
+    """Save the current settings as a scenario file, or load one (drop a file or paste it)."""
     error, set_error = solara.use_state("")
     loaded, set_loaded = solara.use_state("")
     text, set_text = solara.use_state("")
@@ -101,9 +197,10 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
             set_loaded("")
             return
         set_error("")
-        set_loaded(f"loaded {where}: strategy {sc.strategy}, seed {sc.seed}, "
-                   f"{len(sc.params)} overrides")
-        on_load(sc)
+        set_loaded(f"loaded {where}: the {words.strategy_title(sc.strategy)} plan, seed "
+                   f"{sc.seed}, {len(sc.params)} settings changed from it; it is also under "
+                   "'Compare with'")
+        on_load(sc, where)
 
     def on_file(info: Any) -> None:
         data = info["file_obj"].read(scenario_io.MAX_BYTES + 1)
@@ -113,18 +210,20 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
         try:
             raw = data.decode("utf-8")
         except UnicodeDecodeError:
-            set_error(f"{info['name']}: not UTF-8 text; expected a TOML scenario file")
+            set_error(f"{info['name']}: not a text file; expected a scenario file saved here")
             return
         load_text(raw, info["name"])
 
-    with solara.Details(summary="Scenario file (save / load TOML)", expand=False):
+    with Fold("Save or load these settings (scenario file)", classes=["ds-scenario"]):
         solara.FileDownload(toml_text, filename="dealersim-scenario.toml",
-                            label="Save scenario", mime_type="application/toml")
-        solara.FileDrop(label="Drop a scenario .toml here to load it", on_file=on_file,
-                        lazy=False)
-        solara.InputTextArea("…or paste scenario TOML", value=text, on_value=set_text,
-                             rows=4, continuous_update=True)
-        solara.Button("Load pasted scenario", on_click=lambda: load_text(text, "pasted text"),
+                            label="Save these settings", mime_type="application/toml")
+        solara.Text("Load a saved scenario file:", classes=["ds-help"])
+        with solara.Div(classes=["ds-file-picker"]):
+            FilePicker(on_file)
+        solara.FileDrop(label="…or drop the file here", on_file=on_file, lazy=False)
+        solara.InputTextArea("…or paste a scenario file's text", value=text,
+                             on_value=set_text, rows=3, continuous_update=True)
+        solara.Button("Load the pasted text", on_click=lambda: load_text(text, "pasted text"),
                       outlined=True, classes=["ds-load-scenario"])
         if error:
             solara.Error(error, classes=["ds-scenario-error"])
@@ -132,28 +231,80 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
             solara.Success(loaded)
 
 
+@solara.component
+def Glossary():
+    """What the plans and the words on the page mean."""
+    with Fold("The plans, one line each", classes=["ds-plans"]):
+        for title, name in words.strategy_by_title().items():
+            solara.Markdown(f"**{title}**: {words.strategy_line(name)}",
+                            style={"font-size": "13px"})
+    with Fold("What the words mean", classes=["ds-glossary"]):
+        for word, meaning in words.GLOSSARY:
+            solara.Markdown(f"**{word}**: {meaning}", style={"font-size": "13px"})
+
+
 # ---------------------------------------------------------------------------- outcome
 @solara.component
-def HeadlineCards(cards: list[st.Card]):
-    """The five headline cards in one row."""
-    with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+def HeadlineCards(cards: list[st.Card], prefix: str = ""):
+    """The headline cards, wrapping to the width."""
+    with solara.Div(classes=["ds-cards", f"ds-cards{prefix}"]):
         for c in cards:
             with solara.Div(classes=["ds-card", f"ds-card-{c.key}"], style={
-                "background": CARD_COLOURS[c.good], "border-radius": "6px",
-                "padding": "8px 12px", "min-width": "170px", "flex": "1",
-            }):
-                solara.Text(c.title, style={"font-size": "12px", "color": "#555"})
-                solara.Text(c.value, classes=[f"ds-value-{c.key}"],
-                            style={"font-size": "22px", "font-weight": "600",
+                    "background": CARD_COLOURS[c.good], "border-radius": "6px",
+                    "padding": "6px 10px"}):
+                solara.Text(c.title, style={"font-size": "12px", "color": "#555",
+                                            "display": "block"})
+                solara.Text(c.value, classes=[f"ds-value{prefix}-{c.key}"],
+                            style={"font-size": "20px", "font-weight": "600",
                                    "display": "block"})
-                solara.Text(c.detail, style={"font-size": "11px", "color": "#666"})
+                if c.change:
+                    solara.Text(c.change, classes=[f"ds-change{prefix}-{c.key}"],
+                                style={"font-size": "12px", "display": "block",
+                                       "color": CHANGE_COLOURS[c.better]})
+                solara.Text(c.detail, style={"font-size": "11px", "color": "#666",
+                                             "display": "block"})
+
+
+class ChartData:
+    """A chart's ECharts option with a cheap identity.
+
+    Reacton compares a component's arguments value by value; a chart's option holds thousands
+    of numbers, so it travels in this box, equal to another box when their ``token`` (the run's
+    key, the replay day, the chart) is equal.
+    """
+
+    @staticmethod
+    def token_of(chart: str, *runs: st.Outcome, upto: int | None = None) -> str:
+        """``"mrr|<seed>|<day>|<run ids>"``: names what a chart shows."""
+        ids = ",".join(f"{hash(o.key) & 0xFFFFFFFF:x}" for o in runs)
+        return f"{chart}|{runs[0].seed}|{upto}|{ids}"
+
+    def __init__(self, token: str, option: dict[str, Any]) -> None:
+        self.token, self.option = token, option
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ChartData) and self.token == other.token
+
+    def __hash__(self) -> int:
+        return hash(self.token)
 
 
 @solara.component
-def Figure(fig_fn: Callable[[], Any], dependencies: list[Any]):
-    """A matplotlib ``Figure`` built by ``fig_fn`` (memoised on ``dependencies``), as PNG."""
-    fig = solara.use_memo(fig_fn, dependencies=dependencies)
-    solara.FigureMatplotlib(fig, dependencies=dependencies, format="png")
+def Chart(key: str, data: ChartData):
+    """One chart drawn by the browser (ECharts), as wide as its column.
+
+    The option is set on the widget directly (an effect keyed on the token), so neither the
+    render nor the widget diff walks its data.
+    """
+    # no ``option`` here: reacton would set it back on every render of this component
+    el = EchartsWidget.element(responsive=True, maps={}, attributes={
+        "style": f"height: {CHART_HEIGHT}; width: 100%;", "class": f"ds-chart ds-chart-{key}"})
+
+    def push() -> None:
+        # the token travels with the option: the browser test reads it to know what is drawn
+        solara.get_widget(el).option = {**data.option, "dsToken": data.token}
+
+    solara.use_effect(push, [data])
 
 
 @solara.component
@@ -162,20 +313,21 @@ def ReplayBar(horizon: int, day: int | None, set_day: Callable[[int | None], Non
               set_speed: Callable[[str], None]):
     """Play / pause, a day slider and the replay speed."""
     shown = horizon if day is None else day
-    with solara.Row(style={"align-items": "center"}, classes=["ds-replay"]):
-        solara.Button("Pause" if playing else "Play", icon_name="mdi-pause" if playing
+    with solara.Div(classes=["ds-bar", "ds-replay"]):
+        solara.Button("Pause" if playing else "Replay", icon_name="mdi-pause" if playing
                       else "mdi-play", on_click=lambda: _toggle_play(playing, day, horizon,
                                                                      set_day, set_playing),
-                      color="primary", classes=["ds-play"])
+                      color="primary", small=True, classes=["ds-play"])
         solara.Button("Show end", on_click=lambda: (set_playing(False), set_day(None)),
-                      text=True, classes=["ds-end"])
-        with solara.Div(style={"flex": "1", "min-width": "240px"}):
+                      text=True, small=True, classes=["ds-end"])
+        with solara.Div(style={"flex": "1 1 160px", "min-width": "140px"}):
             solara.SliderInt("Replay day", value=shown, min=0, max=horizon,
                              on_value=lambda d: (set_playing(False),
                                                  set_day(None if d >= horizon else d)))
-        solara.Select("Speed (per frame)", values=list(PLAY_SPEEDS), value=speed,
-                      on_value=set_speed, dense=True, style={"max-width": "160px"})
-        solara.Text(f"day {shown} of {horizon}", classes=["ds-day"])
+        solara.Select("Speed", values=list(PLAY_SPEEDS), value=speed, on_value=set_speed,
+                      dense=True, style={"max-width": "110px"})
+        solara.Text(f"day {shown} of {horizon} (month {shown / charts.DAYS_PER_MONTH:.1f})",
+                    classes=["ds-day"], style={"font-size": "12px"})
 
 
 def _toggle_play(playing: bool, day: int | None, horizon: int,
@@ -196,7 +348,7 @@ def Story(events: Any, upto: int | None):
     if actor not in options:
         actor = st.ALL_ACTORS
     rows = st.filter_story(events, actor, upto)
-    with solara.Row(style={"align-items": "center"}):
+    with solara.Div(classes=["ds-bar"]):
         solara.Select("Who", values=options, value=actor, on_value=set_actor, dense=True,
                       style={"max-width": "220px"})
         solara.Text(f"{len(rows)} events" + (f" up to day {upto}" if upto is not None else ""),
@@ -205,44 +357,35 @@ def Story(events: Any, upto: int | None):
 
 
 @solara.component
-def SideBySide(seed: int, values: dict[str, Any], upto: int | None):
-    """Two configurations on the same seed, charts aligned (the consultant's view)."""
-    left, set_left = solara.use_state(st.COMPARE_DEFAULT[0])
-    right, set_right = solara.use_state(st.COMPARE_DEFAULT[1])
-    own = {k: values[k] for k in st.DEALERSHIP_FIELDS} | {"years": values["years"]}
-    key = (left, right, int(seed), tuple(sorted(own.items())))
-
-    def run_both() -> list[st.Outcome]:
-        return [st.run_config(s, seed, st.default_values(s) | own) for s in (left, right)]
-
-    task = solara.lab.use_task(run_both, dependencies=[key], raise_error=False)
-    with solara.Row(style={"align-items": "center"}):
-        names = st.strategy_choices()
-        solara.Select("Left", values=names, value=left, on_value=set_left, dense=True)
-        solara.Select("Right", values=names, value=right, on_value=set_right, dense=True)
-        solara.Text(f"same seed {seed}, your dealership's numbers on both sides")
-    solara.ProgressLinear(task.pending)
-    outcomes = task.latest
-    if not outcomes:
+def CompareView(outcome: st.Outcome, baseline: st.Outcome | None, title: str,
+                upto: int | None):
+    """The current settings against the baseline: both sets of cards and overlaid charts."""
+    if baseline is not None and baseline.error:
+        solara.Error(f"The baseline could not run: {baseline.error}")
         return
-    bad = [o for o in outcomes if o.error]
-    if bad:
-        solara.Error("; ".join(f"{o.strategy}: {o.error}" for o in bad))
+    if baseline is None and title != NOTHING:
+        solara.Text(f"computing the baseline ({title})…", classes=["ds-compare-wait"])
         return
-    with solara.Columns([1, 1]):
-        for o in outcomes:
-            with solara.Div(classes=[f"ds-side-{o.strategy}"]):
-                solara.Text(o.strategy, style={"font-weight": "600"})
-                HeadlineCards(st.headline(o.result, upto))
-    results = [o.result for o in outcomes]
-    Figure(lambda: charts.side_by_side_figure(results, upto),
-           dependencies=[id(results[0]), id(results[1]), upto])
+    if baseline is None or baseline.result is None:
+        solara.Info("Pick something to compare with above ('Compare with'): a preset, your "
+                    "previous try, a plan you pinned or a scenario file. Both run on the same "
+                    "seed with every lever included.", classes=["ds-compare-empty"])
+        return
+    solara.Text("Your settings", style={"font-weight": "600"})
+    HeadlineCards(st.headline(outcome.result, upto, outcome.replay), prefix="-now")
+    solara.Text(f"Baseline: {title}", style={"font-weight": "600"})
+    HeadlineCards(st.headline(baseline.result, upto, baseline.replay), prefix="-base")
+    runs = [("your settings", outcome.result), (f"baseline: {title}", baseline.result)]
+    with solara.Div(classes=["ds-charts"]):
+        for name in charts.COMPARED:
+            token = ChartData.token_of(name, outcome, baseline, upto=upto)
+            Chart(f"compare-{name}", ChartData(token, charts.compare_chart(name, runs, upto)))
 
 
 @solara.component
 def Replicates(strategy: str, seed: int, values: dict[str, Any]):
-    """Run N replicates in the background on demand; show the success rate and its interval."""
-    key = (strategy, int(seed), tuple(sorted(values.items())))
+    """Run N replicates in the background on demand; say how sure the answer is."""
+    key = st.run_key(strategy, seed, values)
 
     def work() -> tuple[Any, st.ReplicateSummary | None, str | None]:
         try:
@@ -253,102 +396,234 @@ def Replicates(strategy: str, seed: int, values: dict[str, Any]):
     task = solara.lab.use_task(work, dependencies=None, raise_error=False)
     done = task.latest
     solara.Markdown(
-        f"One run is one possible history. This runs **{st.REPLICATES}** replicates of the "
-        "current settings (seeds derived from your seed, as `dealersim compare` does) in the "
-        "background and reports how often the launch succeeds, with a 95 % Wilson interval."
-    )
-    solara.Button(f"Run {st.REPLICATES} replicates", on_click=task, disabled=task.pending,
+        f"One run is one possible history. This runs your settings **{st.REPLICATES}** times "
+        "with different luck, in the background, and says how often the launch succeeds.")
+    solara.Button(f"Run {st.REPLICATES} times", on_click=task, disabled=task.pending,
                   color="primary", classes=["ds-replicates"])
     if task.pending:
         solara.ProgressLinear(True)
-        solara.Text("running replicates in the background…")
+        solara.Text("running in the background…")
     if done is not None:
         got_key, summary, error = done
         if error:
             solara.Error(error)
         elif summary is not None:
-            stale = "" if got_key == key else " (for earlier settings; run again)"
-            solara.Success(f"{summary.text()}; {summary.seconds:.1f} s{stale}",
-                           classes=["ds-replicate-result"])
+            stale = "" if got_key == key else " (for earlier settings: run again)"
+            solara.Success(f"{summary.text()}{stale}", classes=["ds-replicate-result"])
 
 
 # ---------------------------------------------------------------------------- the page
-class _Callbacks:
-    """Stable callbacks bound to the page's reactive values.
+@dataclass(frozen=True)
+class PageState:
+    """Everything the owner set, in one value: one change is one render.
 
-    Created once per page, so components that receive them are not re-rendered for nothing
-    (reacton skips a component whose arguments did not change).
+    Attributes:
+        strategy: The preset the settings started from.
+        seed: The seed.
+        values: Every ``Params`` field.
+        invalid: Messages of boxes holding text that is not allowed, by field (or ``seed``).
+        previous: The settings before the last change.
+        pinned: The plan pinned as the baseline.
+        scenarios: Loaded scenario files, by title.
+        compare: The title of what the cards compare with (``NOTHING``: no baseline).
     """
 
-    def __init__(self, strategy: Any, seed: Any, values: Any, seed_error: Any) -> None:
-        self.strategy, self.seed, self.values, self.seed_error = strategy, seed, values, seed_error
+    strategy: str
+    seed: int
+    values: dict[str, Any]
+    invalid: dict[str, str] = field(default_factory=dict)
+    previous: st.Plan | None = None
+    pinned: st.Plan | None = None
+    scenarios: dict[str, st.Plan] = field(default_factory=dict)
+    compare: str = NOTHING
+
+
+class _Callbacks:
+    """Stable callbacks bound to the page's state (created once per page).
+
+    Components that receive them are not re-rendered for nothing (reacton skips a component
+    whose arguments did not change); each callback sets the state once.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def _update(self, **changes: Any) -> None:
+        self.page.set(replace(self.page.value, **changes))
+
+    def _before_change(self) -> st.Plan:
+        p = self.page.value
+        return st.Plan(PREVIOUS, p.strategy, dict(p.values))
 
     def set_field(self, name: str, value: Any) -> None:
-        self.values.set({**self.values.value, name: value})
+        p = self.page.value
+        invalid = {k: m for k, m in p.invalid.items() if k != name}
+        if p.values.get(name) == value:
+            if invalid != p.invalid:
+                self._update(invalid=invalid)
+            return
+        self._update(previous=self._before_change(), invalid=invalid,
+                     values={**p.values, name: value})
 
-    def pick_strategy(self, name: str) -> None:
-        self.values.set(st.apply_preset(name, self.values.value))
-        self.strategy.set(name)
+    def set_invalid(self, name: str, message: str) -> None:
+        p = self.page.value
+        if p.invalid.get(name) != message:
+            self._update(invalid={**p.invalid, name: message})
+
+    def pick_strategy(self, title: str) -> None:
+        name = words.strategy_by_title()[title]
+        p = self.page.value
+        self._update(previous=self._before_change(), invalid={}, strategy=name,
+                     values=st.apply_preset(name, p.values))
 
     def reset(self) -> None:
-        self.pick_strategy(self.strategy.value)
+        self.pick_strategy(words.strategy_title(self.page.value.strategy))
 
     def set_seed(self, text: str) -> None:
+        p = self.page.value
         try:
-            value = parse_whole(str(text), 0, SEED_MAX, "a whole number from 0 to 2**63 - 1")
-        except ValueError as exc:
-            self.seed_error.set(f"seed: {exc}")
+            value = parse_whole(str(text).replace(",", ""), 0, SEED_MAX)
+        except ValueError:
+            self.set_invalid("seed", f"Seed: {str(text)[:40]!r} is not allowed: enter a whole "
+                             "number from 0 to 9,223,372,036,854,775,807")
             return
-        self.seed_error.set("")
-        self.seed.set(value)
+        invalid = {k: m for k, m in p.invalid.items() if k != "seed"}
+        self._update(seed=value, invalid=invalid)
 
-    def load_scenario(self, sc: scenario_io.Scenario) -> None:
-        self.values.set(sc.to_params().to_dict())
-        self.strategy.set(sc.strategy)
-        self.seed.set(int(sc.seed))
+    def pin(self) -> None:
+        p = self.page.value
+        title = f"Pinned plan ({time.strftime('%H:%M:%S')})"
+        self._update(pinned=st.Plan(title, p.strategy, dict(p.values)), compare=title)
+
+    def set_compare(self, title: str) -> None:
+        self._update(compare=title)
+
+    def load_scenario(self, sc: scenario_io.Scenario, where: str) -> None:
+        p = self.page.value
+        values = sc.to_params().to_dict()
+        title = f"Scenario: {where}"
+        self._update(previous=self._before_change(), invalid={}, values=values,
+                     strategy=sc.strategy, seed=int(sc.seed),
+                     scenarios={**p.scenarios, title: st.Plan(title, sc.strategy, values)})
 
 
 @solara.component
-def ControlsPanel(strategy: str, seed: int, values: dict[str, Any], seed_error: str,
+def ControlsPanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict[str, str],
                   cb: _Callbacks):
-    """The left column: preset, seed, scenario file, your dealership, then every group."""
-    solara.Select("Strategy preset", values=st.strategy_choices(), value=strategy,
-                  on_value=cb.pick_strategy, classes=["ds-strategy"])
-    solara.InputText("Seed", value=str(seed), on_value=cb.set_seed,
-                     error=seed_error or False, classes=["ds-seed"])
-    solara.Button("Reset to preset", text=True, on_click=cb.reset)
+    """The controls: preset, the main levers, your dealership, more levers, files, glossary."""
+    titles = words.strategy_by_title()
+    solara.Select("Start from a plan", values=list(titles),
+                  value=words.strategy_title(strategy), on_value=cb.pick_strategy,
+                  classes=["ds-strategy"])
+    solara.Text(words.strategy_line(strategy), classes=["ds-help", "ds-strategy-line"])
+    seed_error = invalid.get("seed", "")
+    solara.InputText("Seed (the run's luck)", value=str(seed), on_value=cb.set_seed,
+                     error=bool(seed_error), classes=["ds-seed"], dense=True,
+                     message=seed_error or "a whole number; the same seed tells the same story")
+    solara.Button("Reset to the plan's settings", text=True, small=True, on_click=cb.reset)
+    key = words.key_levers()
+    own = [n for n in st.DEALERSHIP_FIELDS if n not in key]
+    ControlGroup("The main levers", list(key), values, invalid, cb, expand=True)
+    ControlGroup("Your dealership's numbers", own, values, invalid, cb)
+    rest = [s.name for s in st.field_specs() if s.name not in key and s.name not in own]
+    with Fold(f"More levers ({len(rest)})", classes=["ds-more"]):
+        for group in GROUPS:
+            names = [n for n in rest if field_spec(n).group == group]
+            if names:
+                ControlGroup(group.capitalize(), names, values, invalid, cb)
     ScenarioBox(strategy, seed, values, cb.load_scenario)
-    own = [st.control_for(field_spec(n)) for n in st.DEALERSHIP_FIELDS]
-    ControlGroup("Your dealership", own, values, cb.set_field, expand=True)
-    for group, controls in st.controls_by_group().items():
-        rest = [c for c in controls if c.name not in st.DEALERSHIP_FIELDS]
-        if rest:
-            ControlGroup(group.capitalize(), rest, values, cb.set_field)
+    Glossary()
+
+
+def _use_warm_presets(seed: int, values: dict[str, Any], idle: bool) -> None:
+    """While the page is idle, run every preset on the owner's numbers and seed in advance.
+
+    Picking a preset (or comparing with one) is then a cache hit. Any change makes the page
+    busy again, which stops this at once (the next 30 simulated days at most).
+    """
+    own = tuple((k, values[k]) for k in (*st.DEALERSHIP_FIELDS, "years"))
+    ref = solara.use_ref(None)
+
+    def warm() -> None:
+        task = ref.current
+        if not idle:
+            return
+
+        def stop() -> bool:
+            return task is not None and not task.is_current()
+
+        for name in st.strategy_choices():
+            if stop():
+                return
+            try:
+                st.run_config(name, seed, st.apply_preset(name, dict(values)), stop=stop)
+            except st.Cancelled:
+                return
+
+    task = solara.lab.use_task(warm, dependencies=[seed, own, idle], raise_error=False)
+    ref.current = task
+
+
+def _use_run(strategy: str, seed: int, values: dict[str, Any], enabled: bool = True) -> Any:
+    """A background run of one configuration that a newer change cancels (or ``None``)."""
+    key = st.run_key(strategy, seed, values)
+    ref = solara.use_ref(None)
+
+    def compute() -> st.Outcome | None:
+        task = ref.current
+        if not enabled:
+            return None
+        try:
+            return st.run_config(key[0], key[1], dict(key[2]),
+                                 stop=lambda: task is not None and not task.is_current())
+        except st.Cancelled:
+            return None
+
+    task = solara.lab.use_task(compute, dependencies=[key, enabled], raise_error=False)
+    ref.current = task
+    return task
 
 
 @solara.component
-def OutcomePanel(strategy: str, seed: int, values: dict[str, Any]):
-    """The right column: compute the full horizon in the background, then cards, replay, views."""
+def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict[str, str],
+                 baseline_plan: st.Plan | None, compare_titles: list[str], compare: str,
+                 cb: _Callbacks):
+    """The results: busy line, cards, compare bar, replay bar and the views."""
     view = solara.use_reactive(VIEWS[0])
     day = solara.use_reactive(None)
     playing = solara.use_reactive(False)
     speed = solara.use_reactive("1 week")
-    key = (strategy, int(seed), tuple(sorted(values.items())))
 
-    def compute() -> st.Outcome:
-        return st.run_config(key[0], key[1], dict(key[2]))
-
-    task = solara.lab.use_task(compute, dependencies=[key], raise_error=False)
-    outcome: st.Outcome | None = task.latest
+    task = _use_run(strategy, seed, values)
+    latest: st.Outcome | None = task.latest
+    failed = latest is not None and latest.error is not None
+    last_good = solara.use_ref(None)
+    if latest is not None and latest.result is not None:
+        last_good.current = latest
+    outcome: st.Outcome | None = last_good.current  # a failed run keeps the last good one shown
     result = outcome.result if outcome is not None else None
+    base_task = _use_run(baseline_plan.strategy if baseline_plan else strategy, seed,
+                         baseline_plan.values if baseline_plan else values,
+                         enabled=baseline_plan is not None)
+    _use_warm_presets(seed, values, idle=not task.pending and not base_task.pending)
+    baseline: st.Outcome | None = base_task.latest
+    if baseline_plan is None or baseline is None or baseline.key != baseline_plan.key(seed):
+        baseline = None  # none wanted, or still the previous baseline's run
     horizon = int(result.timeseries["day"].iloc[-1]) if result is not None else 0
 
     async def play() -> None:
-        # the replay clock: frames come from the stored result, nothing is simulated again
+        # the replay clock: frame k is due at start + k * interval, whatever a frame costs;
+        # a late frame skips ahead so the replay keeps its speed. Nothing is simulated again.
+        if not playing.value:
+            return
+        start, first = time.perf_counter(), day.value or 0
+        frame = 0
         while playing.value:
-            await asyncio.sleep(PLAY_FRAME_SECONDS)
-            current = day.value if day.value is not None else 0
-            nxt = current + PLAY_SPEEDS[speed.value]
+            frame += 1
+            await asyncio.sleep(max(0.0, start + frame * PLAY_FRAME_SECONDS
+                                    - time.perf_counter()))
+            frame = max(frame, int((time.perf_counter() - start) / PLAY_FRAME_SECONDS))
+            nxt = first + frame * PLAY_SPEEDS[speed.value]
             if nxt >= horizon:
                 day.set(None)
                 playing.set(False)
@@ -356,7 +631,7 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any]):
             day.set(nxt)
 
     # keyed on ``playing`` only: a new result stops the replay through the effect below
-    solara.lab.use_task(play, dependencies=[playing.value], raise_error=False)
+    solara.lab.use_task(play, dependencies=[playing.value, speed.value], raise_error=False)
 
     def reset_replay() -> None:
         day.set(None)
@@ -364,63 +639,84 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any]):
 
     solara.use_effect(reset_replay, [id(result)])
 
-    # a fixed structure (no conditional siblings above the charts), so the busy bar and
-    # errors never re-mount the figures below them
-    solara.ProgressLinear(task.pending, classes=["ds-busy"])
-    solara.Text("computing the 3-year outcome…" if task.pending else "",
-                classes=["ds-busy-text"], style={"font-size": "11px", "color": "#1976d2"})
+    bad = [m for m in invalid.values() if m]
+    busy = task.pending or (baseline_plan is not None and base_task.pending)
+    solara.ProgressLinear(busy, classes=["ds-busy"])
     with solara.Div(classes=["ds-errors"]):
-        if outcome is not None and outcome.error:
-            solara.Error(f"The model could not run these settings: {outcome.error}",
-                         classes=["ds-model-error"])
+        if bad:
+            solara.Warning("Not updated: the results below are for your last valid settings. "
+                           + " ".join(bad), classes=["ds-not-updated"], dense=True)
+        if failed:
+            solara.Error(f"The model could not run these settings: {latest.error}"
+                         + ("; the results below are for your last settings that ran."
+                            if result is not None else ""), classes=["ds-model-error"])
     if result is None:
-        solara.Text("computing the first run…")
+        if not failed:
+            solara.Text("computing the first run…")
         return
-    solara.Text(f"strategy {outcome.strategy}, seed {outcome.seed}: computed in "
-                f"{outcome.seconds:.2f} s", classes=["ds-computed"],
-                style={"font-size": "11px", "color": "#888"})
-    HeadlineCards(st.headline(result, day.value))
-    ReplayBar(horizon, day.value, day.set, playing.value, playing.set, speed.value, speed.set)
-    solara.ToggleButtonsSingle(value=view, values=list(VIEWS), classes=["ds-views"])
     upto = day.value
-    slug = view.value.lower().replace(" ", "-").strip("?")
-    with solara.Div(classes=[f"ds-view-{slug}"]).key(slug):
-        if view.value == "Charts":
-            Figure(lambda: charts.main_figure(result, upto), dependencies=[id(result), upto])
-        elif view.value == "Account map":
-            Figure(lambda: charts.account_map_figure(result, upto),
-                   dependencies=[id(result), upto])
-        elif view.value == "Story":
-            Story(result.events, upto)
-        elif view.value == "Side by side":
-            SideBySide(seed, values, upto)
-        else:
-            Replicates(strategy, seed, values)
+    with solara.Div(classes=["ds-results"] + (["ds-stale"] if bad or failed else [])):
+        base = baseline.result if baseline is not None and baseline.result is not None else None
+        HeadlineCards(st.headline(result, upto, outcome.replay, base,
+                                  baseline.replay if base is not None else None))
+        with solara.Div(classes=["ds-bar", "ds-compare-bar"]):
+            solara.Select("Compare with", values=compare_titles, value=compare,
+                          on_value=cb.set_compare, dense=True, classes=["ds-compare"],
+                          style={"min-width": "200px", "max-width": "320px"})
+            solara.Button("Pin these settings as the baseline", icon_name="mdi-pin",
+                          on_click=cb.pin, outlined=True, small=True, classes=["ds-pin"])
+            solara.Text(f"computed in {outcome.seconds:.2f} s, seed {outcome.seed}",
+                        classes=["ds-computed"], style={"font-size": "11px", "color": "#888"})
+        with solara.Div(classes=["ds-bar"]):
+            solara.ToggleButtonsSingle(value=view, values=list(VIEWS), dense=True,
+                                       classes=["ds-views"])
+        ReplayBar(horizon, upto, day.set, playing.value, playing.set, speed.value, speed.set)
+        slug = view.value.lower().replace(" ", "-").strip("?")
+        with solara.Div(classes=[f"ds-view-{slug}"]).key(slug):
+            if view.value == "Charts":
+                with solara.Div(classes=["ds-charts"]):
+                    for k, opt in charts.main_charts(result, upto).items():
+                        Chart(k, ChartData(ChartData.token_of(k, outcome, upto=upto), opt))
+            elif view.value == "Account map":
+                Chart("account-map", ChartData(ChartData.token_of("map", outcome, upto=upto),
+                                               charts.account_map_chart(result, outcome.replay,
+                                                                        upto)))
+            elif view.value == "Compare":
+                CompareView(outcome, baseline, compare, upto)
+            elif view.value == "Story":
+                Story(result.events, upto)
+            else:
+                Replicates(strategy, seed, values)
 
 
 @solara.component
 def Dashboard(initial_strategy: str = st.DEFAULT_STRATEGY, initial_seed: int = 0):
-    """The owner's dashboard: controls on the left, the 3-year outcome and its story on the right.
+    """The owner's dashboard: controls, then the 3-year outcome, its story and comparisons.
 
     Args:
         initial_strategy: Strategy preset the controls start from.
         initial_seed: Seed the page starts with.
     """
-    strategy = solara.use_reactive(initial_strategy)
-    seed = solara.use_reactive(int(initial_seed))
-    values = solara.use_reactive(st.default_values(initial_strategy))
-    seed_error = solara.use_reactive("")
-    cb = solara.use_memo(lambda: _Callbacks(strategy, seed, values, seed_error), [])
-
-    solara.Style(".ds-control { margin-bottom: 14px; } .v-expansion-panel-content__wrap "
-                 "{ padding: 0 8px 8px; }")
-    with solara.Column(style={"padding": "8px"}, classes=["ds-page"]):
-        solara.Markdown("## dealersim: the owner's dashboard\n"
-                        "Pick a launch policy and your dealership's numbers; the page runs the "
-                        "whole 3-year horizon at once and tells its story.")
-        with solara.Columns([1, 3]):
-            with solara.Column(classes=["ds-controls"], style={
-                    "max-height": "calc(100vh - 120px)", "overflow-y": "auto"}):
-                ControlsPanel(strategy.value, seed.value, values.value, seed_error.value, cb)
-            with solara.Column(classes=["ds-main"]):
-                OutcomePanel(strategy.value, seed.value, values.value)
+    page = solara.use_reactive(PageState(initial_strategy, int(initial_seed),
+                                         st.default_values(initial_strategy)))
+    cb = solara.use_memo(lambda: _Callbacks(page), [])
+    p = page.value
+    titles = words.strategy_by_title()
+    options = st.compare_titles(p.pinned, p.previous, p.scenarios, titles)
+    plan = st.compare_plan(p.compare, p.values, p.pinned, p.previous, p.scenarios, titles)
+    compare = p.compare if plan is not None else NOTHING
+    solara.Style(CSS)
+    with solara.Div(classes=["ds-page"]):
+        solara.Markdown("### Your managed-services launch, three years ahead\n"
+                        "Pick a plan, set your own numbers, and see what happens: the whole "
+                        "three years are simulated on every change.", style={"font-size": "13px"})
+        # on a phone the controls come first: a link down to the results
+        solara.HTML(tag="a", unsafe_innerHTML="See the results ↓", classes=["ds-jump"],
+                    attributes={"href": "#ds-results"})
+        with solara.Div(classes=["ds-layout"]):
+            with solara.Div(classes=["ds-controls"]):
+                ControlsPanel(p.strategy, p.seed, p.values, p.invalid, cb)
+            with solara.Div(classes=["ds-main"]):
+                solara.HTML(tag="a", attributes={"id": "ds-results"})
+                OutcomePanel(p.strategy, p.seed, p.values, p.invalid, plan, [NOTHING, *options],
+                             compare, cb)

@@ -1,29 +1,36 @@
-"""Pure logic behind the dashboard: controls, runs, headline cards, story filter, replicates.
+"""Pure logic behind the dashboard: controls, runs with replay snapshots, cards, comparisons.
 
 Nothing here imports Solara, so it is tested and reused (in notebooks) without a page. Every
 default, bound, choice, unit and label comes from ``field_specs()``; this module
-only decides which widget shows a field.
+only decides which widget shows a field. A run is computed once, with the daily snapshots the
+replay needs (:class:`Replay`), and cached: replay frames and comparisons never simulate again.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dealersim.dashboard.words import is_percent
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.funnel import Stage
 from dealersim.model.kpis import column, kpi, label, money
+from dealersim.model.market import OPEN_TERRITORY, US
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
-from dealersim.model.results import simulate
+from dealersim.model.results import RunResult, package_version, summarize
 from dealersim.model.strategies import make_params, strategy_names
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_STRATEGY = "overlay"
-COMPARE_DEFAULT = ("overlay", "planned")
-"""The two strategies of the side-by-side view when the page opens."""
+SAME = "= same as the baseline"
 
 DEALERSHIP_FIELDS = (
     "n_reps",
@@ -80,6 +87,8 @@ def control_for(s: FieldSpec) -> Control:
     width = s.high - s.low
     if s.kind == "int" and width <= 100:
         return Control(s, "slider", 1)
+    if is_percent(s):
+        return Control(s, "slider", 0.1)  # in percent
     if s.kind == "float" and width <= 1.0 and _on_grid(s.default, s.low, 0.01):
         return Control(s, "slider", 0.01)
     return Control(s, "number")
@@ -99,14 +108,17 @@ def default_values(strategy: str = DEFAULT_STRATEGY) -> dict[str, Any]:
 
 
 def apply_preset(strategy: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Values after picking a preset: the preset's fields, keeping the owner's dealership numbers.
+    """Values after picking a preset: the preset's levers, keeping the owner's dealership numbers.
+
+    Every lever the preset does not set goes back to its default; the dealership's numbers
+    (``DEALERSHIP_FIELDS``) and the horizon stay as the owner set them.
 
     Args:
         strategy: The preset picked.
         values: The current control values.
     """
     new = default_values(strategy)
-    for name in DEALERSHIP_FIELDS:
+    for name in (*DEALERSHIP_FIELDS, "years"):
         new[name] = values[name]
     return new
 
@@ -118,6 +130,93 @@ def overrides_from(values: dict[str, Any], strategy: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- runs
+class Cancelled(Exception):
+    """A newer change made this run pointless: it stopped early."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What the replay needs on every day, stored once per run (one row a day).
+
+    Attributes:
+        hired: Specialists hired up to each day (rehires included).
+        lost: Specialists who quit or were let go up to each day.
+        accounts_lost: Our accounts lost to competitors up to each day.
+        groups: The account map's groups: rep numbers (0-based), then ``OPEN_TERRITORY``.
+        counts: Accounts per day, group and holder: shape ``(days + 1, groups, 3)``, holders in
+            ``MAP_HOLDERS`` order (managed contract, our hardware account, competitor-held).
+    """
+
+    hired: np.ndarray
+    lost: np.ndarray
+    accounts_lost: np.ndarray
+    groups: tuple[int, ...]
+    counts: np.ndarray
+
+    def at(self, day: int | None) -> int:
+        """The row of ``day`` (``None``: the last day), clipped to the run."""
+        last = len(self.hired) - 1
+        return last if day is None else min(max(int(day), 0), last)
+
+
+MAP_HOLDERS = ("managed", "us", "competitor")
+"""The account map's holders, in ``Replay.counts`` order."""
+
+
+class _Recorder:
+    """Takes the replay's daily snapshot of a model (cheap: one ``bincount`` a day)."""
+
+    def __init__(self, model: DealershipModel) -> None:
+        mk = model.market
+        reps = sorted(int(r) for r in np.unique(mk.rep) if r != OPEN_TERRITORY)
+        has_open = bool((mk.rep == OPEN_TERRITORY).any())
+        self.groups = (*reps, *((OPEN_TERRITORY,) if has_open else ()))
+        index = {g: i for i, g in enumerate(self.groups)}
+        self.group_of = np.array([index[int(r)] for r in mk.rep], dtype=np.int64) * 3
+        days = model.horizon + 1
+        self.counts = np.zeros((days, len(self.groups), 3), dtype=np.int32)
+        self.people = np.zeros((days, 3), dtype=np.int64)
+        self.take(model)
+
+    def take(self, model: DealershipModel) -> None:
+        mk = model.market
+        # 0 managed contract (held by us), 1 our hardware account, 2 competitor-held
+        code = self.group_of + 2
+        code -= mk.holder == US
+        code -= mk.stage >= Stage.IMPLEMENTATION
+        flat = np.bincount(code, minlength=3 * len(self.groups))
+        self.counts[model.day] = flat.reshape(-1, 3)
+        self.people[model.day] = (model.specialists_hired, model.specialists_lost,
+                                  model.accounts_lost)
+
+    def replay(self) -> Replay:
+        return Replay(self.people[:, 0], self.people[:, 1], self.people[:, 2], self.groups,
+                      self.counts)
+
+
+def simulate_with_replay(strategy: str, seed: int, params: Params,
+                         stop: Callable[[], bool] | None = None) -> tuple[RunResult, Replay]:
+    """Run the model to its horizon, keeping the replay's daily snapshots.
+
+    The same run as ``results.simulate(strategy, seed=seed, params=params)`` (same steps,
+    same draws); it also stops early, raising :class:`Cancelled`, when ``stop()`` turns true.
+    """
+    model = DealershipModel(strategy, rng=seed, params=params)
+    rec = _Recorder(model)
+    while model.running:
+        model.step()
+        rec.take(model)
+        if stop is not None and model.day % 30 == 0 and stop():
+            raise Cancelled
+    mk = model.market
+    frame = pd.DataFrame({"rep": mk.rep, "holder": mk.holder, "managed": mk.stage >= 5,
+                          "stage": mk.stage})
+    result = RunResult(strategy, model.params, model.seed, package_version(),
+                       model.datacollector.get_model_vars_dataframe(), summarize(model),
+                       model.events.to_frame(), model.wall_history, frame)
+    return result, rec.replay()
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One computed configuration: the result or the error that stopped it.
@@ -128,6 +227,8 @@ class Outcome:
         result: The ``RunResult`` (``None`` on error).
         error: One-line error message (``None`` when the run worked).
         seconds: Wall-clock time of the run.
+        replay: The daily snapshots of the replay (``None`` on error).
+        key: The configuration's :func:`run_key`.
     """
 
     strategy: str
@@ -135,26 +236,70 @@ class Outcome:
     result: Any = None
     error: str | None = None
     seconds: float = 0.0
+    replay: Replay | None = None
+    key: Any = None
 
 
-def run_config(strategy: str, seed: int, values: dict[str, Any]) -> Outcome:
+RunKey = tuple[str, int, tuple[tuple[str, Any], ...]]
+CACHE_SIZE = 24
+"""Runs kept in memory: going back to earlier settings, or to the baseline, is instant."""
+_cache: OrderedDict[RunKey, Outcome] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def is_cached(strategy: str, seed: int, values: dict[str, Any]) -> bool:
+    """Whether the run of this configuration is in the cache (picking it is instant)."""
+    with _cache_lock:
+        return run_key(strategy, seed, values) in _cache
+
+
+def clear_cache() -> None:
+    """Forget every cached run."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def run_key(strategy: str, seed: int, values: dict[str, Any]) -> RunKey:
+    """The cache key of a configuration (hashable, order-independent)."""
+    return strategy, int(seed), tuple(sorted(values.items()))
+
+
+def run_config(strategy: str, seed: int, values: dict[str, Any],
+               stop: Callable[[], bool] | None = None) -> Outcome:
     """Run one configuration to its horizon; never raises (errors come back in ``error``).
+
+    Results are cached by configuration (``CACHE_SIZE`` runs).
 
     Args:
         strategy: Strategy label.
         seed: The seed.
         values: Every ``Params`` field (as the controls hold them).
+        stop: Polled every 30 simulated days; when it returns true the run stops and
+            :class:`Cancelled` is raised (a newer change replaced this one).
     """
+    key = run_key(strategy, seed, values)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
     start = time.perf_counter()
     try:
         params = Params(**values)
-        result = simulate(strategy, seed=int(seed), params=params)
+        result, replay = simulate_with_replay(strategy, int(seed), params, stop)
+    except Cancelled:
+        raise
     except Exception as exc:  # noqa: BLE001 - a model error must reach the page, not kill it
         text = " ".join(str(exc).split()) or type(exc).__name__
         kind = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
         return Outcome(strategy, int(seed), error=f"{kind}{text}",
-                       seconds=time.perf_counter() - start)
-    return Outcome(strategy, int(seed), result=result, seconds=time.perf_counter() - start)
+                       seconds=time.perf_counter() - start, key=key)
+    out = Outcome(strategy, int(seed), result=result, seconds=time.perf_counter() - start,
+                  replay=replay, key=key)
+    with _cache_lock:
+        _cache[key] = out
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -167,6 +312,8 @@ class Card:
         value: The big text.
         detail: A line under it.
         good: ``True`` green, ``False`` red, ``None`` neutral.
+        change: The change against the baseline (``"▲ $12,000/mo"``), or ``""``.
+        better: Whether that change is good news (``None``: neither).
     """
 
     key: str
@@ -174,58 +321,116 @@ class Card:
     value: str
     detail: str
     good: bool | None = None
+    change: str = ""
+    better: bool | None = None
 
 
-def headline(result: Any, day: int | None = None) -> list[Card]:
+@dataclass(frozen=True)
+class Snapshot:
+    """The numbers of the headline cards on one day (the replay's, or the last)."""
+
+    day: int
+    last: int
+    verdict: str
+    good: bool | None
+    mrr: float
+    contracts: int
+    hired: int
+    lost: int
+    accounts_lost: int
+    hardware_accounts: int
+    gross_profit: float
+
+
+def snapshot(result: Any, replay: Replay | None = None, day: int | None = None) -> Snapshot:
+    """The card numbers of a run as of ``day`` (``None`` or the last day: the end).
+
+    Every number is the value on that day: hires (rehires included), losses and accounts
+    lost come from the replay's daily snapshots, the rest from the daily time series.
+    """
+    s, ts, p = result.summary, result.timeseries, result.params
+    last = int(ts["day"].iloc[-1])
+    end = day is None or day >= last
+    row = ts.iloc[-1] if end else ts.iloc[min(max(int(day), 0), len(ts) - 1)]
+    program = p.specialist_seats > 0 or p.rep_managed_selling > 0
+    if not program:
+        verdict, good = "No program", None
+    elif not end:
+        verdict, good = "Replaying", None
+    else:
+        verdict, good = ("Succeeded", True) if s["launch_succeeded"] else ("Failed", False)
+    if replay is not None:
+        i = replay.at(None if end else day)
+        hired, lost, accounts = (int(replay.hired[i]), int(replay.lost[i]),
+                                 int(replay.accounts_lost[i]))
+    else:  # a plain RunResult: only the end is known
+        hired, lost = s["specialists_hired"], s["specialists_lost"]
+        accounts = s["accounts_lost_to_competitors"]
+    return Snapshot(last if end else int(row["day"]), last, verdict, good,
+                    float(row["managed_mrr"]), int(row["managed_contracts"]), hired, lost,
+                    accounts, int(row["hardware_accounts"]),
+                    float(row["cumulative_gross_profit"]))
+
+
+def _change(now: float, then: float, fmt: Callable[[float], str],
+            up_is_good: bool) -> tuple[str, bool | None]:
+    """``("▲ $12,000/mo vs the baseline", True)``: one card's change against the baseline."""
+    diff = now - then
+    if abs(diff) < 1e-9:
+        return SAME, None
+    arrow = "▲" if diff > 0 else "▼"
+    return f"{arrow} {fmt(abs(diff))} vs the baseline", (diff > 0) == up_is_good
+
+
+def headline(result: Any, day: int | None = None, replay: Replay | None = None,
+             baseline: Any = None, baseline_replay: Replay | None = None) -> list[Card]:
     """Headline cards of a run, at its end or (for the replay) as of ``day``.
 
     Args:
         result: A ``RunResult``.
-        day: Replay day; ``None`` or the last day shows the final summary.
+        day: Replay day; ``None`` or the last day shows the end of the run.
+        replay: The run's daily snapshots (hires, losses, accounts lost on the day).
+        baseline: A baseline ``RunResult``: each card then shows the change against it on the
+            same day.
+        baseline_replay: The baseline's daily snapshots.
     """
-    s = result.summary
-    ts = result.timeseries
-    last = int(ts["day"].iloc[-1])
+    now = snapshot(result, replay, day)
     p = result.params
-    if day is None or day >= last:
-        row = ts.iloc[-1]
-        program = p.specialist_seats > 0 or p.rep_managed_selling > 0
-        if not program:
-            verdict, good = "No program", None
-        else:
-            verdict, good = ("Succeeded", True) if s["launch_succeeded"] else ("Failed", False)
-        detail = f"year-one booked {money(s['booked_mrr_year1'])}/mo vs target " \
-                 f"{money(p.launch_target_mrr)}"
-        if s.get("program_abandoned"):
-            detail += "; program abandoned"
-        hired, lost = s["specialists_hired"], s["specialists_lost"]
-        lost_accounts = s["accounts_lost_to_competitors"]
-        gp = s["gross_profit"]
-        when = f"after {last} days"
+    when = f"after {now.last:,} days" if now.day >= now.last else f"as of day {now.day:,}"
+    if now.verdict == "No program":
+        detail = "hardware only: no specialist, reps sell no managed services"
+    elif now.verdict == "Replaying":
+        detail = f"day {now.day:,} of {now.last:,}"
     else:
-        row = ts.iloc[min(max(day, 0), len(ts) - 1)]
-        upto = result.events[result.events["day"] <= day]
-        verdict, good = "Replaying", None
-        detail = f"day {day} of {last}"
-        hired = int((upto["kind"] == "hired").sum()) if len(upto) else 0
-        lost = int(upto["kind"].isin(["quit", "fired"]).sum()) if len(upto) else 0
-        lost_accounts = None
-        gp = float(row["cumulative_gross_profit"])
-        when = f"as of day {day}"
-    return [
-        Card("launch", "Launch", verdict, detail, good),
-        Card("mrr", column("managed_mrr").label, f"{money(float(row['managed_mrr']))}/mo",
-             f"{int(row['managed_contracts'])} managed contracts {when}",
-             None if float(row["managed_mrr"]) == 0 else True),
-        Card("specialists", "Specialists hired / lost", f"{hired} / {lost}",
-             f"{p.prior_failed_specialists} failed in the seat before",
-             None if lost == 0 else False),
-        Card("lost", label("accounts_lost_to_competitors"),
-             f"{lost_accounts:,}" if lost_accounts is not None else "…",
-             f"hardware accounts {int(row['hardware_accounts']):,} {when}", None),
-        Card("gp", column("cumulative_gross_profit").label, money(gp), f"cumulative, {when}",
-             None),
+        detail = (f"year-one bookings {money(result.summary['booked_mrr_year1'])}/mo vs the bar "
+                  f"{money(p.launch_target_mrr)}/mo")
+        if result.summary.get("program_abandoned"):
+            detail += "; program abandoned"
+    cards = [
+        Card("launch", label("launch_succeeded").replace(" succeeded", ""), now.verdict, detail,
+             now.good),
+        Card("mrr", column("managed_mrr").label, f"{money(now.mrr)}/mo",
+             f"{now.contracts:,} managed contracts {when}", None if now.mrr == 0 else True),
+        Card("specialists", f"{label('specialists_hired')} / lost", f"{now.hired} / {now.lost}",
+             f"rehires included; {p.prior_failed_specialists} failed in the seat before",
+             None if now.lost == 0 else False),
+        Card("lost", label("accounts_lost_to_competitors"), f"{now.accounts_lost:,}",
+             f"hardware accounts {now.hardware_accounts:,} {when}", None),
+        Card("gp", column("cumulative_gross_profit").label, money(now.gross_profit),
+             f"after program costs, {when}", None),
     ]
+    if baseline is None:
+        return cards
+    then = snapshot(baseline, baseline_replay, day)
+    changes = {
+        "launch": (f"baseline: {then.verdict.lower()}", None) if then.verdict != now.verdict
+        else (SAME, None),
+        "mrr": _change(now.mrr, then.mrr, lambda d: f"{money(d)}/mo", True),
+        "specialists": _change(now.lost, then.lost, lambda d: f"{d:.0f} lost", False),
+        "lost": _change(now.accounts_lost, then.accounts_lost, lambda d: f"{d:,.0f}", False),
+        "gp": _change(now.gross_profit, then.gross_profit, money, True),
+    }
+    return [Card(c.key, c.title, c.value, c.detail, c.good, *changes[c.key]) for c in cards]
 
 
 # ---------------------------------------------------------------------------- story
@@ -291,10 +496,11 @@ class ReplicateSummary:
         return self.successes / self.n if self.n else float("nan")
 
     def text(self) -> str:
-        """One line for the page."""
-        return (f"launch succeeded in {self.successes} of {self.n} runs: {self.rate:.0%} "
-                f"(95 % Wilson interval {self.low:.0%}-{self.high:.0%}); median managed MRR "
-                f"{money(self.median_mrr)}/mo")
+        """One plain sentence for the page."""
+        return (f"We ran your plan {self.n} times with different luck: the launch succeeded "
+                f"in {self.successes} of them, so its chance is about {self.rate:.0%} (95 % "
+                f"sure it lies between {self.low:.0%} and {self.high:.0%}), and half the runs "
+                f"end above {money(self.median_mrr)}/mo of managed revenue.")
 
 
 def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = REPLICATES,
@@ -332,3 +538,58 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = RE
 def strategy_choices() -> list[str]:
     """The strategy presets, for the picker."""
     return strategy_names()
+
+
+# ---------------------------------------------------------------------------- comparisons
+@dataclass(frozen=True)
+class Plan:
+    """A configuration to compare with: a title for the owner, a preset label and every field.
+
+    Attributes:
+        title: What the owner reads (``"Preset: Planned"``, ``"Pinned at 10:02"``).
+        strategy: The preset label of the run.
+        values: Every ``Params`` field.
+    """
+
+    title: str
+    strategy: str
+    values: dict[str, Any]
+
+    def key(self, seed: int) -> RunKey:
+        """The run's cache key on ``seed``."""
+        return run_key(self.strategy, seed, self.values)
+
+
+PRESET_PREFIX = "Preset: "
+
+
+def compare_titles(pinned: Plan | None, previous: Plan | None, scenarios: dict[str, Plan],
+                   titles: dict[str, str]) -> list[str]:
+    """Everything the owner can compare his current settings with, by title."""
+    own = [p.title for p in (pinned, previous) if p is not None]
+    return [*own, *scenarios, *(f"{PRESET_PREFIX}{t}" for t in titles)]
+
+
+def compare_plan(title: str, values: dict[str, Any], pinned: Plan | None,
+                 previous: Plan | None, scenarios: dict[str, Plan],
+                 titles: dict[str, str]) -> Plan | None:
+    """The plan called ``title`` (``None`` when there is none).
+
+    Presets keep the owner's dealership numbers (:func:`apply_preset`); a pinned plan, the
+    previous try and loaded scenarios keep every field as they were, all levers included.
+
+    Args:
+        title: One of :func:`compare_titles`.
+        values: The current settings.
+        pinned: The plan pinned as the baseline, if any.
+        previous: The settings before the last change, if any.
+        scenarios: Loaded scenario files, by title.
+        titles: Friendly preset names to preset names.
+    """
+    for plan in (pinned, previous, scenarios.get(title)):
+        if plan is not None and plan.title == title:
+            return plan
+    name = titles.get(title.removeprefix(PRESET_PREFIX))
+    if title.startswith(PRESET_PREFIX) and name is not None:
+        return Plan(title, name, apply_preset(name, values))
+    return None
