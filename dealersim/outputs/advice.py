@@ -65,7 +65,7 @@ def plot_pareto(advice: Advice, path: Path) -> Path:
     ax.set_xlabel(objective_label(name))
     ax.set_ylabel("launches that succeed")
     ax.grid(color="0.93")
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    ax.legend(loc="best", frameon=False, fontsize=8)
     ax.set_title(f"{objective_label(name)} against launch success, {len(plans)} plans",
                  loc="left", fontsize=11, fontweight="bold")
     tidy(ax)

@@ -21,6 +21,7 @@ on those fresh seeds, which says which changes carry the success (:func:`three_t
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -271,7 +272,10 @@ def outcome(rows: Sequence[dict[str, Any]], objective: str) -> dict[str, Any]:
     money = np.array([np.nan if r.get(objective) is None else float(r[objective])
                       for r in rows])
     rate, low, high = wilson(sum(y), len(y))
-    value, vlow, vhigh = interval(money)
+    if objective in kpis.SUMMARY_KEYS:
+        value, vlow, vhigh = kpis.kpi(objective).interval(money)
+    else:  # the program cost before the registry has it: never negative
+        value, vlow, vhigh = interval(money, bounds=(0.0, math.inf))
     return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
             "success_high": high, "value": value, "value_low": vlow, "value_high": vhigh}
 
