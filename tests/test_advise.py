@@ -233,3 +233,16 @@ def test_force_replaces(tmp_path):
                  "--force"]) == 0
     assert not (full / "old.txt").exists() and (full / "plans.csv").is_file()
     assert np.isfinite(pd.read_csv(full / "plans.csv")[advise.PROGRAM_COST]).all()
+
+
+def test_dask_scheduler_gives_the_local_plans(tmp_path):
+    """The same study on a two-worker Dask cluster and in this process: identical tables."""
+    distributed = pytest.importorskip("distributed")
+    kwargs = dict(budget=2, replicates=2, seed=4, fixed=FIXED, progress=False, explain=False)
+    local = advise.run_advise(tmp_path / "local", **kwargs)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = advise.run_advise(tmp_path / "dask", scheduler=cluster.scheduler_address,
+                                   **kwargs)
+    pd.testing.assert_frame_equal(remote.plans, local.plans)
+    pd.testing.assert_frame_equal(remote.checks, local.checks)
