@@ -145,9 +145,16 @@ def test_resume_continues(tmp_path):
                               explain=False)
     assert first.ran == 2 and first.trials == 2
     before = first.plans.set_index("trial")
+    # a plan cut off by an interruption (asked, never told) is asked again on resume
+    study = optuna.load_study(study_name=advise.STUDY, storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(out / advise.JOURNAL))))
+    cut = {**advise.preset_levers("overlay", FIXED), "rep_training": 0.25}
+    study.enqueue_trial(cut)
+    advise.suggest(study.ask())
     again = advise.run_advise(out, budget=3, replicates=2, seed=5, fixed=FIXED, progress=False,
                               explain=False, resume=True)
     assert again.ran == 1 and again.trials == 3
+    assert again.plans.rep_training.tolist().count(0.25) == 1
     after = again.plans.set_index("trial")
     for t in (0, 1):
         assert after.loc[t, "success"] == before.loc[t, "success"]

@@ -232,7 +232,10 @@ def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
                           f"({', '.join(diff)}: {stored.get(diff[0])!r}); resume with the same "
                           "ones or use another directory")
     for t in study.get_trials(states=(TrialState.RUNNING,)):
-        study.tell(t.number, state=TrialState.FAIL)  # left by an interrupted session
+        # left by an interrupted session: marked failed, and its plan asked again
+        study.tell(t.number, state=TrialState.FAIL)
+        if set(t.params) == set(LEVERS):
+            study.enqueue_trial(t.params)
     return study
 
 
@@ -519,7 +522,7 @@ def run_advise(
         except ValueError as exc:  # SchedulerUnreachable is a SpecError, a ValueError
             raise AdviseError(str(exc)) from None
     out = Path(out)
-    pool = None
+    pool, finished = None, False
     try:
         if before_start is not None:
             before_start()
@@ -541,9 +544,10 @@ def run_advise(
         if explain and recommended is not None:
             levers = {s.name: s.coerce(_plain(plans.iloc[0][s.name])) for s in lever_specs()}
             ablation = ablate(levers, settings, runner)
+        finished = True
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:  # on Ctrl-C or an error, do not wait: the workers die with us
+            pool.shutdown(wait=finished, cancel_futures=True)
         if client is not None:
             client.close()
     return Advice(plans=plans, checks=checks, ablation=ablation, recommended=recommended,
