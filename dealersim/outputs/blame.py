@@ -26,30 +26,41 @@ BLAME_ENV = ENV.overlay(loader=jinja2.ChoiceLoader([
 """The report environment with this package's templates first (``blame.html.j2``)."""
 
 
-def cell_label(b: Blame, row: dict) -> str:
-    """A cell as the factors that are on, e.g. ``credit for reps + quota timing``."""
-    on = [b.factor(k).title for k in b.factors if row[k] == b.factor(k).levels[1]]
-    return " + ".join(on) if on else "nothing in place"
-
-
 def plot_cells(b: Blame, path: Path) -> Path:
-    """Success rate of every combination, best first, with Wilson 95 % intervals."""
+    """Success rate of every combination, best first, with Wilson 95 % intervals.
+
+    On the left, a grid of dots shows which factors each combination has in place (filled) or
+    not (hollow), so the labels stay short however many factors there are.
+    """
     rows = sorted(b.cells.to_dict("records"), key=lambda r: -r["rate"])
-    fig = new_figure(9.0, 1.2 + 0.26 * len(rows))
-    ax = fig.add_subplot()
+    factors = [b.factor(k) for k in b.factors]
+    fig = new_figure(9.0, 1.9 + 0.24 * len(rows))
+    grid, ax = fig.subplots(1, 2, sharey=True,
+                            gridspec_kw={"width_ratios": [0.55 * len(factors) + 0.4, 6]})
     y = np.arange(len(rows))[::-1]
+    for j, f in enumerate(factors):
+        on = np.array([r[f.key] == f.levels[1] for r in rows])
+        grid.scatter(np.full(on.sum(), j), y[on], s=34, color="#1f618d")
+        grid.scatter(np.full((~on).sum(), j), y[~on], s=34, facecolor="none", edgecolor="0.75")
+    grid.set_xticks(range(len(factors)), [f.title for f in factors], rotation=40, ha="right",
+                    fontsize=8)
+    grid.set_xlim(-0.6, len(factors) - 0.4)
+    grid.set_yticks([])
+    grid.tick_params(axis="x", length=0)
+    for side in ("top", "right", "left", "bottom"):
+        grid.spines[side].set_visible(False)
     rate = np.array([r["rate"] for r in rows])
     err = np.clip(np.vstack([rate - [r["ci_low"] for r in rows],
                              np.array([r["ci_high"] for r in rows]) - rate]), 0, None)
     ax.errorbar(rate, y, xerr=err, fmt="o", color="#1f618d", capsize=2, ms=4)
-    ax.set_yticks(y, [cell_label(b, r) for r in rows], fontsize=8)
-    ax.set_xlim(0, 1)
+    ax.set_xlim(-0.02, 1.02)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("launches that succeed (95 % interval)")
     ax.grid(axis="x", color="0.92")
-    ax.set_title(f"Success rate of each combination ({b.replicates} simulated dealerships each)",
-                 loc="left", fontsize=11, fontweight="bold")
     tidy(ax)
+    fig.suptitle(f"Success rate of each combination ({b.replicates} simulated dealerships "
+                 "each; filled dot: in place)", fontsize=11, fontweight="bold", x=0.02,
+                 ha="left")
     fig.savefig(path, dpi=110)
     return path
 
