@@ -117,6 +117,13 @@ def test_three_things_words():
     assert advise.value_words(spec("open_territory"), False) == "no"
 
 
+def test_preset_of():
+    assert advise.preset_of(advise.preset_levers("planned", FIXED), FIXED) == "planned"
+    assert advise.preset_of(advise.preset_levers("overlay", FIXED), FIXED) == "overlay"
+    odd = {**advise.preset_levers("planned", FIXED), "base_salary": 61000.0}
+    assert advise.preset_of(odd, FIXED) is None
+
+
 def test_out_of_sample_check_holds(tmp_path):
     """The overlay and the planned preset (the two plans enqueued first) rerun on fresh seeds.
 

@@ -45,7 +45,7 @@ from dealersim.model import kpis
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.params import FieldSpec, format_value, spec
 from dealersim.model.results import package_version, summarize
-from dealersim.model.strategies import make_params
+from dealersim.model.strategies import make_params, strategy_doc, strategy_names
 from dealersim.studies.engine import RunSpec, collect_rows, execute, local_executor, seed_for
 from dealersim.studies.sweeps.driver import connect
 
@@ -584,6 +584,14 @@ def value_words(s: FieldSpec, value: Any) -> str:
     return f"{number} {s.unit}".strip()
 
 
+def preset_of(levers: dict[str, Any], fixed: dict[str, Any]) -> str | None:
+    """The strategy preset whose lever values are exactly ``levers`` (``None``: no preset)."""
+    for name in strategy_names():
+        if preset_levers(name, fixed) == levers:
+            return name
+    return None
+
+
 def change_words(s: FieldSpec, old: Any, new: Any) -> str:
     """A lever's change as an owner reads it, e.g. ``Quota ramp: 90 days instead of 0 days``."""
     if s.unit == "0-1":
@@ -597,7 +605,9 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
     For the report section "If you can only change three things". The changes are those of
     the recommended plan from the story's launch, ordered by how much the success rate falls
     on fresh seeds when each one alone is undone; only changes whose removal lowers it are
-    named. Labels come from the ``Params`` metadata, values in words (:func:`value_words`).
+    named. Labels come from the ``Params`` metadata, values in words (:func:`value_words`). A
+    plan that misses the target says so first; a plan that is a strategy preset is named by the
+    first line of its docstring.
     """
     if advice.recommended is None or advice.ablation.empty:
         return []
@@ -606,6 +616,13 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
     if not bool(row.meets_target):
         out.append(f"No plan tried reached {advice.target:.0%} success; the closest succeeds in "
                    f"{row.success:.0%} of simulated dealerships like yours.")
+    preset = preset_of(advice.levers(advice.recommended), advice.settings.fixed)
+    if preset is not None:
+        line = strategy_doc(preset).splitlines()[0].rstrip(".")
+        cheap = OBJECTIVES[advice.objective] == "minimize"
+        which = ("most successful plan tried" if not bool(row.meets_target)
+                 else "cheapest plan that works" if cheap else "most valuable plan that works")
+        out.append(f"The {which} is {line[0].lower()}{line[1:]}.")
     helps = advice.ablation[advice.ablation["drop"] > 0]
     for r in helps.itertuples():
         if len(out) >= limit:
