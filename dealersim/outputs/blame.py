@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import jinja2
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from dealersim.base.io import atomic_dir
@@ -72,32 +74,33 @@ def blame_charts(b: Blame, out: Path) -> dict[str, Path]:
             "effects": plot_effects(shown, out / "blame_effects.png")}  # type: ignore[arg-type]
 
 
-def blame_context(b: Blame, charts: dict[str, Path]) -> dict:
+def tables(b: Blame) -> dict[str, pd.DataFrame]:
+    """The CSV tables of a blame directory, by file name."""
+    out = {"cells.csv": b.cells, "effects.csv": b.effects}
+    if b.logit is not None:
+        out["logit.csv"] = b.logit.table()
+    return out
+
+
+def blame_context(b: Blame, charts: dict[str, Path]) -> dict[str, Any]:
     """Everything ``blame.html.j2`` shows."""
-    return {
-        "factors": [{"key": k, "title": b.factor(k).title} for k in b.factors],
-        "cells": sorted(b.cells.to_dict("records"), key=lambda r: -r["rate"]),
-        "effects": b.effects.to_dict("records"),
-        "logit": b.logit.table().to_dict("records") if b.logit is not None else [],
-        "replicates": b.replicates,
-        "sentences": b.sentences(),
-        "levels": b.level_text(),
-        "charts": {name: embed(path) for name, path in charts.items()},
-        "command": b.command,
-        "version": b.version,
-        "seed": b.seed,
-    }
+    records = {name.removesuffix(".csv"): frame.to_dict("records")
+               for name, frame in tables(b).items()}
+    records["cells"].sort(key=lambda r: -r["rate"])
+    return dict(records, logit=records.get("logit", []), sentences=b.sentences(),
+                levels=b.level_text(), replicates=b.replicates, seed=b.seed,
+                factors=[{"key": k, "title": b.factor(k).title} for k in b.factors],
+                charts={name: embed(path) for name, path in charts.items()},
+                command=b.command, version=b.version)
 
 
 def write_blame(b: Blame, out: str | Path, *, force: bool = False) -> Path:
     """Write runs, cells, effects, the logit table, charts and ``report.html`` atomically."""
     with atomic_dir(out, force=force) as tmp:
         b.runs.to_parquet(tmp / "runs.parquet", index=False)
-        b.cells.to_csv(tmp / "cells.csv", index=False, float_format="%.6g")
-        b.effects.to_csv(tmp / "effects.csv", index=False, float_format="%.6g")
-        if b.logit is not None:
-            b.logit.table().to_csv(tmp / "logit.csv", index=False, float_format="%.6g")
-        context = blame_context(b, blame_charts(b, tmp))
-        html = BLAME_ENV.get_template("blame.html.j2").render(context)
+        for name, frame in tables(b).items():
+            frame.to_csv(tmp / name, index=False, float_format="%.6g")
+        html = BLAME_ENV.get_template("blame.html.j2").render(
+            blame_context(b, blame_charts(b, tmp)))
         (tmp / "report.html").write_text(html, encoding="utf-8")
     return Path(out)
