@@ -260,3 +260,14 @@ def test_dask_scheduler_gives_the_local_plans(tmp_path):
                                    **kwargs)
     pd.testing.assert_frame_equal(remote.plans, local.plans)
     pd.testing.assert_frame_equal(remote.checks, local.checks)
+
+
+def test_cli_objective_npv_needs_the_kpi(tmp_path, monkeypatch, capsys):
+    if "npv" in kpis.SUMMARY_KEYS:
+        assert advise.objective_label("npv") == kpis.label("npv")
+        return
+    monkeypatch.chdir(tmp_path)
+    code = main(["advise", "--objective", "npv", "--out", "o"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--objective" in err[0] and "program_cost" in err[0]
+    assert listing(tmp_path) == []
