@@ -20,6 +20,7 @@ them.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -261,14 +262,16 @@ class Blame:
             f = self.factor(k)
             parts = []
             for name, lv in zip(f.levels, (f.off, f.on), strict=True):
-                values = "; ".join(f"{spec(n).label} {_words(n, v)}" for n, v in lv.items())
+                values = "; ".join(f"{spec(n).label}: {_words(n, v)}" for n, v in lv.items())
                 parts.append(f"{name}: {values}")
             out[f.title] = ". ".join(parts) + "."
         return out
 
     def describe(self, on: Sequence[str]) -> str:
         """The combination where the factors in ``on`` are on, in words."""
-        words = [self.factor(k).words[1] for k in self.factors if k in on]
+        # without the lists in brackets: the combination is quoted inside brackets itself
+        words = [re.sub(r" \(.*\)$", "", self.factor(k).words[1]) for k in self.factors
+                 if k in on]
         if not words:
             return "none of them"
         return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -337,6 +340,8 @@ def _words(name: str, value: Any) -> str:
         return "yes" if value else "no"
     if s.kind == "choice":
         return str(value).replace("_", " ")
+    if s.unit == "0-1":
+        return f"{format_value(value)} on a scale of 0 to 1"
     return f"{format_value(value)} {s.unit}".strip()
 
 
