@@ -33,9 +33,16 @@ from dealersim.cli.common import (
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
+from dealersim.outputs.blame import write_blame
 from dealersim.outputs.plots import plot_side_by_side, save_run
-from dealersim.outputs.report import write_blame, write_compare
-from dealersim.studies.blame import blame_table, run_blame
+from dealersim.outputs.report import write_compare
+from dealersim.studies.blame import (
+    DEFAULT_FACTORS,
+    blame_table,
+    check_factors,
+    factor_table,
+    run_blame,
+)
 from dealersim.studies.catalogue import write_catalogue
 from dealersim.studies.compare import DEFAULT_STRIDE, default_command, run_compare, terminal_table
 
@@ -64,6 +71,14 @@ def parse_overrides(sets: Sequence[tuple[str, Any]] | None, years: float | None,
     for s in strategies:
         build_params(s, sets, years)
     return overrides_of(sets, years)
+
+
+def factors_type(text: str) -> tuple[str, ...]:
+    """``blame --factors``: a comma-separated list of factor names."""
+    try:
+        return check_factors([k.strip() for k in text.split(",")])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("factors: ")) from None
 
 
 def check_series_size(replicates: int, strategies: int, horizon_days: int, stride: int) -> None:
@@ -159,13 +174,14 @@ def run_demo(seed: int | None, sets: Sequence[tuple[str, Any]] | None, years: fl
 
 
 def cmd_blame(args: argparse.Namespace) -> int:
-    """``dealersim blame``: specialist x manager x owner factorial on the success rate."""
+    """``dealersim blame``: a factorial of who does what, on the launch success rate."""
     seed = args.seed if args.seed is not None else 0
     overrides = parse_overrides(args.set, args.years)
     out = args.out
     check_target(out, args.force)
     try:
-        b = run_blame(args.replicates, seed=seed, overrides=overrides, workers=args.workers)
+        b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=args.factors,
+                      workers=args.workers)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_blame(b, out, force=args.force)
@@ -215,8 +231,12 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    "0: summaries only, no fan or wall charts)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
-    p = command("blame", cmd_blame, "Whose fault is it? Skill x manager x owner factorial.")
+    p = command("blame", cmd_blame,
+                "Whose fault is it? A factorial of specialist, manager and owner factors.")
     _study_options(p, run_options, blame_replicates, DEFAULT_BLAME_REPLICATES, "runs per cell")
+    p.add_argument("--factors", type=factors_type, default=DEFAULT_FACTORS, metavar="LIST",
+                   help=f"comma-separated factors, from {', '.join(factor_table())} (default: "
+                   f"{','.join(DEFAULT_FACTORS)}); no two may set the same parameter")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("catalogue", cmd_catalogue,

@@ -1,0 +1,654 @@
+"""``advise``: the cheapest plan that works, searched over the owner's levers.
+
+A *plan* is a setting of the levers an owner controls (:data:`LEVERS`: credit for reps and its
+share, the manager's leadership, rep training, rules of engagement, the announcement, the
+owner's intervention, the quota ramp, the first milestone, the open hardware territory and the
+specialist's salary), on top of the story's overlay launch. Names, bounds and choices are read
+from the ``Params`` field metadata, never written here.
+
+The search is Optuna's multi-objective TPE sampler (seeded) over two objectives: the launch
+success rate (maximised) and a money objective (:data:`OBJECTIVES`: the program's cost,
+minimised, or its NPV, maximised once the KPI registry has it). Every plan runs on the same
+replicate seeds (common random numbers, ``SeedSequence`` via :func:`engine.seed_for`), on a
+local process pool or a Dask scheduler, through :func:`engine.execute`. The study lives in an
+Optuna journal file in the output directory, so a second call continues it (``resume``).
+
+The plans are ranked (those that reach the target first, cheapest first), the Pareto front is
+marked, and the chosen plans are rerun on fresh seeds (another ``SeedSequence`` spawn) as an
+out-of-sample check. For the recommended plan, each change from the overlay is undone in turn
+on those fresh seeds, which says which changes carry the success (:func:`three_things`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+from tqdm.auto import tqdm
+
+from dealersim.base.stats import interval, wilson
+from dealersim.model import kpis
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.params import FieldSpec, format_value, spec
+from dealersim.model.results import package_version, summarize
+from dealersim.model.strategies import make_params, strategy_doc, strategy_names
+from dealersim.studies.engine import RunSpec, collect_rows, execute, local_executor, seed_for
+from dealersim.studies.sweeps.driver import connect
+
+BASE = "overlay"
+"""The strategy every plan starts from: the story's launch (the ``Params`` defaults)."""
+
+LEVERS: tuple[str, ...] = (
+    "credit_policy", "rep_credit_share", "manager_leadership", "rep_training",
+    "rules_of_engagement", "announce_before_launch", "intervention", "quota_ramp_days",
+    "first_milestone_day", "open_territory", "base_salary",
+)
+"""The owner's levers searched over (``Params`` field names; bounds come from their metadata)."""
+
+SUCCESS = "launch_succeeded"
+"""The success KPI (a flag: its rate over replicates has a Wilson interval)."""
+
+PROGRAM_COST = "program_cost"
+PROGRAM_COST_LABEL = "Program cost over the run"
+"""Label of the program cost while the KPI registry has no ``program_cost`` entry yet (then the
+registry's label wins): specialist salaries and program commissions, read from the model."""
+
+OBJECTIVES: dict[str, str] = {PROGRAM_COST: "minimize", "npv": "maximize"}
+"""Money objectives ``--objective`` may name, with the direction Optuna optimises them in."""
+
+STUDY = "advise"
+JOURNAL = "study.journal"
+"""The Optuna journal file in the output directory (what ``resume`` continues)."""
+
+MAX_CHECKED = 3
+"""Plans rerun on fresh seeds: the cheapest front plans that reach the target (or the best)."""
+
+SEARCH_KEY = 0
+CHECK_KEY = 1
+SAMPLER_KEY = 2
+"""``SeedSequence`` spawn keys under the master seed: search replicates, fresh replicates for
+the out-of-sample check, the sampler's seed."""
+
+
+class AdviseError(ValueError):
+    """Bad input or a directory that holds another study (one line)."""
+
+
+def lever_specs() -> list[FieldSpec]:
+    """The ``Params`` metadata of every lever, in :data:`LEVERS` order."""
+    return [spec(name) for name in LEVERS]
+
+
+def objective_label(name: str) -> str:
+    """Plain label of a money objective (the KPI registry's, when it has the KPI)."""
+    if name in kpis.SUMMARY_KEYS:
+        return kpis.label(name)
+    return PROGRAM_COST_LABEL if name == PROGRAM_COST else name
+
+
+def check_objective(name: str) -> str:
+    """A money objective that this version can compute.
+
+    ``program_cost`` always works; any other must be a summary KPI in the registry.
+
+    Raises:
+        AdviseError: One line naming ``objective`` and the allowed values.
+    """
+    usable = [o for o in OBJECTIVES if o == PROGRAM_COST or o in kpis.SUMMARY_KEYS]
+    if name not in usable:
+        why = " (not a KPI of this version yet)" if name in OBJECTIVES else ""
+        raise AdviseError(f"objective: {name!r} is not allowed{why}; expected one of "
+                          f"{', '.join(usable)}")
+    return name
+
+
+def evaluate_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, None]]:
+    """Engine task: run a bundle and return summary rows with the program cost.
+
+    The program cost (specialist salaries and commissions) is taken from the model while the
+    KPI registry has no ``program_cost`` key; once it has one, the summary's value is kept.
+    """
+    del series_stride  # plans keep no time series
+    out: list[tuple[dict, None]] = []
+    for s in specs:
+        model = DealershipModel(s.strategy, rng=s.seed, record_every=0, **dict(s.overrides))
+        model.run()
+        row = {"run_id": s.run_id, **dict(s.labels), "seed": s.seed, **summarize(model)}
+        row.setdefault(PROGRAM_COST, round(model.program_cost + model.salaries_paid, 2))
+        out.append((row, None))
+    return out
+
+
+def suggest(trial: optuna.trial.BaseTrial) -> dict[str, Any]:
+    """Ask ``trial`` for a value of every lever, within its ``Params`` bounds or choices."""
+    values: dict[str, Any] = {}
+    for s in lever_specs():
+        if s.kind in ("choice", "bool"):
+            values[s.name] = trial.suggest_categorical(s.name, list(s.choices or ()))
+        elif s.kind == "int":
+            values[s.name] = trial.suggest_int(s.name, int(s.low), int(s.high))
+        else:
+            values[s.name] = trial.suggest_float(s.name, float(s.low), float(s.high))
+    return values
+
+
+def preset_levers(strategy: str, fixed: dict[str, Any]) -> dict[str, Any]:
+    """The lever values of a strategy preset (with ``fixed`` overrides), as a plan."""
+    p = make_params(strategy, **fixed)
+    return {name: getattr(p, name) for name in LEVERS}
+
+
+@dataclass
+class Settings:
+    """What defines a study; a resumed study must have the same.
+
+    Attributes:
+        replicates: Runs per plan (the same seeds for every plan).
+        seed: Master seed.
+        objective: The money objective (a key of :data:`OBJECTIVES`).
+        fixed: ``Params`` overrides for every run (dealership size, horizon, ``--set``).
+    """
+
+    replicates: int
+    seed: int
+    objective: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready data (stored in the study)."""
+        return {"replicates": self.replicates, "seed": self.seed, "objective": self.objective,
+                "fixed": dict(sorted(self.fixed.items())), "levers": list(LEVERS),
+                "base": BASE}
+
+    def search_seeds(self) -> list[int]:
+        """The replicate seeds every plan runs on."""
+        return [seed_for(self.seed, SEARCH_KEY, i) for i in range(self.replicates)]
+
+    def fresh_seeds(self) -> list[int]:
+        """Replicate seeds of the out-of-sample check (a different spawn: never searched on)."""
+        return [seed_for(self.seed, CHECK_KEY, i) for i in range(self.replicates)]
+
+
+def check_settings(settings: Settings) -> None:
+    """Check the objective, the replicates and the fixed overrides.
+
+    Raises:
+        AdviseError: One line naming the argument.
+    """
+    check_objective(settings.objective)
+    r = settings.replicates
+    if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+        raise AdviseError(f"replicates: {r!r} is not allowed; expected an integer >= 1")
+    clash = sorted(set(settings.fixed) & set(LEVERS))
+    if clash:
+        raise AdviseError(f"--set: {clash[0]} is one of the levers advise searches over; it "
+                          "cannot be fixed")
+    try:
+        make_params(BASE, **settings.fixed)
+    except ValueError as exc:
+        raise AdviseError(str(exc)) from None
+
+
+def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
+    """Create the study in ``out`` (or reopen it with ``resume``).
+
+    Raises:
+        AdviseError: ``out`` holds a study and ``resume`` is false, or a study with other
+            settings.
+    """
+    path = out / JOURNAL
+    exists = path.exists()
+    if exists and not resume:
+        raise AdviseError(f"--out: {str(out)!r} already holds an advise study; use --resume to "
+                          "continue it or --force to start again")
+    out.mkdir(parents=True, exist_ok=True)
+    storage = JournalStorage(JournalFileBackend(str(path)))
+    directions = [OBJECTIVES[settings.objective], "maximize"]
+    study = optuna.create_study(storage=storage, study_name=STUDY, directions=directions,
+                                load_if_exists=True)
+    stored = study.user_attrs.get("settings")
+    wanted = settings.to_dict()
+    if stored is None:
+        study.set_user_attr("settings", wanted)
+        for strategy in (BASE, "planned"):  # the story's launch and the prescription first
+            study.enqueue_trial(preset_levers(strategy, settings.fixed))
+    elif stored != wanted:
+        diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
+        raise AdviseError(f"--resume: the study in {str(out)!r} was made with other settings "
+                          f"({', '.join(diff)}: {stored.get(diff[0])!r}); resume with the same "
+                          "ones or use another directory")
+    for t in study.get_trials(states=(TrialState.RUNNING,)):
+        # left by an interrupted session: marked failed, and its plan asked again
+        study.tell(t.number, state=TrialState.FAIL)
+        if set(t.params) == set(LEVERS):
+            study.enqueue_trial(t.params)
+    return study
+
+
+def sampler_for(settings: Settings, done: int) -> optuna.samplers.BaseSampler:
+    """The seeded multi-objective TPE sampler (reseeded by the number of plans already done)."""
+    seed = seed_for(settings.seed, SAMPLER_KEY, done) % 2**32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
+                                          n_startup_trials=8)
+
+
+def plan_specs(tag: str, levers: dict[str, Any], settings: Settings, seeds: Sequence[int],
+               labels: tuple[tuple[str, Any], ...] = ()) -> list[RunSpec]:
+    """The runs of one plan on ``seeds`` (the overlay plus the fixed overrides and ``levers``)."""
+    items = tuple(sorted({**settings.fixed, **levers}.items()))
+    return [RunSpec(f"{tag}-{i:05d}", BASE, s, items, labels=(*labels, ("replicate", i)))
+            for i, s in enumerate(seeds)]
+
+
+@dataclass
+class Runner:
+    """Runs bundles of specs on one executor kept for the whole search."""
+
+    executor: Executor | None
+    workers: int
+
+    def rows(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
+        """Summary rows of ``specs``, in ``run_id`` order."""
+        return collect_rows(execute(specs, executor=self.executor, workers=self.workers,
+                                    task_fn=evaluate_task, progress=False))
+
+
+def outcome(rows: Sequence[dict[str, Any]], objective: str) -> dict[str, Any]:
+    """Success (Wilson) and the money objective (mean, Student t) over one plan's runs."""
+    y = [bool(r[SUCCESS]) for r in rows]
+    money = np.array([np.nan if r.get(objective) is None else float(r[objective])
+                      for r in rows])
+    rate, low, high = wilson(sum(y), len(y))
+    if objective in kpis.SUMMARY_KEYS:
+        value, vlow, vhigh = kpis.kpi(objective).interval(money)
+    else:  # the program cost before the registry has it: never negative
+        value, vlow, vhigh = interval(money, bounds=(0.0, math.inf))
+    return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
+            "success_high": high, "value": value, "value_low": vlow, "value_high": vhigh}
+
+
+def search(study: optuna.Study, settings: Settings, budget: int, runner: Runner, *,
+           batch: int, progress: bool) -> int:
+    """Run plans until the study holds ``budget`` finished ones; return how many ran now."""
+    done = len(study.get_trials(states=(TrialState.COMPLETE,)))
+    study.sampler = sampler_for(settings, done)
+    seeds = settings.search_seeds()
+    ran = 0
+    with tqdm(total=budget, initial=min(done, budget), unit="plan", desc="advise",
+              disable=not progress) as bar:
+        while done < budget:
+            trials = [study.ask() for _ in range(min(batch, budget - done))]
+            plans = {t.number: suggest(t) for t in trials}
+            specs = [s for n, lv in plans.items()
+                     for s in plan_specs(f"t{n:05d}", lv, settings, seeds, (("trial", n),))]
+            rows = runner.rows(specs)
+            for t in trials:
+                res = outcome([r for r in rows if r["trial"] == t.number], settings.objective)
+                for key, value in res.items():
+                    t.set_user_attr(key, value)
+                study.tell(t, [res["value"], res["success"]])
+            done += len(trials)
+            ran += len(trials)
+            bar.update(len(trials))
+    return ran
+
+
+@dataclass
+class Advice:
+    """The result of :func:`run_advise`.
+
+    Attributes:
+        plans: One row per plan tried, ranked: ``rank``, ``plan`` (``plan-01``...), ``trial``,
+            ``on_front`` (Pareto front of the money objective vs success), ``meets_target``,
+            the success rate with its Wilson interval, the money objective's mean and interval,
+            then one column per lever.
+        checks: The out-of-sample check: per chosen plan, its success in the search and on
+            fresh seeds (Wilson intervals) and ``holds`` (fresh rate inside the search
+            interval).
+        ablation: For the recommended plan, each change from the overlay undone in turn on the
+            fresh seeds: ``lever``, ``label``, ``plan_value``, ``base_value``, ``without``
+            (success rate without the change), ``with_all`` and ``drop``.
+        recommended: The plan advised (``plan-NN``): the best-ranked one, or ``None``.
+        settings: Replicates, seed, objective and fixed overrides.
+        target: The success target.
+        trials: Plans in the study; ``ran``: plans run in this call.
+        seconds: Wall time of this call.
+        version: dealersim version.
+        command: The command line that reproduces it.
+    """
+
+    plans: pd.DataFrame
+    checks: pd.DataFrame
+    ablation: pd.DataFrame
+    recommended: str | None
+    settings: Settings
+    target: float
+    trials: int
+    ran: int
+    seconds: float
+    version: str
+    command: str
+
+    @property
+    def objective(self) -> str:
+        """The money objective's KPI name."""
+        return self.settings.objective
+
+    def plan(self, name: str) -> pd.Series:
+        """The row of :attr:`plans` called ``name``."""
+        return self.plans.set_index("plan").loc[name]
+
+    def levers(self, name: str) -> dict[str, Any]:
+        """The lever values of plan ``name`` (Python types, as the ``Params`` fields take)."""
+        row = self.plan(name)
+        return {s.name: s.coerce(_plain(row[s.name])) for s in lever_specs()}
+
+    def front(self) -> pd.DataFrame:
+        """The plans on the Pareto front, in rank order."""
+        return self.plans[self.plans.on_front]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (``np.bool_`` to ``bool``, ...)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def plan_table(study: optuna.Study, objective: str, target: float) -> pd.DataFrame:
+    """Every finished plan as a ranked table (see :attr:`Advice.plans`)."""
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    front = {t.number for t in study.best_trials}
+    cheap_first = OBJECTIVES[objective] == "minimize"
+    rows = []
+    for t in trials:
+        a = t.user_attrs
+        rows.append({"trial": t.number, "on_front": t.number in front,
+                     "meets_target": a["success"] >= target, "successes": a["successes"],
+                     "runs": a["runs"], "success": a["success"],
+                     "success_low": a["success_low"], "success_high": a["success_high"],
+                     objective: a["value"], f"{objective}_low": a["value_low"],
+                     f"{objective}_high": a["value_high"],
+                     **{name: t.params[name] for name in LEVERS}})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    money = table[objective] if cheap_first else -table[objective]
+    # plans that reach the target, best money first; then the others, most successful first
+    key = np.where(table.meets_target, money, np.inf)
+    table = table.assign(_k1=~table.meets_target, _k2=key, _k3=-table.success, _k4=money)
+    table = table.sort_values(["_k1", "_k2", "_k3", "_k4", "trial"]).drop(
+        columns=["_k1", "_k2", "_k3", "_k4"]).reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    width = max(2, len(str(len(table))))
+    table.insert(1, "plan", [f"plan-{r:0{width}d}" for r in table["rank"]])
+    return table
+
+
+def chosen_plans(plans: pd.DataFrame, limit: int = MAX_CHECKED) -> list[str]:
+    """The plans to check on fresh seeds: front plans that reach the target, else the best."""
+    front = plans[plans.on_front]
+    hits = front[front.meets_target]
+    pick = hits if len(hits) else front.sort_values("success", ascending=False)
+    return list(pick.plan[:limit])
+
+
+def check_plans(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings,
+                runner: Runner) -> pd.DataFrame:
+    """Rerun ``names`` on fresh seeds; both success rates and whether the fresh one holds."""
+    table = advice_plans.set_index("plan")
+    seeds = settings.fresh_seeds()
+    specs = []
+    for k, name in enumerate(names):
+        levers = {s.name: s.coerce(_plain(table.loc[name, s.name])) for s in lever_specs()}
+        specs += plan_specs(f"c{k:03d}", levers, settings, seeds, (("plan", name),))
+    rows = runner.rows(specs) if specs else []
+    out = []
+    for name in names:
+        r = table.loc[name]
+        fresh = outcome([x for x in rows if x["plan"] == name], settings.objective)
+        out.append({"plan": name, "success": r.success, "success_low": r.success_low,
+                    "success_high": r.success_high, "fresh_success": fresh["success"],
+                    "fresh_low": fresh["success_low"], "fresh_high": fresh["success_high"],
+                    "fresh_runs": fresh["runs"],
+                    "holds": bool(r.success_low <= fresh["success"] <= r.success_high)})
+    return pd.DataFrame(out, columns=["plan", "success", "success_low", "success_high",
+                                      "fresh_success", "fresh_low", "fresh_high", "fresh_runs",
+                                      "holds"])
+
+
+def ablate(levers: dict[str, Any], settings: Settings, runner: Runner) -> pd.DataFrame:
+    """Undo each change of a plan from the overlay in turn, on the fresh seeds."""
+    base = preset_levers(BASE, settings.fixed)
+    changed = [s for s in lever_specs() if levers[s.name] != base[s.name]]
+    seeds = settings.fresh_seeds()
+    specs = plan_specs("a-all", levers, settings, seeds, (("undone", ""),))
+    for s in changed:
+        specs += plan_specs(f"a-{s.name}", {**levers, s.name: base[s.name]}, settings, seeds,
+                            (("undone", s.name),))
+    rows = runner.rows(specs)
+    rate = {u: float(np.mean([bool(r[SUCCESS]) for r in rows if r["undone"] == u]))
+            for u in ["", *(s.name for s in changed)]}
+    out = [{"lever": s.name, "label": s.label, "plan_value": levers[s.name],
+            "base_value": base[s.name], "without": rate[s.name], "with_all": rate[""],
+            "drop": rate[""] - rate[s.name]} for s in changed]
+    table = pd.DataFrame(out, columns=["lever", "label", "plan_value", "base_value", "without",
+                                       "with_all", "drop"])
+    return table.sort_values("drop", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def default_command(settings: Settings, target: float, budget: int) -> str:
+    """The ``dealersim advise`` command line for these settings."""
+    parts = ["dealersim", "advise", "--target", f"{target:g}", "--budget", str(budget),
+             "--replicates", str(settings.replicates), "--seed", str(settings.seed),
+             "--objective", settings.objective]
+    for k, v in sorted(settings.fixed.items()):
+        parts += ["--set", f"{k}={format_value(v)}"]
+    return " ".join(parts)
+
+
+def run_advise(
+    out: str | Path,
+    *,
+    target: float = 0.8,
+    budget: int = 24,
+    replicates: int = 20,
+    seed: int = 0,
+    objective: str = PROGRAM_COST,
+    fixed: dict[str, Any] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    command: str | None = None,
+    explain: bool = True,
+    before_start: Callable[[], None] | None = None,
+) -> Advice:
+    """Search the levers, rank the plans, check the chosen ones on fresh seeds.
+
+    Args:
+        out: Directory of the study (its Optuna journal lives there; results are written by
+            :func:`dealersim.outputs.advice.write_advice`).
+        target: Success rate a plan must reach, in (0, 1].
+        budget: Plans in the study when done (a resumed study runs only the missing ones).
+        replicates: Runs per plan (the same seeds for every plan; as many fresh ones for the
+            check).
+        seed: Master seed.
+        objective: The money objective, a key of :data:`OBJECTIVES` this version computes.
+        fixed: ``Params`` overrides for every run (not levers), e.g. ``{"n_reps": 6}``.
+        workers: Local worker processes (1: in this process).
+        scheduler: A Dask scheduler address to run on instead (reached before anything is
+            written).
+        resume: Continue the study already in ``out``.
+        progress: Show a progress bar (default: when stderr is a terminal).
+        command: Command line to record.
+        before_start: Called once the scheduler is reached, before the directory is touched
+            (the command line's ``--force`` empties it there).
+        explain: Undo each change of the recommended plan on fresh seeds (:attr:`Advice.
+            ablation`; needed by :func:`three_things`).
+
+    Raises:
+        AdviseError: One line for a bad argument, a directory holding another study, or an
+            unreachable scheduler.
+    """
+    t0 = time.perf_counter()
+    if isinstance(target, bool) or not isinstance(target, int | float) \
+            or not 0 < float(target) <= 1:
+        raise AdviseError(f"target: {target!r} is not allowed; expected a number in (0, 1]")
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise AdviseError(f"budget: {budget!r} is not allowed; expected an integer >= 1")
+    settings = Settings(replicates, seed, objective, dict(fixed or {}))
+    check_settings(settings)
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    client = None
+    if scheduler is not None:
+        try:
+            client = connect(scheduler)
+        except ValueError as exc:  # SchedulerUnreachable is a SpecError, a ValueError
+            raise AdviseError(str(exc)) from None
+    out = Path(out)
+    pool, finished = None, False
+    try:
+        if before_start is not None:
+            before_start()
+        if client is not None:
+            runner = Runner(client.get_executor(), max(1, sum(client.nthreads().values())))
+        elif workers > 1:
+            pool = local_executor(workers)
+            runner = Runner(pool, workers)
+        else:
+            runner = Runner(None, 1)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = open_study(out, settings, resume=resume)
+        ran = search(study, settings, budget, runner, batch=max(2, runner.workers),
+                     progress=progress)
+        plans = plan_table(study, objective, float(target))
+        checks = check_plans(plans, chosen_plans(plans), settings, runner)
+        recommended = str(plans.plan.iloc[0]) if len(plans) else None
+        ablation = _empty_ablation()
+        if explain and recommended is not None:
+            levers = {s.name: s.coerce(_plain(plans.iloc[0][s.name])) for s in lever_specs()}
+            ablation = ablate(levers, settings, runner)
+        finished = True
+    finally:
+        if pool is not None:  # on Ctrl-C or an error, do not wait: the workers die with us
+            pool.shutdown(wait=finished, cancel_futures=True)
+        if client is not None:
+            client.close()
+    return Advice(plans=plans, checks=checks, ablation=ablation, recommended=recommended,
+                  settings=settings, target=float(target), trials=len(plans), ran=ran,
+                  seconds=time.perf_counter() - t0, version=package_version(),
+                  command=command or default_command(settings, float(target), budget))
+
+
+def _empty_ablation() -> pd.DataFrame:
+    return pd.DataFrame(columns=["lever", "label", "plan_value", "base_value", "without",
+                                 "with_all", "drop"])
+
+
+# ====================================================================== plain words
+def value_words(s: FieldSpec, value: Any) -> str:
+    """A lever's value as an owner reads it.
+
+    For example ``yes``, ``before launch``, ``90 days``, ``$60,000 a year``, ``35% of the
+    commission`` or ``0.9 on a scale of 0 to 1``.
+    """
+    if s.kind == "bool":
+        return "yes" if value else "no"
+    if s.kind == "choice":
+        return str(value).replace("_", " ")
+    if s.unit.startswith("$/"):
+        per = {"year": "a year", "month": "a month"}.get(s.unit[2:], "per " + s.unit[2:])
+        return f"{kpis.money(float(value))} {per}"
+    if s.unit.startswith("share"):
+        rest = s.unit.removeprefix("share").strip()
+        return f"{float(value):.0%}" + (f" {rest.replace('of ', 'of the ', 1)}" if rest else "")
+    if s.unit == "0-1":
+        return f"{float(value):.1f} on a scale of 0 to 1"
+    number = f"{value:,}" if s.kind == "int" else f"{float(value):,.2g}"
+    return f"{number} {s.unit}".strip()
+
+
+def preset_of(levers: dict[str, Any], fixed: dict[str, Any]) -> str | None:
+    """The strategy preset whose lever values are exactly ``levers`` (``None``: no preset)."""
+    for name in strategy_names():
+        if preset_levers(name, fixed) == levers:
+            return name
+    return None
+
+
+def change_words(s: FieldSpec, old: Any, new: Any) -> str:
+    """A lever's change as an owner reads it, e.g. ``Quota ramp: 90 days instead of 0 days``."""
+    if s.unit == "0-1":
+        return f"{s.label}: {float(new):.1f} instead of {float(old):.1f} on a scale of 0 to 1"
+    return f"{s.label}: {value_words(s, new)} instead of {value_words(s, old)}"
+
+
+def three_things(advice: Advice, limit: int = 3) -> list[str]:
+    """At most three plain sentences: the changes that carry the recommended plan.
+
+    For the report section "If you can only change three things". The changes are those of
+    the recommended plan from the story's launch, ordered by how much the success rate falls
+    on fresh seeds when each one alone is undone; only changes whose removal lowers it are
+    named. Labels come from the ``Params`` metadata, values in words (:func:`value_words`). A
+    plan that misses the target says so first; a plan that is a strategy preset is named by the
+    first line of its docstring.
+    """
+    if advice.recommended is None or advice.ablation.empty:
+        return []
+    out: list[str] = []
+    row = advice.plan(advice.recommended)
+    if not bool(row.meets_target):
+        out.append(f"No plan tried reached {advice.target:.0%} success; the closest succeeds in "
+                   f"{row.success:.0%} of simulated dealerships like yours.")
+    preset = preset_of(advice.levers(advice.recommended), advice.settings.fixed)
+    if preset is not None:
+        line = strategy_doc(preset).splitlines()[0].rstrip(".")
+        cheap = OBJECTIVES[advice.objective] == "minimize"
+        which = ("most successful plan tried" if not bool(row.meets_target)
+                 else "cheapest plan that works" if cheap else "most valuable plan that works")
+        out.append(f"The {which} is {line[0].lower()}{line[1:]}.")
+    helps = advice.ablation[advice.ablation["drop"] > 0]
+    for r in helps.itertuples():
+        if len(out) >= limit:
+            break
+        out.append(f"{change_words(spec(r.lever), r.base_value, r.plan_value)}: without this "
+                   f"change {r.without:.0%} of simulated launches succeed instead of "
+                   f"{r.with_all:.0%}.")
+    return out
+
+
+def summary_lines(advice: Advice) -> list[str]:
+    """What the command prints: the recommendation and the out-of-sample check."""
+    label = objective_label(advice.objective)
+    lines = [f"{advice.trials} plans in the study ({advice.ran} run now, "
+             f"{advice.settings.replicates} runs each) in {advice.seconds:.1f} s"]
+    if advice.recommended is not None:
+        r = advice.plan(advice.recommended)
+        verdict = "reaches" if r.meets_target else "does not reach"
+        lines.append(f"recommended: {advice.recommended} {verdict} the {advice.target:.0%} "
+                     f"target: success {r.success:.0%} ({r.success_low:.0%} to "
+                     f"{r.success_high:.0%}), {label.lower()} "
+                     f"{kpis.money(r[advice.objective])}")
+    for c in advice.checks.itertuples():
+        lines.append(f"check {c.plan}: {c.success:.0%} in the search ({c.success_low:.0%} to "
+                     f"{c.success_high:.0%}), {c.fresh_success:.0%} on {c.fresh_runs} fresh "
+                     f"runs ({c.fresh_low:.0%} to {c.fresh_high:.0%}): "
+                     f"{'holds' if c.holds else 'does NOT hold'}")
+    return lines
+

@@ -1,0 +1,273 @@
+"""Tests of ``dealersim advise`` (dealersim.studies.advise, outputs.advice, cli.advise).
+
+Runs are kept small: one-year horizons (launch success is judged at month 12) and a four-rep
+dealership, on one process, with a few plans and replicates.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from dealersim.cli.main import main
+from dealersim.model import kpis
+from dealersim.model.params import Params, field_specs, spec
+from dealersim.model.scenario import load
+from dealersim.model.strategies import make_params
+from dealersim.studies import advise
+from dealersim.studies.engine import seed_for
+
+SMALL = ["--years", "1", "--size", "4", "--workers", "1"]
+FIXED = {"years": 1.0, "n_reps": 4}
+
+
+def listing(root):
+    """Every path under ``root`` (to check that nothing was written)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def cli_study(tmp_path_factory):
+    """``dealersim advise`` end to end: 3 plans x 5 replicates (seed 1)."""
+    out = tmp_path_factory.mktemp("advise") / "study"
+    code = main(["advise", "--target", "0.8", "--budget", "3", "--replicates", "5",
+                 "--seed", "1", *SMALL, "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_levers_come_from_params_metadata():
+    names = {s.name for s in field_specs()}
+    assert set(advise.LEVERS) <= names and len(set(advise.LEVERS)) == len(advise.LEVERS)
+    # every value the sampler proposes is valid for its field
+    study = optuna.create_study(directions=["minimize", "maximize"],
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        values = advise.suggest(study.ask())
+        assert set(values) == set(advise.LEVERS)
+        for name, value in values.items():
+            assert spec(name).coerce(value) == value
+        Params(**values)
+
+
+def test_cli_writes_everything(cli_study):
+    out = cli_study
+    names = set(os.listdir(out))
+    assert {"plans.csv", "plans.parquet", "check.csv", "ablation.csv", "pareto.png",
+            "advice.md", "plans", advise.JOURNAL} <= names
+    assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plans = pd.read_parquet(out / "plans.parquet")
+    assert len(plans) == 3 and list(plans["rank"]) == [1, 2, 3]
+    assert pd.read_csv(out / "plans.csv").plan.tolist() == plans.plan.tolist()
+    assert (plans.runs == 5).all()
+    assert ((plans.success_low <= plans.success) & (plans.success <= plans.success_high)).all()
+    # one scenario per plan on the front
+    tomls = sorted(p.stem for p in (out / "plans").glob("*.toml"))
+    assert tomls == sorted(plans[plans.on_front].plan)
+
+
+def test_ranking_and_front_are_consistent(cli_study):
+    plans = pd.read_parquet(cli_study / "plans.parquet")
+    cost = advise.PROGRAM_COST
+    hits = plans[plans.meets_target]
+    assert list(plans.meets_target) == sorted(plans.meets_target, reverse=True)
+    assert list(hits[cost]) == sorted(hits[cost])
+    assert (plans.meets_target == (plans.success >= 0.8)).all()
+    # front plans are not dominated (cheaper or equal AND at least as successful, one strictly)
+    for r in plans[plans.on_front].itertuples():
+        dominated = ((plans[cost] <= getattr(r, cost)) & (plans.success >= r.success)
+                     & ((plans[cost] < getattr(r, cost)) | (plans.success > r.success)))
+        assert not dominated.any()
+    # the overlay (trial 0) costs money but is not free: salaries are paid
+    assert (plans[cost] > 0).all()
+
+
+def test_scenario_files_run(cli_study, tmp_path, capsys):
+    plans = pd.read_parquet(cli_study / "plans.parquet").set_index("plan")
+    for path in sorted((cli_study / "plans").glob("*.toml")):
+        sc = load(path)
+        levers = {name: plans.loc[path.stem, name] for name in advise.LEVERS}
+        expected = make_params("overlay", **FIXED, **{k: spec(k).coerce(v.item() if
+                                                                       hasattr(v, "item") else v)
+                                                    for k, v in levers.items()})
+        assert sc.to_params() == expected
+    first = sorted((cli_study / "plans").glob("*.toml"))[0]
+    assert main(["run", "--scenario", str(first), "--out", str(tmp_path / "run")]) == 0
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_plain_words(cli_study):
+    text = (cli_study / "advice.md").read_text()
+    assert "If you can only change three things" in text or "does not reach" in text
+    section = text.split("## If you can only change three things")[-1].split("Reproduce")[0]
+    for code_name in list(advise.LEVERS) + ["before_launch", "program_cost"]:
+        assert code_name not in section
+
+
+def test_three_things_words():
+    s = spec("credit_policy")
+    assert advise.change_words(s, "none", "double") == "Credit for reps: double instead of none"
+    assert advise.value_words(spec("intervention"), "before_launch") == "before launch"
+    assert advise.value_words(spec("base_salary"), 60000.0) == "$60,000 a year"
+    assert advise.value_words(spec("quota_ramp_days"), 90) == "90 days"
+    assert advise.value_words(spec("open_territory"), False) == "no"
+
+
+def test_preset_of():
+    assert advise.preset_of(advise.preset_levers("planned", FIXED), FIXED) == "planned"
+    assert advise.preset_of(advise.preset_levers("overlay", FIXED), FIXED) == "overlay"
+    odd = {**advise.preset_levers("planned", FIXED), "base_salary": 61000.0}
+    assert advise.preset_of(odd, FIXED) is None
+
+
+def test_out_of_sample_check_holds(tmp_path):
+    """The overlay and the planned preset (the two plans enqueued first) rerun on fresh seeds.
+
+    20 replicates per plan (seed 0), one-year horizon, four reps. The fresh seeds are another
+    SeedSequence spawn; each checked plan's fresh success rate must lie inside the Wilson 95 %
+    interval of its search rate.
+    """
+    a = advise.run_advise(tmp_path / "s", budget=2, replicates=20, seed=0, fixed=FIXED,
+                          progress=False, explain=False)
+    settings = a.settings
+    assert settings.search_seeds() == [seed_for(0, advise.SEARCH_KEY, i) for i in range(20)]
+    assert not set(settings.search_seeds()) & set(settings.fresh_seeds())
+    assert len(a.checks) >= 1
+    for c in a.checks.itertuples():
+        assert c.fresh_runs == 20
+        assert c.success_low <= c.fresh_success <= c.success_high, c
+        assert c.holds
+    # the planned preset beats the overlay launch
+    trials = a.plans.set_index("trial")
+    assert trials.loc[1, "success"] > trials.loc[0, "success"]
+
+
+def test_resume_continues(tmp_path):
+    out = tmp_path / "s"
+    first = advise.run_advise(out, budget=2, replicates=2, seed=5, fixed=FIXED, progress=False,
+                              explain=False)
+    assert first.ran == 2 and first.trials == 2
+    before = first.plans.set_index("trial")
+    # a plan cut off by an interruption (asked, never told) is asked again on resume
+    study = optuna.load_study(study_name=advise.STUDY, storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(out / advise.JOURNAL))))
+    cut = {**advise.preset_levers("overlay", FIXED), "rep_training": 0.25}
+    study.enqueue_trial(cut)
+    advise.suggest(study.ask())
+    again = advise.run_advise(out, budget=3, replicates=2, seed=5, fixed=FIXED, progress=False,
+                              explain=False, resume=True)
+    assert again.ran == 1 and again.trials == 3
+    assert again.plans.rep_training.tolist().count(0.25) == 1
+    after = again.plans.set_index("trial")
+    for t in (0, 1):
+        assert after.loc[t, "success"] == before.loc[t, "success"]
+        assert after.loc[t, advise.PROGRAM_COST] == before.loc[t, advise.PROGRAM_COST]
+    # a resumed study with nothing left to do runs nothing
+    done = advise.run_advise(out, budget=3, replicates=2, seed=5, fixed=FIXED, progress=False,
+                             explain=False, resume=True)
+    assert done.ran == 0 and done.trials == 3
+    with pytest.raises(advise.AdviseError, match="other settings"):
+        advise.run_advise(out, budget=3, replicates=3, seed=5, fixed=FIXED, progress=False,
+                          resume=True)
+    with pytest.raises(advise.AdviseError, match="--resume"):
+        advise.run_advise(out, budget=3, replicates=2, seed=5, fixed=FIXED, progress=False)
+
+
+def test_cli_resume(cli_study, capsys):
+    code = main(["advise", "--budget", "4", "--replicates", "5", "--seed", "1", *SMALL,
+                 "--out", str(cli_study), "--resume"])
+    assert code == 0
+    assert "4 plans in the study (1 run now" in capsys.readouterr().out
+    assert len(pd.read_parquet(cli_study / "plans.parquet")) == 4
+
+
+def test_objective_npv_only_with_the_kpi():
+    if "npv" in kpis.SUMMARY_KEYS:
+        assert advise.check_objective("npv") == "npv"
+    else:
+        with pytest.raises(advise.AdviseError, match="program_cost"):
+            advise.check_objective("npv")
+    with pytest.raises(advise.AdviseError, match="expected one of"):
+        advise.check_objective("profit")
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--target", "1.5"], "--target"),
+    (["--target", "0"], "--target"),
+    (["--target", "abc"], "--target"),
+    (["--budget", "0"], "--budget"),
+    (["--budget", "1e3"], "--budget"),
+    (["--replicates", "0"], "--replicates"),
+    (["--objective", "profit"], "--objective"),
+    (["--size", "0"], "--size"),
+    (["--set", "credit_policy=double"], "credit_policy"),
+    (["--set", "n_reps=5", "--size", "4"], "--size"),
+    (["--resume", "--force"], "--"),
+    (["--scheduler", "nonsense"], "--scheduler"),
+    (["--seed", "-1"], "--seed"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_bad_input_exits_2_and_writes_nothing(argv, needle, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["advise", *argv, "--out", "o"])
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and needle in lines[0], err
+    assert out == "" and listing(tmp_path) == []
+
+
+def test_nonempty_out_needs_resume_or_force(tmp_path, capsys):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "mine.txt").write_text("keep")
+    for extra, needle in (([], "--force"), (["--resume"], "no advise study")):
+        code = main(["advise", "--budget", "1", "--replicates", "1", *SMALL, "--out", str(full),
+                     *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and needle in err[0]
+        assert listing(full) == ["mine.txt"]
+
+
+def test_unreachable_scheduler_writes_nothing(tmp_path, capsys):
+    code = main(["advise", "--budget", "1", "--replicates", "1", "--years", "1",
+                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--scheduler" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_force_replaces(tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "old.txt").write_text("old")
+    assert main(["advise", "--budget", "1", "--replicates", "1", *SMALL, "--out", str(full),
+                 "--force"]) == 0
+    assert not (full / "old.txt").exists() and (full / "plans.csv").is_file()
+    assert np.isfinite(pd.read_csv(full / "plans.csv")[advise.PROGRAM_COST]).all()
+
+
+def test_dask_scheduler_gives_the_local_plans(tmp_path):
+    """The same study on a two-worker Dask cluster and in this process: identical tables."""
+    distributed = pytest.importorskip("distributed")
+    kwargs = dict(budget=2, replicates=2, seed=4, fixed=FIXED, progress=False, explain=False)
+    local = advise.run_advise(tmp_path / "local", **kwargs)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = advise.run_advise(tmp_path / "dask", scheduler=cluster.scheduler_address,
+                                   **kwargs)
+    pd.testing.assert_frame_equal(remote.plans, local.plans)
+    pd.testing.assert_frame_equal(remote.checks, local.checks)
+
+
+def test_cli_objective_npv_needs_the_kpi(tmp_path, monkeypatch, capsys):
+    if "npv" in kpis.SUMMARY_KEYS:
+        assert advise.objective_label("npv") == kpis.label("npv")
+        return
+    monkeypatch.chdir(tmp_path)
+    code = main(["advise", "--objective", "npv", "--out", "o"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--objective" in err[0] and "program_cost" in err[0]
+    assert listing(tmp_path) == []
