@@ -475,7 +475,7 @@ class Params:
         source="estimate [U]",
     )
     culture_spread: float = _p(
-        0.15, 0.0, 0.3, unit="0-1", label="Culture spread", group="hardware reps",
+        0.20, 0.0, 0.3, unit="0-1", label="Culture spread", group="hardware reps",
         help="Standard deviation of a team's mean wall across dealerships (its culture) for a "
         "team of ``culture_reference_reps``; a team's culture is the mean of its reps' "
         "dispositions, so its spread scales with 1/sqrt(team size).",
@@ -539,7 +539,7 @@ class Params:
         source="estimate; story beat 9 [U]",
     )
     intro_rate: float = _p(
-        0.7, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        1.0, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
         help="Warm intros a fully motivated, fully trained rep with no wall offers per workday.",
         source="estimate [U]",
     )
@@ -558,7 +558,7 @@ class Params:
         "unasked (author's opinion) [U]",
     )
     open_culture_level: float = _p(
-        0.08, 0.0, 0.5, unit="wall", label="Open-culture level", group="hardware reps",
+        0.10, 0.0, 0.5, unit="wall", label="Open-culture level", group="hardware reps",
         help="How much lower than typical a team's walls must be before its reps introduce the "
         "specialist unasked.",
         source="estimate [U]",
