@@ -97,6 +97,11 @@ class DealershipModel(mesa.Model):
         self.workday = False
 
         self.market = Market(params, self.rng)
+        # renewal luck has its own stream, one draw per account and lease end, so that two
+        # strategies on the same seed meet the same price war (common random numbers)
+        cycles = int(params.horizon_days / (30 * params.lease_term_months)) + 3
+        self._renewal_u = self.rng.spawn(1)[0].random((self.market.n, cycles))
+        self._lease_ends = np.zeros(self.market.n, dtype=np.int64)
         self.owner = Owner(self)
         self.manager = SalesManager(self)
         culture = draw_culture(self)
@@ -270,7 +275,8 @@ class DealershipModel(mesa.Model):
         ours_before = mk.holder[idx] == US
         signed_before = mk.stage[idx] >= Stage.IMPLEMENTATION
         win_prob = np.where(mk.rep[idx] >= 0, p.competitor_win_rate, self.open_territory_win_rate())
-        u = self.rng.random(idx.size)
+        u = self._renewal_u[idx, np.minimum(self._lease_ends[idx], self._renewal_u.shape[1] - 1)]
+        self._lease_ends[idx] += 1
         lost, won = mk.apply_renewals(self.day, idx, u, win_prob)
         lost_mask = ours_before & (mk.holder[idx] == COMPETITOR)
         self.accounts_lost += lost.size
