@@ -10,6 +10,9 @@ Output directory:
 * ``runs.parquet``: one row per run (strategy, replicate, seed, version, every summary KPI).
 * ``timeseries.parquet``: the time series of every run, one row per run and recorded day
   (every ``series_stride`` days plus the last day), with ``strategy`` and ``replicate``.
+* ``ledger.parquet``: every run's monthly ledger (one row per run and month: every line,
+  ``net``, ``cumulative``, the hardware-only twin's ``baseline_net`` and the cumulative
+  difference ``cash_vs_hardware_only``), with ``strategy`` and ``replicate``.
 * ``summary.csv``: per strategy and KPI the mean (rates: the share) with a 95 % interval
   (Wilson for rates, Student-t for means) and the paired difference against the first
   strategy with a 95 % t interval.
@@ -32,7 +35,14 @@ from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params
-from dealersim.studies.engine import RunSpec, collect_runs, execute, replicate_seeds
+from dealersim.studies.engine import (
+    RunSpec,
+    execute,
+    ledger_frame,
+    replicate_seeds,
+    run_ledger_task,
+    series_frame,
+)
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -74,6 +84,7 @@ class Comparison:
         runs: One row per run (see ``runs.parquet``).
         series: Time series of every run (``None`` when not recorded).
         series_stride: Days between recorded series points (0: none).
+        ledger: Monthly ledger of every run (see ``ledger.parquet``; ``None`` when not kept).
         version: dealersim version.
         command: The command line that reproduces it.
         seconds: Wall time of the runs.
@@ -86,6 +97,7 @@ class Comparison:
     runs: pd.DataFrame
     series: pd.DataFrame | None
     series_stride: int
+    ledger: pd.DataFrame | None
     version: str
     command: str
     seconds: float = 0.0
@@ -159,14 +171,22 @@ def run_compare(
         make_params(s, **overrides)  # validate before running anything
     specs = compare_specs(strategies, replicates, seed, overrides)
     start = time.perf_counter()
-    rows, series = collect_runs(execute(specs, executor=executor, workers=workers,
-                                        series_stride=series_stride, progress=progress))
+    rows, arrays, ledgers = [], [], []
+    for batch in execute(specs, executor=executor, workers=workers, series_stride=series_stride,
+                         progress=progress, task_fn=run_ledger_task):
+        for row, extra in batch:
+            rows.append(row)
+            ledgers.append((row["run_id"], extra["ledger"]))
+            if extra["series"] is not None:
+                arrays.append((row["run_id"], extra["series"]))
     seconds = time.perf_counter() - start
     runs = runs_frame(rows)
-    if series is not None:  # runs arrive as arrays; one frame, sorted by run and day
-        ids = runs.set_index("run_id")
-        series.insert(1, "strategy", series.run_id.map(ids.strategy))
-        series.insert(2, "replicate", series.run_id.map(ids.replicate).astype("int64"))
+    series, ledger = series_frame(arrays), ledger_frame(ledgers)
+    ids = runs.set_index("run_id")
+    for frame in (series, ledger):  # runs arrive as arrays; one frame, sorted by run and day
+        if frame is not None:
+            frame.insert(1, "strategy", frame.run_id.map(ids.strategy))
+            frame.insert(2, "replicate", frame.run_id.map(ids.replicate).astype("int64"))
     return Comparison(
         strategies=strategies,
         replicates=replicates,
@@ -175,6 +195,7 @@ def run_compare(
         runs=runs,
         series=series,
         series_stride=series_stride,
+        ledger=ledger,
         version=package_version(),
         command=command or default_command(strategies, replicates, seed, overrides),
         seconds=seconds,

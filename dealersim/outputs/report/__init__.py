@@ -41,7 +41,7 @@ __all__ = [
 
 def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
                   stories: bool = True) -> Path:
-    """Write runs, series, summary, charts and the HTML report into ``out`` (atomically).
+    """Write runs, series, ledger, summary, charts and the HTML report into ``out`` (atomically).
 
     Args:
         comp: The comparison.
@@ -56,6 +56,8 @@ def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
         comp.runs.to_parquet(tmp / "runs.parquet", index=False)
         if comp.series is not None:
             comp.series.to_parquet(tmp / "timeseries.parquet", index=False)
+        if comp.ledger is not None:
+            comp.ledger.to_parquet(tmp / "ledger.parquet", index=False)
         comp.summary().to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         compare_report(comp, tmp, stories=stories)
     return Path(out)
