@@ -219,8 +219,10 @@ def enterprise_value(ledger: Ledger) -> float:
     """What the business is worth at the end: last year's earnings times the multiple.
 
     Earnings are the last 12 months' net cash (gross profit after program costs) less the
-    overhead (``overhead_share`` of revenue); the recurring share is managed revenue over all
-    revenue in those months. A business that earns nothing is valued at 0 here.
+    hardware business's overhead (``overhead_share`` of hardware revenue; the managed business's
+    selling and delivery costs are in its margin and the program lines); the recurring share
+    is managed revenue over all revenue in those months. A business that earns nothing is
+    valued at 0 here.
     """
     p = ledger.params
     hardware = ledger.last_year("hardware_revenue")
@@ -228,6 +230,6 @@ def enterprise_value(ledger: Ledger) -> float:
     revenue = hardware + managed
     net = float(ledger.monthly_net()[-min(12, ledger.months):].sum()) * 12.0 / min(
         12, ledger.months)
-    earnings = net - p.overhead_share * revenue
+    earnings = net - p.overhead_share * hardware
     share = managed / revenue if revenue > 0 else 0.0
     return max(0.0, earnings) * value_multiple(share, p)

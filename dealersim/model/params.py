@@ -1161,10 +1161,10 @@ class Params:
         source="estimate: a small private company's cost of capital, 8-15 % [U]",
     )
     overhead_share: float = _p(
-        0.18, 0.05, 0.30, unit="share of revenue", label="Overhead", group="money",
-        help="Selling, general and administrative cost (reps' pay, rent, back office) as a "
-        "share of revenue, subtracted from gross profit to get the yearly earnings a buyer "
-        "values.",
+        0.18, 0.05, 0.30, unit="share of hardware revenue", label="Overhead", group="money",
+        help="Selling, general and administrative cost of the hardware business (reps' pay, "
+        "rent, back office) as a share of its revenue, subtracted from gross profit to get the "
+        "yearly earnings a buyer values.",
         source=f"{NUMBERS}: SG&A about 32 % of revenue in 2004 (Slawetsky, a margin squeeze); "
         "set so a hardware dealer earns 5-12 % of revenue [U]",
     )
