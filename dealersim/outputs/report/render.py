@@ -165,6 +165,11 @@ def _money_word(x: float) -> str:
     return f"${round(a, -3 if a >= 10_000 else -2):,.0f}"
 
 
+def _years(years: float) -> str:
+    """A span of years in words: ``1 year``, ``2.5 years``."""
+    return f"{years:g} year" + ("" if years == 1 else "s")
+
+
 def _in_sentence(title: str) -> str:
     """A title inside a sentence: first letter lower case, unless the word is an acronym."""
     word = title.split(" ")[0]
@@ -183,6 +188,7 @@ def verdict(comp: Comparison, money: Mapping[str, Mapping[str, Any]]) -> dict[st
     """
     p = comp.params(comp.strategies[0])
     years = f"{p.years:g}"
+    span = _years(p.years)
     launches = [s for s in comp.strategies if money[s]["program_cost"] > 0]
     if not launches:
         return {"best": None, "headline": "None of these plans launches managed services.",
@@ -199,7 +205,7 @@ def verdict(comp: Comparison, money: Mapping[str, Mapping[str, Any]]) -> dict[st
         headline = f"Do this: {what}."
         lead = "It"
     else:
-        headline = (f"On these costs no plan pays for itself within {years} years; if you "
+        headline = (f"On these costs no plan pays for itself within {span}; if you "
                     f"launch anyway, do this: {what}.")
         lead = "Done this way, it"
     rivals = [s for s in launches if s != best]
@@ -219,8 +225,8 @@ def verdict(comp: Comparison, money: Mapping[str, Mapping[str, Any]]) -> dict[st
         back = f"pays back in month {m['payback_month']}"
     else:
         end = _money_word(m["cash_end"])
-        back = (f"is still {end} behind doing nothing after {years} years"
-                if m["cash_end"] < 0 else f"has not paid back for good after {years} years")
+        back = (f"is still {end} behind doing nothing after {span}"
+                if m["cash_end"] < 0 else f"has not paid back for good after {span}")
     added = m["value_added"]
     value = (f"adds {_money_word(added)} to what the business is worth in year {years}"
              if added >= 0 else
@@ -229,8 +235,8 @@ def verdict(comp: Comparison, money: Mapping[str, Mapping[str, Any]]) -> dict[st
         {"label": "Bottom of the cash curve", "value": kpis.money(m["bottom"]),
          "note": f"in month {m['bottom_month']}" if m["bottom_month"] else "never below"},
         {"label": "Pays back", "value": f"month {m['payback_month']}"
-         if m["payback_month"] is not None else f"not in {years} years",
-         "note": f"{_share(m['paid_back'])} of dealerships pay back within {years} years"},
+         if m["payback_month"] is not None else f"not in {span}",
+         "note": f"{_share(m['paid_back'])} of dealerships pay back within {span}"},
         {"label": f"Value added in year {years}", "value": kpis.money(added),
          "note": f"worth {kpis.money(m['enterprise_value_end'])} against "
                  f"{kpis.money(m['baseline_value_end'])} doing nothing"},
@@ -298,6 +304,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         "ref": comp.strategies[0],
         "replicates": comp.replicates,
         "years": f"{p.years:g}",
+        "span": _years(p.years),
         "target": kpis.money(p.launch_target_mrr),
         "cover": f"{p.launch_cover:g}",
         "colors": {s: color_of(s, comp.strategies) for s in comp.strategies},
