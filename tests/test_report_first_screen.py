@@ -21,7 +21,7 @@ import pytest
 
 from dealersim.model import kpis
 from dealersim.model.params import field_specs
-from dealersim.model.strategies import strategy_names, strategy_title
+from dealersim.model.strategies import strategy_line, strategy_names, strategy_title
 from dealersim.outputs import report
 from dealersim.studies import compare
 
@@ -136,3 +136,13 @@ def test_three_things_section_renders_the_plans_and_only_when_given(page_text, t
                                overrides={"years": 0.5}, workers=1, progress=False)
     html = (report.write_compare(comp, tmp_path / "c", stories=False) / "report.html").read_text()
     assert "If you can only change three things" not in html
+
+
+@pytest.mark.parametrize("name", strategy_names())
+def test_every_strategy_has_a_plain_title_and_line(name):
+    title, line = strategy_title(name), strategy_line(name)
+    assert 3 <= len(title) <= 90 and title[0].isupper(), title
+    assert len(line.split()) >= 4 and line.endswith("."), line
+    for text in (title, line):
+        assert "`" not in text and not re.findall(r"\b[a-z]+_[a-z_]+\b", text), text
+    assert len({strategy_title(s) for s in strategy_names()}) == len(strategy_names())
