@@ -250,7 +250,9 @@ SUMMARY: tuple[KPI, ...] = (
        "Losses of accounts with a managed contract per account-year.", optional=True,
        high=math.inf),
     _k("gross_profit", "money", "US$", "Gross profit over the run (after program costs)",
-       "Hardware and managed gross profit less specialist salaries and program commissions.",
+       "The ledger's net over the run: hardware and managed gross profit less every program "
+       "cost (pay, burden, commissions, credit, training, hiring, implementation, running "
+       "costs) and the service replaced by managed print.",
        key=True),
     _k("wall_mean_day0", "index", "0 = open, 1 = walled off", "Reps' wall on day 0",
        "How protective the reps are of their accounts on day 0, averaged over reps."),
@@ -407,7 +409,7 @@ SERIES: tuple[KPI, ...] = (
     _k("permission_requests", "count", "requests", "Permission requests to date",
        "Permission requests to reps so far."),
     _k("cumulative_gross_profit", "money", "US$", "Gross profit to date",
-       "Cumulative gross profit after program costs."),
+       "Cumulative gross profit after program costs (the ledger's net to date)."),
     _k("specialist_minutes_booked", "number", "minutes", "Specialist minutes booked",
        "Minutes the specialists used today: visits, hand-offs, hardware, dials."),
     _k("specialist_minutes_available", "number", "minutes", "Specialist minutes available",
