@@ -68,7 +68,7 @@ test: venv frontend browser ## ruff, the generated docs are current, then pytest
 
 # --- running -----------------------------------------------------------------------------
 
-demo: venv ## the main job: overlay vs planned, 300 paired replicates -> out/demo/report.html (dealersim demo ARGS)
+demo: venv ## the main job: overlay vs planned, 300 paired replicates over 5 years -> out/demo/report.html (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
 bench: venv ## run the benchmarks: python -m dealersim.cli.bench ARGS

@@ -275,7 +275,8 @@ def test_run_out_force_replaces_and_writes_all(tmp_path, capsys):
     (full / "old.txt").write_text("old")
     assert main(["run", "--years", "0.25", "--seed", "1", "--out", str(full), "--force"]) == 0
     names = sorted(p.name for p in full.iterdir())
-    assert names == ["events.csv", "main_curves.png", "summary.json", "timeseries.csv"]
+    assert names == ["events.csv", "ledger.parquet", "main_curves.png", "summary.json",
+                     "timeseries.csv"]
     assert listing(tmp_path) == sorted(["full", *(f"full/{n}" for n in names)])
     assert f"wrote: {full / 'timeseries.csv'}" in capsys.readouterr().out
 

@@ -186,8 +186,12 @@ def test_run_writes_the_four_files(tmp_path, capsys):
     stdout, err = capsys.readouterr()
     assert code == 0, err
     assert err == ""
-    for name in ("timeseries.csv", "summary.json", "events.csv", "main_curves.png"):
+    for name in ("timeseries.csv", "summary.json", "events.csv", "ledger.parquet",
+                 "main_curves.png"):
         assert (out / name).stat().st_size > 0, name
+    ledger = pd.read_parquet(out / "ledger.parquet")
+    assert len(ledger) == 12 and ledger.net.sum() == pytest.approx(
+        json.loads((out / "summary.json").read_text())["summary"]["gross_profit"], abs=0.01)
     doc = json.loads((out / "summary.json").read_text())
     assert set(doc["summary"]) == set(SUMMARY_KEYS)
     assert doc["seed"] == 3

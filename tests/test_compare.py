@@ -148,21 +148,28 @@ def test_summary_intervals(small_comp):
 def test_write_compare_outputs(small_comp, tmp_path):
     out = report.write_compare(small_comp, tmp_path / "cmp")
     names = {p.name for p in out.iterdir()}
-    assert {"runs.parquet", "timeseries.parquet", "summary.csv", "report.html",
+    assert {"runs.parquet", "timeseries.parquet", "ledger.parquet", "summary.csv",
+            "report.html", "cash_vs_doing_nothing.png", "money_drivers.png",
             "launch_success.png", "fan_managed_mrr.png", "fan_hardware_accounts.png",
-            "fan_gross_profit.png", "specialist_survival.png", "wall.png",
-            "funnel.png"} <= names
+            "specialist_survival.png", "wall.png", "funnel.png"} <= names
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), small_comp.runs)
     series = pd.read_parquet(out / "timeseries.parquet")
     assert set(series.columns) >= {"strategy", "replicate", "day", "managed_mrr", "wall_mean"}
     assert series.groupby("run_id").day.max().eq(182).all()
+    ledger = pd.read_parquet(out / "ledger.parquet")
+    pd.testing.assert_frame_equal(ledger, small_comp.ledger)
+    assert set(ledger.groupby("run_id").month.max()) == {6}  # half a year: 6 months
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 7
+    assert html.count("data:image/png;base64,") == 8
     assert "src=\"http" not in html and "<link" not in html and "http" not in html
-    for needle in ("The bottom line", "How to reproduce", "--seed 11", small_comp.version,
-                   "Assumptions", "what happened", "credit_policy"):
+    for needle in ("Cash against doing nothing", "Glossary", "Methods appendix",
+                   "How to reproduce", "--seed 11", small_comp.version, "Assumptions",
+                   "what happened", "credit_policy"):
         assert needle in html
+    # the code names and the seed live in the methods appendix only
+    body, methods = html.split('<section id=methods>')
+    assert "credit_policy" not in body and "--seed" not in body and "credit_policy" in methods
 
 
 def test_report_templates_autoescape_and_ship():

@@ -61,9 +61,7 @@ REFERENCE = {
     "proposals": lambda m: m.proposals,
     "deals": lambda m: m.deals,
     "permission_requests": lambda m: m.permission_requests,
-    "cumulative_gross_profit": (
-        lambda m: m.hw_gp + m.managed_gp - m.salaries_paid - m.program_cost
-    ),
+    "cumulative_gross_profit": lambda m: m.ledger.net_total,  # the ledger: tests/test_ledger.py
     "specialist_minutes_booked": _seated_sum(lambda s: s.minutes_booked_today),
     "specialist_minutes_available": _seated_sum(lambda s: s.minutes_available_today),
 }

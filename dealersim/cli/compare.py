@@ -131,7 +131,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_compare(comp, out, force=args.force)
     print(f"{len(comp.runs)} runs in {comp.seconds:.1f} s on {workers} worker(s)")
     print(terminal_table(comp))
-    print(f"wrote: {out}/ (report.html, runs.parquet, timeseries.parquet, summary.csv, charts)")
+    print(f"wrote: {out}/ (report.html, runs.parquet, timeseries.parquet, ledger.parquet, "
+          "summary.csv, charts)")
     return 0
 
 
@@ -143,6 +144,8 @@ def run_demo(seed: int | None, sets: Sequence[tuple[str, Any]] | None, years: fl
     an interrupted or failed demo leaves the previous ``out`` as it was.
     """
     strategies = list(DEMO_STRATEGIES)
+    if years is None:  # the money views need the money horizon (5 years by default)
+        years = build_params(strategies[0], sets, None).money_years
     overrides = parse_overrides(sets, years, strategies)
     check_target(out, force=True)
     seed = 0 if seed is None else seed

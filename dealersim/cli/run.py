@@ -176,7 +176,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    help="a scenario TOML file (strategy, seed, [params]); --seed, --set and "
                    "--years win over it")
     p.add_argument("--out", metavar="DIR", type=out_dir_type,
-                   help="write timeseries.csv, summary.json, events.csv and main_curves.png here "
+                   help="write timeseries.csv, summary.json, events.csv, ledger.parquet and "
+                   "main_curves.png here "
                    "(must be absent or empty unless --force; written all at once)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
@@ -186,7 +187,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
     command("strategies", cmd_strategies,
             "List the strategy presets with what they mean and what they change.")
 
-    p = command("demo", cmd_demo, "Run 'overlay' and 'planned' on one seed and compare them.")
+    p = command("demo", cmd_demo, "Compare 'overlay' and 'planned' over the money horizon "
+                "(5 years unless --years) and write the owner's report.")
     run_options(p, strategy=False)
     p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT), type=out_dir_type,
                    help=f"output directory, replaced as a whole (default: {DEMO_OUT})")

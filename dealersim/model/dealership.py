@@ -13,6 +13,7 @@ from dealersim.model.diary import DIARY_DAYS, is_workday
 from dealersim.model.events import EventLog
 from dealersim.model.funnel import Source, Stage
 from dealersim.model.kpis import SERIES_COLUMNS
+from dealersim.model.ledger import Ledger
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
 from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, shown
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
@@ -99,6 +100,12 @@ class DealershipModel(mesa.Model):
         self.workday = False
 
         self.market = Market(params, self.rng)
+        # renewal luck has its own stream, one draw per account and lease end, so that two
+        # strategies on the same seed meet the same price war (common random numbers)
+        cycles = int(params.horizon_days / (30 * params.lease_term_months)) + 3
+        self._renewal_u = self.rng.spawn(1)[0].random((self.market.n, cycles))
+        self._lease_ends = np.zeros(self.market.n, dtype=np.int64)
+        self.ledger = Ledger(params, self.market.n)
         self.owner = Owner(self)
         self.manager = SalesManager(self)
         culture = draw_culture(self)
@@ -287,7 +294,8 @@ class DealershipModel(mesa.Model):
         ours_before = mk.holder[idx] == US
         signed_before = mk.stage[idx] >= Stage.IMPLEMENTATION
         win_prob = np.where(mk.rep[idx] >= 0, p.competitor_win_rate, self.open_territory_win_rate())
-        u = self.rng.random(idx.size)
+        u = self._renewal_u[idx, np.minimum(self._lease_ends[idx], self._renewal_u.shape[1] - 1)]
+        self._lease_ends[idx] += 1
         lost, won = mk.apply_renewals(self.day, idx, u, win_prob)
         lost_mask = ours_before & (mk.holder[idx] == COMPETITOR)
         self.accounts_lost += lost.size
@@ -436,6 +444,7 @@ class DealershipModel(mesa.Model):
         """
         mk = self.market
         mrr = mk.deal_mrr(i)
+        self.ledger.signed(self, i, mrr)
         if mk.holder[i] == COMPETITOR:  # we take the account over: a new lease with us
             mk.gain(np.array([i]))
             mk.renew_lease(np.array([i]), self.day)
@@ -496,7 +505,7 @@ class DealershipModel(mesa.Model):
         return max(0.0, p.hw_margin - p.hw_margin_erosion * self.day / 365.0)
 
     def accrue(self) -> None:
-        """Book one day of gross profit and costs, and of churn exposure."""
+        """Book one day of gross profit and costs (and in the ledger), and of churn exposure."""
         p, mk = self.params, self.market
         volume = (1.0 - p.print_volume_decline) ** (self.day / 365.0)
         self.hw_gp += mk.held_value * volume / DAYS_PER_MONTH * self.hw_margin_now()
@@ -505,6 +514,7 @@ class DealershipModel(mesa.Model):
         signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
         self.exposure_managed += signed
         self.exposure_hw_only += mk.n_held - signed
+        self.ledger.day(self)
 
     # ================================================================== reporting
     def _record(self) -> None:
@@ -527,9 +537,7 @@ class DealershipModel(mesa.Model):
         self.quota_target = sum(s.quota_target(s.tenure) for s in staff)
         self.specialist_minutes_booked = self.minutes_booked_today
         self.specialist_minutes_available = self.minutes_available_today
-        self.cumulative_gross_profit = (
-            self.hw_gp + self.managed_gp - self.salaries_paid - self.program_cost
-        )
+        self.cumulative_gross_profit = self.ledger.net_total
 
     @property
     def wall_mean(self) -> float:

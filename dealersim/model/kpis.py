@@ -250,7 +250,9 @@ SUMMARY: tuple[KPI, ...] = (
        "Losses of accounts with a managed contract per account-year.", optional=True,
        high=math.inf),
     _k("gross_profit", "money", "US$", "Gross profit over the run (after program costs)",
-       "Hardware and managed gross profit less specialist salaries and program commissions.",
+       "The ledger's net over the run: hardware and managed gross profit less every program "
+       "cost (pay, burden, commissions, credit, training, hiring, implementation, running "
+       "costs) and the service replaced by managed print.",
        key=True),
     _k("wall_mean_day0", "index", "0 = open, 1 = walled off", "Reps' wall on day 0",
        "How protective the reps are of their accounts on day 0, averaged over reps."),
@@ -291,8 +293,76 @@ SUMMARY: tuple[KPI, ...] = (
        "Specialist workdays that booked more minutes than the day had (always 0)."),
     _k("leads_lost_to_capacity", "count", "leads", "Leads lost to a full diary",
        "Prospects who found no slot in the specialist's diary within their patience."),
+    _k("program_cost", "money", "US$", "What the program cost",
+       "Everything the managed-services program spent over the run: the specialist's salary "
+       "and payroll burden, commissions and reps' credit, training, hiring, implementation "
+       "labour and running costs (the program lines of the ledger).", key=True, low=0.0),
+    _k("recurring_revenue_end", "money", "US$ a year", "Recurring managed revenue a year at "
+       "the end", "Managed revenue of the live contracts on the last day, times 12.", low=0.0),
+    _k("enterprise_value_end", "money", "US$", "What the business is worth at the end",
+       "The last 12 months' earnings (gross profit after program costs, less overhead) times a "
+       "multiple that rises from the hardware dealer's to the managed-services multiple with "
+       "the share of revenue from managed contracts."),
+    _k("cash_vs_hardware_only", "money", "US$", "Cash against doing nothing",
+       "The run's cumulative cash (the ledger's net) less that of the same dealership without "
+       "the program, on the same seed, at the end of the run.", key=True, optional=True),
+    _k("monthly_cash_flow_min", "money", "US$", "Bottom of the cash curve",
+       "The lowest point of the cumulative cash difference to the same dealership without the "
+       "program (0 if it never dips): the most the owner is out of pocket.", key=True,
+       optional=True, high=0.0),
+    _k("cash_bottom_month", "count", "months", "Month of the bottom of the cash curve",
+       "The month at the end of which the cumulative cash difference to doing nothing is "
+       "lowest (0: it never dips).", optional=True),
+    _k("payback_month", "count", "months", "Payback month",
+       "The first month from which the cumulative cash difference to doing nothing stays "
+       "above zero to the end of the run; none if it never does.", key=True, optional=True),
+    _k("npv", "money", "US$", "Net present value against doing nothing",
+       "The monthly cash differences to the same dealership without the program, discounted "
+       "at the discount rate.", key=True, optional=True),
+    _k("enterprise_value_added", "money", "US$", "Value added at the end",
+       "What the business is worth at the end less what the same dealership without the "
+       "program is worth then.", key=True, optional=True),
 )
 """Every key of ``RunResult.summary``, in a stable order."""
+
+LEDGER: tuple[KPI, ...] = (
+    _k("hardware_gp", "money", "US$", "Hardware lease and service gross profit",
+       "Gross profit of the copier leases and service contracts held (those taken over with "
+       "a managed deal apart)."),
+    _k("takeover_hardware_gp", "money", "US$", "Leases taken over with a managed deal",
+       "Gross profit of the copier leases that came with a competitor's account when it "
+       "signed a managed contract."),
+    _k("managed_print_gp", "money", "US$", "Managed print gross profit",
+       "Gross profit of the live managed print contracts."),
+    _k("managed_it_gp", "money", "US$", "Managed IT gross profit",
+       "Gross profit of the live managed IT contracts."),
+    _k("service_replaced", "money", "US$", "Service and supplies replaced",
+       "Service and supplies gross profit that a managed print contract replaces on an "
+       "account we hold (cannibalisation; a cost)."),
+    _k("specialist_salary", "money", "US$", "Specialist salary",
+       "Base salary paid to the specialists employed (a cost)."),
+    _k("payroll_burden", "money", "US$", "Payroll burden",
+       "Employer taxes and benefits on the specialists' salaries (a cost)."),
+    _k("specialist_commission", "money", "US$", "Specialist commissions",
+       "Commissions paid to specialists on managed deals and open-territory hardware (a cost)."),
+    _k("rep_credit", "money", "US$", "Reps' credit and commissions",
+       "Credit paid to reps on managed deals in their books, and commissions on deals reps "
+       "close themselves (a cost)."),
+    _k("training", "money", "US$", "Rep training", "Managed-services training of the "
+       "hardware reps at the launch (a cost)."),
+    _k("hiring", "money", "US$", "Hiring the specialists",
+       "Recruiting and onboarding each specialist hired (a cost)."),
+    _k("implementation", "money", "US$", "Implementation labour",
+       "Onboarding and implementation labour of each managed contract signed (a cost)."),
+    _k("program_running", "money", "US$", "Program running costs",
+       "Tools, marketing and the proposal builder while the program runs (a cost)."),
+    _k("hardware_revenue", "money", "US$", "Hardware revenue (memo)",
+       "Lease and service revenue billed, less the service replaced by managed print; not "
+       "part of the net."),
+    _k("managed_revenue", "money", "US$", "Managed revenue (memo)",
+       "Revenue of the live managed contracts; not part of the net."),
+)
+"""The ledger's lines: gross profit (positive) and costs (negative), then two memo lines."""
 
 SERIES: tuple[KPI, ...] = (
     _k("day", "days", "day", "Day", "Days since the launch."),
@@ -339,7 +409,7 @@ SERIES: tuple[KPI, ...] = (
     _k("permission_requests", "count", "requests", "Permission requests to date",
        "Permission requests to reps so far."),
     _k("cumulative_gross_profit", "money", "US$", "Gross profit to date",
-       "Cumulative gross profit after program costs."),
+       "Cumulative gross profit after program costs (the ledger's net to date)."),
     _k("specialist_minutes_booked", "number", "minutes", "Specialist minutes booked",
        "Minutes the specialists used today: visits, hand-offs, hardware, dials."),
     _k("specialist_minutes_available", "number", "minutes", "Specialist minutes available",
@@ -348,6 +418,22 @@ SERIES: tuple[KPI, ...] = (
 """Every column of the daily time series, in a stable order."""
 
 _SUMMARY = {k.name: k for k in SUMMARY}
+_LEDGER = {k.name: k for k in LEDGER}
+LEDGER_MEMO: tuple[str, ...] = ("hardware_revenue", "managed_revenue")
+"""Ledger lines shown for reference only: revenue, not part of the net."""
+LEDGER_LINES: tuple[str, ...] = tuple(k.name for k in LEDGER if k.name not in LEDGER_MEMO)
+"""Ledger lines that add up to the run's net cash (``gross_profit``)."""
+PROGRAM_LINES: tuple[str, ...] = (
+    "specialist_salary", "payroll_burden", "specialist_commission", "rep_credit", "training",
+    "hiring", "implementation", "program_running",
+)
+"""Ledger lines that are the program's costs (``program_cost`` is minus their sum)."""
+MONEY_KPIS: tuple[str, ...] = (
+    "program_cost", "recurring_revenue_end", "enterprise_value_end", "cash_vs_hardware_only",
+    "monthly_cash_flow_min", "cash_bottom_month", "payback_month", "npv",
+    "enterprise_value_added",
+)
+"""The money KPIs: what the owner weighs (see docs/money.md)."""
 _SERIES = {k.name: k for k in SERIES}
 
 SUMMARY_KEYS: tuple[str, ...] = tuple(_SUMMARY)
@@ -388,6 +474,19 @@ def column(name: str) -> KPI:
     if found is None:
         raise ValueError(f"column: {name!r} is not a time-series column; expected one of "
                          f"{', '.join(SERIES_COLUMNS)}")
+    return found
+
+
+def ledger_line(name: str) -> KPI:
+    """The ledger line called ``name``.
+
+    Raises:
+        ValueError: One line naming the unknown line and the known ones.
+    """
+    found = _LEDGER.get(name)
+    if found is None:
+        raise ValueError(f"ledger line: {name!r} is unknown; expected one of "
+                         f"{', '.join(_LEDGER)}")
     return found
 
 

@@ -24,6 +24,7 @@ GROUPS: tuple[str, ...] = (
     "sales manager",
     "owner",
     "comp plan",
+    "money",
     "simulation",
 )
 
@@ -1106,11 +1107,101 @@ class Params:
         help="Consecutive missed quota reviews after which the owner lets the specialist go.",
         source="estimate; in the story the specialist quits before he is fired [U]",
     )
+    # ---------------------------------------------------------------- money
+    payroll_burden: float = _p(
+        0.25, 0.10, 0.45, unit="share of salary", label="Payroll burden", group="money",
+        help="Employer taxes and benefits paid on top of the specialist's base salary.",
+        source="estimate: employer taxes and benefits commonly add 20-35 % to a salary; no "
+        "source in the project's numbers [U]",
+    )
+    rep_training_cost: float = _p(
+        3000.0, 0.0, 20000.0, unit="$/rep", label="Training cost per rep", group="money",
+        help="Cost of training one hardware rep in managed services at full training "
+        "(rep_training 1; scaled by rep_training), paid at the launch when there is a program.",
+        source="estimate: two to three days of course and time off the road, $1,000-$6,000 [U]",
+    )
+    hiring_cost: float = _p(
+        12000.0, 0.0, 60000.0, unit="$/hire", label="Hiring cost per specialist",
+        group="money",
+        help="Recruiting, onboarding and product training of each specialist hired.",
+        source="estimate: a recruiter's fee or several weeks of search, $5,000-$25,000 [U]",
+    )
+    implementation_months_mps: float = _p(
+        1.0, 0.0, 6.0, unit="months of MRR", label="Implementation labour, managed print",
+        group="money",
+        help="Onboarding and implementation labour (audit, device moves, set-up) of a new "
+        "managed print contract, in months of its recurring revenue, paid when it is signed.",
+        source="estimate: 0.5-2 months of revenue [U]",
+    )
+    implementation_months_mit: float = _p(
+        3.0, 0.0, 9.0, unit="months of MRR", label="Implementation labour, managed IT",
+        group="money",
+        help="Onboarding and implementation labour (tooling, clean-up, migration) of a new "
+        "managed IT contract, in months of its recurring revenue, paid when it is signed.",
+        source=f"{NUMBERS}: a managed IT contract is unprofitable for its first 6-9 months, "
+        "i.e. 6-9 months of gross profit at a 40 % margin = 2.4-3.6 months of revenue, MSP "
+        "economics pages [C]",
+    )
+    program_cost_monthly: float = _p(
+        1500.0, 0.0, 20000.0, unit="$/month", label="Program running cost", group="money",
+        help="Tools, marketing and the proposal builder of the managed-services program, each "
+        "month while the program runs.",
+        source="estimate: $500-$5,000 a month [U]",
+    )
+    service_share: float = _p(
+        0.3, 0.0, 0.6, unit="share of hardware GP", label="Service and supplies replaced",
+        group="money",
+        help="Share of an account's hardware lease-and-service revenue and gross profit that "
+        "is service and supplies, which its managed print contract replaces (cannibalisation).",
+        source="estimate: service and supplies are 20-50 % of a copier account's billing [U]",
+    )
+    discount_rate: float = _p(
+        0.10, 0.0, 0.30, unit="share/year", label="Discount rate", group="money",
+        help="Yearly rate at which future cash is discounted in the net present value.",
+        source="estimate: a small private company's cost of capital, 8-15 % [U]",
+    )
+    overhead_share: float = _p(
+        0.18, 0.05, 0.30, unit="share of hardware revenue", label="Overhead", group="money",
+        help="Selling, general and administrative cost of the hardware business (reps' pay, "
+        "rent, back office) as a share of its revenue, subtracted from gross profit to get the "
+        "yearly earnings a buyer values.",
+        source=f"{NUMBERS}: SG&A about 32 % of revenue in 2004 (Slawetsky, a margin squeeze); "
+        "set so a hardware dealer earns 5-12 % of revenue [U]",
+    )
+    hardware_multiple: float = _p(
+        4.5, 3.0, 6.0, unit="x earnings", label="Value multiple, hardware dealer",
+        group="money",
+        help="What a buyer pays for a dealer without recurring managed revenue, as a multiple "
+        "of yearly earnings (EBITDA).",
+        source=f"{NUMBERS}: 3-6 x EBITDA, ENX Magazine 2017 [B]",
+    )
+    managed_multiple: float = _p(
+        7.0, 4.0, 9.0, unit="x earnings", label="Value multiple, managed services",
+        group="money",
+        help="What a buyer pays for a business whose revenue is mostly contracted recurring "
+        "managed services, as a multiple of yearly earnings.",
+        source=f"{NUMBERS}: MSP 7-9 x profit (Print IT Reseller 137); 4-7 x EBITDA in the "
+        "lower middle market (broker guides) [C]",
+    )
+    recurring_share_full: float = _p(
+        0.6, 0.2, 1.0, unit="share of revenue", label="Recurring share for the full multiple",
+        group="money",
+        help="Share of revenue from managed contracts at which a buyer pays the full managed "
+        "multiple; below it the multiple rises in proportion from the hardware multiple.",
+        source=f"{NUMBERS}: the top of the range needs >= 60-65 % contracted recurring "
+        "revenue, broker valuation guides [C]",
+    )
     # ---------------------------------------------------------------- simulation
     years: float = _p(
         3.0, 0.25, 20.0, unit="years", label="Horizon", group="simulation",
         help="Simulated time; one step is one calendar day.",
         source="the issue: 3 years by default [C]",
+    )
+    money_years: float = _p(
+        5.0, 1.0, 20.0, unit="years", label="Money horizon", group="simulation",
+        help="Simulated time of the money views (cash flow, payback, value at exit), used by "
+        "'dealersim demo'; the other views keep the horizon 'years'.",
+        source="the issue: a J-curve needs about 5 years to show its payback [C]",
     )
 
     def __post_init__(self) -> None:

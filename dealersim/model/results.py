@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -14,7 +15,16 @@ import pandas as pd
 
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Source
+from dealersim.model.ledger import (
+    Ledger,
+    cash_bottom,
+    enterprise_value,
+    npv,
+    payback_month,
+    program_exists,
+)
 from dealersim.model.params import Params, check_seed
+from dealersim.model.strategies import strategy_overrides
 
 
 def package_version() -> str:
@@ -25,6 +35,78 @@ def package_version() -> str:
         return "0+unknown"
 
 
+BASELINE = "hardware_only"
+"""The strategy every money difference is measured against: the same dealership, no program."""
+
+
+def baseline_params(params: Params) -> Params:
+    """The same dealership with the program switched off (the ``hardware_only`` levers)."""
+    return params.replace(**strategy_overrides(BASELINE))
+
+
+@functools.lru_cache(maxsize=64)
+def baseline_ledger(params: Params, seed: int) -> Ledger:
+    """The ledger of the same dealership without the program, on the same seed (cached).
+
+    A run without a program is the cheapest run there is (no specialist, no pipeline), and
+    runs of several strategies on one seed share it while the parameters agree.
+    """
+    twin = DealershipModel(BASELINE, rng=seed, params=baseline_params(params), record_every=0)
+    return twin.run().ledger
+
+
+def _baseline_of(model: DealershipModel) -> Ledger | None:
+    """The run's baseline ledger: itself without a program, ``None`` without a seed."""
+    if not program_exists(model.params):
+        return model.ledger
+    if model.seed is None:
+        return None
+    return baseline_ledger(model.params, model.seed)
+
+
+def ledger_frame(model: DealershipModel) -> pd.DataFrame:
+    """The run's monthly ledger with the baseline beside it.
+
+    Columns: ``month``, every ledger line, ``net``, ``cumulative``, then ``baseline_net`` (the
+    same dealership without the program, same seed) and ``cash_vs_hardware_only`` (the
+    cumulative difference of the nets: the J-curve); both NaN without a baseline.
+    """
+    df = model.ledger.frame()
+    base = _baseline_of(model)
+    df["baseline_net"] = base.monthly_net() if base is not None else np.nan
+    df["cash_vs_hardware_only"] = (df["net"] - df["baseline_net"]).cumsum()
+    return df
+
+
+def money_summary(model: DealershipModel) -> dict[str, Any]:
+    """The money KPIs of a finished run (see docs/money.md).
+
+    The differences are to :func:`baseline_ledger` on the run's seed; a run without a program
+    is its own baseline (every difference 0, no payback). A run started from a generator
+    rather than a seed has no reproducible baseline: its differences are ``None``.
+    """
+    ledger = model.ledger
+    out: dict[str, Any] = {
+        "program_cost": round(ledger.program_cost(), 2) + 0.0,  # never "-0.0"
+        "recurring_revenue_end": round(float(model.market.live_mrr) * 12.0, 2),
+        "enterprise_value_end": round(enterprise_value(ledger), 2),
+    }
+    keys = ("cash_vs_hardware_only", "monthly_cash_flow_min", "cash_bottom_month",
+            "payback_month", "npv", "enterprise_value_added")
+    base = _baseline_of(model)
+    if base is None:
+        return {**out, **dict.fromkeys(keys)}
+    diff = ledger.monthly_net() - base.monthly_net()
+    bottom, month = cash_bottom(diff)
+    return {
+        **out,
+        "cash_vs_hardware_only": round(float(diff.sum()), 2),
+        "monthly_cash_flow_min": round(bottom, 2),
+        "cash_bottom_month": month,
+        "payback_month": payback_month(diff),
+        "npv": round(npv(diff, model.params.discount_rate), 2),
+        "enterprise_value_added": round(enterprise_value(ledger) - enterprise_value(base), 2),
+    }
 
 
 def summarize(model: DealershipModel) -> dict[str, Any]:
@@ -102,6 +184,7 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         ),
         "specialist_overbooked_days": int(model.overbooked_days),
         "leads_lost_to_capacity": int(model.leads_lost_to_capacity),
+        **money_summary(model),
     }
 
 
@@ -129,6 +212,9 @@ class RunResult:
         events: The story: DataFrame with day, actor, kind, text.
         walls: Wall of each rep per day, shape ``(days + 1, n_reps)``.
         account_map: End-of-run account columns for the account map (rep, holder, managed).
+        ledger: Money by month and line (:meth:`dealersim.model.ledger.Ledger.frame`): one row
+            per month, a column per line, ``net`` and ``cumulative``; its net lines add up to
+            ``summary["gross_profit"]``.
     """
 
     strategy: str
@@ -140,6 +226,7 @@ class RunResult:
     events: pd.DataFrame
     walls: np.ndarray = field(repr=False)
     account_map: pd.DataFrame = field(repr=False)
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def story(self, limit: int | None = None) -> str:
         """The event log as readable lines."""
@@ -159,7 +246,7 @@ class RunResult:
         }
 
     def save(self, out: str | Path) -> dict[str, Path]:
-        """Write timeseries.csv, summary.json and events.csv into ``out``.
+        """Write timeseries.csv, summary.json, events.csv and ledger.parquet into ``out``.
 
         Returns:
             The paths written, by name.
@@ -170,11 +257,13 @@ class RunResult:
             "timeseries": out / "timeseries.csv",
             "summary": out / "summary.json",
             "events": out / "events.csv",
+            "ledger": out / "ledger.parquet",
         }
         self.timeseries.to_csv(paths["timeseries"], index=False)
         doc = {"summary": self.summary, **self.provenance()}
         paths["summary"].write_text(json.dumps(doc, indent=2) + "\n")
         self.events.to_csv(paths["events"], index=False)
+        self.ledger.to_parquet(paths["ledger"], index=False)
         return paths
 
 
@@ -224,4 +313,5 @@ def simulate(
         events=model.events.to_frame(),
         walls=model.wall_history,
         account_map=account_map,
+        ledger=ledger_frame(model),
     )

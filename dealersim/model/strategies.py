@@ -8,6 +8,7 @@ dealership). ``make_params`` combines a preset with further overrides.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -169,6 +170,37 @@ def strategy_doc(name: str) -> str:
     """The docstring of strategy ``name``, cleaned."""
     strategy_overrides(name)
     return inspect.cleandoc(_REGISTRY[name].__doc__ or "")
+
+
+_CODE = re.compile(r"\s*\([^()]*``[^()]*\)|``")
+"""Parenthetical remarks that name code (``field``), then any remaining double backticks."""
+
+
+def strategy_title(name: str) -> str:
+    """A plain title for strategy ``name``: its docstring's first line up to a colon.
+
+    Example: ``planned`` -> "The author's prescription".
+    """
+    first = strategy_doc(name).split("\n")[0].rstrip(".")
+    return re.split(r"[:;]", first, maxsplit=1)[0].strip()
+
+
+def strategy_line(name: str) -> str:
+    """One plain line on what strategy ``name`` does, from its docstring, without code names.
+
+    The rest of the first line after the title, capitalised; when that is under four words,
+    followed by the first sentence of the next paragraph; parenthetical code references removed.
+    """
+    doc = strategy_doc(name)
+    first = doc.split("\n")[0].rstrip(".")
+    parts = re.split(r"[:;]", first, maxsplit=1)
+    text = parts[1].strip() if len(parts) == 2 else ""
+    if len(text.split()) < 4:  # too short to say what happens: add the next paragraph's lead
+        body = doc.split("\n\n")[1] if "\n\n" in doc else ""
+        lead = body.replace("\n", " ").split(". ")[0].rstrip(".")
+        text = f"{text.capitalize()}. {lead}" if text else lead
+    text = _CODE.sub("", text).strip()
+    return text[:1].upper() + text[1:] + "." if text else ""
 
 
 def make_params(strategy: str = "overlay", **overrides: Any) -> Params:

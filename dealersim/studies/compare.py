@@ -10,6 +10,9 @@ Output directory:
 * ``runs.parquet``: one row per run (strategy, replicate, seed, version, every summary KPI).
 * ``timeseries.parquet``: the time series of every run, one row per run and recorded day
   (every ``series_stride`` days plus the last day), with ``strategy`` and ``replicate``.
+* ``ledger.parquet``: every run's monthly ledger (one row per run and month: every line,
+  ``net``, ``cumulative``, the hardware-only twin's ``baseline_net`` and the cumulative
+  difference ``cash_vs_hardware_only``), with ``strategy`` and ``replicate``.
 * ``summary.csv``: per strategy and KPI the mean (rates: the share) with a 95 % interval
   (Wilson for rates, Student-t for means) and the paired difference against the first
   strategy with a 95 % t interval.
@@ -32,7 +35,14 @@ from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params
-from dealersim.studies.engine import RunSpec, collect_runs, execute, replicate_seeds
+from dealersim.studies.engine import (
+    RunSpec,
+    execute,
+    ledger_frame,
+    replicate_seeds,
+    run_ledger_task,
+    series_frame,
+)
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -74,6 +84,7 @@ class Comparison:
         runs: One row per run (see ``runs.parquet``).
         series: Time series of every run (``None`` when not recorded).
         series_stride: Days between recorded series points (0: none).
+        ledger: Monthly ledger of every run (see ``ledger.parquet``; ``None`` when not kept).
         version: dealersim version.
         command: The command line that reproduces it.
         seconds: Wall time of the runs.
@@ -86,6 +97,7 @@ class Comparison:
     runs: pd.DataFrame
     series: pd.DataFrame | None
     series_stride: int
+    ledger: pd.DataFrame | None
     version: str
     command: str
     seconds: float = 0.0
@@ -159,14 +171,22 @@ def run_compare(
         make_params(s, **overrides)  # validate before running anything
     specs = compare_specs(strategies, replicates, seed, overrides)
     start = time.perf_counter()
-    rows, series = collect_runs(execute(specs, executor=executor, workers=workers,
-                                        series_stride=series_stride, progress=progress))
+    rows, arrays, ledgers = [], [], []
+    for batch in execute(specs, executor=executor, workers=workers, series_stride=series_stride,
+                         progress=progress, task_fn=run_ledger_task):
+        for row, extra in batch:
+            rows.append(row)
+            ledgers.append((row["run_id"], extra["ledger"]))
+            if extra["series"] is not None:
+                arrays.append((row["run_id"], extra["series"]))
     seconds = time.perf_counter() - start
     runs = runs_frame(rows)
-    if series is not None:  # runs arrive as arrays; one frame, sorted by run and day
-        ids = runs.set_index("run_id")
-        series.insert(1, "strategy", series.run_id.map(ids.strategy))
-        series.insert(2, "replicate", series.run_id.map(ids.replicate).astype("int64"))
+    series, ledger = series_frame(arrays), ledger_frame(ledgers)
+    ids = runs.set_index("run_id")
+    for frame in (series, ledger):  # runs arrive as arrays; one frame, sorted by run and day
+        if frame is not None:
+            frame.insert(1, "strategy", frame.run_id.map(ids.strategy))
+            frame.insert(2, "replicate", frame.run_id.map(ids.replicate).astype("int64"))
     return Comparison(
         strategies=strategies,
         replicates=replicates,
@@ -175,6 +195,7 @@ def run_compare(
         runs=runs,
         series=series,
         series_stride=series_stride,
+        ledger=ledger,
         version=package_version(),
         command=command or default_command(strategies, replicates, seed, overrides),
         seconds=seconds,
@@ -305,3 +326,109 @@ def survival_curves(comp: Comparison) -> dict[str, pd.DataFrame]:
     return curves
 
 
+
+
+# ====================================================================== the owner's money
+def cash_curves(comp: Comparison) -> pd.DataFrame:
+    """The J-curve per strategy: the cumulative cash difference to doing nothing by month.
+
+    Returns:
+        Columns ``strategy, month, mean, low, high`` (``low``/``high``: the 10th and 90th
+        percentiles over replicates); empty when the comparison kept no ledger.
+    """
+    cols = ["strategy", "month", "mean", "low", "high"]
+    if comp.ledger is None:
+        return pd.DataFrame(columns=cols)
+    g = comp.ledger.groupby(["strategy", "month"], sort=False).cash_vs_hardware_only
+    out = pd.DataFrame({"mean": g.mean(), "low": g.quantile(0.1), "high": g.quantile(0.9)})
+    return out.reset_index()[cols]
+
+
+def curve_bottom(mean: np.ndarray) -> tuple[float, int]:
+    """The lowest point of a cumulative curve and its month (``(0.0, 0)`` if never below 0)."""
+    mean = np.asarray(mean, dtype=float)
+    if mean.size == 0 or mean.min() >= 0:
+        return 0.0, 0
+    k = int(np.argmin(mean))
+    return float(mean[k]), k + 1
+
+
+def curve_payback(mean: np.ndarray) -> int | None:
+    """First month from which a cumulative curve stays above 0 (``None`` if it ends <= 0)."""
+    mean = np.asarray(mean, dtype=float)
+    if mean.size == 0 or mean[-1] <= 0:
+        return None
+    below = np.flatnonzero(mean <= 0)
+    return int(below[-1]) + 2 if below.size else 1
+
+
+def owner_money(comp: Comparison) -> dict[str, dict[str, Any]]:
+    """The money an owner weighs, per strategy, from the mean J-curve and the money KPIs.
+
+    Returns:
+        Per strategy: ``bottom`` and ``bottom_month`` (lowest point of the mean cumulative
+        cash difference to doing nothing), ``cash_end`` (its last value), ``payback_month``
+        (of the mean curve, or None),
+        ``paid_back`` (share of runs whose own curve pays back by the end), ``value_added``,
+        ``npv``, ``program_cost``, ``recurring_revenue_end``, ``enterprise_value_end`` and
+        ``baseline_value_end`` (means over replicates), ``success`` (share of launches that
+        succeed), and ``owner_value``: the NPV plus the value added at the end discounted to
+        today, by which :func:`recommend` ranks.
+    """
+    curves = cash_curves(comp)
+    out: dict[str, dict[str, Any]] = {}
+    for s in comp.strategies:
+        arm = comp.arm(s)
+        p = comp.params(s)
+        mean = curves[curves.strategy == s].sort_values("month")["mean"].to_numpy()
+        bottom, month = curve_bottom(mean)
+        value_added = float(np.nanmean(numeric(arm.enterprise_value_added)))
+        npv = float(np.nanmean(numeric(arm.npv)))
+        ev_end = float(np.nanmean(numeric(arm.enterprise_value_end)))
+        out[s] = {
+            "bottom": bottom,
+            "bottom_month": month,
+            "cash_end": float(mean[-1]) if mean.size else 0.0,
+            "payback_month": curve_payback(mean),
+            "paid_back": float(arm.payback_month.notna().mean()),
+            "value_added": value_added,
+            "npv": npv,
+            "program_cost": float(np.nanmean(numeric(arm.program_cost))),
+            "recurring_revenue_end": float(np.nanmean(numeric(arm.recurring_revenue_end))),
+            "enterprise_value_end": ev_end,
+            "baseline_value_end": ev_end - value_added,
+            "success": float(np.nanmean(numeric(arm.launch_succeeded))),
+            "owner_value": npv + value_added * (1.0 + p.discount_rate) ** (-p.years),
+        }
+    return out
+
+
+def recommend(money: dict[str, dict[str, Any]]) -> str | None:
+    """The strategy with the highest owner value, or ``None`` when none beats doing nothing."""
+    best = max(money, key=lambda s: money[s]["owner_value"])
+    return best if money[best]["owner_value"] > 0 else None
+
+
+DRIVERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("managed", ("managed_print_gp", "managed_it_gp")),
+    ("hardware", ("hardware_gp", "takeover_hardware_gp")),
+    ("replaced", ("service_replaced",)),
+    ("specialist", ("specialist_salary", "payroll_burden", "specialist_commission")),
+    ("reps", ("rep_credit", "training")),
+    ("running", ("hiring", "implementation", "program_running")),
+)
+"""What drives the cash difference to doing nothing: groups of ledger lines. The hardware
+group is counted against the baseline's net (which is all hardware gross profit), so the
+groups add up to the run's ``cash_vs_hardware_only``."""
+
+
+def drivers(comp: Comparison) -> pd.DataFrame:
+    """Mean total of each driver group over the run, per strategy (rows) and group (columns)."""
+    if comp.ledger is None:
+        return pd.DataFrame()
+    led = comp.ledger
+    runs = led.groupby(["strategy", "replicate"], sort=False)
+    sums = runs[[c for _, lines in DRIVERS for c in lines] + ["baseline_net"]].sum()
+    table = pd.DataFrame({name: sums[list(lines)].sum(axis=1) for name, lines in DRIVERS})
+    table["hardware"] -= sums["baseline_net"]
+    return table.groupby(level="strategy", sort=False).mean().reindex(comp.strategies)

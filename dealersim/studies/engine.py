@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from dealersim.base.procs import check_workers, sigterm_as_interrupt, worker_init
 from dealersim.model.dealership import DealershipModel
+from dealersim.model.results import ledger_frame as run_ledger
 from dealersim.model.results import package_version, summarize
 
 
@@ -87,6 +88,13 @@ def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Seri
         (``None`` when ``series_stride`` is 0). Arrays pickle far faster than a DataFrame;
         :func:`series_frame` builds one DataFrame on the driver.
     """
+    model, row = _run(spec, series_stride)
+    series = model.datacollector.arrays() if series_stride else None
+    return row, series
+
+
+def _run(spec: RunSpec, series_stride: int) -> tuple[DealershipModel, dict[str, Any]]:
+    """Run one spec; return the finished model and its summary row."""
     model = DealershipModel(
         spec.strategy, rng=spec.seed, record_every=series_stride, **dict(spec.overrides)
     )
@@ -99,8 +107,36 @@ def run_one(spec: RunSpec, series_stride: int = 0) -> tuple[dict[str, Any], Seri
         "version": _version(),
     }
     row.update(summarize(model))
-    series = model.datacollector.arrays() if series_stride else None
-    return row, series
+    return model, row
+
+
+def run_ledger_task(specs: Sequence[RunSpec], series_stride: int = 0,
+                    ) -> list[tuple[dict, dict[str, Any]]]:
+    """As :func:`run_task`, but each run also returns its monthly ledger.
+
+    Returns:
+        ``(row, {"series": arrays or None, "ledger": {column: monthly array}})`` per run.
+    """
+    out = []
+    for spec in specs:
+        model, row = _run(spec, series_stride)
+        series = model.datacollector.arrays() if series_stride else None
+        ledger = {c: v.to_numpy() for c, v in run_ledger(model).items()}
+        out.append((row, {"series": series, "ledger": ledger}))
+    return out
+
+
+def ledger_frame(ledgers: Iterable[tuple[str, dict[str, np.ndarray]]]) -> pd.DataFrame | None:
+    """One DataFrame of the monthly ledgers of many runs: ``run_id``, ``month``, the lines.
+
+    Runs are in ``run_id`` order; ``None`` when there is none.
+    """
+    items = sorted(ledgers, key=lambda item: item[0])
+    if not items:
+        return None
+    frames = [pd.DataFrame(arrays).assign(run_id=run_id) for run_id, arrays in items]
+    df = pd.concat(frames, ignore_index=True)
+    return df[["run_id", *(c for c in df.columns if c != "run_id")]]
 
 
 def run_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, Series | None]]:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,14 +41,16 @@ __all__ = [
 
 
 def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
-                  stories: bool = True) -> Path:
-    """Write runs, series, summary, charts and the HTML report into ``out`` (atomically).
+                  stories: bool = True, plans: Sequence[str] | None = None) -> Path:
+    """Write runs, series, ledger, summary, charts and the HTML report into ``out`` (atomically).
 
     Args:
         comp: The comparison.
         out: Output directory (must not exist, or be empty, unless ``force``).
         force: Replace a non-empty ``out``.
         stories: Re-run one representative run per strategy for its story in the report.
+        plans: Plain-words plans for the report's "If you can only change three things"
+            section (e.g. from ``dealersim advise``); none: no such section.
 
     Returns:
         The output directory.
@@ -56,8 +59,10 @@ def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
         comp.runs.to_parquet(tmp / "runs.parquet", index=False)
         if comp.series is not None:
             comp.series.to_parquet(tmp / "timeseries.parquet", index=False)
+        if comp.ledger is not None:
+            comp.ledger.to_parquet(tmp / "ledger.parquet", index=False)
         comp.summary().to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
-        compare_report(comp, tmp, stories=stories)
+        compare_report(comp, tmp, stories=stories, plans=plans)
     return Path(out)
 
 

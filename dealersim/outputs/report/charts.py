@@ -17,8 +17,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from dealersim.model import kpis
+from dealersim.model.strategies import strategy_title
 from dealersim.outputs.plots import money_axis, new_figure, tidy
-from dealersim.studies.compare import survival_curves
+from dealersim.studies.compare import (
+    DRIVERS,
+    cash_curves,
+    curve_bottom,
+    curve_payback,
+    drivers,
+    survival_curves,
+)
 
 if TYPE_CHECKING:
     from dealersim.studies.blame import Blame
@@ -67,10 +75,21 @@ def _err(est: Any, low: Any, high: Any) -> np.ndarray:
     return np.clip(np.vstack([lo, hi]), 0.0, None)
 
 
-def _titled(ax: Axes, title: str, subtitle: str) -> None:
-    """A bold title with a grey subtitle under it, both left-aligned."""
-    ax.set_title(f"{title}\n", loc="left", fontsize=12, fontweight="bold")
-    ax.text(0, 1.02, subtitle, transform=ax.transAxes, fontsize=8.5, color="0.35")
+SUBTITLE_CHARS = 105
+"""Characters per subtitle line on an 8-inch chart (8.5 pt): longer subtitles wrap."""
+
+
+def name_of(strategy: str) -> str:
+    """The plain title of a strategy for legends and ticks (never its code name)."""
+    return strategy_title(strategy)
+
+
+def _titled(ax: Axes, title: str, subtitle: str, width: int = SUBTITLE_CHARS) -> None:
+    """A bold title with a grey subtitle under it, both left-aligned; the subtitle wraps."""
+    text = textwrap.fill(subtitle, width)
+    ax.set_title(title + "\n" * (text.count("\n") + 1), loc="left", fontsize=12,
+                 fontweight="bold")
+    ax.text(0, 1.02, text, transform=ax.transAxes, fontsize=8.5, color="0.35", va="bottom")
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -84,8 +103,6 @@ FANS = (
      "monthly recurring revenue from live managed contracts"),
     ("hardware_accounts", "fan_hardware_accounts.png", "Hardware accounts we still hold",
      "customers renew, leave to a competitor, or are won at lease end"),
-    ("cumulative_gross_profit", "fan_gross_profit.png", "Cumulative gross profit",
-     "hardware + managed gross profit, minus specialist pay and commissions"),
 )
 """Fan charts: series column, file name, title, subtitle."""
 
@@ -99,7 +116,7 @@ def _bands(ax: Axes, comp: Comparison, column: str, label: str = "{}") -> None:
         x = d.index.to_numpy() / DAYS_PER_MONTH
         c = color_of(s, comp.strategies)
         ax.fill_between(x, d[0.1], d[0.9], color=c, alpha=0.18, lw=0)
-        ax.plot(x, d[0.5], color=c, lw=2.2, label=label.format(s))
+        ax.plot(x, d[0.5], color=c, lw=2.2, label=label.format(name_of(s)))
     _month_axis(ax, float(comp.series.day.max()))
 
 
@@ -110,8 +127,8 @@ def plot_fan(comp: Comparison, column: str, title: str, subtitle: str, path: Pat
     _bands(ax, comp, column, "{} (median)")
     if kpis.column(column).kind == "money":
         money_axis(ax.yaxis)
-    _titled(ax, title, f"{subtitle}; line = median run, band = 10-90 % of runs "
-            f"({comp.replicates} per strategy)")
+    _titled(ax, title, f"{subtitle}; line: the middle dealership, band: 8 in 10 of "
+            f"{comp.replicates} simulated dealerships")
     ax.legend(loc="best", frameon=False, fontsize=9)
     return _save(fig, path)
 
@@ -133,16 +150,16 @@ def plot_success(comp: Comparison, path: Path) -> Path:
                     color="white")
         else:
             ax.text(hi + 0.015, yi, f"{est:.0%}", va="center", fontsize=10, fontweight="bold")
-    ax.set_yticks(y, rows.index)
+    ax.set_yticks(y, [textwrap.fill(name_of(s), 28) for s in rows.index])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     if "overlay" in comp.strategies:
         ax.axvline(0.2, color="0.4", ls=":", lw=1.2)
-        ax.text(0.205, y.max() + 0.45, "author's guess for overlay: 2 in 10 succeed",
-                fontsize=8, color="0.35", va="center")
-    ax.set_title("How often the launch succeeds (with 95 % interval)", loc="left",
-                 fontsize=12, fontweight="bold")
-    ax.set_xlabel(f"share of {comp.replicates} simulated launches that succeed")
+        ax.text(0.205, y.max() + 0.45, "the article's author guesses 2 in 10 such launches "
+                "succeed", fontsize=8, color="0.35", va="center")
+    ax.set_title("How often the launch succeeds", loc="left", fontsize=12, fontweight="bold")
+    ax.set_xlabel(f"share of {comp.replicates} simulated launches that succeed (whisker: the "
+                  "likely range)")
     ax.set_ylim(-0.6, len(rows) - 0.2)
     tidy(ax)
     return _save(fig, path)
@@ -156,18 +173,18 @@ def plot_survival(comp: Comparison, path: Path) -> Path:
     for s, km in curves.items():
         c = color_of(s, comp.strategies)
         x = km.time.to_numpy() / DAYS_PER_MONTH
-        ax.step(x, km.survival, where="post", color=c, lw=2.2, label=s)
+        ax.step(x, km.survival, where="post", color=c, lw=2.2, label=name_of(s))
         ax.fill_between(x, km.low, km.high, step="post", color=c, alpha=0.15, lw=0)
     p = comp.params(comp.strategies[0])
     _month_axis(ax, p.horizon_days)
     ax.axvline(p.first_milestone_day / DAYS_PER_MONTH, color="0.5", ls="--", lw=1)
     ax.text(p.first_milestone_day / DAYS_PER_MONTH + 0.3, 0.5,
-            f"first quota review\n({comp.strategies[0]})", fontsize=8, color="0.35")
+            f"first quota review\n({name_of(comp.strategies[0])})", fontsize=8, color="0.35")
     ax.set_ylim(0, 1.03)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("still in the seat")
-    _titled(ax, "How long the first specialist stays", "Kaplan-Meier estimate with 95 % band; "
-            "specialists still there at the end are censored")
+    _titled(ax, "How long the first specialist stays", "share of first specialists still in "
+            "the seat, month by month; band: the likely range")
     if curves:
         ax.legend(loc="upper right", frameon=False, fontsize=9)
     return _save(fig, path)
@@ -186,39 +203,116 @@ def plot_wall(comp: Comparison, path: Path) -> Path:
     ax.set_ylim(0, 1)
     ax.set_ylabel("mean wall (0 open, 1 shut)")
     _titled(ax, "The wall: how hard the reps guard their accounts",
-            "mean over the reps; line = median run, band = 10-90 % of runs")
+            "average over the reps; line: the middle dealership, band: 8 in 10 dealerships")
     ax.legend(loc="upper right", frameon=False, fontsize=9)
     return _save(fig, path)
 
 
 def plot_funnel(comp: Comparison, path: Path) -> Path:
-    """The specialist's funnel, mean per run and stage (log scale), one bar per strategy."""
+    """The specialist's funnel: one panel per stage, each on its own linear scale from 0.
+
+    Bars within a panel compare the strategies honestly (a bar twice as long is twice as many);
+    the panels' scales differ, which each panel's own axis shows.
+    """
     stages = kpis.FUNNEL_KPIS
-    fig = new_figure(8.0, 4.0)
-    ax = fig.add_subplot()
     n = len(comp.strategies)
-    width = 0.8 / n
-    x = np.arange(len(stages))
-    top = 1.0
-    for k, s in enumerate(comp.strategies):
-        arm = comp.arm(s)
-        means = np.array([arm[f].astype(float).mean() for f in stages])
-        pos = x - 0.4 + width * (k + 0.5)
+    fig = new_figure(8.0, 0.9 + len(stages) * (0.28 * n + 0.45))
+    axes = fig.subplots(len(stages), 1)
+    y = np.arange(n)[::-1]
+    for ax, stage in zip(axes, stages, strict=True):
+        means = np.array([float(np.nanmean(comp.arm(s)[stage].astype(float)))
+                          for s in comp.strategies])
+        colors = [color_of(s, comp.strategies) for s in comp.strategies]
+        ax.barh(y, means, color=colors, alpha=0.85, height=0.7)
+        top = max(float(means.max()), 1.0)
+        for yi, m in zip(y, means, strict=True):
+            ax.text(m + top * 0.01, yi, f"{m:,.0f}" if m >= 10 else f"{m:.1f}", va="center",
+                    fontsize=8)
+        ax.set_xlim(0, top * 1.15)
+        ax.set_yticks(y, [name_of(s) for s in comp.strategies], fontsize=8)
+        ax.set_title(kpis.kpi(stage).label, loc="left", fontsize=10)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        tidy(ax)
+    fig.suptitle("The specialist's funnel over the whole run (average per dealership)",
+                 x=0.02, ha="left", fontsize=12, fontweight="bold")
+    return _save(fig, path)
+
+
+def plot_jcurve(comp: Comparison, path: Path) -> Path:
+    """The J-curve: cumulative cash against doing nothing, by month, per strategy.
+
+    Line: the average over replicates; band: 10th to 90th percentile; a dot at the bottom of
+    the average curve and a tick where it pays back for good.
+    """
+    curves = cash_curves(comp)
+    fig = new_figure(8.0, 4.2)
+    ax = fig.add_subplot()
+    horizon = 0.0
+    for s in comp.strategies:
+        d = curves[curves.strategy == s].sort_values("month")
+        if d.empty or not np.any(d["mean"].to_numpy()):
+            continue  # doing nothing is the zero line itself
+        x = d.month.to_numpy(float)
         c = color_of(s, comp.strategies)
-        ax.bar(pos, np.maximum(means, 0.1), width=width * 0.92, color=c, alpha=0.85, label=s)
-        for xi, m in zip(pos, means, strict=True):
-            ax.text(xi, max(m, 0.1) * 1.12, f"{m:,.0f}" if m >= 10 else f"{m:.1f}",
-                    ha="center", va="bottom", fontsize=7.5, rotation=90 if n > 3 else 0)
-        top = max(top, float(means.max()))
-    ax.set_yscale("log")
-    ax.set_ylim(0.1, top * (12 if n > 3 else 4))
-    ax.set_xticks(x, [textwrap.fill(kpis.kpi(f).short_label, 12, break_long_words=False)
-                      for f in stages])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
-    ax.set_ylabel("per run (log scale)")
-    _titled(ax, "The specialist's funnel over the whole run", "mean per simulated dealership; "
-            "deals include those closed by reps where reps sell")
-    ax.legend(loc="upper right", frameon=False, fontsize=9, ncols=min(n, 4))
+        ax.fill_between(x, d["low"], d["high"], color=c, alpha=0.15, lw=0)
+        ax.plot(x, d["mean"], color=c, lw=2.2, label=name_of(s))
+        bottom, month = curve_bottom(d["mean"].to_numpy())
+        if month:
+            ax.plot([month], [bottom], "o", color=c, ms=6)
+        back = curve_payback(d["mean"].to_numpy())
+        if back is not None:
+            ax.axvline(back, color=c, ls=":", lw=1.2)
+        horizon = max(horizon, float(x.max()))
+    ax.axhline(0, color="black", lw=0.9)
+    ax.set_xlim(0, max(horizon, 1.0))
+    step = 6 if horizon > 18 else 3
+    ax.set_xticks(np.arange(0, horizon + 0.01, step))
+    ax.set_xlabel("months after the launch")
+    money_axis(ax.yaxis)
+    ax.grid(axis="y", color="0.92", lw=0.8)
+    tidy(ax)
+    _titled(ax, "Cash against doing nothing, month by month",
+            "cumulative cash of the plan less that of the same dealership without it; line: "
+            "average, band: 8 in 10 dealerships, dot: the bottom, dotted line: paid back")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left", frameon=False, fontsize=9)
+    return _save(fig, path)
+
+
+DRIVER_LABELS = {
+    "managed": "Managed services gross profit",
+    "hardware": "Hardware customers kept or taken over",
+    "replaced": "Service and supplies replaced",
+    "specialist": "Specialist pay, burden and commissions",
+    "reps": "Reps' credit and training",
+    "running": "Hiring, implementation and running costs",
+}
+"""Plain labels of :data:`dealersim.studies.compare.DRIVERS`."""
+
+
+def plot_drivers(comp: Comparison, path: Path) -> Path:
+    """What drives the cash difference to doing nothing: one bar per driver and strategy."""
+    table = drivers(comp)
+    shown = [s for s in comp.strategies if s in table.index and table.loc[s].abs().sum() > 0]
+    names = [name for name, _ in DRIVERS]
+    fig = new_figure(8.0, 0.9 + 0.32 * len(names) * max(len(shown), 1))
+    ax = fig.add_subplot()
+    n = max(len(shown), 1)
+    height = 0.8 / n
+    y = np.arange(len(names))[::-1]
+    for k, s in enumerate(shown):
+        vals = table.loc[s, names].to_numpy(float)
+        pos = y + 0.4 - height * (k + 0.5)
+        ax.barh(pos, vals, height=height * 0.92, color=color_of(s, comp.strategies),
+                alpha=0.85, label=name_of(s))
+    ax.axvline(0, color="black", lw=0.9)
+    ax.set_yticks(y, [textwrap.fill(DRIVER_LABELS[n_], 26) for n_ in names], fontsize=8.5)
+    money_axis(ax.xaxis)
+    ax.set_xlabel("over the whole run, against the same dealership without the program "
+                  "(average)")
+    ax.set_title("What drives the money", loc="left", fontsize=12, fontweight="bold")
+    if shown:
+        ax.legend(loc="lower right", frameon=False, fontsize=9)
     tidy(ax)
     return _save(fig, path)
 
@@ -226,10 +320,15 @@ def plot_funnel(comp: Comparison, path: Path) -> Path:
 def compare_charts(comp: Comparison, out: Path) -> dict[str, Path]:
     """Draw every compare chart into ``out``; return their paths by name.
 
-    Names: ``success``, the fan columns of :data:`FANS` (with series), ``survival``, ``wall``
-    (with series) and ``funnel``, in the report's order.
+    Names: ``jcurve`` and ``drivers`` (with a ledger), ``success``, the fan columns of
+    :data:`FANS` (with series), ``survival``, ``wall`` (with series) and ``funnel``, in the
+    report's order.
     """
-    charts: dict[str, Path] = {"success": plot_success(comp, out / "launch_success.png")}
+    charts: dict[str, Path] = {}
+    if comp.ledger is not None:
+        charts["jcurve"] = plot_jcurve(comp, out / "cash_vs_doing_nothing.png")
+        charts["drivers"] = plot_drivers(comp, out / "money_drivers.png")
+    charts["success"] = plot_success(comp, out / "launch_success.png")
     if comp.series is not None:
         for column, name, title, sub in FANS:
             charts[column] = plot_fan(comp, column, title, sub, out / name)

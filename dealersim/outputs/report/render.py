@@ -9,7 +9,7 @@ charts are embedded as base64 PNGs and the styles inline: a report is one self-c
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +19,22 @@ from dealersim.base.stats import km_at, km_median
 from dealersim.model import kpis
 from dealersim.model.params import format_value, spec
 from dealersim.model.results import simulate
-from dealersim.model.strategies import strategy_doc
+from dealersim.model.strategies import strategy_doc, strategy_line, strategy_title
 from dealersim.outputs.report.charts import (
     DAYS_PER_MONTH,
+    DRIVER_LABELS,
     blame_charts,
     color_of,
     compare_charts,
 )
-from dealersim.studies.compare import formatted_summary, representative, survival_curves
+from dealersim.studies.compare import (
+    drivers,
+    formatted_summary,
+    owner_money,
+    recommend,
+    representative,
+    survival_curves,
+)
 
 if TYPE_CHECKING:
     from dealersim.studies.blame import Blame
@@ -120,14 +128,146 @@ def _assumptions(comp: Comparison) -> dict[str, Any]:
     }
 
 
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("Specialist", "a salesperson hired to sell managed services (managed print and managed "
+     "IT) to the dealership's customers and to new ones."),
+    ("Overlay", "a specialist who sells into accounts the hardware reps already own, working "
+     "through their relationships rather than a territory of his own."),
+    ("Wall", "how hard a hardware rep guards his accounts from the specialist, from 0 (open: "
+     "intros and access) to 1 (walled off: no calls into his book)."),
+    ("MRR", "monthly recurring revenue: what the live managed contracts bill each month."),
+    ("Managed print, managed IT", "contracts that run a customer's printers (supplies, "
+     "service, monitoring) or IT for a monthly fee, usually for three to five years."),
+    ("Doing nothing", "the same dealership, market and luck without the program: only the "
+     "hardware business, which keeps eroding in the price war."),
+    ("Cash curve (J-curve)", "the program's cash, month by month, added up since the launch "
+     "and compared with doing nothing: it dips while the program costs more than it earns, "
+     "then climbs as contracts go live."),
+    ("Payback month", "the month from which the program is ahead of doing nothing for good."),
+    ("Worth at the end", "the last year's earnings times what buyers pay per dollar of "
+     "earnings: more for a business with a large share of contracted recurring revenue."),
+    ("Launch succeeded", "a year after the launch the first specialist is still there, the "
+     "program runs, and the deals signed in year one pay back his salary."),
+)
+"""The report's short glossary: term and plain meaning."""
+
+
+def _share(x: float) -> str:
+    """A share of runs as a whole percentage, never outside 0-100 %."""
+    return f"{min(1.0, max(0.0, x)):.0%}"
+
+
+def _money_word(x: float) -> str:
+    """Dollars in round words for a sentence: ``$310,000`` / ``$1.2 million``."""
+    a = abs(x)
+    if a >= 1e6:
+        return f"${a / 1e6:,.1f} million"
+    return f"${round(a, -3 if a >= 10_000 else -2):,.0f}"
+
+
+def _years(years: float) -> str:
+    """A span of years in words: ``1 year``, ``2.5 years``."""
+    return f"{years:g} year" + ("" if years == 1 else "s")
+
+
+def _in_sentence(title: str) -> str:
+    """A title inside a sentence: first letter lower case, unless the word is an acronym."""
+    word = title.split(" ")[0]
+    return title if word.isupper() else title[:1].lower() + title[1:]
+
+
+def verdict(comp: Comparison, money: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The report's first screen: a verdict and a recommendation in plain words, with money.
+
+    The plan named is the one with the highest owner value (net present value plus the value
+    added at the end, discounted; see :func:`recommend`) when that beats doing nothing: the
+    verdict is to do it. When no plan beats doing nothing the verdict says so and names the
+    plan that most often succeeds, to use if the owner launches anyway. The figures are those
+    behind the cash curve (bottom, its month, payback of the average curve) and the average
+    value added at the end.
+    """
+    p = comp.params(comp.strategies[0])
+    years = f"{p.years:g}"
+    span = _years(p.years)
+    launches = [s for s in comp.strategies if money[s]["program_cost"] > 0]
+    if not launches:
+        return {"best": None, "headline": "None of these plans launches managed services.",
+                "recommendation": "", "cards": []}
+    best = recommend(dict(money))
+    pays = best is not None
+    if best is None:  # name the plan that most often builds the business
+        best = max(launches, key=lambda s: (money[s]["success"], money[s]["owner_value"]))
+    m = money[best]
+    title = strategy_title(best)
+    what = (f"{_in_sentence(title)} \N{EM DASH} "
+            f"{_in_sentence(strategy_line(best).rstrip('.'))}")
+    if pays:
+        headline = f"Do this: {what}."
+        lead = "It"
+    else:
+        headline = (f"On these costs no plan pays for itself within {span}; if you "
+                    f"launch anyway, do this: {what}.")
+        lead = "Done this way, it"
+    rivals = [s for s in launches if s != best]
+    against = ""
+    if rivals:
+        rival = max(rivals, key=lambda s: money[s]["success"])
+        against = (f", against {_share(money[rival]['success'])} for "
+                   f"{_in_sentence(strategy_title(rival))}")
+    succeed = (f"{lead} succeeds in {_share(m['success'])} of {comp.replicates} simulated "
+               f"dealerships like yours{against}")
+    if m["bottom_month"]:
+        cost = (f"it costs you about {_money_word(m['bottom'])} at the bottom of the cash "
+                f"curve, in month {m['bottom_month']}")
+    else:
+        cost = "it never costs more than doing nothing"
+    if m["payback_month"] is not None:
+        back = f"pays back in month {m['payback_month']}"
+    else:
+        end = _money_word(m["cash_end"])
+        back = (f"is still {end} behind doing nothing after {span}"
+                if m["cash_end"] < 0 else f"has not paid back for good after {span}")
+    added = m["value_added"]
+    value = (f"adds {_money_word(added)} to what the business is worth in year {years}"
+             if added >= 0 else
+             f"takes {_money_word(added)} off what the business is worth in year {years}")
+    cards = [
+        {"label": "Bottom of the cash curve", "value": kpis.money(m["bottom"]),
+         "note": f"in month {m['bottom_month']}" if m["bottom_month"] else "never below"},
+        {"label": "Pays back", "value": f"month {m['payback_month']}"
+         if m["payback_month"] is not None else f"not in {span}",
+         "note": f"{_share(m['paid_back'])} of dealerships pay back within {span}"},
+        {"label": f"Value added in year {years}", "value": kpis.money(added),
+         "note": f"worth {kpis.money(m['enterprise_value_end'])} against "
+                 f"{kpis.money(m['baseline_value_end'])} doing nothing"},
+        {"label": "Launch succeeds", "value": _share(m["success"]),
+         "note": f"of {comp.replicates} simulated dealerships"},
+    ]
+    return {"best": best, "headline": headline,
+            "recommendation": f"{succeed}; {cost}, {back}, and {value}.", "cards": cards}
+
+
+def _drivers_rows(comp: Comparison) -> list[dict[str, Any]]:
+    """The driver table: a plain label and the average per strategy (formatted money)."""
+    table = drivers(comp)
+    if table.empty:
+        return []
+    return [{"label": DRIVER_LABELS[name],
+             "values": [kpis.money(table.loc[s, name]) for s in comp.strategies]}
+            for name in DRIVER_LABELS]
+
+
 def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
-                    stories: bool = True) -> dict[str, Any]:
+                    stories: bool = True,
+                    plans: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything ``compare.html.j2`` shows.
 
     Args:
         comp: The comparison.
         charts: Chart PNGs by name (see :func:`compare_charts`).
         stories: Re-run one representative run per strategy for its story.
+        plans: Plain-words plans for the optional "If you can only change three things"
+            section (from ``dealersim advise``); none: the section is left out.
     """
     p = comp.params(comp.strategies[0])
     rows: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in comp.strategies}
@@ -138,11 +278,33 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         med = km_median(km)
         tenure.append({"strategy": s, "one_year": km_at(km, 365),
                        "median_month": None if med is None else med / DAYS_PER_MONTH})
+    money = owner_money(comp)
     return {
+        "verdict": verdict(comp, money),
+        "plans": list(plans or [])[:3],
+        "titles": {s: strategy_title(s) for s in comp.strategies},
+        "lines": {s: strategy_line(s) for s in comp.strategies},
+        "money": money,
+        "money_rows": [
+            {"label": "Recurring managed revenue a year at the end",
+             "values": [kpis.money(money[s]["recurring_revenue_end"]) for s in comp.strategies]},
+            {"label": "What the program cost over the run",
+             "values": [kpis.money(money[s]["program_cost"]) for s in comp.strategies]},
+            {"label": "What the business is worth at the end",
+             "values": [kpis.money(money[s]["enterprise_value_end"]) for s in comp.strategies]},
+            {"label": "Added to its worth, against doing nothing",
+             "values": [kpis.money(money[s]["value_added"]) for s in comp.strategies]},
+            {"label": "Cash today's dollars, against doing nothing (net present value)",
+             "values": [kpis.money(money[s]["npv"]) for s in comp.strategies]},
+        ],
+        "driver_rows": _drivers_rows(comp),
+        "glossary": GLOSSARY,
+        "money_keys": kpis.MONEY_KPIS + ("gross_profit",),
         "strategies": comp.strategies,
         "ref": comp.strategies[0],
         "replicates": comp.replicates,
         "years": f"{p.years:g}",
+        "span": _years(p.years),
         "target": kpis.money(p.launch_target_mrr),
         "cover": f"{p.launch_cover:g}",
         "colors": {s: color_of(s, comp.strategies) for s in comp.strategies},
@@ -160,9 +322,13 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
     }
 
 
-def compare_report(comp: Comparison, out: Path, *, stories: bool = True) -> Path:
-    """Draw the charts and write ``report.html`` into ``out``."""
-    context = compare_context(comp, compare_charts(comp, out), stories=stories)
+def compare_report(comp: Comparison, out: Path, *, stories: bool = True,
+                   plans: Sequence[str] | None = None) -> Path:
+    """Draw the charts and write ``report.html`` into ``out``.
+
+    ``plans``: see :func:`compare_context`.
+    """
+    context = compare_context(comp, compare_charts(comp, out), stories=stories, plans=plans)
     path = out / "report.html"
     path.write_text(render("compare.html.j2", context), encoding="utf-8")
     return path
