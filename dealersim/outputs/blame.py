@@ -3,7 +3,7 @@
 The factors are whatever the study used (``--factors``), so the cell chart and the tables are
 drawn from the factor list rather than from fixed columns. The page extends the report's
 ``base.html.j2`` and ``macros.html.j2`` (same styles, autoescaping and filters: the report
-environment, overlaid with this package's ``templates/`` folder).
+environment; its template sits with them in ``outputs/report/templates/``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
@@ -22,10 +21,6 @@ from dealersim.outputs.plots import new_figure, tidy
 from dealersim.outputs.report.charts import plot_effects
 from dealersim.outputs.report.render import ENV, embed
 from dealersim.studies.blame import Blame
-
-BLAME_ENV = ENV.overlay(loader=jinja2.ChoiceLoader([
-    jinja2.PackageLoader("dealersim.outputs", "templates"), ENV.loader]))
-"""The report environment with this package's templates first (``blame.html.j2``)."""
 
 
 def plot_cells(b: Blame, path: Path) -> Path:
@@ -100,7 +95,7 @@ def write_blame(b: Blame, out: str | Path, *, force: bool = False) -> Path:
         b.runs.to_parquet(tmp / "runs.parquet", index=False)
         for name, frame in tables(b).items():
             frame.to_csv(tmp / name, index=False, float_format="%.6g")
-        html = BLAME_ENV.get_template("blame.html.j2").render(
+        html = ENV.get_template("blame.html.j2").render(
             blame_context(b, blame_charts(b, tmp)))
         (tmp / "report.html").write_text(html, encoding="utf-8")
     return Path(out)

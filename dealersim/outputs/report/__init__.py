@@ -1,9 +1,9 @@
-"""The output directories of ``compare`` and ``blame``: data files, charts and the HTML report.
+"""The output directory of ``compare``: data files, charts and the HTML report.
 
 * :mod:`.charts`: the report's matplotlib charts (PNG);
 * :mod:`.render`: the context of each report, rendered with the Jinja2 templates in
   ``templates/`` (autoescaped; one self-contained HTML file with the charts embedded);
-* here: :func:`write_compare` and :func:`write_blame`, which write a whole output directory
+* here: :func:`write_compare`, which writes a whole output directory
   atomically (:func:`dealersim.base.io.atomic_dir`).
 """
 
@@ -15,27 +15,20 @@ from typing import TYPE_CHECKING
 
 from dealersim.base.io import atomic_dir
 from dealersim.outputs.report.charts import (
-    blame_charts,
     color_of,
     compare_charts,
-    plot_blame,
     plot_effects,
 )
-from dealersim.outputs.report.render import blame_report, compare_report
+from dealersim.outputs.report.render import compare_report
 
 if TYPE_CHECKING:
-    from dealersim.studies.blame import Blame
     from dealersim.studies.compare import Comparison
 
 __all__ = [
-    "blame_charts",
-    "blame_report",
     "color_of",
     "compare_charts",
     "compare_report",
-    "plot_blame",
     "plot_effects",
-    "write_blame",
     "write_compare",
 ]
 
@@ -65,14 +58,3 @@ def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
         compare_report(comp, tmp, stories=stories, plans=plans)
     return Path(out)
 
-
-def write_blame(b: Blame, out: str | Path, *, force: bool = False) -> Path:
-    """Write runs, cells, effects, the logit table, charts and ``report.html`` atomically."""
-    with atomic_dir(out, force=force) as tmp:
-        b.runs.to_parquet(tmp / "runs.parquet", index=False)
-        b.cells.to_csv(tmp / "cells.csv", index=False, float_format="%.6g")
-        b.effects.to_csv(tmp / "effects.csv", index=False, float_format="%.6g")
-        if b.logit is not None:
-            b.logit.table().to_csv(tmp / "logit.csv", index=False, float_format="%.6g")
-        blame_report(b, tmp)
-    return Path(out)

@@ -1,4 +1,4 @@
-"""Charts of the ``compare`` and ``blame`` reports, saved as PNG.
+"""Charts of the ``compare`` report (and the effects chart ``blame`` shares), saved as PNG.
 
 Charts are drawn on ``matplotlib.figure.Figure`` objects (no pyplot state) with the shared
 figure and axis helpers of :mod:`dealersim.outputs.plots`.
@@ -340,35 +340,6 @@ def compare_charts(comp: Comparison, out: Path) -> dict[str, Path]:
 
 
 # ====================================================================== blame charts
-def plot_blame(b: Blame, path: Path) -> Path:
-    """Success rate per cell of the blame factorial, with Wilson 95 % intervals."""
-    cells = b.cells
-    fig = new_figure(9.0, 4.2)
-    axes = fig.subplots(1, 2, sharey=True)
-    skills = list(dict.fromkeys(cells.skill))
-    managers = list(dict.fromkeys(cells.manager))
-    markers = {managers[0]: "o", managers[-1]: "s"}
-    for ax, owner in zip(axes, list(dict.fromkeys(cells.owner)), strict=True):
-        for mgr in managers:
-            d = cells[(cells.owner == owner) & (cells.manager == mgr)].set_index("skill").loc[
-                skills]
-            x = np.arange(len(skills)) + (0.06 if mgr == managers[-1] else -0.06)
-            c = "#1e8449" if mgr == managers[-1] else "#c0392b"
-            ax.errorbar(x, d.rate, yerr=_err(d.rate, d.ci_low, d.ci_high), color=c,
-                        marker=markers[mgr], lw=1.8, capsize=4, label=f"manager {mgr}")
-        ax.set_xticks(np.arange(len(skills)), [f"{s}\nskill" for s in skills])
-        ax.set_title(f"owner preparation: {owner}", fontsize=11)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.grid(axis="y", color="0.92")
-        tidy(ax)
-    axes[0].set_ylim(0, 1)
-    axes[0].set_ylabel("launches that succeed")
-    axes[0].legend(loc="upper left", frameon=False, fontsize=9)
-    fig.suptitle(f"Whose fault is it? Success rate per combination ({b.replicates} runs each, "
-                 f"95 % intervals)", fontsize=12, fontweight="bold", x=0.02, ha="left")
-    return _save(fig, path)
-
-
 def plot_effects(b: Blame, path: Path) -> Path:
     """Main effects and interactions on the success rate, with 95 % intervals."""
     eff = b.effects
@@ -388,8 +359,3 @@ def plot_effects(b: Blame, path: Path) -> Path:
     tidy(ax)
     return _save(fig, path)
 
-
-def blame_charts(b: Blame, out: Path) -> dict[str, Path]:
-    """Draw the blame charts into ``out``: ``cells`` and ``effects``."""
-    return {"cells": plot_blame(b, out / "blame_cells.png"),
-            "effects": plot_effects(b, out / "blame_effects.png")}

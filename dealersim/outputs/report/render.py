@@ -1,7 +1,8 @@
-"""The HTML reports of ``compare`` and ``blame``: a context per report, rendered by Jinja2.
+"""The HTML report of ``compare``: its context, rendered by Jinja2.
 
 The templates live in ``dealersim/outputs/report/templates/`` (``compare.html.j2``,
-``blame.html.j2``, the shared ``base.html.j2``, ``macros.html.j2`` and ``report.css``);
+``blame.html.j2`` (rendered by :mod:`dealersim.outputs.blame`), the shared ``base.html.j2``,
+``macros.html.j2`` and ``report.css``);
 autoescaping is on, so every value from a run or a parameter reaches the page as text. The
 charts are embedded as base64 PNGs and the styles inline: a report is one self-contained file.
 """
@@ -23,7 +24,6 @@ from dealersim.model.strategies import strategy_doc, strategy_line, strategy_tit
 from dealersim.outputs.report.charts import (
     DAYS_PER_MONTH,
     DRIVER_LABELS,
-    blame_charts,
     color_of,
     compare_charts,
 )
@@ -37,7 +37,6 @@ from dealersim.studies.compare import (
 )
 
 if TYPE_CHECKING:
-    from dealersim.studies.blame import Blame
     from dealersim.studies.compare import Comparison
 
 
@@ -333,27 +332,3 @@ def compare_report(comp: Comparison, out: Path, *, stories: bool = True,
     path.write_text(render("compare.html.j2", context), encoding="utf-8")
     return path
 
-
-# ====================================================================== blame report
-def blame_context(b: Blame, charts: Mapping[str, Path]) -> dict[str, Any]:
-    """Everything ``blame.html.j2`` shows (``charts``: see :func:`blame_charts`)."""
-    return {
-        "cells": b.cells.to_dict("records"),
-        "effects": b.effects.to_dict("records"),
-        "logit": b.logit.table().to_dict("records") if b.logit is not None else [],
-        "replicates": b.replicates,
-        "sentences": b.sentences(),
-        "levels": b.level_text(),
-        "charts": {name: embed(path) for name, path in charts.items()},
-        "command": b.command,
-        "version": b.version,
-        "seed": b.seed,
-    }
-
-
-def blame_report(b: Blame, out: Path) -> Path:
-    """Draw the blame charts and write ``report.html`` into ``out``."""
-    context = blame_context(b, blame_charts(b, out))
-    path = out / "report.html"
-    path.write_text(render("blame.html.j2", context), encoding="utf-8")
-    return path
