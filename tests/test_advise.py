@@ -18,6 +18,7 @@ from dealersim.model import kpis
 from dealersim.model.params import Params, field_specs, spec
 from dealersim.model.scenario import load
 from dealersim.model.strategies import make_params
+from dealersim.outputs.advice import read_three_things
 from dealersim.studies import advise
 from dealersim.studies.engine import seed_for
 
@@ -271,3 +272,27 @@ def test_cli_objective_npv_needs_the_kpi(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--objective" in err[0] and "program_cost" in err[0]
     assert listing(tmp_path) == []
+
+
+def test_three_things_reach_the_compare_report(cli_study, tmp_path, capsys):
+    """``compare --advice DIR`` puts advise's sentences into the report's own section."""
+    things = read_three_things(cli_study)
+    assert isinstance(things, list) and all(isinstance(t, str) for t in things)
+    out = tmp_path / "cmp"
+    code = main(["compare", "overlay", "planned", "--replicates", "2", "--years", "1",
+                 "--set", "n_reps=4", "--workers", "1", "--advice", str(cli_study),
+                 "--out", str(out)])
+    assert code == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    if things:
+        assert "If you can only change three things" in html
+        assert all(t.split(":")[0][:40] in html for t in things)
+
+
+def test_compare_advice_must_be_an_advise_folder(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "overlay", "planned", "--advice", str(tmp_path),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--advice" in err[-1] and "dealersim advise" in err[-1]
+    assert not out.exists()

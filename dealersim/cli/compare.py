@@ -33,6 +33,7 @@ from dealersim.cli.common import (
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
+from dealersim.outputs.advice import read_three_things
 from dealersim.outputs.blame import write_blame
 from dealersim.outputs.plots import plot_side_by_side, save_run
 from dealersim.outputs.report import write_compare
@@ -71,6 +72,14 @@ def parse_overrides(sets: Sequence[tuple[str, Any]] | None, years: float | None,
     for s in strategies:
         build_params(s, sets, years)
     return overrides_of(sets, years)
+
+
+def advice_type(text: str) -> list[str]:
+    """``compare --advice DIR``: the three-things sentences of a ``dealersim advise`` folder."""
+    try:
+        return read_three_things(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("advice: ")) from None
 
 
 def factors_type(text: str) -> tuple[str, ...]:
@@ -128,7 +137,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     command = default_command(strategies, replicates, seed, overrides) + f" --out {out}"
     comp = run_compare(strategies, replicates=replicates, seed=seed, overrides=overrides,
                        workers=workers, series_stride=args.stride, command=command)
-    write_compare(comp, out, force=args.force)
+    write_compare(comp, out, force=args.force, plans=args.advice)
     print(f"{len(comp.runs)} runs in {comp.seconds:.1f} s on {workers} worker(s)")
     print(terminal_table(comp))
     print(f"wrote: {out}/ (report.html, runs.parquet, timeseries.parquet, ledger.parquet, "
@@ -232,6 +241,9 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--stride", default=DEFAULT_STRIDE, type=stride_type, metavar="DAYS",
                    help=f"record the time series every DAYS days (default {DEFAULT_STRIDE}; "
                    "0: summaries only, no fan or wall charts)")
+    p.add_argument("--advice", type=advice_type, metavar="DIR",
+                   help="a `dealersim advise` output folder: its three most important changes "
+                   "go into the report's \"If you can only change three things\"")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("blame", cmd_blame,

@@ -15,6 +15,7 @@ folder of scenario files as a whole, so a reader never sees a half-written resul
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,27 @@ def advice_text(advice: Advice) -> str:
     return "\n".join(lines)
 
 
+THREE_THINGS = "three_things.json"
+"""The file in an advise output directory holding the report's "three things" sentences."""
+
+
+def read_three_things(folder: str | Path) -> list[str]:
+    """The "If you can only change three things" sentences saved by ``dealersim advise``.
+
+    Raises:
+        ValueError: One line naming the folder when it holds no readable sentences.
+    """
+    path = Path(folder) / THREE_THINGS
+    try:
+        things = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ValueError(f"advice: {folder} is not allowed; expected a folder written by "
+                         f"`dealersim advise` (with {THREE_THINGS})") from None
+    if not isinstance(things, list) or not all(isinstance(t, str) for t in things):
+        raise ValueError(f"advice: {path} is not allowed; expected a list of sentences")
+    return things
+
+
 def write_advice(advice: Advice, out: str | Path) -> list[Path]:
     """Write the tables, the chart, the scenario files and ``advice.md`` into ``out``.
 
@@ -122,4 +144,5 @@ def write_advice(advice: Advice, out: str | Path) -> list[Path]:
             save(plan_scenario(advice, name), tmp / f"{name}.toml")
     written.append(out / "plans")
     written.append(write_text(out / "advice.md", advice_text(advice)))
+    written.append(write_text(out / THREE_THINGS, json.dumps(three_things(advice), indent=1)))
     return written
