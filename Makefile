@@ -71,8 +71,8 @@ test: venv frontend browser ## ruff, the generated docs are current, then pytest
 demo: venv ## the main job: overlay vs planned, 300 paired replicates over 5 years -> out/demo/report.html (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
-bench: venv ## run the benchmarks: python -m dealersim.cli.bench ARGS
-	$(VENV_PY) -m dealersim.cli.bench $(ARGS)
+bench: venv frontend browser ## run the benchmarks: python -m dealersim.cli.bench ARGS
+	DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m dealersim.cli.bench $(ARGS)
 
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)

@@ -311,6 +311,14 @@ def report(results: dict[str, Any]) -> str:
     if results.get("sweep"):
         lines.append("sweep")
         lines += [f"  {k}: {_num(v)}" for k, v in results["sweep"].items()]
+    if results.get("dashboard"):
+        d = results["dashboard"]
+        lines += ["dashboard (Chromium, 1366x768, seed changes)",
+                  f"  change-to-redraw median {d['redraw_median']:.3f} s over {d['changes']} "
+                  f"changes (target <= 0.5 s, must <= 1 s); min {d['redraw_min']:.3f}, max "
+                  f"{d['redraw_max']:.3f}",
+                  f"  replay frame interval {d['frame_median'] * 1000:.0f} ms (intended "
+                  f"{d['frame_intended'] * 1000:.0f} ms; target within 1.5x) [{d['load']}]"]
     return "\n".join(lines)
 
 
@@ -374,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, print them and write ``out/bench/results.json``."""
     parser = argparse.ArgumentParser(prog="python -m dealersim.cli.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and runs")
-    parser.add_argument("--only", choices=("model", "compare", "sweep"), help="one section")
+    parser.add_argument("--only", choices=("model", "compare", "sweep", "dashboard"),
+                        help="one section")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else 5
     results: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
@@ -386,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "sweep"):
         quick = {"runs": 100, "memory_runs": None, "dask_runs": 200} if args.quick else {}
         results["sweep"] = _optional("dealersim.cli.bench_sweep", "benchmark", **quick)
+    if args.only in (None, "dashboard"):  # needs Chromium: $DEALERSIM_CHROMIUM (make browser)
+        results["dashboard"] = _optional("dealersim.dashboard.bench", "measure")
     print(report(results))
     out = Path("out") / "bench"
     out.mkdir(parents=True, exist_ok=True)
