@@ -223,7 +223,14 @@ def test_offer_probability_is_poisson():
 
 
 REVIEWS = dict(NO_QUITS, milestone_interval_days=30, extension_days=0, performance_cut=0.0,
-               search_after_misses=2, fire_after_misses=4)
+               search_after_misses=2, fire_after_misses=4, intro_rate=0.0)
+
+
+def reviewed(**overrides) -> DealershipModel:
+    """A small model whose specialist books nothing, so that every review misses."""
+    model = small(**{**REVIEWS, **overrides})
+    model.specialists[0].closed = lambda i, mrr: None  # deals close without his credit
+    return model
 
 
 def _run_until(model, day):
@@ -233,7 +240,7 @@ def _run_until(model, day):
 
 def test_job_search_starts_at_the_second_miss_and_an_offer_ends_the_job():
     """Reviews every 30 days from day 30, nothing booked; offers come about weekly."""
-    model = small(**{**REVIEWS, "job_offer_rate": 52.0})
+    model = reviewed(job_offer_rate=52.0)
     s = model.specialists[0]
     _run_until(model, 45)
     assert s.misses == 1 and not s.searching and s.left_day is None
@@ -246,14 +253,14 @@ def test_job_search_starts_at_the_second_miss_and_an_offer_ends_the_job():
 
 
 def test_without_offers_the_searching_specialist_is_fired():
-    model = small(**REVIEWS)
+    model = reviewed()
     s = model.specialists[0]
     _run_until(model, 125)
     assert s.searching and s.left_as == "fired" and s.misses == 4
 
 
 def test_a_met_milestone_ends_the_search():
-    model = small(**REVIEWS)
+    model = reviewed()
     s = model.specialists[0]
     _run_until(model, 65)
     assert s.searching
