@@ -92,8 +92,8 @@ class Target:
     """The numeric target range of one validation check.
 
     Attributes:
-        low: Smallest value inside the target (``-inf``: none).
-        high: Largest value inside the target (``inf``: none).
+        low: Smallest value inside the target (``-inf``: none, as in "<= 25 %").
+        high: Largest value inside the target (``inf``: none, as in ">= 75 %").
         scale: What one unit of distance means for this check (a rate: 10 points).
         arms: The arms of ``validation.ARMS`` the check's measure reads.
     """
@@ -113,29 +113,29 @@ class Target:
 _INF = math.inf
 TARGETS: dict[str, Target] = {
     "overlay launch success": Target(0.10, 0.30, 0.1, ("overlay",)),
-    "overlay first milestone met": Target(0.0, 0.25, 0.1, ("overlay",)),
+    "overlay first milestone met": Target(-_INF, 0.25, 0.1, ("overlay",)),
     "overlay median first-specialist tenure": Target(90.0, 180.0, 45.0, ("overlay",)),
-    "overlay successors also fail": Target(0.75, 1.0, 0.1, ("overlay",)),
+    "overlay successors also fail": Target(0.75, _INF, 0.1, ("overlay",)),
     "overlay walls rise, day 0 to day 60": Target(0.0, _INF, 0.05, ("overlay",)),
-    "overlay warm intro share (median run)": Target(0.0, 0.20, 0.1, ("overlay",)),
-    "planned launch success": Target(0.75, 1.0, 0.1, ("planned",)),
+    "overlay warm intro share (median run)": Target(-_INF, 0.20, 0.1, ("overlay",)),
+    "planned launch success": Target(0.75, _INF, 0.1, ("planned",)),
     "planned walls fall, day 0 to day 60": Target(-_INF, 0.0, 0.05, ("planned",)),
-    "planned warm intro share (median run)": Target(0.50, 1.0, 0.1, ("planned",)),
+    "planned warm intro share (median run)": Target(0.50, _INF, 0.1, ("planned",)),
     "hardware_only account base decline": Target(0.05, 0.15, 0.05, ("hardware_only",)),
-    "managed vs hardware-only churn": Target(0.0, 0.5, 0.25, ("planned_long",)),
+    "managed vs hardware-only churn": Target(-_INF, 0.5, 0.25, ("planned_long",)),
     "dials/day under ask-permission vs without":
-        Target(0.0, 0.70, 0.2, ("overlay_ask_always", "overlay_ask_never")),
-    "overlay success with top skill": Target(0.0, 0.50, 0.1, ("overlay_skill_high",)),
-    "planned success with default skill": Target(0.75, 1.0, 0.1, ("planned",)),
-    "overlay tenure spread: busiest leaving day": Target(0.0, 0.50, 0.1, ("overlay",)),
+        Target(-_INF, 0.70, 0.2, ("overlay_ask_always", "overlay_ask_never")),
+    "overlay success with top skill": Target(-_INF, 0.50, 0.1, ("overlay_skill_high",)),
+    "planned success with default skill": Target(0.75, _INF, 0.1, ("planned",)),
+    "overlay tenure spread: busiest leaving day": Target(-_INF, 0.50, 0.1, ("overlay",)),
     "more extension never shortens tenure":
         Target(0.0, _INF, 10.0, ("overlay_ext0", "overlay", "overlay_ext90")),
-    "overlay + double credit alone": Target(0.0, 0.60, 0.1, ("overlay_credit",)),
-    "overlay + a leading manager alone": Target(0.0, 0.60, 0.1, ("overlay_leader",)),
-    "overlay + rules of engagement alone": Target(0.0, 0.60, 0.1, ("overlay_rules",)),
-    "overlay + rep training alone": Target(0.0, 0.60, 0.1, ("overlay_training",)),
-    "overlay + owner intervention alone": Target(0.0, 0.60, 0.1, ("overlay_owner",)),
-    "overlay + quota ramp alone": Target(0.0, 0.60, 0.1, ("overlay_ramp",)),
+    "overlay + double credit alone": Target(-_INF, 0.60, 0.1, ("overlay_credit",)),
+    "overlay + a leading manager alone": Target(-_INF, 0.60, 0.1, ("overlay_leader",)),
+    "overlay + rules of engagement alone": Target(-_INF, 0.60, 0.1, ("overlay_rules",)),
+    "overlay + rep training alone": Target(-_INF, 0.60, 0.1, ("overlay_training",)),
+    "overlay + owner intervention alone": Target(-_INF, 0.60, 0.1, ("overlay_owner",)),
+    "overlay + quota ramp alone": Target(-_INF, 0.60, 0.1, ("overlay_ramp",)),
 }
 """Every validation check's target as numbers (a test checks them against ``Check.ok``)."""
 
@@ -577,9 +577,24 @@ def _abc(spec_: CalibrationSpec, sampler: SeededSampler) -> Any:
     })
     return pyabc.ABCSMC(
         PatternModel(spec_), prior, PatternDistance(spec_.stat_keys()),
-        population_size=spec_.budget.population, sampler=sampler,
-        eps=pyabc.epsilon.QuantileEpsilon(initial_epsilon=math.inf, alpha=0.5),
+        population_size=spec_.budget.population, sampler=sampler, eps=_epsilon(None, 0),
     )
+
+
+def _epsilon(history: Any, t: int) -> Any:
+    """The tolerance of generation ``t``: infinite first, then the weighted median distance.
+
+    Built from the history before every generation (rather than kept in pyabc's epsilon
+    object), so a resumed calibration uses exactly the tolerances of an uninterrupted one.
+    """
+    pyabc = _pyabc()
+    value = math.inf
+    if t > 0:
+        d = history.get_weighted_distances(t=t - 1)
+        w = d.w.to_numpy(float)
+        value = float(pyabc.weighted_statistics.weighted_quantile(
+            points=d.distance.to_numpy(float), weights=w / w.sum(), alpha=0.5))
+    return pyabc.epsilon.QuantileEpsilon(initial_epsilon=value, alpha=0.5)
 
 
 # ====================================================================== running
@@ -730,6 +745,7 @@ def run_calibration(
         left = b.generations - done
         if left > 0 and history.total_nr_simulations < b.max_simulations:
             for t in range(done, b.generations):
+                abc.eps = _epsilon(history, t)
                 abc.run(minimum_epsilon=0.0, max_nr_populations=1,
                         max_total_nr_simulations=b.max_simulations)
                 pops = history.get_all_populations()
