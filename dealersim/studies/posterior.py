@@ -98,9 +98,9 @@ class Robustness:
 
     @property
     def sentence(self) -> str:
-        """The plain sentence, e.g. "planned beats overlay in 97 % of parameter sets ..."."""
+        """The plain sentence: "planned beats overlay (launch succeeded) in 97 % of the ..."."""
         label = kpis.label(self.kpi).lower()
-        return (f"{self.better} beats {self.other} on {label} in {self.share * 100:.0f} % of the "
+        return (f"{self.better} beats {self.other} ({label}) in {self.share * 100:.0f} % of the "
                 f"parameter sets that reproduce the story ({self.wins} wins and {self.ties} "
                 f"ties, counted half, over {self.sets} sets; {self.runs_per_set:.1f} runs "
                 "per set and strategy, so chance is part of the count)")
