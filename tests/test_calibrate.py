@@ -33,6 +33,7 @@ from dealersim.studies.calibrate import (
 from dealersim.studies.compare import run_compare
 from dealersim.studies.discover import Discovery, _cart_boxes, _prim_box, discover
 from dealersim.studies.posterior import draw, load_posterior, robustness
+from dealersim.studies.sweeps import parse_spec_text, run_sweep
 from dealersim.studies.validation import CHECKS
 
 TINY = """
@@ -309,3 +310,24 @@ def test_discover_over_a_posterior_and_bad_sources(tiny, tmp_path):
     assert main(["discover", str(cal), "--threshold", "2"]) == 2
     assert main(["discover", str(cal), "--strategy", "nope"]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_discover_over_a_sweep(tmp_path):
+    out = tmp_path / "sweep"
+    run_sweep(parse_spec_text("""
+name = "where"
+strategy = "overlay"
+sampler = "grid"
+replicates = 2
+seed = 5
+[fixed]
+years = 1.0
+[factors]
+specialist_skill = {low = 0.5, high = 1.5, levels = 3}
+wall_initial = {low = 0.0, high = 0.6, levels = 3}
+credit_policy = ["none", "double"]
+"""), out, workers=1)
+    found = discover(out, method="cart")
+    assert len(found.cases) == 36 and found.inputs == ["specialist_skill", "wall_initial"]
+    assert found.strategy == "overlay" and "draw" not in found.cases
+    assert found.sentences()[0].endswith(" % of 36 cases of the sweep.")

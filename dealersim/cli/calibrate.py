@@ -20,8 +20,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from dealersim.base.procs import Terminated, sigterm_as_interrupt
-from dealersim.cli.common import UsageError, fail, out_dir_type, usable_cpus, workers_type
+from dealersim.cli.common import (
+    UsageError,
+    out_dir_type,
+    resumable,
+    usable_cpus,
+    workers_type,
+)
 from dealersim.cli.sweep import SCHEDULER_RE
 from dealersim.outputs.calibration import write_plots
 from dealersim.studies.calibrate import (
@@ -41,14 +46,7 @@ def _say(line: str) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``dealersim calibrate``: check everything, then run or resume the calibration."""
-    with sigterm_as_interrupt():
-        try:
-            return _calibrate(args)
-        except KeyboardInterrupt as exc:
-            code = exc.exit_code if isinstance(exc, Terminated) else 130
-            what = f"terminated ({exc})" if isinstance(exc, Terminated) else "interrupted"
-            return fail(f"{what}; finished generations kept in {args.out}; run again with "
-                        "--resume", code)
+    return resumable(lambda: _calibrate(args), f"finished generations kept in {args.out}")
 
 
 def _calibrate(args: argparse.Namespace) -> int:

@@ -630,8 +630,7 @@ class Calibration:
         return list(self.parameters.loc[~self.parameters.pinned_down, "parameter"])
 
 
-def check_directory(out: Path, spec_text: str, spec_: CalibrationSpec, *, resume: bool,
-                    force: bool) -> None:
+def check_directory(out: Path, spec_: CalibrationSpec, *, resume: bool, force: bool) -> None:
     """Refuse, before anything is written, a directory this calibration must not use.
 
     Raises:
@@ -723,7 +722,7 @@ def run_calibration(
     text = spec_text if spec_text is not None else spec_json_text(spec_)
     if spec_text is not None and parse_spec(spec_text).digest() != spec_.digest():
         raise CalibrationError("spec_text: it does not describe the spec given")
-    check_directory(out, text, spec_, resume=resume, force=force)
+    check_directory(out, spec_, resume=resume, force=force)
     say = say or (lambda line: None)
     start_time = time.perf_counter()
     _start(out, text, resume=resume, force=force)
@@ -731,7 +730,10 @@ def run_calibration(
     db = f"sqlite:///{(out / HISTORY).resolve()}"
     b = spec_.budget
     with _executor(workers, executor) as pool:
-        sampler = SeededSampler(spec_.seed, executor=pool, workers=workers, progress=progress)
+        sampler = SeededSampler(
+            spec_.seed, executor=pool, workers=workers, progress=progress,
+            on_round=lambda ok, n: say(f"  {ok} of {b.population} accepted, {n} simulated "
+                                       f"({time.perf_counter() - start_time:.0f} s)"))
         abc = _abc(spec_, sampler)
         if resume:
             history = abc.load(db, 1)

@@ -98,16 +98,16 @@ class Discovery:
     def sentences(self) -> list[str]:
         """The finding in plain sentences."""
         what = "plausible dealerships (parameter sets drawn from the posterior)" \
-            if "draw" in self.cases else "the sweep's cases"
-        out = [f"{self.strategy} succeeds in {self.base_rate:.0%} of {len(self.cases)} "
+            if "draw" in self.cases else "cases of the sweep"
+        out = [f"{self.strategy} succeeds in {_pct(self.base_rate)} of {len(self.cases)} "
                f"{what}."]
         if not self.boxes:
             out.append("No condition was found under which it succeeds more often "
                        f"(too few successes: {int(self.cases[OUTCOME].sum())}).")
         for b in self.boxes:
-            out.append(f"It succeeds in {b.density:.0%} of cases where {b.describe()}: that "
-                       f"box holds {b.coverage:.0%} of all successes (coverage) and "
-                       f"{b.mass:.0%} of all cases.")
+            out.append(f"It succeeds in {_pct(b.density)} of the cases (density) where "
+                       f"{b.describe()}; that box holds {_pct(b.coverage)} of all successes "
+                       f"(coverage) and {_pct(b.mass)} of all cases (mass).")
         return out
 
     def table(self) -> pd.DataFrame:
@@ -120,6 +120,10 @@ class Discovery:
 
 
 _FIELDS = {f.name for f in field_specs()}
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f} %"
 
 
 @functools.cache
