@@ -7,6 +7,7 @@ The calibrations here are tiny (4 parameter sets a generation, 2 generations, 1 
 from __future__ import annotations
 
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -331,3 +332,28 @@ credit_policy = ["none", "double"]
     assert len(found.cases) == 36 and found.inputs == ["specialist_skill", "wall_initial"]
     assert found.strategy == "overlay" and "draw" not in found.cases
     assert found.sentences()[0].endswith(" % of 36 cases of the sweep.")
+
+
+def test_ctrl_c_keeps_finished_generations_and_resume_finishes(tmp_path):
+    text = TINY.replace("generations = 2", "generations = 4")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    out = tmp_path / "cal"
+    proc = subprocess.Popen([DEALERSIM, "calibrate", str(spec), "--out", str(out), "--workers",
+                             "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("generation 1/"):
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "interrupted" in err and "--resume" in err
+    assert (out / "history.db").is_file() and not (out / "calibration.json").exists()
+    done = _cli("calibrate", str(spec), "--out", str(out), "--workers", "1", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "generations on disk" in done.stdout and (out / "calibration.json").is_file()
+    assert len(pd.read_csv(out / "diagnostics.csv")) >= 2
