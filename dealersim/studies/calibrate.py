@@ -954,13 +954,22 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
-def defaults_lines(cal: Calibration) -> list[str]:
-    """Plain lines comparing the posterior centre with today's defaults."""
+def defaults_lines(cal: Calibration, limit: int | None = None) -> list[str]:
+    """Plain lines comparing the posterior centre with today's defaults.
+
+    Args:
+        cal: The calibration.
+        limit: List at most this many parameters whose default lies outside the posterior's
+            90 % interval, the farthest first (``None``: all).
+    """
     p = cal.parameters
-    outside = p[~p.default_inside]
+    outside = p[~p.default_inside].sort_values("shift", key=abs, ascending=False)
     lines = [f"Today's default lies inside the posterior's 90 % interval for "
              f"{len(p) - len(outside)} of {len(p)} parameters."]
-    for _, r in outside.sort_values("shift", key=abs, ascending=False).iterrows():
+    if limit is not None and len(outside) > limit:
+        lines.append(f"The {limit} farthest of the other {len(outside)} (all in parameters.csv):")
+        outside = outside.iloc[:limit]
+    for _, r in outside.iterrows():
         unit = f" {r.unit}" if r.unit else ""
         lines.append(f"{r.label}: default {_num(r.default)}{unit}, posterior median "
                      f"{_num(r['median'])} (90 % interval {_num(r.q05)} to {_num(r.q95)})")
@@ -983,7 +992,7 @@ def summary_lines(cal: Calibration) -> list[str]:
     pinned = len(cal.parameters) - len(cal.not_pinned)
     lines.append(f"The patterns pin down {pinned} of {len(cal.parameters)} parameters; the "
                  f"posterior of the other {len(cal.not_pinned)} is about their prior.")
-    return lines + defaults_lines(cal)
+    return lines + defaults_lines(cal, limit=10)
 
 
 def summary_markdown(cal: Calibration) -> str:
