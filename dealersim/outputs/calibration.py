@@ -58,6 +58,7 @@ def pairwise(cal: Calibration) -> Figure:
     """Pairwise scatter of the most pinned-down parameters (size: weight)."""
     names = list(cal.parameters.sort_values("sd_ratio").parameter[:PAIRWISE_MAX])
     labels = dict(zip(cal.parameters.parameter, cal.parameters.label, strict=True))
+    prior = {r.parameter: (r.prior_low, r.prior_high) for _, r in cal.parameters.iterrows()}
     k = len(names)
     fig = new_figure(2.0 * k + 1, 2.0 * k + 1)
     axes = fig.subplots(k, k, squeeze=False)
@@ -67,17 +68,21 @@ def pairwise(cal: Calibration) -> Figure:
         for j, b in enumerate(names):
             ax = axes[i, j]
             if i == j:
-                ax.hist(cal.posterior[a], bins=10, weights=w, color="tab:blue", alpha=0.7)
+                ax.hist(cal.posterior[a], bins=np.linspace(*prior[a], 11), weights=w,
+                        color="tab:blue", alpha=0.7)
             else:
                 ax.scatter(cal.posterior[b], cal.posterior[a], s=size, alpha=0.5,
                            color="tab:blue", linewidths=0)
+                ax.set_ylim(*prior[a])
+            ax.set_xlim(*prior[b])  # the prior's range: how far the patterns narrow it
             ax.tick_params(labelsize=6)
             if i == k - 1:
                 ax.set_xlabel(labels[b], fontsize=7)
             if j == 0:
                 ax.set_ylabel(labels[a], fontsize=7)
             tidy(ax)
-    fig.suptitle("Accepted parameter sets, pairwise (dot size: weight)", fontsize=10)
+    fig.suptitle("Accepted parameter sets, pairwise over the prior ranges (dot size: weight)",
+                 fontsize=10)
     return fig
 
 
