@@ -500,10 +500,11 @@ def _candidate_task(indices: Sequence[int], series_stride: int, blob: bytes, mas
 class SeededSampler:
     """A pyabc sampler whose result depends only on the master seed (see the module docstring).
 
-    Candidates are evaluated in rounds of ``max(population, 2 x workers)`` on ``executor``
-    (or in this process when ``workers`` is 1); the accepted population is the first ``n``
-    accepted candidates in index order. Implements pyabc's sampler interface
-    (``sample_until_n_accepted``).
+    Candidates are evaluated in rounds on ``executor`` (or in this process when ``workers`` is
+    1): the first round holds ``max(n, 2 x workers)``, later ones what the acceptance rate so
+    far says is missing. The accepted population is the first ``n`` accepted candidates in
+    index order, so the round sizes change the work done, never the result. Implements pyabc's
+    sampler interface (``sample_until_n_accepted``).
     """
 
     def __init__(self, master: int, *, executor: Executor | None = None, workers: int = 1,
@@ -538,6 +539,9 @@ class SeededSampler:
         size = max(n, 2 * self.workers)
         start = accepted = 0
         while accepted < n and start < max_eval:
+            if start:  # later rounds: what the acceptance rate so far says is missing
+                rate = max(accepted, 1) / start
+                size = max(2 * self.workers, math.ceil(1.1 * (n - accepted) / rate))
             indices = list(range(start, int(min(start + size, max_eval))))
             results: dict[int, Any] = {}
             for batch in execute(indices, executor=self.executor, workers=self.workers,
