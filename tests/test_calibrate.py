@@ -150,6 +150,16 @@ def test_an_interrupted_calibration_resumes_to_the_same_posterior(tiny, tmp_path
     assert (out / "posterior.parquet").read_bytes() == (first / "posterior.parquet").read_bytes()
 
 
+def test_the_budget_caps_the_simulations_and_keeps_the_last_full_generation(tmp_path):
+    text = TINY.replace("max_simulations = 40", "max_simulations = 6")
+    lines: list[str] = []
+    cal = run_calibration(parse_spec(text), tmp_path / "c", workers=1, say=lines.append)
+    assert len(cal.diagnostics) == 1 and len(cal.posterior) == 4
+    assert any("ran out" in line for line in lines)
+    with pytest.raises(CalibrationError, match="at least budget.population"):
+        parse_spec(TINY.replace("max_simulations = 40", "max_simulations = 3"))
+
+
 def test_outputs_are_complete_and_consistent(tiny):
     spec, out = tiny
     cal = load_calibration(out)

@@ -186,7 +186,9 @@ class Budget:
         population: Accepted parameter sets per generation.
         generations: ABC-SMC generations (the first samples the prior).
         replicates: Runs per arm and team size for one parameter set.
-        max_simulations: Stop after this many parameter sets were simulated in all.
+        max_simulations: A cap on the parameter sets counted over all generations: a
+            generation that cannot accept ``population`` sets within what is left is abandoned
+            and the previous generation is the posterior.
         predictive: Posterior draws re-simulated (with fresh seeds) for the predictive check.
     """
 
@@ -228,8 +230,14 @@ class CalibrationSpec:
         return dataclasses.asdict(self)
 
     def digest(self) -> str:
-        """A short hash of everything that decides the posterior."""
-        text = json.dumps(self.to_json(), sort_keys=True)
+        """A short hash of what decides each generation (a resume must match it).
+
+        The generations, ``max_simulations`` and ``predictive`` are left out: a resumed
+        calibration may run more (or fewer) generations than it was started with.
+        """
+        data = self.to_json()
+        data["budget"] = {k: data["budget"][k] for k in ("population", "replicates")}
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -387,6 +395,10 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
         predictive=_int(b.get("predictive", d.predictive), "budget.predictive", 1,
                         MAX_PARTICLES),
     )
+    if budget.max_simulations < budget.population:
+        raise CalibrationError(f"budget.max_simulations: {budget.max_simulations} is not "
+                               f"allowed; expected at least budget.population "
+                               f"({budget.population})")
     priors = _priors(data.get("parameters", {}))
     return CalibrationSpec(name=name.strip(), seed=seed, sizes=tuple(sizes), checks=checks,
                            priors=priors, budget=budget)
@@ -516,6 +528,9 @@ class SeededSampler:
         self.progress = progress
         self.on_round = on_round
         self.nr_evaluations_ = 0
+        self.max_candidates: float = np.inf
+        """Candidates this generation may evaluate (the rest of the budget); the generation
+        fails (pyabc discards it) if they are spent before ``n`` are accepted."""
         self.sample_factory = pyabc.population.SampleFactory(record_rejected=False)
         self.show_progress = False
         self.analysis_id: str | None = None
@@ -538,6 +553,7 @@ class SeededSampler:
         sample = self.sample_factory()
         size = max(n, 2 * self.workers)
         start = accepted = 0
+        max_eval = min(max_eval, self.max_candidates)
         while accepted < n and start < max_eval:
             if start:  # later rounds: what the acceptance rate so far says is missing
                 rate = max(accepted, 1) / start
@@ -666,9 +682,8 @@ def check_directory(out: Path, spec_: CalibrationSpec, *, resume: bool, force: b
 def _start(out: Path, spec_text: str, *, resume: bool, force: bool) -> None:
     if force and out.exists():
         shutil.rmtree(out)
-    if not resume:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(out / SPEC_COPY, spec_text)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / SPEC_COPY, spec_text)  # a resume may have changed the budget
 
 
 @contextlib.contextmanager
@@ -752,11 +767,15 @@ def run_calibration(
         if left > 0 and history.total_nr_simulations < b.max_simulations:
             for t in range(done, b.generations):
                 abc.eps = _epsilon(history, t)
+                sampler.max_candidates = b.max_simulations - history.total_nr_simulations
                 abc.run(minimum_epsilon=0.0, max_nr_populations=1,
                         max_total_nr_simulations=b.max_simulations)
                 pops = history.get_all_populations()
                 row = pops[pops.t == t]
                 if row.empty:
+                    say(f"generation {t + 1}/{b.generations}: the budget of "
+                        f"{b.max_simulations} parameter sets ran out before {b.population} "
+                        f"were accepted; the posterior is generation {t}")
                     break
                 r = row.iloc[0]
                 say(f"generation {t + 1}/{b.generations}: tolerance {r.epsilon:.3g}, "
