@@ -79,6 +79,8 @@ PINNED_SHIFT = 0.5
 NAN_GAP = 1.0
 """The gap (in scale units) charged to a pattern that cannot be measured in a particle's runs
 (e.g. no successor was hired): unknown counts as one scale unit outside."""
+LOW_ESS = 10
+"""Below this effective sample size the summary warns that the posterior rests on few sets."""
 MAX_PARTICLES = 10_000
 """Cap on ``budget.population`` and ``budget.predictive``."""
 MAX_REPLICATES = 1_000
@@ -1012,6 +1014,11 @@ def summary_lines(cal: Calibration) -> list[str]:
     ]
     for _, r in c[~c.median_inside].iterrows():
         lines.append(f"  outside: {r.stat} (target {r.target}; median {r['median']:.3g})")
+    if d.ess.iloc[-1] < LOW_ESS:
+        lines.append(f"The effective sample size is small ({d.ess.iloc[-1]:.0f} of "
+                     f"{len(cal.posterior)}): a few sets carry most of the weight, so the "
+                     "intervals below and the pinned-down verdicts are rough; run a larger "
+                     "population.")
     pinned = len(cal.parameters) - len(cal.not_pinned)
     lines.append(f"The patterns pin down {pinned} of {len(cal.parameters)} parameters; the "
                  f"posterior of the other {len(cal.not_pinned)} is about their prior.")
