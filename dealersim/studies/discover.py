@@ -89,6 +89,7 @@ class Discovery:
     cases: pd.DataFrame
     inputs: list[str]
     boxes: list[Box] = field(default_factory=list)
+    threshold: float = 0.5
 
     @property
     def base_rate(self) -> float:
@@ -105,6 +106,9 @@ class Discovery:
             out.append("No condition was found under which it succeeds more often "
                        f"(too few successes: {int(self.cases[OUTCOME].sum())}).")
         for b in self.boxes:
+            if b.density < self.threshold:
+                out.append(f"No box of at most {MAX_DIMENSIONS} conditions reaches a density of "
+                           f"{_pct(self.threshold)}; the densest found:")
             out.append(f"It succeeds in {_pct(b.density)} of the cases (density) where "
                        f"{b.describe()}; that box holds {_pct(b.coverage)} of all successes "
                        f"(coverage) and {_pct(b.mass)} of all cases (mass).")
@@ -267,7 +271,7 @@ def discover(source: str | Path, *, strategy: str = "overlay", runs: int = DISCO
         raise DiscoverError(f"DIR: {str(source)!r} holds neither a calibration nor a sweep; "
                             "expected a directory written by 'dealersim calibrate' or "
                             "'dealersim sweep'")
-    found = Discovery(str(source), strategy, method, cases, names)
+    found = Discovery(str(source), strategy, method, cases, names, threshold=float(threshold))
     if 0 < int(cases[OUTCOME].sum()) < len(cases):
         finder = _prim_box if method == "prim" else _cart_boxes
         found.boxes = finder(cases, names, float(threshold))
