@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from dealersim.base.io import check_out
+from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.model import kpis
 from dealersim.model.params import (
     SEED_MAX,
@@ -117,6 +118,25 @@ def fail(message: object, code: int = EXIT_USAGE) -> int:
     sys.stdout.flush()
     print(text, file=sys.stderr)
     return code
+
+
+def resumable(run: Callable[[], int], kept: str) -> int:
+    """Run a command that can be resumed; on Ctrl-C or SIGTERM say what was kept, in one line.
+
+    Args:
+        run: The command's body.
+        kept: What survives an interruption, e.g. ``"finished parts kept in out/x"``.
+
+    Returns:
+        ``run()``'s code, 130 on Ctrl-C, 143 on SIGTERM.
+    """
+    with sigterm_as_interrupt():
+        try:
+            return run()
+        except KeyboardInterrupt as exc:
+            code = exc.exit_code if isinstance(exc, Terminated) else 130
+            what = f"terminated ({exc})" if isinstance(exc, Terminated) else "interrupted"
+            return fail(f"{what}; {kept}; run again with --resume", code)
 
 
 # ====================================================================== option types

@@ -46,6 +46,7 @@ from dealersim.studies.blame import (
 )
 from dealersim.studies.catalogue import write_catalogue
 from dealersim.studies.compare import DEFAULT_STRIDE, default_command, run_compare, terminal_table
+from dealersim.studies.posterior import load_posterior, robustness
 
 DEMO_STRATEGIES = ("overlay", "planned")
 """The two strategies ``dealersim demo`` compares: the story's launch and the prescription."""
@@ -135,11 +136,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_series_size(replicates, len(strategies), horizon, args.stride)
     check_target(out, args.force)
     command = default_command(strategies, replicates, seed, overrides) + f" --out {out}"
+    if args.posterior is not None:
+        try:
+            load_posterior(args.posterior)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        command += f" --posterior {args.posterior}"
     comp = run_compare(strategies, replicates=replicates, seed=seed, overrides=overrides,
-                       workers=workers, series_stride=args.stride, command=command)
+                       workers=workers, series_stride=args.stride, command=command,
+                       posterior=args.posterior)
     write_compare(comp, out, force=args.force, plans=args.advice)
     print(f"{len(comp.runs)} runs in {comp.seconds:.1f} s on {workers} worker(s)")
     print(terminal_table(comp))
+    if args.posterior is not None:
+        for other in strategies[1:]:
+            print(robustness(comp.runs, [strategies[0], other]).sentence)
     print(f"wrote: {out}/ (report.html, runs.parquet, timeseries.parquet, ledger.parquet, "
           "summary.csv, charts)")
     return 0
@@ -244,6 +255,9 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--advice", type=advice_type, metavar="DIR",
                    help="a `dealersim advise` output folder: its three most important changes "
                    "go into the report's \"If you can only change three things\"")
+    p.add_argument("--posterior", metavar="DIR",
+                   help="a 'dealersim calibrate' directory: each replicate draws its parameter "
+                   "set from the posterior (the same for every strategy)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("blame", cmd_blame,

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from dealersim.base.procs import Terminated, sigterm_as_interrupt
-from dealersim.cli import advise, compare, dashboard, run, sweep
+from dealersim.cli import advise, calibrate, compare, dashboard, run, sweep
 from dealersim.cli.common import (
     PROG,
     Parser,
@@ -32,7 +32,7 @@ from dealersim.cli.common import (
 from dealersim.model.params import SEED_RANGE, spec
 from dealersim.model.strategies import strategy_names
 
-COMMAND_MODULES = (run, compare, sweep, advise, dashboard)
+COMMAND_MODULES = (run, compare, sweep, advise, calibrate, dashboard)
 """Modules that add subcommands. Each has ``register(command, run_options)``, where
 ``command(name, handler, text)`` adds a subparser whose ``handler(args) -> int`` runs it, and
 ``run_options(parser, strategy=...)`` adds the shared --strategy/--seed/--years/--set options.

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dealersim.base.procs import Terminated, check_workers, sigterm_as_interrupt
-from dealersim.cli.common import UsageError, fail, parse_positive_int
+from dealersim.base.procs import check_workers
+from dealersim.cli.common import UsageError, fail, parse_positive_int, resumable
 from dealersim.studies.analyze import METHODS, AnalyzeError, analyze
 from dealersim.studies.sweeps import SpecError, parse_spec_text, read_spec_text, run_sweep
 
@@ -65,14 +65,8 @@ def _workers(text: str | None) -> int | None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``dealersim sweep``: validate everything, then run or resume the sweep."""
-    with sigterm_as_interrupt():
-        try:
-            return _sweep(args)
-        except KeyboardInterrupt as exc:
-            code = exc.exit_code if isinstance(exc, Terminated) else 130
-            what = f"terminated ({exc})" if isinstance(exc, Terminated) else "interrupted"
-            return fail(f"{what}; workers stopped, finished parts kept in {args.out}; "
-                        "run again with --resume", code)
+    return resumable(lambda: _sweep(args),
+                     f"workers stopped, finished parts kept in {args.out}")
 
 
 def _sweep(args: argparse.Namespace) -> int:

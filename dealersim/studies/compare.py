@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from dealersim.base.stats import kaplan_meier, paired_diff
 from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
-from dealersim.model.strategies import make_params
+from dealersim.model.strategies import make_params, strategy_overrides
 from dealersim.studies.engine import (
     RunSpec,
     execute,
@@ -43,6 +44,7 @@ from dealersim.studies.engine import (
     run_ledger_task,
     series_frame,
 )
+from dealersim.studies.posterior import draw, load_posterior
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -54,7 +56,8 @@ def run_id(arm: int, strategy: str, replicate: int) -> str:
 
 
 def compare_specs(strategies: Sequence[str], replicates: int, seed: int,
-                  overrides: dict[str, Any] | None = None) -> list[RunSpec]:
+                  overrides: dict[str, Any] | None = None,
+                  posterior: pd.DataFrame | None = None) -> list[RunSpec]:
     """The runs of a comparison: every strategy on the same ``replicates`` seeds.
 
     Args:
@@ -62,14 +65,23 @@ def compare_specs(strategies: Sequence[str], replicates: int, seed: int,
         replicates: Runs per strategy.
         seed: Master seed; replicate *i* uses ``seed_for(seed, i)`` in every strategy.
         overrides: ``Params`` overrides applied to every strategy.
+        posterior: A calibration's posterior (``studies.posterior.load_posterior``): replicate
+            *i* draws one parameter set from it with its seed, the same for every strategy
+            (a ``draw`` label); the strategy's preset and ``overrides`` win over it.
     """
-    items = tuple(sorted((overrides or {}).items()))
     seeds = replicate_seeds(seed, replicates)
-    return [
-        RunSpec(run_id(a, s, i), s, seeds[i], items, labels=(("replicate", i),))
-        for a, s in enumerate(strategies)
-        for i in range(replicates)
-    ]
+    fixed = dict(overrides or {})
+    drawn = [draw(posterior, s) if posterior is not None else (None, {}) for s in seeds]
+    specs = []
+    for a, s in enumerate(strategies):
+        preset = set(strategy_overrides(s))
+        for i in range(replicates):
+            index, values = drawn[i]
+            items = {k: v for k, v in values.items() if k not in preset} | fixed
+            labels = (("replicate", i),) + ((("draw", index),) if index is not None else ())
+            specs.append(RunSpec(run_id(a, s, i), s, seeds[i], tuple(sorted(items.items())),
+                                 labels=labels))
+    return specs
 
 
 @dataclass
@@ -88,6 +100,8 @@ class Comparison:
         version: dealersim version.
         command: The command line that reproduces it.
         seconds: Wall time of the runs.
+        posterior: The calibration directory replicates drew parameter sets from (``None``:
+            the ``Params`` defaults).
     """
 
     strategies: list[str]
@@ -101,6 +115,7 @@ class Comparison:
     version: str
     command: str
     seconds: float = 0.0
+    posterior: str | None = None
     _summary: pd.DataFrame | None = field(default=None, repr=False)
 
     def params(self, strategy: str) -> Params:
@@ -139,6 +154,7 @@ def run_compare(
     series_stride: int = DEFAULT_STRIDE,
     progress: bool | None = None,
     command: str | None = None,
+    posterior: str | Path | None = None,
 ) -> Comparison:
     """Run every strategy on the same replicate seeds.
 
@@ -152,6 +168,8 @@ def run_compare(
         series_stride: Keep the time series every this many days (0: summaries only).
         progress: Show a progress bar (default: when stderr is a terminal).
         command: The command line to record (default: the equivalent ``dealersim compare``).
+        posterior: A calibration directory: each replicate draws its parameter set from its
+            posterior (see :func:`compare_specs`).
 
     Returns:
         The :class:`Comparison`.
@@ -169,7 +187,10 @@ def run_compare(
         raise ValueError(f"strategies: {' '.join(strategies)} repeats a name")
     for s in strategies:
         make_params(s, **overrides)  # validate before running anything
-    specs = compare_specs(strategies, replicates, seed, overrides)
+    drawn = load_posterior(posterior) if posterior is not None else None
+    specs = compare_specs(strategies, replicates, seed, overrides, drawn)
+    for spec in specs[:: max(1, replicates)]:
+        make_params(spec.strategy, **dict(spec.overrides))
     start = time.perf_counter()
     rows, arrays, ledgers = [], [], []
     for batch in execute(specs, executor=executor, workers=workers, series_stride=series_stride,
@@ -199,6 +220,7 @@ def run_compare(
         version=package_version(),
         command=command or default_command(strategies, replicates, seed, overrides),
         seconds=seconds,
+        posterior=None if posterior is None else str(posterior),
     )
 
 

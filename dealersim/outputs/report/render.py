@@ -35,6 +35,7 @@ from dealersim.studies.compare import (
     representative,
     survival_curves,
 )
+from dealersim.studies.posterior import robustness
 
 if TYPE_CHECKING:
     from dealersim.studies.compare import Comparison
@@ -278,8 +279,11 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         tenure.append({"strategy": s, "one_year": km_at(km, 365),
                        "median_month": None if med is None else med / DAYS_PER_MONTH})
     money = owner_money(comp)
+    robust = ([robustness(comp.runs, [comp.strategies[0], other]).sentence
+               for other in comp.strategies[1:]] if comp.posterior is not None else [])
     return {
         "verdict": verdict(comp, money),
+        "robustness": robust,
         "plans": list(plans or [])[:3],
         "titles": {s: strategy_title(s) for s in comp.strategies},
         "lines": {s: strategy_line(s) for s in comp.strategies},

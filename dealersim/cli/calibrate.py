@@ -1,0 +1,143 @@
+"""``dealersim calibrate`` and ``dealersim discover``: which parameter sets reproduce the story?
+
+Examples:
+    dealersim calibrate experiments/calibration.toml --out out/cal --workers 2
+    dealersim calibrate experiments/calibration.toml --out out/cal --resume
+    dealersim calibrate experiments/calibration.toml --out out/cal --scheduler tcp://head:8786
+    dealersim discover out/cal --out out/where
+    dealersim discover out/tipping_point --out out/where-sweep
+
+Everything is checked before anything is written: the options, the spec, ``--out`` and the
+scheduler. Exit codes: 0 done, 2 bad input or a refused directory (one line), 130 on Ctrl-C and
+143 on SIGTERM (finished generations are kept; run again with ``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from dealersim.cli.common import (
+    UsageError,
+    out_dir_type,
+    resumable,
+    usable_cpus,
+    workers_type,
+)
+from dealersim.cli.sweep import SCHEDULER_RE
+from dealersim.outputs.calibration import write_plots
+from dealersim.studies.calibrate import (
+    CalibrationError,
+    read_spec,
+    run_calibration,
+    summary_lines,
+)
+from dealersim.studies.discover import DISCOVER_RUNS, DiscoverError, discover, write_discovery
+from dealersim.studies.sweeps import SchedulerUnreachable
+from dealersim.studies.sweeps.driver import connect
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``dealersim calibrate``: check everything, then run or resume the calibration."""
+    return resumable(lambda: _calibrate(args), f"finished generations kept in {args.out}")
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    if args.scheduler is not None and not SCHEDULER_RE.match(args.scheduler):
+        raise UsageError(
+            f"--scheduler: {args.scheduler!r} is not an address; expected tcp://HOST:PORT")
+    try:
+        text, spec = read_spec(args.spec)
+    except CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    client = None
+    try:
+        if args.scheduler is not None:
+            try:
+                client = connect(args.scheduler)
+            except SchedulerUnreachable as exc:
+                raise UsageError(str(exc)) from None
+            workers = max(1, sum(client.nthreads().values()))
+            executor: Any = client.get_executor()
+        else:
+            workers, executor = args.workers, None
+        progress = not args.quiet and sys.stderr.isatty() and not os.environ.get("CI")
+        cal = run_calibration(spec, args.out, spec_text=text, workers=workers,
+                              executor=executor, resume=args.resume, force=args.force,
+                              progress=progress, say=None if args.quiet else _say)
+    except CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if client is not None:
+            client.close()
+    write_plots(cal, args.out)
+    for line in summary_lines(cal):
+        print(line)
+    print(f"wrote: {args.out}/ (posterior.parquet, diagnostics, parameters.csv, "
+          "predictive_check.csv, summary.md, charts) in "
+          f"{cal.seconds:.0f} s")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """``dealersim discover``: where does the overlay still succeed? (PRIM boxes)."""
+    try:
+        found = discover(args.source, strategy=args.strategy, runs=args.runs,
+                         workers=args.workers, seed=args.seed if args.seed is not None else 0,
+                         threshold=args.threshold, method=args.method)
+    except DiscoverError as exc:
+        raise UsageError(str(exc)) from None
+    if args.out is not None:
+        write_discovery(found, args.out, force=args.force)
+    for line in found.sentences():
+        print(line)
+    if args.out is not None:
+        print(f"wrote: {args.out}/ (boxes.csv, cases.parquet, discovery.md)")
+    return 0
+
+
+def register(
+    command: Callable[..., argparse.ArgumentParser], run_options: Callable[..., Any]
+) -> None:
+    """Add the ``calibrate`` and ``discover`` subcommands (see ``dealersim.cli.main``)."""
+    p = command("calibrate", cmd_calibrate,
+                "Infer which parameter sets reproduce the story's patterns (ABC-SMC).")
+    p.add_argument("spec", metavar="SPEC", help="the calibration spec (experiments/*.toml)")
+    p.add_argument("--out", required=True, metavar="DIR", type=out_dir_type,
+                   help="the calibration directory")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
+                       help="local worker processes (default: all CPUs)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run on this Dask distributed scheduler instead")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted calibration in DIR")
+    p.add_argument("--force", action="store_true", help="replace whatever DIR holds")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = command("discover", cmd_discover,
+                "Scenario discovery (PRIM): under which conditions does a strategy succeed?")
+    p.add_argument("source", metavar="DIR",
+                   help="a calibration directory (its posterior) or a sweep directory")
+    p.add_argument("--strategy", default="overlay", metavar="NAME",
+                   help="with a calibration: the strategy to run on posterior draws "
+                   "(default: overlay)")
+    p.add_argument("--runs", default=DISCOVER_RUNS, metavar="N", type=int,
+                   help=f"with a calibration: runs on posterior draws (default {DISCOVER_RUNS})")
+    p.add_argument("--seed", metavar="N", type=int, help="master seed of those runs (default 0)")
+    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
+                   help="local worker processes (default: all CPUs)")
+    p.add_argument("--threshold", default=0.5, type=float, metavar="DENSITY",
+                   help="PRIM's minimum box density (share of successes inside), default 0.5")
+    p.add_argument("--method", choices=("prim", "cart"), default="prim",
+                   help="PRIM (EMA Workbench) or a CART tree (scikit-learn); default prim")
+    p.add_argument("--out", metavar="DIR", type=out_dir_type,
+                   help="write boxes.csv, cases.parquet and discovery.md here")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")

@@ -1,0 +1,371 @@
+"""Calibration (ABC-SMC), the posterior as an input to compare, and scenario discovery.
+
+The calibrations here are tiny (4 parameter sets a generation, 2 generations, 1 run per arm at
+4 reps): they test the machinery (determinism, resume, outputs, bad input), not the posterior.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dealersim.cli import main
+from dealersim.model.strategies import strategy_overrides
+from dealersim.studies.calibrate import (
+    TARGETS,
+    CalibrationError,
+    CalibrationSpec,
+    Prior,
+    default_parameters,
+    lever_fields,
+    load_calibration,
+    parameters_frame,
+    parse_spec,
+    run_calibration,
+    weighted_quantile,
+)
+from dealersim.studies.compare import run_compare
+from dealersim.studies.discover import Discovery, _cart_boxes, _prim_box, discover
+from dealersim.studies.posterior import draw, load_posterior, robustness
+from dealersim.studies.sweeps import parse_spec_text, run_sweep
+from dealersim.studies.validation import CHECKS
+
+TINY = """
+name = "tiny"
+seed = 11
+sizes = [4]
+patterns = ["P5", "overlay launch success"]
+[budget]
+population = 4
+generations = 2
+replicates = 1
+max_simulations = 40
+predictive = 3
+[parameters]
+include = ["renewal_loss", "specialist_skill"]
+around_default = 0.3
+"""
+DEALERSIM = str(Path(sys.executable).parent / "dealersim")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple[CalibrationSpec, Path]:
+    out = tmp_path_factory.mktemp("cal") / "cal"
+    spec = parse_spec(TINY)
+    run_calibration(spec, out, spec_text=TINY, workers=1)
+    return spec, out
+
+
+# ------------------------------------------------------------------ targets and spec
+def test_every_check_has_a_numeric_target_that_agrees_with_its_pass_rule():
+    assert set(TARGETS) == {c.what for c in CHECKS}
+    for check in CHECKS:
+        t = TARGETS[check.what]
+        finite = [v for v in (t.low, t.high) if math.isfinite(v)]
+        probes = [v + d for v in finite for d in (-1e-3, 1e-3)] + [-1e3, 1e3]
+        probes += [(t.low + t.high) / 2] if len(finite) == 2 else []
+        for v in probes:
+            assert check.ok(v) == (t.low <= v <= t.high), (check.what, v)
+        assert t.gap(0.5 * (t.low + t.high) if len(finite) == 2 else finite[0]) == 0
+        assert t.gap(float("nan")) > 0
+
+
+def test_default_parameters_are_unsourced_and_never_levers():
+    names = default_parameters()
+    assert len(names) > 50
+    assert not set(names) & lever_fields()
+    assert "n_reps" not in names and "years" not in names
+    assert set(lever_fields()) >= set(strategy_overrides("planned"))
+    spec = parse_spec('patterns = ["P1"]')
+    assert [p.name for p in spec.priors] == names  # default: every U/C field, full bounds
+    assert spec.arms == ("overlay",) and spec.sizes == (8,)
+
+
+def test_around_default_and_ranges_narrow_the_prior():
+    spec = parse_spec(TINY + "[parameters.ranges]\nspecialist_skill = [0.9, 1.1]\n")
+    priors = {p.name: p for p in spec.priors}
+    assert priors["renewal_loss"].low == pytest.approx(0.42 * 0.7)
+    assert priors["renewal_loss"].high == pytest.approx(0.42 * 1.3)
+    assert (priors["specialist_skill"].low, priors["specialist_skill"].high) == (0.9, 1.1)
+
+
+@pytest.mark.parametrize("text, where", [
+    ("bogus = 1", "unknown key 'bogus'"),
+    ('patterns = ["P42"]', "patterns: 'P42' is unknown"),
+    ("patterns = []", "patterns: expected a non-empty list"),
+    ('[parameters]\ninclude = ["rep_training"]', "strategy lever"),
+    ('[parameters]\ninclude = ["no_such"]', "'no_such' is not a parameter"),
+    ('[parameters]\ninclude = ["credit_policy"]', "choice field"),
+    ('[parameters]\ninclude = ["renewal_loss"]\n[parameters.ranges]\nrenewal_loss = [0.5, 0.2]',
+     "parameters.ranges.renewal_loss"),
+    ("[budget]\npopulation = 1", "budget.population: 1 is not allowed"),
+    ("[budget]\nreplicates = true", "budget.replicates"),
+    ("seed = -1", "seed"),
+    ("sizes = [4, 4]", "repeats a size"),
+    ("name = [", "not valid TOML"),
+])
+def test_bad_specs_are_refused_in_one_line(text, where):
+    with pytest.raises(CalibrationError) as exc:
+        parse_spec(text)
+    assert where in str(exc.value) and "\n" not in str(exc.value)
+
+
+# ------------------------------------------------------------------ running
+def test_same_spec_and_seed_give_an_identical_posterior_on_any_worker_count(tiny, tmp_path):
+    spec, first = tiny
+    again = tmp_path / "again"
+    run_calibration(spec, again, spec_text=TINY, workers=2)
+    assert (first / "posterior.parquet").read_bytes() == (again / "posterior.parquet").read_bytes()
+    other = tmp_path / "other"
+    run_calibration(parse_spec(TINY.replace("seed = 11", "seed = 12")), other, workers=1)
+    assert not pd.read_parquet(other / "posterior.parquet").equals(
+        pd.read_parquet(first / "posterior.parquet"))
+
+
+def test_an_interrupted_calibration_resumes_to_the_same_posterior(tiny, tmp_path):
+    spec, first = tiny
+    out = tmp_path / "cut"
+
+    def stop_after_first(line: str) -> None:
+        if line.startswith("generation 1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_calibration(spec, out, spec_text=TINY, workers=1, say=stop_after_first)
+    assert (out / "history.db").is_file() and not (out / "calibration.json").exists()
+    with pytest.raises(CalibrationError, match="--resume"):
+        run_calibration(spec, out, spec_text=TINY)  # neither --resume nor --force
+    with pytest.raises(CalibrationError, match="different spec"):
+        run_calibration(parse_spec(TINY.replace("seed = 11", "seed = 3")), out, resume=True)
+    lines: list[str] = []
+    run_calibration(spec, out, spec_text=TINY, resume=True, say=lines.append)
+    assert "1 of 2 generations on disk" in lines[0]
+    assert (out / "posterior.parquet").read_bytes() == (first / "posterior.parquet").read_bytes()
+
+
+def test_the_budget_caps_the_simulations_and_keeps_the_last_full_generation(tmp_path):
+    text = TINY.replace("max_simulations = 40", "max_simulations = 6")
+    lines: list[str] = []
+    cal = run_calibration(parse_spec(text), tmp_path / "c", workers=1, say=lines.append)
+    assert len(cal.diagnostics) == 1 and len(cal.posterior) == 4
+    assert any("ran out" in line for line in lines)
+    with pytest.raises(CalibrationError, match="at least budget.population"):
+        parse_spec(TINY.replace("max_simulations = 40", "max_simulations = 3"))
+
+
+def test_outputs_are_complete_and_consistent(tiny):
+    spec, out = tiny
+    cal = load_calibration(out)
+    post = cal.posterior
+    assert len(post) == spec.budget.population
+    assert post.weight.sum() == pytest.approx(1.0) and (post.weight > 0).all()
+    assert list(post.columns[3:]) == [p.name for p in spec.priors]
+    for p in spec.priors:
+        assert post[p.name].between(p.low, p.high).all()
+    d = cal.diagnostics
+    assert list(d.generation) == [1, 2] and math.isinf(d.epsilon.iloc[0])
+    assert (d.simulations >= spec.budget.population).all()
+    assert d.acceptance_rate.between(0, 1).all() and (d.ess <= spec.budget.population).all()
+    c = cal.check
+    assert list(c.stat) == spec.stat_keys() and len(cal.predictive) == 3 * len(c)
+    assert ((c.q05 <= c["median"]) & (c["median"] <= c.q95)).all()
+    assert set(cal.parameters.parameter) == {p.name for p in spec.priors}
+    for name in ("marginals.png", "pairwise.png", "predictive_check.png"):
+        assert not (out / name).exists()  # plots are drawn by the command, not the study
+
+
+def test_weighted_quantile_and_pinned_down():
+    x = np.arange(10.0)
+    assert weighted_quantile(x, np.ones(10), [0.5])[0] == 4.0
+    assert weighted_quantile(x, np.r_[np.zeros(9), 1.0], [0.05, 0.95]).tolist() == [9, 9]
+    rng = np.random.default_rng(0)
+    priors = (Prior("renewal_loss", 0.0, 1.0, False), Prior("specialist_skill", 0.5, 1.5, False))
+    spec = CalibrationSpec("t", 0, (8,), ("overlay launch success",), priors, parse_spec(
+        TINY).budget)
+    post = pd.DataFrame({"particle": range(400), "weight": 1 / 400, "distance": 0.0,
+                         "renewal_loss": rng.uniform(0, 1, 400),
+                         "specialist_skill": rng.normal(1.2, 0.02, 400)})
+    p = parameters_frame(spec, post).set_index("parameter")
+    assert not p.loc["renewal_loss", "pinned_down"]  # posterior = prior
+    assert p.loc["specialist_skill", "pinned_down"]
+    assert not p.loc["specialist_skill", "default_inside"]  # default 1.0, posterior ~1.2
+    assert p.loc["renewal_loss", "default_inside"]
+
+
+# ------------------------------------------------------------------ command line
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([DEALERSIM, *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("make", ["missing", "bad_toml", "bad_key", "resume_empty", "busy",
+                                  "bad_scheduler"])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(make, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(TINY)
+    out = tmp_path / "out"
+    args = [str(spec), "--out", str(out)]
+    if make == "missing":
+        args[0] = str(tmp_path / "nope.toml")
+    elif make == "bad_toml":
+        spec.write_text("name = [")
+    elif make == "bad_key":
+        spec.write_text(TINY + "\n[extra]\n")
+    elif make == "resume_empty":
+        args.append("--resume")
+    elif make == "busy":
+        out.mkdir()
+        (out / "keep.txt").write_text("mine")
+    elif make == "bad_scheduler":
+        args += ["--scheduler", "not an address"]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code = main(["calibrate", *args])
+    assert code == 2
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tmp_path):
+    spec, cal = tiny
+    out = tmp_path / "cal"
+    (tmp_path / "spec.toml").write_text(TINY)
+    proc = _cli("calibrate", str(tmp_path / "spec.toml"), "--out", str(out), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "Posterior predictive check" in proc.stdout and "default" in proc.stdout
+    for name in ("marginals.png", "pairwise.png", "predictive_check.png", "summary.md",
+                 "diagnostics.json", "not_pinned_down.csv"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "posterior.parquet").read_bytes() == (cal / "posterior.parquet").read_bytes()
+    cmp_out = tmp_path / "cmp"
+    proc = _cli("compare", "overlay", "planned", "--posterior", str(out), "--replicates", "6",
+                "--years", "1", "--stride", "0", "--workers", "1", "--out", str(cmp_out))
+    assert proc.returncode == 0, proc.stderr
+    assert "of the parameter sets that reproduce the story" in proc.stdout
+    bad = _cli("compare", "overlay", "planned", "--posterior", str(tmp_path), "--replicates",
+               "2", "--out", str(tmp_path / "never"))
+    assert bad.returncode == 2 and "--posterior" in bad.stderr
+    assert not (tmp_path / "never").exists()
+
+
+# ------------------------------------------------------------------ compare --posterior
+def test_each_replicate_draws_one_set_shared_by_every_strategy(tiny):
+    _, cal = tiny
+    post = load_posterior(cal)
+    comp = run_compare(["overlay", "planned"], replicates=8, seed=4, posterior=cal,
+                       series_stride=0, overrides={"years": 1.0})
+    runs = comp.runs
+    by = runs.pivot(index="replicate", columns="strategy", values="draw")
+    assert (by.overlay == by.planned).all()  # paired: the same draw in both arms
+    assert comp.posterior == str(cal)
+    for _, row in runs.iterrows():
+        i, values = draw(post, int(row.seed))
+        assert i == row.draw
+    # the draw differs between replicates (8 draws from 4 sets by weight)
+    assert runs.draw.nunique() >= 1
+    r = robustness(runs, comp.strategies)
+    assert 0 <= r.share <= 1 and r.sets == runs.draw.nunique()
+    assert r.wins + r.ties <= r.sets and r.better in comp.strategies
+
+
+def test_robustness_counts_wins_and_half_the_ties():
+    runs = pd.DataFrame({
+        "strategy": ["a", "b"] * 4,
+        "draw": [0, 0, 1, 1, 2, 2, 3, 3],
+        "launch_succeeded": [False, True, False, True, True, True, True, False],
+    })
+    r = robustness(runs, ["a", "b"])
+    assert (r.better, r.other) == ("b", "a")
+    assert (r.wins, r.ties, r.sets) == (2, 1, 4)
+    assert r.share == pytest.approx(2.5 / 4)
+    assert r.sentence.startswith("b beats a (launch succeeded) in 62 % of the parameter sets")
+    with pytest.raises(ValueError, match="--posterior"):
+        robustness(runs.drop(columns="draw"), ["a", "b"])
+
+
+# ------------------------------------------------------------------ discover
+def _synthetic(n: int = 400) -> tuple[pd.DataFrame, list[str]]:
+    rng = np.random.default_rng(1)
+    cases = pd.DataFrame({"specialist_skill": rng.uniform(0.5, 1.5, n),
+                          "wall_initial": rng.uniform(0, 1, n)})
+    cases["launch_succeeded"] = (cases.specialist_skill > 1.2) & (cases.wall_initial < 0.5)
+    return cases, ["specialist_skill", "wall_initial"]
+
+
+@pytest.mark.parametrize("finder", [_prim_box, _cart_boxes])
+def test_discovery_finds_the_planted_box(finder):
+    cases, names = _synthetic()
+    boxes = finder(cases, names, 0.8)
+    assert boxes
+    b = boxes[0]
+    cond = {n: (lo, hi) for n, lo, hi in b.conditions}
+    # the planted box is skill > 1.2 and wall < 0.5; PRIM keeps the widest box whose density
+    # still reaches the threshold, so its edges may sit a little outside the planted ones
+    assert 1.1 <= cond["specialist_skill"][0] <= 1.26
+    assert 0.44 <= cond["wall_initial"][1] <= 0.65
+    assert b.density >= 0.8 and b.coverage >= 0.8 and 0 < b.mass < 0.3
+    text = Discovery("x", "overlay", "prim", cases, names, boxes).sentences()[-1]
+    assert "specialist skill above 1.2" in text.lower() and "coverage" in text
+
+
+def test_discover_over_a_posterior_and_bad_sources(tiny, tmp_path):
+    _, cal = tiny
+    found = discover(cal, runs=12, seed=3)
+    assert len(found.cases) == 12 and set(found.inputs) == {"renewal_loss", "specialist_skill"}
+    assert found.sentences()[0].startswith("overlay succeeds in ")
+    assert main(["discover", str(tmp_path)]) == 2
+    assert main(["discover", str(cal), "--threshold", "2"]) == 2
+    assert main(["discover", str(cal), "--strategy", "nope"]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_discover_over_a_sweep(tmp_path):
+    out = tmp_path / "sweep"
+    run_sweep(parse_spec_text("""
+name = "where"
+strategy = "overlay"
+sampler = "grid"
+replicates = 2
+seed = 5
+[fixed]
+years = 1.0
+[factors]
+specialist_skill = {low = 0.5, high = 1.5, levels = 3}
+wall_initial = {low = 0.0, high = 0.6, levels = 3}
+credit_policy = ["none", "double"]
+"""), out, workers=1)
+    found = discover(out, method="cart")
+    assert len(found.cases) == 36 and found.inputs == ["specialist_skill", "wall_initial"]
+    assert found.strategy == "overlay" and "draw" not in found.cases
+    assert found.sentences()[0].endswith(" % of 36 cases of the sweep.")
+
+
+def test_ctrl_c_keeps_finished_generations_and_resume_finishes(tmp_path):
+    text = TINY.replace("generations = 2", "generations = 4")
+    spec = tmp_path / "spec.toml"
+    # many predictive draws: the run is surely still going when the signal arrives
+    spec.write_text(text.replace("predictive = 3", "predictive = 400"))
+    out = tmp_path / "cal"
+    proc = subprocess.Popen([DEALERSIM, "calibrate", str(spec), "--out", str(out), "--workers",
+                             "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("generation 1/"):
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "interrupted" in err and "--resume" in err
+    assert (out / "history.db").is_file() and not (out / "calibration.json").exists()
+    spec.write_text(text)  # a resume may change the budget (here: fewer predictive draws)
+    done = _cli("calibrate", str(spec), "--out", str(out), "--workers", "1", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "generations on disk" in done.stdout and (out / "calibration.json").is_file()
+    assert len(pd.read_csv(out / "diagnostics.csv")) >= 2
