@@ -246,6 +246,9 @@ def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tm
                 "--years", "1", "--stride", "0", "--workers", "1", "--out", str(cmp_out))
     assert proc.returncode == 0, proc.stderr
     assert "of the parameter sets that reproduce the story" in proc.stdout
+    report = (cmp_out / "report.html").read_text(encoding="utf-8")
+    assert "of the parameter sets that reproduce the story" in report  # under the verdict
+    assert report.index("parameter sets that reproduce") < report.index("<section id=methods>")
     bad = _cli("compare", "overlay", "planned", "--posterior", str(tmp_path), "--replicates",
                "2", "--out", str(tmp_path / "never"))
     assert bad.returncode == 2 and "--posterior" in bad.stderr
