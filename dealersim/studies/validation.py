@@ -338,7 +338,7 @@ those who found nothing, so it no longer piles first specialists up on one day. 
 culture is the mean of its reps' dispositions, so its spread shrinks with team size (a 4-rep
 team is more often clearly open, or clearly guarded, than a 12-rep one). The warm intro share
 (P3, P4) is read on the median run: per run it is bimodal by
-design (a quarter of teams, clearly more open than typical, introduce the specialist unasked;
+design (about a third of teams, clearly more open than typical, introduce the specialist unasked;
 the rest do not), so the mean mixes two populations; the mean is shown next to it. P9 adds
 each lever of the planned preset alone to the overlay: the author's prescription is that it
 takes the plan, not one fix. No source we found contradicts this for a single lever (Zoltners
