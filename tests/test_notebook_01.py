@@ -7,14 +7,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from notebooks import stored_without_outputs
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_failed_vs_planned.ipynb"
 
 
 def test_notebook_is_stored_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+    stored_without_outputs(NOTEBOOK.name)
 
 
 def test_notebook_runs(tmp_path):

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from notebooks import executed, stored_without_outputs
 
-import nbformat
-from nbclient import NotebookClient
-
-NB = Path(__file__).resolve().parents[1] / "notebooks" / "03_sweeps_and_sensitivity.ipynb"
+NAME = "03_sweeps_and_sensitivity.ipynb"
 
 
 def test_notebook_is_stored_without_outputs():
-    nb = nbformat.read(NB, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+    stored_without_outputs(NAME)
 
 
 def test_notebook_executes():
-    nb = nbformat.read(NB, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(NB.parent)}}).execute()
-    last = nb.cells[-1].outputs[0]["data"]["text/plain"]
+    last, texts = executed(NAME)
     assert last == "True"  # the LocalCluster rows equal the local-pool rows
-    texts = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                    for o in c.outputs)
     assert "tipping_point grid" in texts
