@@ -154,7 +154,8 @@ def test_factors_from_grades_follow_params_metadata():
 
 
 def test_shipped_experiments_are_valid():
-    names = {p.stem for p in (ROOT / "experiments").glob("*.toml")}
+    # every sweep spec shipped (calibration.toml is a calibration spec: tests/test_calibrate.py)
+    names = {p.stem for p in (ROOT / "experiments").glob("*.toml")} - {"calibration"}
     assert {"launch_levers", "tipping_point", "sensitivity"} <= names
     for name in names:
         s = load_spec(ROOT / "experiments" / f"{name}.toml")
