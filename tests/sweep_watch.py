@@ -1,7 +1,8 @@
-"""What the sweep fault tests share: counting rows on disk while a sweep is still writing."""
+"""What the interrupt tests share: rows on disk while a sweep writes; a child that hears Ctrl-C."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,3 +17,12 @@ def rows_on_disk(out: Path) -> int:
         except (OSError, ValueError):
             pass
     return n
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must hear SIGINT (Ctrl-C).
+
+    A shell started with ``nohup`` starts its children with SIGINT ignored; a test that sends
+    Ctrl-C to a child would then fail for reasons that are not the product's.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

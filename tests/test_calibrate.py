@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_watch import default_sigint
 
 from dealersim.cli import main
 from dealersim.model.strategies import strategy_overrides
@@ -354,7 +355,8 @@ def test_ctrl_c_keeps_finished_generations_and_resume_finishes(tmp_path):
     spec.write_text(text.replace("predictive = 3", "predictive = 400"))
     out = tmp_path / "cal"
     proc = subprocess.Popen([DEALERSIM, "calibrate", str(spec), "--out", str(out), "--workers",
-                             "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         for line in proc.stdout:
             if line.startswith("generation 1/"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import pyarrow.parquet as pq
 import pytest
-from sweep_watch import rows_on_disk
+from sweep_watch import default_sigint, rows_on_disk
 
 from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.studies.sweeps import SpecError, read_runs
@@ -42,15 +42,10 @@ DEALERSIM = str(Path(sys.executable).parent / "dealersim")
 WAIT = 240  # seconds: the bound of every wait (the test machine is shared and busy)
 
 
-def _default_sigint() -> None:
-    # a nohup'd shell starts children with SIGINT ignored; the test needs the default
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _start(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [DEALERSIM, "sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
 
 
 def _run_until(proc: subprocess.Popen, out: Path, rows: int) -> list[psutil.Process]:
@@ -250,7 +245,7 @@ def test_sigterm_on_compare_stops_children_and_leaves_no_temp_dirs(tmp_path):
     proc = subprocess.Popen(
         [DEALERSIM, "compare", "overlay", "planned", "--replicates", "2000", "--years", "0.25",
          "--workers", "2", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     family: dict[int, psutil.Process] = {}
     try:
         deadline = time.monotonic() + WAIT
