@@ -278,6 +278,77 @@ def test_run_steps_like_step(strategy):
     assert ran._default_schedule.next_scheduled_time == ran.time + 1
 
 
+def _everything(model: DealershipModel) -> dict:
+    """A finished model's results: summary, series, books, walls, story and running totals."""
+    return {
+        "summary": summarize(model),
+        "series": model.datacollector.arrays(),
+        "ledger": model.ledger.rows.copy(),
+        "walls": model.wall_history.copy(),
+        "events": model.events.to_frame().values.tolist(),
+        "totals": (model.hw_gp, model.managed_gp, model.exposure_managed,
+                   model.exposure_hw_only, model.ledger.net_total, model.salaries_paid,
+                   model.minutes_available_total, model.minutes_booked_total),
+        "steps": model.datacollector._collection_steps,
+    }
+
+
+@pytest.mark.parametrize(("strategy", "seed", "overrides"), [
+    ("overlay", 1, {}),  # the specialist leaves early: most of the run is quiet
+    ("overlay", 6, {"n_reps": 4}),
+    ("overlay", 9, {"record_every": 7}),
+    ("overlay", 5, {"record_every": 0, "years": 8}),
+    ("hardware_only", 2, {}),  # every day after day 1 is quiet
+    ("planned", 3, {"years": 1}),  # hardly a quiet day
+    ("rep_led", 4, {}),  # reps sell at renewals, no specialist
+    ("hunter", 7, {}),
+])
+def test_run_passes_quiet_days_exactly_as_stepping(strategy, seed, overrides):
+    """Passing quiet stretches in one go (``run``) gives bit-for-bit what stepping gives.
+
+    Seven runs chosen to cover a run that is mostly quiet, one that never is, a small team,
+    strided and summary-only recording, and an 8-year horizon; every result is compared with
+    ``==`` (no tolerance): the books are added day by day in the same order either way.
+    """
+    stepped = DealershipModel(strategy, rng=seed, **overrides)
+    while stepped.running:
+        stepped.step()
+    ran = DealershipModel(strategy, rng=seed, **overrides)
+    passed = []
+    original = ran.pass_quiet_days
+    ran.pass_quiet_days = lambda n: passed.append(original(n)) or passed[-1]
+    ran.run()
+    a, b = _everything(stepped), _everything(ran)
+    assert a["summary"] == b["summary"]
+    for column, values in a["series"].items():
+        np.testing.assert_array_equal(values, b["series"][column], err_msg=column)
+    np.testing.assert_array_equal(a["ledger"], b["ledger"])
+    np.testing.assert_array_equal(a["walls"], b["walls"])
+    assert a["events"] == b["events"]
+    assert a["totals"] == b["totals"]
+    assert a["steps"] == b["steps"]
+    assert ran.steps == stepped.steps and ran.time == stepped.time
+    if strategy != "planned":  # the quiet path was really taken, for many days
+        assert sum(passed) > 100
+
+
+def test_quiet_walls_stop_before_a_rep_reacts():
+    """A quiet stretch ends the day before a wall crosses a level the rep reacts to."""
+    model = DealershipModel("hardware_only", rng=0, n_reps=3)
+    model.step()
+    team, p = model.team, model.params
+    team.wall[:] = [0.2, 0.2, p.wall_block_level + 0.05]
+    team.walled_off[:] = [False, False, True]
+    team.base_wall[:] = [0.2, 0.2, 0.0]  # rep 3's wall falls toward 0 and he opens up
+    walls = team.quiet_walls(400)
+    opens = p.wall_block_level - p.wall_hysteresis
+    assert walls.shape[0] < 400
+    assert (walls[:, 2] >= opens).all()  # every passed day he is still walled off
+    w = walls[-1, 2]
+    nxt = min(1.0, max(0.0, w + (0.0 - w) / p.wall_relax_days))
+    assert nxt < opens  # and on the next day (stepped) he opens up
+
+
 def test_batch_run_matches_simulate():
     rows = mesa.batch_run(
         DealershipModel,

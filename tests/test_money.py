@@ -8,7 +8,9 @@ import pytest
 from dealersim.model import kpis
 from dealersim.model.ledger import cash_bottom, npv, payback_month, value_multiple
 from dealersim.model.params import Params
-from dealersim.model.results import baseline_params, simulate
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.results import BASELINE, baseline_params, simulate
+from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
 
 
 # ------------------------------------------------------------------ hand-computed flows
@@ -88,6 +90,22 @@ def test_baseline_is_the_same_seed_without_the_program(planned5):
     led = planned5.ledger
     np.testing.assert_allclose(led.baseline_net, base.ledger.net, rtol=0, atol=1e-6)
     assert base.summary["program_cost"] == 0 and base.summary["payback_month"] is None
+
+
+@pytest.mark.parametrize("seed", [0, 13])
+def test_levers_do_not_change_the_baseline_books(seed):
+    """Without a program a lever has nothing to act on: every preset's own hardware-only run
+    (its levers kept) books exactly what the shared baseline (levers at their defaults) books,
+    which is why all strategies of a replicate can share one baseline run."""
+    shared = None
+    for name in strategy_names():
+        own = make_params(name).replace(**strategy_overrides(BASELINE))
+        books = DealershipModel(BASELINE, rng=seed, params=own).run().ledger.rows
+        base = baseline_params(make_params(name))
+        assert base == baseline_params(make_params("overlay"))
+        shared = DealershipModel(BASELINE, rng=seed, params=base).run().ledger.rows \
+            if shared is None else shared
+        np.testing.assert_array_equal(books, shared, err_msg=name)
 
 
 def test_hardware_only_is_its_own_baseline():

@@ -44,6 +44,11 @@ _SIGNED = (int(Stage.IMPLEMENTATION), int(Stage.LIVE))
 """Stages of a signed managed contract (``managed_contracts`` counts both)."""
 
 
+def _in_order(total: float, terms: np.ndarray) -> float:
+    """``total`` plus ``terms`` added one at a time, in order (as daily ``+=`` would add them)."""
+    return float(np.cumsum(np.concatenate(([total], terms)))[-1])
+
+
 def new_seed() -> int:
     """A fresh 63-bit seed from OS entropy, for runs started without one."""
     return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
@@ -99,6 +104,10 @@ class DealershipModel(mesa.Model):
         self.day = 0
         self.workday = False
 
+        # the day's print volume and hardware margin, as the day's books use them
+        days = range(self.horizon + 1)
+        self.volume = np.array([self.volume_on(d) for d in days])
+        self.margin = np.array([self.margin_on(d) for d in days])
         self.market = Market(params, self.rng)
         # renewal luck has its own stream, one draw per account and lease end, so that two
         # strategies on the same seed meet the same price war (common random numbers)
@@ -234,17 +243,25 @@ class DealershipModel(mesa.Model):
             mk.cooldown[i] = self.day + self.params.prospect_cooldown_days
 
     def run(self) -> DealershipModel:
-        """Step until the horizon and return ``self``.
+        """Step until the horizon and return ``self``: the same run as calling :meth:`step`.
 
         The days are stepped directly, keeping Mesa's clock (``steps``, ``time``) exactly as
         :meth:`step` would, without scheduling one event per day on Mesa's event list; the
         daily schedule is restarted afterwards, so :meth:`step` still works on the returned
         model. (``mesa.batch_run`` and SolaraViz call :meth:`step` and are unaffected.)
+
+        Work is in proportion to events: a stretch of **quiet days** (no specialist at work, no
+        opportunity open, no lease, contract or pipeline step due, no seat to fill, no rep
+        whose wall crosses a level he reacts to) is passed in one go by
+        :meth:`pass_quiet_days`, which books exactly what stepping those days would book.
         """
         daily = self._default_schedule
         daily.stop()
         try:
             while self.running:
+                quiet = self.quiet_days_ahead()
+                if quiet and self.pass_quiet_days(quiet):
+                    continue
                 self.time += 1
                 self.steps += 1
                 self._user_step()
@@ -252,6 +269,69 @@ class DealershipModel(mesa.Model):
             daily.schedule = Schedule(interval=1.0, start=self.time + 1)
             daily.start()
         return self
+
+    def quiet_days_ahead(self) -> int:
+        """How many days from tomorrow on are quiet (see :meth:`run`); 0 if tomorrow is not.
+
+        The day a stretch ends on (an event, day 60's wall reading, the last day) is stepped.
+        """
+        if self.employed_specialists or self._impl_queue or self._implementing:
+            return 0
+        mk = self.market
+        if mk.stage_counts[Stage.CONVERSATION:Stage.LIVE].any():
+            return 0
+        first = self.day + 1
+        last = self.horizon - 1
+        if first < 2 or first > last:
+            return 0
+        if first <= 60 <= last:
+            last = 59
+        for calendar in (mk.leases, mk.contracts, mk.pipeline):
+            due = calendar.next_day(first)
+            if due is not None:
+                last = min(last, due - 1)
+        vacant = self.owner.vacant_since
+        if vacant:
+            last = min(last, vacant[0] + self.params.hiring_lag_days - 1)
+        return max(0, last - first + 1)
+
+    def pass_quiet_days(self, n: int) -> int:
+        """Pass up to ``n`` quiet days at once; return how many were passed.
+
+        What a stepped quiet day does, for the whole stretch: the walls settle (up to the first
+        day a rep reacts, which is stepped instead), the books accrue, the series records its
+        days, and Mesa's clock moves on. Results match :meth:`step` day by day exactly.
+        """
+        walls = self.team.quiet_walls(n)
+        k = walls.shape[0]
+        if k == 0:
+            return 0
+        p, mk = self.params, self.market
+        days = np.arange(self.day + 1, self.day + 1 + k)
+        last = int(days[-1])
+        self.team.wall[:] = walls[-1]
+        self.team.minutes_left[:] = p.rep_program_minutes if is_workday(last) else 0.0
+        self.hw_gp = _in_order(self.hw_gp, mk.held_value * self.volume[days] / DAYS_PER_MONTH
+                               * self.margin[days])
+        self.managed_gp = _in_order(self.managed_gp, np.full(
+            k, mk.live_mrr / DAYS_PER_MONTH * p.managed_margin))
+        signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
+        self.exposure_managed += k * signed
+        self.exposure_hw_only += k * (mk.n_held - signed)
+        net = self.ledger.quiet_days(self, days)
+        self.minutes_available_today = self.minutes_booked_today = 0.0
+        self.day, self.workday = last, is_workday(last)
+        self.time += k
+        self.steps += k
+        every = self.record_every
+        if every > 0:
+            on = (days % every) == 0
+            if on.any():
+                self.wall_history[days[on]] = walls[on]
+                self._series_attributes()
+                self.datacollector.collect_days(self, days[on], {
+                    "day": days[on], "cumulative_gross_profit": net[on]})
+        return k
 
     # ================================================================== staffing
     def hire_specialist(self) -> Specialist:
@@ -499,15 +579,24 @@ class DealershipModel(mesa.Model):
             mk.pipeline.add(start + p.implementation_days, i)
 
     # ================================================================== money
+    def volume_on(self, day: int) -> float:
+        """Print volume on ``day`` relative to day 0 (it declines ``print_volume_decline`` a year)."""
+        return (1.0 - self.params.print_volume_decline) ** (day / 365.0)
+
+    def margin_on(self, day: int) -> float:
+        """Hardware gross margin on ``day``, after erosion."""
+        p = self.params
+        return max(0.0, p.hw_margin - p.hw_margin_erosion * day / 365.0)
+
     def hw_margin_now(self) -> float:
         """Hardware gross margin today, after erosion."""
-        p = self.params
-        return max(0.0, p.hw_margin - p.hw_margin_erosion * self.day / 365.0)
+        d = self.day
+        return float(self.margin[d]) if d < self.margin.size else self.margin_on(d)
 
     def accrue(self) -> None:
         """Book one day of gross profit and costs (and in the ledger), and of churn exposure."""
-        p, mk = self.params, self.market
-        volume = (1.0 - p.print_volume_decline) ** (self.day / 365.0)
+        p, mk, d = self.params, self.market, self.day
+        volume = float(self.volume[d]) if d < self.volume.size else self.volume_on(d)
         self.hw_gp += mk.held_value * volume / DAYS_PER_MONTH * self.hw_margin_now()
         self.managed_gp += mk.live_mrr / DAYS_PER_MONTH * p.managed_margin
         self.salaries_paid += sum(s.salary for s in self.employed_specialists) / 365.0
@@ -518,9 +607,13 @@ class DealershipModel(mesa.Model):
 
     # ================================================================== reporting
     def _record(self) -> None:
+        """Keep today's walls and refresh the attributes the recorder copies."""
+        self.wall_history[self.day] = self.team.wall
+        self._series_attributes()
+
+    def _series_attributes(self) -> None:
         """Refresh the attributes the recorder copies (cheap: all are incremental)."""
         mk = self.market
-        self.wall_history[self.day] = self.team.wall
         counts = mk.stage_counts.tolist()
         self.hardware_accounts = mk.n_held
         self.competitor_accounts = mk.n - mk.n_held

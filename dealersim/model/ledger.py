@@ -102,7 +102,7 @@ class Ledger:
         p, mk, d = self.params, model.market, model.day
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
-        volume = (1.0 - p.print_volume_decline) ** (d / 365.0)
+        volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
         margin = model.hw_margin_now()
         per_day = volume / DAYS_PER_MONTH
         hw_revenue = mk.held_value * per_day
@@ -132,6 +132,43 @@ class Ledger:
         row[_COL["managed_revenue"]] = mk.live_mrr / DAYS_PER_MONTH
         self.rows[self._month[min(d, self._month.size - 1)]] += row
         self.net_total += float(row[_NET].sum())
+
+    def quiet_days(self, model: DealershipModel, days: np.ndarray) -> np.ndarray:
+        """Book the quiet ``days`` at once, exactly as :meth:`day` would book them one by one.
+
+        On a quiet day (see ``DealershipModel.run``) no account, contract, specialist or
+        commission changes, so every line is a constant or a constant times the day's volume
+        and margin. The block of rows is built with the same operations as :meth:`day` and
+        added in day order (``cumsum`` adds in sequence), so the books match to the last bit.
+
+        Returns:
+            The cumulative net cash (:attr:`net_total`) at the end of each day.
+        """
+        p, mk = self.params, model.market
+        self._refresh(model)
+        mit_mrr, taken_value, mps_value = self._split
+        k = days.size
+        per_day = model.volume[days] / DAYS_PER_MONTH
+        margin = model.margin[days]
+        block = np.zeros((k, len(COLUMNS)))
+        block[:, _COL["hardware_gp"]] = (mk.held_value - taken_value) * per_day * margin
+        block[:, _COL["takeover_hardware_gp"]] = taken_value * per_day * margin
+        replaced = p.service_share * mps_value * per_day
+        block[:, _COL["service_replaced"]] = -replaced * margin
+        block[:, _COL["managed_print_gp"]] = (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * (
+            p.managed_margin)
+        block[:, _COL["managed_it_gp"]] = mit_mrr / DAYS_PER_MONTH * p.managed_margin
+        if model.program_running:
+            block[:, _COL["program_running"]] = -p.program_cost_monthly / DAYS_PER_MONTH
+        block[:, _COL["hardware_revenue"]] = mk.held_value * per_day - replaced
+        block[:, _COL["managed_revenue"]] = mk.live_mrr / DAYS_PER_MONTH
+        months = self._month[np.minimum(days, self._month.size - 1)]
+        for m in np.unique(months).tolist():
+            rows = block[months == m]
+            self.rows[m] = np.cumsum(np.vstack([self.rows[m], rows]), axis=0)[-1]
+        net = np.cumsum(np.concatenate(([self.net_total], block[:, _NET].sum(axis=1))))[1:]
+        self.net_total = float(net[-1])
+        return net
 
     def signed(self, model: DealershipModel, i: int, mrr: float) -> None:
         """Account ``i`` signs a managed contract worth ``mrr`` a month (before it is taken over).

@@ -78,6 +78,10 @@ class Calendar:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
         return np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
 
+    def next_day(self, day: int) -> int | None:
+        """The first day from ``day`` on with something scheduled (``None``: nothing is)."""
+        return min((d for d in self._buckets if d >= day), default=None)
+
     def __len__(self) -> int:
         return len(self._buckets)
 

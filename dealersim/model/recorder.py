@@ -115,6 +115,24 @@ class SeriesRecorder(mesa.DataCollector):
         self._collection_steps.append(model.time)
         self._n = n + 1
 
+    def collect_days(self, model: Any, days: np.ndarray, varying: Mapping[str, np.ndarray]) -> None:
+        """Record several days at once: today's attributes, with ``varying`` columns per day.
+
+        For a stretch in which only the ``varying`` columns change (``days`` ascending; the
+        model's clock reads ``time == day``), this writes the same rows as :meth:`collect`
+        called on each of those days.
+        """
+        n, k = self._n, int(days.size)
+        while n + k > self._block.shape[0]:
+            self._block = np.concatenate([self._block, np.empty_like(self._block)])
+        row = self._get(model)
+        block = self._block[n : n + k]
+        block[:] = (row,) if self._single else row
+        for column, values in varying.items():
+            block[:, self._recorded.index(column)] = values
+        self._collection_steps.extend(days.astype(float).tolist())
+        self._n = n + k
+
     def __len__(self) -> int:
         """Rows recorded so far."""
         return self._n

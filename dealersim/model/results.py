@@ -24,7 +24,7 @@ from dealersim.model.ledger import (
     program_exists,
 )
 from dealersim.model.params import Params, check_seed
-from dealersim.model.strategies import strategy_overrides
+from dealersim.model.strategies import strategy_names, strategy_overrides
 
 
 def package_version() -> str:
@@ -39,9 +39,22 @@ BASELINE = "hardware_only"
 """The strategy every money difference is measured against: the same dealership, no program."""
 
 
+@functools.cache
+def _lever_defaults() -> dict[str, Any]:
+    """Every field a strategy preset sets, at its ``Params`` default."""
+    levers = sorted(set().union(*(strategy_overrides(s) for s in strategy_names())))
+    defaults = Params()
+    return {name: getattr(defaults, name) for name in levers}
+
+
 def baseline_params(params: Params) -> Params:
-    """The same dealership with the program switched off (the ``hardware_only`` levers)."""
-    return params.replace(**strategy_overrides(BASELINE))
+    """The same dealership with the program switched off (the ``hardware_only`` levers).
+
+    Every other strategy lever goes back to its default: without a program a lever has
+    nothing to act on (tests/test_money.py checks that the books do not change), so the
+    runs of all strategies on one dealership and seed share one baseline run.
+    """
+    return params.replace(**(_lever_defaults() | strategy_overrides(BASELINE)))
 
 
 @functools.lru_cache(maxsize=64)

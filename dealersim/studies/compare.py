@@ -73,9 +73,11 @@ def compare_specs(strategies: Sequence[str], replicates: int, seed: int,
     fixed = dict(overrides or {})
     drawn = [draw(posterior, s) if posterior is not None else (None, {}) for s in seeds]
     specs = []
-    for a, s in enumerate(strategies):
-        preset = set(strategy_overrides(s))
-        for i in range(replicates):
+    # replicate by replicate, so that a task holds every strategy of its replicates and their
+    # runs share one baseline (hardware-only) run in the worker (``results.baseline_ledger``)
+    for i in range(replicates):
+        for a, s in enumerate(strategies):
+            preset = set(strategy_overrides(s))
             index, values = drawn[i]
             items = {k: v for k, v in values.items() if k not in preset} | fixed
             labels = (("replicate", i),) + ((("draw", index),) if index is not None else ())

@@ -282,6 +282,34 @@ class Team:
             for r in self._who(idx, offers):
                 self.reps[r].introduce()
 
+    def quiet_walls(self, days: int) -> np.ndarray:
+        """The walls over the next ``days`` quiet days, up to the first day a rep would react.
+
+        On a quiet day no specialist works, so a rep's day is his wall settling (exactly as
+        :meth:`settle_walls` does it, day after day). The block stops before the first day on
+        which a rep's wall crosses a level he reacts to (calming down, walling off, opening
+        up): that day is stepped in full. Nothing is written; the caller commits the block.
+
+        Returns:
+            ``(k, n_reps)`` walls at the end of each of the first ``k <= days`` days.
+        """
+        p = self.model.params
+        rest = self.resting_walls(slice(None))
+        relax = p.wall_relax_days
+        out = np.empty((days, self.wall.size))
+        w = self.wall
+        for j in range(days):
+            w = _unit(w + (rest - w) / relax)
+            out[j] = w
+        c, b = self.complained, self.walled_off
+        react = (
+            (c & (out < p.complaint_level - p.wall_hysteresis))
+            | (~b & (out >= p.wall_block_level))
+            | (b & (out < p.wall_block_level - p.wall_hysteresis))
+        ).any(axis=1)
+        first = int(np.argmax(react)) if react.any() else days
+        return out[:first]
+
     @staticmethod
     def _who(idx: np.ndarray | None, mask: np.ndarray) -> list[int]:
         """The reps (indices into the team) selected by ``mask`` over ``idx`` (None: all)."""
