@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from dealersim.model import kpis
+from dealersim.model.dealership import DealershipModel
 from dealersim.model.ledger import cash_bottom, npv, payback_month, value_multiple
 from dealersim.model.params import Params
-from dealersim.model.dealership import DealershipModel
 from dealersim.model.results import BASELINE, baseline_params, simulate
 from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
 

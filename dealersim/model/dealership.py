@@ -580,7 +580,7 @@ class DealershipModel(mesa.Model):
 
     # ================================================================== money
     def volume_on(self, day: int) -> float:
-        """Print volume on ``day`` relative to day 0 (it declines ``print_volume_decline`` a year)."""
+        """Print volume on ``day`` relative to day 0 (falls ``print_volume_decline`` a year)."""
         return (1.0 - self.params.print_volume_decline) ** (day / 365.0)
 
     def margin_on(self, day: int) -> float:
