@@ -192,6 +192,9 @@ class Budget:
             generation that cannot accept ``population`` sets within what is left is abandoned
             and the previous generation is the posterior.
         predictive: Posterior draws re-simulated (with fresh seeds) for the predictive check.
+        predictive_replicates: Runs per arm and size for each predictive draw: more than
+            ``replicates``, so that a rate (launch success, say) is measured finely enough to
+            be held against its target range (5 runs can only say 0, 20, 40 ... %).
     """
 
     population: int = 40
@@ -199,6 +202,7 @@ class Budget:
     replicates: int = 6
     max_simulations: int = 400
     predictive: int = 40
+    predictive_replicates: int = 20
 
 
 @dataclass(frozen=True)
@@ -396,6 +400,8 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
                              "budget.max_simulations", 1, MAX_SIMULATIONS),
         predictive=_int(b.get("predictive", d.predictive), "budget.predictive", 1,
                         MAX_PARTICLES),
+        predictive_replicates=_int(b.get("predictive_replicates", d.predictive_replicates),
+                                   "budget.predictive_replicates", 1, MAX_REPLICATES),
     )
     if budget.max_simulations < budget.population:
         raise CalibrationError(f"budget.max_simulations: {budget.max_simulations} is not "
@@ -890,6 +896,8 @@ def run_predictive(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
                    progress: bool = False) -> pd.DataFrame:
     """Re-simulate ``budget.predictive`` posterior draws with fresh seeds.
 
+    Each draw runs ``budget.predictive_replicates`` times per arm and size.
+
     Draw *k* picks a parameter set by weight with ``seed_for(master, PPC_KEY, k)`` and runs
     it with that seed (the calibration never used it).
 
@@ -904,10 +912,12 @@ def run_predictive(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
         values = {p.name: float(posterior[p.name].iloc[i]) for p in spec_.priors}
         items.append((k, particle_overrides(spec_.priors, values), seed, i))
     picked = {k: i for k, _, _, i in items}
+    finer = dataclasses.replace(spec_, budget=dataclasses.replace(
+        spec_.budget, replicates=spec_.budget.predictive_replicates))
     stats: dict[int, dict[str, float]] = {}
     for batch in execute([it[:3] for it in items], executor=executor, workers=workers,
                          per_task=1, progress=progress, task_fn=_draw_task,
-                         task_args=(spec_,)):
+                         task_args=(finer,)):
         stats.update(batch)
     rows = [dict(draw=k, particle=picked[k], stat=key, value=stats[k][key])
             for k in sorted(stats) for key in spec_.stat_keys()]
