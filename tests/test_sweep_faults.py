@@ -249,8 +249,8 @@ def test_sigterm_on_compare_stops_children_and_leaves_no_temp_dirs(tmp_path):
     family: dict[int, psutil.Process] = {}
     try:
         deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline and proc.poll() is None and len(family) < 3:
-            try:  # the fork server and two pool workers: the runs are under way
+        while time.monotonic() < deadline and proc.poll() is None and len(family) < 2:
+            try:  # two pool workers (forked from the driver): the runs are under way
                 family.update({c.pid: c for c in psutil.Process(proc.pid).children(True)})
             except psutil.Error:
                 pass
@@ -264,7 +264,7 @@ def test_sigterm_on_compare_stops_children_and_leaves_no_temp_dirs(tmp_path):
     left = _leftover(list(family.values()))
     temps = [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]
     _report("compare SIGTERM", exit=proc.returncode, leftover=len(left), temp_dirs=len(temps))
-    assert len(family) >= 3, "compare never started its pool"
+    assert len(family) >= 2, "compare never started its pool"
     assert proc.returncode in (130, 143), err
     assert err.count("\n") == 1, err
     assert left == [] and temps == [] and not out.exists()

@@ -34,6 +34,22 @@ MAX_WORKERS = 256
 """Absolute cap on local worker processes (the cap is also 4 x the CPU count)."""
 
 
+_KEPT_FROM_WORKERS: set[int] = set()
+"""File descriptors a forked worker must not hold (e.g. a sweep's lock): closed in the worker."""
+
+
+def keep_from_workers(fd: int, keep: bool = True) -> None:
+    """Register ``fd`` (or, with ``keep=False``, forget it) as one a forked worker closes.
+
+    A pool that forks from the driver hands every open descriptor to its workers; a lock held
+    through one of them (``flock``) would then outlive the driver for as long as a worker does.
+    """
+    if keep:
+        _KEPT_FROM_WORKERS.add(fd)
+    else:
+        _KEPT_FROM_WORKERS.discard(fd)
+
+
 class Terminated(KeyboardInterrupt):
     """A termination signal (SIGTERM) received while :func:`sigterm_as_interrupt` was active.
 
@@ -138,6 +154,10 @@ def worker_init(driver_pid: int) -> None:
         driver_pid: The process that owns the pool (the worker's parent may be a fork server).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the pool on Ctrl-C
+    for fd in list(_KEPT_FROM_WORKERS):  # only a forked worker inherits any
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _KEPT_FROM_WORKERS.clear()
     die_with_parent()
     parent = os.getppid()
     if parent == 1 or not pid_alive(driver_pid):  # the parent died before prctl took effect

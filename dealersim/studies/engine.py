@@ -14,6 +14,7 @@ import functools
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -173,16 +174,31 @@ def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) 
     return [list(specs[i : i + per_task]) for i in range(0, len(specs), per_task)]
 
 
-def local_executor(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers fork from a server that has dealersim imported.
+_FORK_SAFE = sys.platform == "linux"
+"""Whether a pool may fork from this process directly (Linux, when it runs a single thread)."""
 
-    Every worker runs :func:`dealersim.base.procs.worker_init`: it ignores Ctrl-C (the driver
-    stops the pool) and exits when the driver dies, even by ``kill -9``.
+
+def local_executor(workers: int) -> ProcessPoolExecutor:
+    """A local process pool, its workers ready.
+
+    On Linux, when this process runs a single thread, the workers are forked from it at once
+    (they start in milliseconds, with everything imported); otherwise they fork from a server
+    that imports dealersim first (about 1.4 s). Every worker runs
+    :func:`dealersim.base.procs.worker_init`: it ignores Ctrl-C (the driver stops the pool)
+    and exits when the driver dies, even by ``kill -9``.
 
     Raises:
         ValueError: ``workers`` is outside 1..:func:`dealersim.base.procs.worker_cap`.
     """
     check_workers(workers)
+    if _FORK_SAFE and threading.active_count() == 1:
+        # fork from this process: the workers start in milliseconds with everything imported
+        # (a fork server takes ~1.4 s to import the model first); all of them are forked now,
+        # while this process runs one thread, which is when forking is safe
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(
+            "fork"), initializer=worker_init, initargs=(os.getpid(),))
+        pool.submit(int).result()
+        return pool
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["dealersim.studies.engine"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_init,
@@ -240,6 +256,8 @@ def execute(
     if tasks is None:
         tasks = bundle(specs, 1, per_task or 1) if serial else bundle(specs, workers, per_task)
     total = sum(len(t) for t in tasks)
+    # a local pool starts before the progress bar's thread does (see local_executor)
+    pool = None if serial else local_executor(workers) if executor is None else executor
     with sigterm_as_interrupt(), tqdm(total=total, unit="run", disable=not progress,
                                       smoothing=0.1) as bar:
         if serial:
@@ -248,7 +266,6 @@ def execute(
                 bar.update(len(task))
                 yield out
             return
-        pool = local_executor(workers) if executor is None else executor
         futures: dict[Future, int] = {}
         try:
             for task in tasks:

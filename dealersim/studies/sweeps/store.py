@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dealersim.base.io import atomic_file, write_text
+from dealersim.base.procs import keep_from_workers
 from dealersim.model.kpis import SUMMARY
 from dealersim.model.params import field_specs
 from dealersim.model.results import package_version
@@ -108,6 +109,7 @@ class SweepLock:
                 "wait for it to finish or stop it, then use --resume"
             ) from None
         self.fd = fd
+        keep_from_workers(fd)
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         try:
@@ -121,6 +123,7 @@ class SweepLock:
     def release(self) -> None:
         """Release the lock (closing the descriptor; the kernel does the same on exit)."""
         if self.fd is not None:
+            keep_from_workers(self.fd, keep=False)
             os.close(self.fd)
             self.fd = None
 
