@@ -61,14 +61,13 @@ from dealersim.studies.engine import (
     run_one,
     seed_for,
 )
+from dealersim.studies.posterior import MANIFEST
 from dealersim.studies.validation import ARMS, CHECKS, SIZES, Check
 
 HISTORY = "history.db"
 """pyabc's database of finished generations inside the calibration directory."""
 SPEC_COPY = "spec.toml"
 """The spec as given, kept in the calibration directory to check a ``--resume``."""
-MANIFEST = "calibration.json"
-"""Written last: its presence marks a finished calibration."""
 PPC_KEY = 1_000_003
 """Seed key of the posterior predictive check's draws (far from the generation keys)."""
 PINNED_SD_RATIO = 0.75
@@ -522,9 +521,12 @@ class SeededSampler:
     """
 
     def __init__(self, master: int, *, executor: Executor | None = None, workers: int = 1,
-                 progress: bool = False, on_round: Callable[[int, int], None] | None = None):
+                 progress: bool = False, on_round: Callable[[int, int], None] | None = None,
+                 stop: Callable[[], None] | None = None):
         pyabc = _pyabc()
         self.master = master
+        self.stop = stop
+        """Called between candidates (see :func:`engine.execute`); it raises to stop."""
         self.executor = executor
         self.workers = workers
         self.progress = progress
@@ -563,7 +565,7 @@ class SeededSampler:
             indices = list(range(start, int(min(start + size, max_eval))))
             results: dict[int, Any] = {}
             for batch in execute(indices, executor=self.executor, workers=self.workers,
-                                 per_task=1, progress=self.progress,
+                                 per_task=1, progress=self.progress, stop=self.stop,
                                  task_fn=_candidate_task, task_args=(blob, self.master, t)):
                 results.update(batch)
             for j in indices:
@@ -715,6 +717,7 @@ def run_calibration(
     force: bool = False,
     progress: bool = False,
     say: Callable[[str], None] | None = None,
+    stop: Callable[[], None] | None = None,
 ) -> Calibration:
     """Run (or resume) a calibration into ``out`` and write its tables (not its plots).
 
@@ -728,6 +731,9 @@ def run_calibration(
         force: Replace whatever ``out`` holds.
         progress: Show a progress bar per round of candidates.
         say: Where to print one line per generation (default: nowhere).
+        stop: Checked between candidates, generations and predictive draws; it raises
+            (``KeyboardInterrupt``) to stop, leaving the finished generations for ``resume``
+            (the command passes :meth:`dealersim.base.procs.StopFlag.check`).
 
     Returns:
         The :class:`Calibration`.
@@ -750,11 +756,13 @@ def run_calibration(
     (out / MANIFEST).unlink(missing_ok=True)
     db = f"sqlite:///{(out / HISTORY).resolve()}"
     b = spec_.budget
+    stop = stop or (lambda: None)
     with _executor(workers, executor) as pool:
         sampler = SeededSampler(
             spec_.seed, executor=pool, workers=workers, progress=progress,
             on_round=lambda ok, n: say(f"  {ok} of {b.population} accepted, {n} simulated "
-                                       f"({time.perf_counter() - start_time:.0f} s)"))
+                                       f"({time.perf_counter() - start_time:.0f} s)"),
+            stop=stop)
         abc = _abc(spec_, sampler)
         if resume:
             history = abc.load(db, 1)
@@ -768,6 +776,7 @@ def run_calibration(
         left = b.generations - done
         if left > 0 and history.total_nr_simulations < b.max_simulations:
             for t in range(done, b.generations):
+                stop()
                 abc.eps = _epsilon(history, t)
                 sampler.max_candidates = b.max_simulations - history.total_nr_simulations
                 abc.run(minimum_epsilon=0.0, max_nr_populations=1,
@@ -789,7 +798,8 @@ def run_calibration(
         diagnostics = diagnostics_frame(history, spec_)
         say(f"posterior predictive check: {b.predictive} draws")
         predictive = run_predictive(spec_, posterior, executor=pool, workers=workers,
-                                    progress=progress)
+                                    progress=progress, stop=stop)
+        stop()
     cal = Calibration(spec=spec_, posterior=posterior, diagnostics=diagnostics,
                       parameters=parameters_frame(spec_, posterior),
                       predictive=predictive, check=ppc_table(spec_, predictive),
@@ -887,11 +897,13 @@ def _draw_task(items: Sequence[tuple[int, dict[str, Any], int]], series_stride: 
 
 def run_predictive(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
                    executor: Executor | None = None, workers: int = 1,
-                   progress: bool = False) -> pd.DataFrame:
+                   progress: bool = False, stop: Callable[[], None] | None = None,
+                   ) -> pd.DataFrame:
     """Re-simulate ``budget.predictive`` posterior draws with fresh seeds.
 
     Draw *k* picks a parameter set by weight with ``seed_for(master, PPC_KEY, k)`` and runs
-    it with that seed (the calibration never used it).
+    it with that seed (the calibration never used it). ``stop`` is checked between draws
+    (see :func:`engine.execute`).
 
     Returns:
         Long format: ``draw``, ``particle``, ``stat``, ``value``.
@@ -907,7 +919,7 @@ def run_predictive(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
     stats: dict[int, dict[str, float]] = {}
     for batch in execute([it[:3] for it in items], executor=executor, workers=workers,
                          per_task=1, progress=progress, task_fn=_draw_task,
-                         task_args=(spec_,)):
+                         task_args=(spec_,), stop=stop):
         stats.update(batch)
     rows = [dict(draw=k, particle=picked[k], stat=key, value=stats[k][key])
             for k in sorted(stats) for key in spec_.stat_keys()]
