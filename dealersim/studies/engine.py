@@ -15,7 +15,14 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,13 +289,14 @@ def execute(
 
 
 def _finished(futures: Iterable[Future], stop: Callable[[], None] | None) -> Iterator[Future]:
-    """The futures as they finish; without ``stop`` as ``as_completed``, with it polling."""
+    """The futures as they finish: ``as_completed``, or with ``stop`` a polling wait."""
+    if stop is None:
+        yield from as_completed(futures)
+        return
     pending = set(futures)
-    timeout = None if stop is None else STOP_POLL_SECONDS
     while pending:
-        if stop is not None:
-            stop()
-        done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        stop()
+        done, pending = wait(pending, timeout=STOP_POLL_SECONDS, return_when=FIRST_COMPLETED)
         yield from done
 
 
