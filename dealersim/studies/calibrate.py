@@ -86,6 +86,19 @@ MAX_REPLICATES = 1_000
 """Cap on ``budget.replicates`` (runs per arm and size for one particle)."""
 MAX_GENERATIONS = 100
 MAX_SIMULATIONS = 10_000_000
+KERNELS: dict[str, str] = {
+    "joint": "one multivariate normal over all parameters, its covariance fitted to the "
+             "previous generation (pyabc's MultivariateNormalTransition)",
+    "product": "one normal per parameter, each fitted to that parameter's marginal in the "
+               "previous generation (pyabc's AggregatedTransition of one-dimensional "
+               "MultivariateNormalTransitions)",
+}
+"""The perturbation kernels a spec may choose (``kernel``): how a generation proposes new
+parameter sets from the previous one (docs/calibration.md, Posterior quality)."""
+DEFAULT_KERNEL = "product"
+"""The kernel of a spec that names none. In 15 dimensions with 30 sets a generation the joint
+normal's importance weights collapse onto a few sets; one normal per parameter kept the
+effective sample size about four times higher at the same cost (docs/calibration.md)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +223,7 @@ class CalibrationSpec:
     checks: tuple[str, ...]
     priors: tuple[Prior, ...]
     budget: Budget
+    kernel: str = DEFAULT_KERNEL
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -352,7 +366,8 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     """Parse and check a calibration spec (TOML).
 
     Keys: ``name``, ``seed`` (master seed), ``sizes`` (team sizes, default ``[8]``),
-    ``patterns`` (P1-P9 and/or check names), ``[budget]`` (see :class:`Budget`) and
+    ``patterns`` (P1-P9 and/or check names), ``kernel`` (a key of :data:`KERNELS`, default
+    :data:`DEFAULT_KERNEL`), ``[budget]`` (see :class:`Budget`) and
     ``[parameters]`` (``include``, ``exclude``, ``around_default``, ``[parameters.ranges]``;
     default: :func:`default_parameters` over their ``Params`` bounds).
 
@@ -363,7 +378,8 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CalibrationError(f"{source}: not valid TOML ({exc})") from None
-    data = _table(data, source, {"name", "seed", "sizes", "patterns", "budget", "parameters"})
+    data = _table(data, source, {"name", "seed", "sizes", "patterns", "budget", "parameters",
+                                 "kernel"})
     name = data.get("name", "calibration")
     if not isinstance(name, str) or not name.strip():
         raise CalibrationError(f"name: {name!r} is not allowed; expected a non-empty text")
@@ -401,8 +417,12 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
                                f"allowed; expected at least budget.population "
                                f"({budget.population})")
     priors = _priors(data.get("parameters", {}))
+    kernel = data.get("kernel", DEFAULT_KERNEL)
+    if kernel not in KERNELS:
+        raise CalibrationError(f"kernel: {kernel!r} is not allowed; expected one of "
+                               f"{', '.join(KERNELS)}")
     return CalibrationSpec(name=name.strip(), seed=seed, sizes=tuple(sizes), checks=checks,
-                           priors=priors, budget=budget)
+                           priors=priors, budget=budget, kernel=kernel)
 
 
 def read_spec(path: str | Path) -> tuple[str, CalibrationSpec]:
@@ -602,7 +622,17 @@ def _abc(spec_: CalibrationSpec, sampler: SeededSampler) -> Any:
     return pyabc.ABCSMC(
         PatternModel(spec_), prior, PatternDistance(spec_.stat_keys()),
         population_size=spec_.budget.population, sampler=sampler, eps=_epsilon(None, 0),
+        transitions=transition(spec_),
     )
+
+
+def transition(spec_: CalibrationSpec) -> Any:
+    """The pyabc transition of ``spec_.kernel`` (see :data:`KERNELS`)."""
+    pyabc = _pyabc()
+    if spec_.kernel == "product":
+        return pyabc.AggregatedTransition({
+            p.name: pyabc.MultivariateNormalTransition() for p in spec_.priors})
+    return pyabc.MultivariateNormalTransition()
 
 
 def _epsilon(history: Any, t: int) -> Any:
@@ -811,6 +841,7 @@ def run_calibration(
 def spec_json_text(spec_: CalibrationSpec) -> str:
     """A TOML text equivalent to ``spec_`` (kept in the directory when no file was given)."""
     lines = [f"name = {json.dumps(spec_.name)}", f"seed = {spec_.seed}",
+             f"kernel = {json.dumps(spec_.kernel)}",
              f"sizes = {list(spec_.sizes)}", f"patterns = {json.dumps(list(spec_.checks))}",
              "[budget]"]
     lines += [f"{k} = {v}" for k, v in dataclasses.asdict(spec_.budget).items()]
