@@ -504,11 +504,11 @@ def test_one_ctrl_c_stops_the_run_within_seconds_and_resume_finishes(tmp_path):
     assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0], err
     assert "Exception ignored" not in err
     assert len(family) >= 2  # the worker processes existed, and none is left
-    _, alive = psutil.wait_procs(family, timeout=20)
-    assert alive == []
+    _, alive = psutil.wait_procs(family, timeout=60)  # the forkserver exits once it sees EOF
+    assert alive == [], [p.cmdline() for p in alive if p.is_running()]
     assert (out / "history.db").is_file() and not (out / "calibration.json").exists()
     spec.write_text(text)  # a resume may change the budget (here: fewer predictive draws)
     done = _cli("calibrate", str(spec), "--out", str(out), "--workers", "1", "--resume")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, (done.stdout, done.stderr)
     assert "generations on disk" in done.stdout and (out / "calibration.json").is_file()
     assert len(pd.read_csv(out / "diagnostics.csv")) >= 2
