@@ -10,6 +10,10 @@
 * :func:`sigterm_as_interrupt` turns SIGTERM into :class:`Terminated`, a ``KeyboardInterrupt``,
   so the same cleanup runs as for Ctrl-C: temporary files and directories removed, worker
   processes stopped. A command returns :attr:`Terminated.exit_code` (143 for SIGTERM).
+* :func:`signals_as_flag` turns Ctrl-C and SIGTERM into a :class:`StopFlag` that long work
+  checks at safe points (between tasks, and every :data:`STOP_POLL_SECONDS` while it waits for
+  workers). A signal handler that raises can have its exception land inside a weakref finalizer
+  or a ``__del__``, where Python prints "Exception ignored" and drops it; a flag is never lost.
 * :func:`check_workers` caps the number of local worker processes (:func:`worker_cap`).
 """
 
@@ -32,6 +36,8 @@ WATCHDOG_SECONDS = 0.5
 """How often a worker's watchdog checks that its driver is still alive."""
 MAX_WORKERS = 256
 """Absolute cap on local worker processes (the cap is also 4 x the CPU count)."""
+STOP_POLL_SECONDS = 0.2
+"""How often work that waits for its workers checks a :class:`StopFlag`."""
 
 
 _KEPT_FROM_WORKERS: set[int] = set()
@@ -92,6 +98,61 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class StopFlag:
+    """A stop request (Ctrl-C or SIGTERM) noted by :func:`signals_as_flag`, acted on later.
+
+    Attributes:
+        signum: The first signal received (``None``: no stop requested).
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+    def check(self) -> None:
+        """Stop here if a stop was requested.
+
+        Raises:
+            KeyboardInterrupt: After Ctrl-C; :class:`Terminated` after SIGTERM.
+        """
+        if self.signum is None:
+            return
+        if self.signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(self.signum)
+
+
+@contextlib.contextmanager
+def signals_as_flag() -> Iterator[StopFlag]:
+    """Note Ctrl-C and SIGTERM in a :class:`StopFlag` instead of raising where they land.
+
+    The handlers only set the flag (the first signal wins), so no exception can be lost in a
+    finalizer; the work in the block must call :meth:`StopFlag.check` at its safe points. A
+    signal whose disposition is "ignore" (a ``nohup`` start) stays ignored; outside the main
+    thread nothing is installed. The previous handlers are restored at the end.
+    """
+    flag = StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if flag.signum is None:
+            flag.signum = signum
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s, old in previous.items():
+        if old is not signal.SIG_IGN:
+            signal.signal(s, handler)
+    try:
+        yield flag
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old if old is not None else signal.SIG_DFL)
 
 
 def worker_cap() -> int:

@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 
 from dealersim.cli.common import (
     UsageError,
+    add_posterior_option,
+    check_posterior,
     check_target,
     count_type,
     out_dir_type,
@@ -112,11 +114,13 @@ def cmd_advise(args: argparse.Namespace) -> int:
         if "n_reps" in fixed:
             raise UsageError("--size: given both as --size and as --set n_reps=...; use one")
         fixed["n_reps"] = args.size
-    settings = Settings(args.replicates, seed, args.objective, fixed)
+    settings = Settings(args.replicates, seed, args.objective, fixed,
+                        posterior_dir=args.posterior)
     try:
         check_settings(settings)
     except AdviseError as exc:
         raise UsageError(str(exc)) from None
+    check_posterior(args.posterior)
     out = args.out
     check_out(out, resume=args.resume, force=args.force)
     command = default_command(settings, args.target, args.budget) + f" --out {out}"
@@ -124,7 +128,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
         advice = run_advise(out, target=args.target, budget=args.budget,
                             replicates=args.replicates, seed=seed, objective=args.objective,
                             fixed=fixed, workers=args.workers, scheduler=args.scheduler,
-                            resume=args.resume, command=command,
+                            resume=args.resume, command=command, posterior=args.posterior,
                             before_start=(lambda: _clear(out)) if args.force else None)
     except AdviseError as exc:
         raise UsageError(str(exc)) from None
@@ -168,6 +172,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    help=f"hardware reps of the dealership, {n_reps.allowed()} "
                    f"(default {n_reps.default})")
     run_options(p, strategy=False)
+    add_posterior_option(p, "plan")
     p.add_argument("--out", required=True, metavar="DIR", type=out_dir_type,
                    help="the study directory (must be absent or empty unless --resume or "
                    "--force)")

@@ -10,6 +10,11 @@ Examples:
 Everything is checked before anything is written: the options, the spec, ``--out`` and the
 scheduler. Exit codes: 0 done, 2 bad input or a refused directory (one line), 130 on Ctrl-C and
 143 on SIGTERM (finished generations are kept; run again with ``--resume``).
+
+Ctrl-C and SIGTERM only set a flag (``base.procs.signals_as_flag``) while the calibration runs;
+the sampler checks it between parameter sets and every 0.2 s while it waits for its workers,
+then stops the workers and leaves the finished generations. One press is enough: a signal that
+lands while Python runs a finalizer cannot be lost, as an exception raised there would be.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from dealersim.base.procs import signals_as_flag
 from dealersim.cli.common import (
     UsageError,
     out_dir_type,
@@ -69,9 +75,12 @@ def _calibrate(args: argparse.Namespace) -> int:
         else:
             workers, executor = args.workers, None
         progress = not args.quiet and sys.stderr.isatty() and not os.environ.get("CI")
-        cal = run_calibration(spec, args.out, spec_text=text, workers=workers,
-                              executor=executor, resume=args.resume, force=args.force,
-                              progress=progress, say=None if args.quiet else _say)
+        with signals_as_flag() as flag:
+            cal = run_calibration(spec, args.out, spec_text=text, workers=workers,
+                                  executor=executor, resume=args.resume, force=args.force,
+                                  progress=progress, say=None if args.quiet else _say,
+                                  stop=flag.check)
+            flag.check()  # a signal during the last writes: stop before the charts
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
     finally:

@@ -42,6 +42,7 @@ from dealersim.model.results import package_version, simulate
 from dealersim.model.scenario import Scenario
 from dealersim.model.scenario import load as load_scenario
 from dealersim.model.strategies import make_params, strategy_names
+from dealersim.studies.posterior import load_posterior
 
 PROG = "dealersim"
 EXIT_USAGE = 2
@@ -300,6 +301,27 @@ def check_target(out: Path, force: bool) -> None:
     try:
         check_out(out, force=force)
     except (FileExistsError, NotADirectoryError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def add_posterior_option(p: argparse.ArgumentParser, arms: str) -> None:
+    """``--posterior DIR`` of compare, blame and advise (``arms``: what shares a draw)."""
+    p.add_argument("--posterior", metavar="DIR",
+                   help="a 'dealersim calibrate' directory: replicate i draws its parameter set "
+                   f"from the posterior, the same for every {arms}")
+
+
+def check_posterior(directory: str | None) -> None:
+    """Refuse a ``--posterior`` that is not a finished calibration (before anything is written).
+
+    Raises:
+        UsageError: One line naming ``--posterior`` and what is expected.
+    """
+    if directory is None:
+        return
+    try:
+        load_posterior(directory)
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 

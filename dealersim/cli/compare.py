@@ -17,7 +17,9 @@ from dealersim.base.io import atomic_dir
 from dealersim.cli.common import (
     MAX_REPLICATES,
     UsageError,
+    add_posterior_option,
     build_params,
+    check_posterior,
     check_target,
     count_type,
     file_path_type,
@@ -46,7 +48,7 @@ from dealersim.studies.blame import (
 )
 from dealersim.studies.catalogue import write_catalogue
 from dealersim.studies.compare import DEFAULT_STRIDE, default_command, run_compare, terminal_table
-from dealersim.studies.posterior import load_posterior, robustness
+from dealersim.studies.posterior import robustness
 
 DEMO_STRATEGIES = ("overlay", "planned")
 """The two strategies ``dealersim demo`` compares: the story's launch and the prescription."""
@@ -136,11 +138,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_series_size(replicates, len(strategies), horizon, args.stride)
     check_target(out, args.force)
     command = default_command(strategies, replicates, seed, overrides) + f" --out {out}"
+    check_posterior(args.posterior)
     if args.posterior is not None:
-        try:
-            load_posterior(args.posterior)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         command += f" --posterior {args.posterior}"
     comp = run_compare(strategies, replicates=replicates, seed=seed, overrides=overrides,
                        workers=workers, series_stride=args.stride, command=command,
@@ -202,9 +201,10 @@ def cmd_blame(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set, args.years)
     out = args.out
     check_target(out, args.force)
+    check_posterior(args.posterior)
     try:
         b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=args.factors,
-                      workers=args.workers)
+                      workers=args.workers, posterior=args.posterior)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_blame(b, out, force=args.force)
@@ -212,6 +212,8 @@ def cmd_blame(args: argparse.Namespace) -> int:
     print()
     for sentence in b.sentences():
         print("- " + sentence)
+    if b.uncertainty_note() is not None:
+        print(b.uncertainty_note())
     print(f"wrote: {out}/ (report.html, runs.parquet, cells.csv, effects.csv, logit.csv, charts)")
     return 0
 
@@ -255,9 +257,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--advice", type=advice_type, metavar="DIR",
                    help="a `dealersim advise` output folder: its three most important changes "
                    "go into the report's \"If you can only change three things\"")
-    p.add_argument("--posterior", metavar="DIR",
-                   help="a 'dealersim calibrate' directory: each replicate draws its parameter "
-                   "set from the posterior (the same for every strategy)")
+    add_posterior_option(p, "strategy")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("blame", cmd_blame,
@@ -266,6 +266,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--factors", type=factors_type, default=DEFAULT_FACTORS, metavar="LIST",
                    help=f"comma-separated factors, from {', '.join(factor_table())} (default: "
                    f"{','.join(DEFAULT_FACTORS)}); no two may set the same parameter")
+    add_posterior_option(p, "combination")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("catalogue", cmd_catalogue,

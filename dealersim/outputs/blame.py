@@ -86,7 +86,7 @@ def blame_context(b: Blame, charts: dict[str, Path]) -> dict[str, Any]:
                 levels=b.level_text(), replicates=b.replicates, seed=b.seed,
                 factors=[{"key": k, "title": b.factor(k).title} for k in b.factors],
                 charts={name: embed(path) for name, path in charts.items()},
-                command=b.command, version=b.version)
+                command=b.command, version=b.version, uncertainty=b.uncertainty_note())
 
 
 def write_blame(b: Blame, out: str | Path, *, force: bool = False) -> Path:

@@ -17,6 +17,14 @@ The plans are ranked (those that reach the target first, cheapest first), the Pa
 marked, and the chosen plans are rerun on fresh seeds (another ``SeedSequence`` spawn) as an
 out-of-sample check. For the recommended plan, each change from the overlay is undone in turn
 on those fresh seeds, which says which changes carry the success (:func:`three_things`).
+
+With a calibration's posterior (``posterior``), replicate *i* of every plan runs on the same
+parameter set drawn from it with replicate *i*'s seed (``studies.posterior.replicate_draws``),
+so plans are compared on the same plausible dealerships and their intervals include parameter
+uncertainty; the plan's levers and the fixed overrides win over the drawn values. The advised
+plan and the owner's current plan (the story's launch) are then run on the fresh seeds, and
+:attr:`Advice.robustness` says in what share of the drawn parameter sets the advised plan does
+better (``studies.posterior.robustness``).
 """
 
 from __future__ import annotations
@@ -47,6 +55,15 @@ from dealersim.model.params import FieldSpec, format_value, spec
 from dealersim.model.results import package_version, summarize
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names
 from dealersim.studies.engine import RunSpec, collect_rows, execute, local_executor, seed_for
+from dealersim.studies.posterior import (
+    Robustness,
+    draw_label,
+    drawn_overrides,
+    load_posterior,
+    posterior_digest,
+    replicate_draws,
+    robustness,
+)
 from dealersim.studies.sweeps.driver import connect
 
 BASE = "overlay"
@@ -161,18 +178,26 @@ class Settings:
         seed: Master seed.
         objective: The money objective (a key of :data:`OBJECTIVES`).
         fixed: ``Params`` overrides for every run (dealership size, horizon, ``--set``).
+        posterior: A calibration's posterior (``studies.posterior.load_posterior``) replicate
+            *i* draws its parameter set from (``None``: the ``Params`` defaults).
+        posterior_dir: The calibration directory it was read from (for the command line).
     """
 
     replicates: int
     seed: int
     objective: str
     fixed: dict[str, Any] = field(default_factory=dict)
+    posterior: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    posterior_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as JSON-ready data (stored in the study)."""
-        return {"replicates": self.replicates, "seed": self.seed, "objective": self.objective,
-                "fixed": dict(sorted(self.fixed.items())), "levers": list(LEVERS),
-                "base": BASE}
+        """The settings as JSON-ready data (stored in the study; a posterior by its digest)."""
+        out = {"replicates": self.replicates, "seed": self.seed, "objective": self.objective,
+               "fixed": dict(sorted(self.fixed.items())), "levers": list(LEVERS),
+               "base": BASE}
+        if self.posterior is not None:
+            out["posterior"] = posterior_digest(self.posterior)
+        return out
 
     def search_seeds(self) -> list[int]:
         """The replicate seeds every plan runs on."""
@@ -227,7 +252,7 @@ def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
         for strategy in (BASE, "planned"):  # the story's launch and the prescription first
             study.enqueue_trial(preset_levers(strategy, settings.fixed))
     elif stored != wanted:
-        diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
+        diff = sorted(k for k in {*wanted, *stored} if stored.get(k) != wanted.get(k))
         raise AdviseError(f"--resume: the study in {str(out)!r} was made with other settings "
                           f"({', '.join(diff)}: {stored.get(diff[0])!r}); resume with the same "
                           "ones or use another directory")
@@ -250,10 +275,16 @@ def sampler_for(settings: Settings, done: int) -> optuna.samplers.BaseSampler:
 
 def plan_specs(tag: str, levers: dict[str, Any], settings: Settings, seeds: Sequence[int],
                labels: tuple[tuple[str, Any], ...] = ()) -> list[RunSpec]:
-    """The runs of one plan on ``seeds`` (the overlay plus the fixed overrides and ``levers``)."""
-    items = tuple(sorted({**settings.fixed, **levers}.items()))
-    return [RunSpec(f"{tag}-{i:05d}", BASE, s, items, labels=(*labels, ("replicate", i)))
-            for i, s in enumerate(seeds)]
+    """The runs of one plan on ``seeds`` (the overlay plus the fixed overrides and ``levers``).
+
+    With a posterior, replicate *i* runs on the parameter set drawn with ``seeds[i]`` (the
+    same for every plan; a ``draw`` label), under the fixed overrides and ``levers``.
+    """
+    explicit = {**settings.fixed, **levers}
+    drawn = replicate_draws(settings.posterior, seeds)
+    return [RunSpec(f"{tag}-{i:05d}", BASE, s, drawn_overrides(values, BASE, explicit),
+                    labels=(*labels, ("replicate", i), *draw_label(index)))
+            for i, (s, (index, values)) in enumerate(zip(seeds, drawn, strict=True))]
 
 
 @dataclass
@@ -331,6 +362,9 @@ class Advice:
         seconds: Wall time of this call.
         version: dealersim version.
         command: The command line that reproduces it.
+        robustness: With a posterior: in what share of the drawn parameter sets the
+            recommended plan beats the owner's current plan on fresh seeds (``None``
+            without).
     """
 
     plans: pd.DataFrame
@@ -344,6 +378,7 @@ class Advice:
     seconds: float
     version: str
     command: str
+    robustness: Robustness | None = None
 
     @property
     def objective(self) -> str:
@@ -451,11 +486,33 @@ def ablate(levers: dict[str, Any], settings: Settings, runner: Runner) -> pd.Dat
     return table.sort_values("drop", ascending=False, kind="stable").reset_index(drop=True)
 
 
+CURRENT_PLAN = "your current plan"
+ADVISED_PLAN = "the advised plan"
+"""How the robustness sentence names the two plans it compares."""
+
+
+def plan_robustness(levers: dict[str, Any], settings: Settings,
+                    runner: Runner) -> Robustness:
+    """The advised plan against the owner's current plan, parameter set by parameter set.
+
+    Both run on the fresh seeds, replicate *i* on posterior draw *i*; the share counts the drawn
+    sets where the advised plan succeeds more often, plus half the ties
+    (``studies.posterior.robustness``).
+    """
+    seeds = settings.fresh_seeds()
+    specs = plan_specs("r-advised", levers, settings, seeds, (("strategy", ADVISED_PLAN),))
+    specs += plan_specs("r-current", preset_levers(BASE, settings.fixed), settings, seeds,
+                        (("strategy", CURRENT_PLAN),))
+    return robustness(pd.DataFrame(runner.rows(specs)), [CURRENT_PLAN, ADVISED_PLAN])
+
+
 def default_command(settings: Settings, target: float, budget: int) -> str:
     """The ``dealersim advise`` command line for these settings."""
     parts = ["dealersim", "advise", "--target", f"{target:g}", "--budget", str(budget),
              "--replicates", str(settings.replicates), "--seed", str(settings.seed),
              "--objective", settings.objective]
+    if settings.posterior_dir is not None:
+        parts += ["--posterior", settings.posterior_dir]
     for k, v in sorted(settings.fixed.items()):
         parts += ["--set", f"{k}={format_value(v)}"]
     return " ".join(parts)
@@ -477,6 +534,7 @@ def run_advise(
     command: str | None = None,
     explain: bool = True,
     before_start: Callable[[], None] | None = None,
+    posterior: str | Path | None = None,
 ) -> Advice:
     """Search the levers, rank the plans, check the chosen ones on fresh seeds.
 
@@ -500,6 +558,9 @@ def run_advise(
             (the command line's ``--force`` empties it there).
         explain: Undo each change of the recommended plan on fresh seeds (:attr:`Advice.
             ablation`; needed by :func:`three_things`).
+        posterior: A calibration directory: replicate *i* of every plan runs on the parameter
+            set drawn from its posterior with replicate *i*'s seed, and
+            :attr:`Advice.robustness` compares the advised plan with the current one.
 
     Raises:
         AdviseError: One line for a bad argument, a directory holding another study, or an
@@ -511,7 +572,14 @@ def run_advise(
         raise AdviseError(f"target: {target!r} is not allowed; expected a number in (0, 1]")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise AdviseError(f"budget: {budget!r} is not allowed; expected an integer >= 1")
-    settings = Settings(replicates, seed, objective, dict(fixed or {}))
+    drawn = None
+    if posterior is not None:
+        try:
+            drawn = load_posterior(posterior)
+        except ValueError as exc:
+            raise AdviseError(str(exc)) from None
+    settings = Settings(replicates, seed, objective, dict(fixed or {}), drawn,
+                        None if posterior is None else str(posterior))
     check_settings(settings)
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
@@ -540,10 +608,13 @@ def run_advise(
         plans = plan_table(study, objective, float(target))
         checks = check_plans(plans, chosen_plans(plans), settings, runner)
         recommended = str(plans.plan.iloc[0]) if len(plans) else None
-        ablation = _empty_ablation()
-        if explain and recommended is not None:
+        ablation, robust = _empty_ablation(), None
+        if recommended is not None:
             levers = {s.name: s.coerce(_plain(plans.iloc[0][s.name])) for s in lever_specs()}
-            ablation = ablate(levers, settings, runner)
+            if explain:
+                ablation = ablate(levers, settings, runner)
+            if drawn is not None:
+                robust = plan_robustness(levers, settings, runner)
         finished = True
     finally:
         if pool is not None:  # on Ctrl-C or an error, do not wait: the workers die with us
@@ -553,7 +624,8 @@ def run_advise(
     return Advice(plans=plans, checks=checks, ablation=ablation, recommended=recommended,
                   settings=settings, target=float(target), trials=len(plans), ran=ran,
                   seconds=time.perf_counter() - t0, version=package_version(),
-                  command=command or default_command(settings, float(target), budget))
+                  command=command or default_command(settings, float(target), budget),
+                  robustness=robust)
 
 
 def _empty_ablation() -> pd.DataFrame:
@@ -650,5 +722,7 @@ def summary_lines(advice: Advice) -> list[str]:
                      f"{c.success_high:.0%}), {c.fresh_success:.0%} on {c.fresh_runs} fresh "
                      f"runs ({c.fresh_low:.0%} to {c.fresh_high:.0%}): "
                      f"{'holds' if c.holds else 'does NOT hold'}")
+    if advice.robustness is not None:
+        lines.append(advice.robustness.sentence[0].upper() + advice.robustness.sentence[1:])
     return lines
 

@@ -15,6 +15,11 @@ factor's effect with everything else off or on, with Student-t intervals), and a
 regression with the main effects is fitted as a cross-check. :meth:`Blame.sentences` says it
 in plain words, choosing each verdict from the numbers it quotes, so it cannot contradict
 them.
+
+With a calibration's posterior (``--posterior DIR``), replicate *i* draws one plausible
+parameter set and every cell uses it (``studies.posterior.replicate_draws``): contrasts stay
+paired, and their intervals, taken over replicates, include parameter uncertainty. A factor's
+own fields win over the drawn values (the skill factor sets the specialist's skill).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +42,12 @@ from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params, strategy_overrides
 from dealersim.studies.compare import numeric, runs_frame
 from dealersim.studies.engine import RunSpec, execute, replicate_seeds
+from dealersim.studies.posterior import (
+    draw_label,
+    drawn_overrides,
+    load_posterior,
+    replicate_draws,
+)
 
 BASE = "overlay"
 PLANNED = "planned"
@@ -189,17 +201,26 @@ def cell_overrides(keys: Sequence[str], cell: Sequence[int],
 
 
 def blame_specs(replicates: int, seed: int, base: dict[str, Any] | None = None,
-                factors: Sequence[str] = DEFAULT_FACTORS) -> list[RunSpec]:
-    """The runs of the factorial: 2**len(factors) cells, each on the same ``replicates`` seeds."""
+                factors: Sequence[str] = DEFAULT_FACTORS,
+                posterior: pd.DataFrame | None = None) -> list[RunSpec]:
+    """The runs of the factorial: 2**len(factors) cells, each on the same ``replicates`` seeds.
+
+    With ``posterior``, replicate *i* of every cell uses the same drawn parameter set (a
+    ``draw`` label); the cell's factor levels and ``base`` win over it.
+    """
     table = factor_table()
     seeds = replicate_seeds(seed, replicates)
+    drawn = replicate_draws(posterior, seeds)
     specs = []
     for c, cell in enumerate(cells(factors)):
-        items = tuple(sorted(cell_overrides(factors, cell, base).items()))
+        explicit = cell_overrides(factors, cell, base)
         levels = tuple((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True))
         for i in range(replicates):
-            specs.append(RunSpec(f"{c:02d}-{i:06d}", BASE, seeds[i], items,
-                                 labels=(("cell", c), *levels, ("replicate", i))))
+            index, values = drawn[i]
+            specs.append(RunSpec(f"{c:02d}-{i:06d}", BASE, seeds[i],
+                                 drawn_overrides(values, BASE, explicit),
+                                 labels=(("cell", c), *levels, ("replicate", i),
+                                         *draw_label(index))))
     return specs
 
 
@@ -221,6 +242,8 @@ class Blame:
         version: dealersim version.
         command: Command line that reproduces it.
         factors: The factor keys, in order.
+        posterior: The calibration directory replicates drew parameter sets from (``None``:
+            the ``Params`` defaults).
     """
 
     runs: pd.DataFrame
@@ -233,6 +256,17 @@ class Blame:
     version: str
     command: str
     factors: tuple[str, ...] = DEFAULT_FACTORS
+    posterior: str | None = None
+
+    def uncertainty_note(self) -> str | None:
+        """With a posterior: one plain sentence saying the intervals include its uncertainty."""
+        if self.posterior is None or "draw" not in self.runs:
+            return None
+        sets = self.runs["draw"].nunique()
+        return (f"Each of the {self.replicates} simulated dealerships per combination is one "
+                f"of {sets} parameter sets drawn from the calibration (the same dealership in "
+                "every combination), so these intervals include the uncertainty about the "
+                "unsourced parameters, not only chance.")
 
     def factor(self, key: str) -> Factor:
         """The :class:`Factor` called ``key``."""
@@ -346,11 +380,14 @@ def _words(name: str, value: Any) -> str:
 
 
 def default_command(replicates: int, seed: int, overrides: dict[str, Any] | None,
-                    factors: Sequence[str] = DEFAULT_FACTORS) -> str:
+                    factors: Sequence[str] = DEFAULT_FACTORS,
+                    posterior: str | Path | None = None) -> str:
     """The ``dealersim blame`` command line for these settings."""
     parts = ["dealersim", "blame", "--replicates", str(replicates), "--seed", str(seed)]
     if tuple(factors) != DEFAULT_FACTORS:
         parts += ["--factors", ",".join(factors)]
+    if posterior is not None:
+        parts += ["--posterior", str(posterior)]
     for k, v in sorted((overrides or {}).items()):
         parts += ["--set", f"{k}={format_value(v)}"]
     return " ".join(parts)
@@ -359,7 +396,7 @@ def default_command(replicates: int, seed: int, overrides: dict[str, Any] | None
 def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | None = None,
               factors: Sequence[str] = DEFAULT_FACTORS, workers: int = 1,
               executor: Executor | None = None, progress: bool | None = None,
-              command: str | None = None) -> Blame:
+              command: str | None = None, posterior: str | Path | None = None) -> Blame:
     """Run the factorial and compute cells, effects and the logistic regression.
 
     Args:
@@ -371,9 +408,12 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
         executor: Any ``concurrent.futures.Executor`` instead of the local pool.
         progress: Show a progress bar (default: when stderr is a terminal).
         command: Command line to record.
+        posterior: A calibration directory: replicate *i* of every cell draws its parameter
+            set from its posterior (see :func:`blame_specs`).
 
     Raises:
-        ValueError: One line for ``replicates < 1``, bad factors or a bad override.
+        ValueError: One line for ``replicates < 1``, bad factors, a bad override or a
+            ``posterior`` that is not a finished calibration.
     """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ValueError(f"replicates: {replicates} is not allowed; expected an integer >= 1")
@@ -385,7 +425,8 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
         raise ValueError(f"--set: {clash[0]} is a factor of the blame experiment; "
                          "it cannot be fixed")
     make_params(BASE, **overrides)
-    specs = blame_specs(replicates, seed, overrides, factors)
+    drawn = load_posterior(posterior) if posterior is not None else None
+    specs = blame_specs(replicates, seed, overrides, factors, drawn)
     rows = [row for batch in execute(specs, executor=executor, workers=workers,
                                      progress=progress) for row, _ in batch]
     runs = runs_frame(rows)
@@ -393,8 +434,9 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
                  effects=effect_table(runs, factors), logit=fit_logit(runs, factors),
                  replicates=replicates, seed=seed, overrides=overrides,
                  version=package_version(),
-                 command=command or default_command(replicates, seed, overrides, factors),
-                 factors=factors)
+                 command=command or default_command(replicates, seed, overrides, factors,
+                                                    posterior),
+                 factors=factors, posterior=None if posterior is None else str(posterior))
 
 
 def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> pd.DataFrame:

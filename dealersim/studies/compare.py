@@ -35,7 +35,7 @@ from dealersim.base.stats import kaplan_meier, paired_diff
 from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
-from dealersim.model.strategies import make_params, strategy_overrides
+from dealersim.model.strategies import make_params
 from dealersim.studies.engine import (
     RunSpec,
     execute,
@@ -44,7 +44,12 @@ from dealersim.studies.engine import (
     run_ledger_task,
     series_frame,
 )
-from dealersim.studies.posterior import draw, load_posterior
+from dealersim.studies.posterior import (
+    draw_label,
+    drawn_overrides,
+    load_posterior,
+    replicate_draws,
+)
 
 DEFAULT_STRIDE = 7
 """Days between recorded time-series points in a comparison (weekly; the last day is kept)."""
@@ -71,18 +76,15 @@ def compare_specs(strategies: Sequence[str], replicates: int, seed: int,
     """
     seeds = replicate_seeds(seed, replicates)
     fixed = dict(overrides or {})
-    drawn = [draw(posterior, s) if posterior is not None else (None, {}) for s in seeds]
+    drawn = replicate_draws(posterior, seeds)
     specs = []
     # replicate by replicate, so that a task holds every strategy of its replicates and their
     # runs share one baseline (hardware-only) run in the worker (``results.baseline_ledger``)
     for i in range(replicates):
         for a, s in enumerate(strategies):
-            preset = set(strategy_overrides(s))
             index, values = drawn[i]
-            items = {k: v for k, v in values.items() if k not in preset} | fixed
-            labels = (("replicate", i),) + ((("draw", index),) if index is not None else ())
-            specs.append(RunSpec(run_id(a, s, i), s, seeds[i], tuple(sorted(items.items())),
-                                 labels=labels))
+            specs.append(RunSpec(run_id(a, s, i), s, seeds[i], drawn_overrides(values, s, fixed),
+                                 labels=(("replicate", i), *draw_label(index))))
     return specs
 
 

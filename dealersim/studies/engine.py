@@ -16,7 +16,14 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +31,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from dealersim.base.procs import check_workers, sigterm_as_interrupt, worker_init
+from dealersim.base.procs import (
+    STOP_POLL_SECONDS,
+    check_workers,
+    sigterm_as_interrupt,
+    worker_init,
+)
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.results import ledger_frame as run_ledger
 from dealersim.model.results import package_version, summarize
@@ -226,6 +238,7 @@ def execute(
     task_fn: Callable[..., Any] = run_task,
     task_args: Iterable[Any] = (),
     tasks: Sequence[Sequence[RunSpec]] | None = None,
+    stop: Callable[[], None] | None = None,
 ) -> Iterator[list[tuple[dict, Any]]]:
     """Run ``specs`` and yield each finished task's ``(row, series)`` pairs.
 
@@ -248,6 +261,10 @@ def execute(
         task_args: Extra positional arguments for ``task_fn`` after the bundle.
         tasks: Ready-made bundles to run as they are (then ``specs`` and ``per_task`` are
             ignored): the sweep driver fixes its bundles so that a part's name never changes.
+        stop: Called before every task in this process, and every
+            :data:`~dealersim.base.procs.STOP_POLL_SECONDS` while waiting for workers; it
+            raises to stop (e.g. :meth:`dealersim.base.procs.StopFlag.check`), and the pool is
+            then stopped as on Ctrl-C.
     """
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
@@ -262,6 +279,8 @@ def execute(
                                       smoothing=0.1) as bar:
         if serial:
             for task in tasks:
+                if stop is not None:
+                    stop()
                 out = task_fn(task, series_stride, *extra)
                 bar.update(len(task))
                 yield out
@@ -270,7 +289,7 @@ def execute(
         try:
             for task in tasks:
                 futures[pool.submit(task_fn, task, series_stride, *extra)] = len(task)
-            for fut in as_completed(futures):
+            for fut in _finished(futures, stop):
                 out = fut.result()
                 bar.update(futures.pop(fut))
                 yield out
@@ -284,6 +303,18 @@ def execute(
         finally:
             if executor is None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _finished(futures: Iterable[Future], stop: Callable[[], None] | None) -> Iterator[Future]:
+    """The futures as they finish: ``as_completed``, or with ``stop`` a polling wait."""
+    if stop is None:
+        yield from as_completed(futures)
+        return
+    pending = set(futures)
+    while pending:
+        stop()
+        done, pending = wait(pending, timeout=STOP_POLL_SECONDS, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def collect_runs(

@@ -1,4 +1,6 @@
-"""A calibration's posterior as an input to other studies (``compare --posterior``, ``discover``).
+"""A calibration's posterior as an input to other studies (``--posterior``, ``discover``).
+
+``compare``, ``blame`` and ``advise`` accept ``--posterior DIR``.
 
 Replicate *i* of a study draws one parameter set from the posterior, by weight, with its own
 seed (``numpy.random.default_rng(seed_i)``); every strategy of that replicate uses the same draw,
@@ -6,12 +8,14 @@ so differences between strategies stay paired and the intervals include paramete
 The strategy's preset and any explicit ``--set`` still win over the drawn values (a calibration
 never infers a lever, see :func:`dealersim.studies.calibrate.default_parameters`).
 
-This module reads ``posterior.parquet`` only; it does not need pyabc.
+This module reads ``posterior.parquet`` (of a finished calibration: ``calibration.json`` is
+there) only; it does not need pyabc.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +25,17 @@ import pandas as pd
 
 from dealersim.model import kpis
 from dealersim.model.params import field_specs
+from dealersim.model.strategies import strategy_overrides
 
 POSTERIOR_FILE = "posterior.parquet"
+MANIFEST = "calibration.json"
+"""Written last by ``dealersim calibrate``: its presence marks a finished calibration."""
 META_COLUMNS = ("particle", "weight", "distance")
 """Columns of ``posterior.parquet`` that are not parameters."""
 
 
 def load_posterior(directory: str | Path) -> pd.DataFrame:
-    """Read and check ``DIR/posterior.parquet``.
+    """Read and check ``DIR/posterior.parquet`` of a finished calibration.
 
     Returns:
         One row per accepted parameter set: ``particle``, ``weight`` (normalised to sum to 1),
@@ -39,6 +46,9 @@ def load_posterior(directory: str | Path) -> pd.DataFrame:
     """
     path = Path(directory) / POSTERIOR_FILE
     expected = "expected a directory written by 'dealersim calibrate'"
+    if not (Path(directory) / MANIFEST).is_file():
+        raise ValueError(f"--posterior: {str(directory)!r} holds no finished calibration (no "
+                         f"{MANIFEST}); {expected}")
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
@@ -70,6 +80,42 @@ def draw(posterior: pd.DataFrame, seed: int) -> tuple[int, dict[str, Any]]:
     values = {n: (int(row[n]) if pd.api.types.is_integer_dtype(posterior[n]) else float(row[n]))
               for n in parameter_names(posterior)}
     return i, values
+
+
+def replicate_draws(posterior: pd.DataFrame | None,
+                    seeds: Sequence[int]) -> list[tuple[int | None, dict[str, Any]]]:
+    """The parameter set of every replicate: replicate *i* draws with ``seeds[i]``.
+
+    Every arm of a study (strategy, blame cell, advise plan) uses the same list, so replicate
+    *i* meets the same plausible dealership in each and differences stay paired.
+
+    Returns:
+        ``(row index, values)`` per replicate; ``(None, {})`` for each without a posterior.
+    """
+    return [draw(posterior, s) if posterior is not None else (None, {}) for s in seeds]
+
+
+def drawn_overrides(values: Mapping[str, Any], strategy: str,
+                    explicit: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """One run's overrides: the drawn values, under the strategy's preset and ``explicit``.
+
+    The preset's levers and the explicit overrides (``--set``, a blame factor, an advise plan)
+    win over the drawn values.
+    """
+    preset = set(strategy_overrides(strategy))
+    items = {k: v for k, v in values.items() if k not in preset} | dict(explicit)
+    return tuple(sorted(items.items()))
+
+
+def draw_label(index: int | None) -> tuple[tuple[str, int], ...]:
+    """The ``draw`` label of a run (the posterior row used); none without a posterior."""
+    return (("draw", index),) if index is not None else ()
+
+
+def posterior_digest(posterior: pd.DataFrame) -> str:
+    """A short hash of a posterior's rows (a resumed study must use the same posterior)."""
+    data = pd.util.hash_pandas_object(posterior, index=False).to_numpy().tobytes()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
