@@ -235,9 +235,14 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
 
 @solara.component
 def ScenarioDownload(strategy: str, seed: int, values: dict[str, Any]):
-    """A button that downloads the current settings as a scenario file."""
-    solara.FileDownload(lambda: st.scenario_text(strategy, seed, values),
-                        filename="dealersim-scenario.toml", label="Save these settings",
+    """A button that downloads the current settings as a scenario file.
+
+    The text is made only when clicked; the callable is kept while the settings stay the same
+    (a new one on every render would restart the download's thread on every render).
+    """
+    text = solara.use_memo(lambda: lambda: st.scenario_text(strategy, seed, values),
+                           [strategy, seed, values])
+    solara.FileDownload(text, filename="dealersim-scenario.toml", label="Save these settings",
                         mime_type="application/toml")
 
 
