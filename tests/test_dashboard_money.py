@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import time
 
 import ipyvuetify as v
 import numpy as np
@@ -21,6 +20,7 @@ import solara
 from ipyvuetify.extra import FileInput
 from solara.components.echarts import EchartsWidget
 from solara.components.file_download import FileDownloadWidget
+from test_dashboard_unit import text_of, wait_until
 
 from dealersim.cli import dashboard as dash_cli
 from dealersim.cli import main
@@ -36,22 +36,6 @@ from dealersim.outputs.advice import THREE_THINGS
 WAIT = {"timeout": 90, "iteration_delay": 0.2}
 THINGS = ["Give the reps credit for managed deals.", "Announce the program before the launch.",
           "Hire a specialist who has sold managed services."]
-
-
-def text_of(rc, cls: str) -> str:
-    return rc.find(v.Html, class_=cls).widget.children[0]
-
-
-def wait_until(fn, timeout: float = 120) -> None:
-    start = time.time()
-    while time.time() - start < timeout:
-        try:
-            if fn():
-                return
-        except (ValueError, AssertionError, IndexError, KeyError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 @pytest.fixture(scope="module")
