@@ -11,8 +11,11 @@ measures the change-to-redraw median over 10 seed changes and the replay's frame
 PRINTED with the machine's load), switches to a preset, pins a baseline and changes a lever
 (the cards show the change), compares with the hardware-only preset ("No program"), types a
 number that is not allowed (results greyed, "Not updated"), then checks the phone layout at
-390 x 844. Screenshots stay in the test's tmp dir (their paths are printed). It fails on any
-page error, server traceback or asset the server could not load.
+390 x 844. Money: the cards, the J-curve (drawn, at least 300 px wide), the consultant's report
+written in the background and downloaded (a real report.html), the scenario file downloaded,
+and a bad then a good scenario picked with the file picker. Screenshots stay in the test's
+tmp dir (their paths are printed). It fails on any page error, server traceback or asset the
+server could not load.
 """
 
 from __future__ import annotations
@@ -151,6 +154,37 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             shot(page, "replay")
             page.locator(".ds-end").first.click()
 
+            # money: the cards and the J-curve, drawn in the browser like the other charts
+            assert card(page, "cost").startswith("$"), card(page, "cost")
+            assert card(page, "payback").startswith(("month ", "not within", "no program"))
+            page.wait_for_function("() => { const el = document.querySelector('.ds-chart-cash');"
+                                   " const opt = el && el.__vue__ && el.__vue__.option;"
+                                   " return opt && opt.dsToken.startsWith('cash|'); }",
+                                   timeout=30_000)
+            jcurve = page.locator(".ds-chart-cash").first.bounding_box()
+            assert jcurve["width"] >= bench.MIN_CHART_WIDTH, jcurve
+            assert bench.blank_charts(page) == 0
+            shot(page, "jcurve", ".ds-chart-cash")
+
+            # take it away: the consultant's report (written in the background), the scenario
+            page.locator(".ds-report").first.click()
+            button = page.get_by_role("button", name="Download report.html")
+            button.wait_for(timeout=300_000)
+            with page.expect_download(timeout=60_000) as got:
+                button.click()
+            report = got.value
+            html = Path(report.path()).read_text(encoding="utf-8")
+            assert report.suggested_filename == "report.html"
+            assert html.lstrip().lower().startswith("<!doctype html") and len(html) > 50_000
+            assert "simulated dealerships like yours" in html
+            print(f"report.html downloaded: {len(html) // 1024} kB")
+            with page.expect_download(timeout=60_000) as got:
+                page.locator(".ds-takeaway").get_by_role("button",
+                                                         name="Save these settings").click()
+            saved = Path(got.value.path()).read_text(encoding="utf-8")
+            assert got.value.suggested_filename == "dealersim-scenario.toml"
+            assert 'strategy = "overlay"' in saved, saved
+
             # my plan against anything: pin, change one lever, the cards show the change
             bench.change_seed(page, 0)
             pick(page, "ds-strategy", "Planned")
@@ -190,6 +224,12 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             plan = tmp_path / "my-plan.toml"
             plan.write_text('strategy = "planned"\nseed = 3\n')
             page.locator(".ds-fold-title", has_text="Save or load").first.click()
+            bad = tmp_path / "bad-plan.toml"
+            bad.write_text("[params]\nn_reps = 999\n")
+            page.locator(".ds-file-picker input[type=file]").first.set_input_files(str(bad))
+            problem = page.locator(".ds-scenario-error").first
+            problem.wait_for(timeout=60_000)
+            assert "bad-plan.toml was not loaded, nothing changed" in problem.inner_text()
             page.locator(".ds-file-picker input[type=file]").first.set_input_files(str(plan))
             page.get_by_text("loaded my-plan.toml").first.wait_for(timeout=60_000)
             page.wait_for_function("() => document.querySelector('.ds-computed')"

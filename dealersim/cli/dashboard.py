@@ -16,7 +16,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from dealersim.dashboard import ADVICE_ENV
 from dealersim.model.params import parse_whole, shown
+from dealersim.outputs.advice import read_three_things
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -54,6 +56,19 @@ def host_type(text: str) -> str:
     return host
 
 
+def advice_dir_type(text: str) -> str:
+    """``--advice``: a ``dealersim advise`` output folder with its three things (argparse type).
+
+    Returns:
+        The folder as an absolute path (the server child reads it again).
+    """
+    try:
+        read_three_things(text)
+    except ValueError as exc:
+        _refuse(str(exc).removeprefix("advice: "))
+    return os.path.abspath(text)
+
+
 def server_command(host: str, port: int) -> list[str]:
     """The ``solara run`` command line that serves the dashboard."""
     return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host,
@@ -81,6 +96,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env.setdefault("SOLARA_APP", APP_MODULE)
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # the badge covered the charts
+    env.pop(ADVICE_ENV, None)
+    if args.advice is not None:
+        env[ADVICE_ENV] = args.advice
     proc = subprocess.Popen(server_command(host, port), env=env)
 
     def on_term(signum: int, _frame: Any) -> None:
@@ -110,3 +128,6 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    "reachable from the network and prints a warning)")
     p.add_argument("--port", default=DEFAULT_PORT, metavar="PORT", type=port_type,
                    help=f"TCP port, 1 to 65535 (default: {DEFAULT_PORT})")
+    p.add_argument("--advice", type=advice_dir_type, metavar="DIR",
+                   help="a `dealersim advise` output folder: the page shows its three most "
+                   "important changes, and the report written from the page includes them")

@@ -6,3 +6,7 @@ plain words (friendly names, units, allowed ranges, glossary), ``charts`` builds
 options (data the browser draws), ``components`` and ``app`` build the page, ``bench`` measures
 it in a real browser, and ``dealersim.cli.dashboard`` serves it (``dealersim dashboard``).
 """
+
+ADVICE_ENV = "DEALERSIM_ADVICE"
+"""The environment variable through which ``dealersim dashboard --advice DIR`` hands the server
+process a ``dealersim advise`` output folder (its three things are shown on the page)."""

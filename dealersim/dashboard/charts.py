@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import to_hex
 
+from dealersim.dashboard.state import cash_curve, months_done
 from dealersim.model import kpis
 from dealersim.model.market import OPEN_TERRITORY
 from dealersim.model.params import spec
@@ -276,6 +277,68 @@ def account_map_chart(result: Any, replay: Any, upto: int | None = None) -> dict
     return opt
 
 
+CASH_TITLE = "Cash against staying hardware-only (J-curve)"
+
+
+def _thousands(x: Any) -> list[float]:
+    return np.round(np.asarray(x, dtype=float) / 1000.0, 1).tolist()
+
+
+def cash_chart(runs: Sequence[tuple[str, Any]], upto: int | None = None) -> dict[str, Any]:
+    """The J-curve: each run's cash against the same dealership without the program, by month.
+
+    One point per month end (month 0 is the launch), in thousands of dollars; the first run's
+    payback month and low point are marked once the replay has reached them. The axes hold
+    the whole runs, so replay frames do not jump.
+
+    Args:
+        runs: ``(title, RunResult)`` pairs; the first is the current settings (solid).
+        upto: Replay day; months completed by then are shown.
+    """
+    curves = [cash_curve(r) for _, r in runs]
+    horizon = max(len(r.timeseries) - 1 for _, r in runs)
+    low = min(float(np.nanmin(c)) for c in curves)
+    top = max(float(np.nanmax(c)) for c in curves)
+    opt = _base(CASH_TITLE, "your cash less the same dealership without the program, "
+                "added up since the launch")
+    opt["xAxis"] = _month_axis(horizon)
+    opt["yAxis"] = _value_axis("$ thousand", _nice(top / 1000, 10),
+                               min=-_nice(-low / 1000, 10) if low < 0 else 0,
+                               axisLabel={"fontSize": 10, "formatter": "{value}k"})
+    series = []
+    for j, ((title, r), curve) in enumerate(zip(runs, curves, strict=True)):
+        m = months_done(r, upto)
+        series.append({"name": title, "type": "line", "showSymbol": False,
+                       "color": RUN_COLOURS[j % len(RUN_COLOURS)],
+                       "lineStyle": {"type": "solid" if j == 0 else "dashed", "width": 2},
+                       "data": [[k, v] for k, v in enumerate(_thousands(curve[:m + 1]))]})
+    first, r = series[0], runs[0][1]
+    marks: list[dict[str, Any]] = [{"yAxis": 0, "lineStyle": {"color": "#888", "type": "solid",
+                                                              "width": 1},
+                                    "label": {"show": False}}]
+    payback, m = r.summary["payback_month"], months_done(r, upto)
+    if payback is not None and payback <= m:
+        marks.append({"xAxis": payback, "lineStyle": {"color": HOLDER_COLOURS["managed"],
+                                                      "type": "dashed", "width": 1.5},
+                      "label": {"formatter": f"pays back: month {payback}", "fontSize": 10,
+                                "position": "insideEndTop"}})
+    if (today := _today(upto, horizon)):
+        marks += today["markLine"]["data"]
+        marks[-1] = {**marks[-1], "lineStyle": today["markLine"]["lineStyle"],
+                     "label": today["markLine"]["label"]}
+    first["markLine"] = {"symbol": "none", "silent": True, "data": marks}
+    if len(first["data"]) > 1:
+        k = int(np.argmin([v for _, v in first["data"]]))
+        if first["data"][k][1] < 0:
+            first["markPoint"] = {"symbol": "circle", "symbolSize": 8, "data": [
+                {"coord": first["data"][k], "itemStyle": {"color": "#b3261e"},
+                 "label": {"show": True, "formatter": f"low point: month {k}",
+                           "position": "bottom", "fontSize": 10, "color": "#b3261e"}}]}
+    opt["series"] = series
+    opt["tooltip"] = {"trigger": "axis"}
+    return opt
+
+
 COMPARED = ("managed_mrr", "hardware_accounts", "cumulative_gross_profit")
 """The time series drawn in the comparison view, one chart each."""
 
@@ -308,13 +371,15 @@ def compare_chart(name: str, runs: Sequence[tuple[str, Any]],
 
 
 def main_charts(result: Any, upto: int | None = None) -> dict[str, dict[str, Any]]:
-    """The four charts of the main view, by key."""
-    return {"mrr": mrr_chart(result, upto), "funnel": funnel_chart(result, upto),
-            "walls": walls_chart(result, upto), "pay": pay_chart(result, upto)}
+    """The charts of the main view, by key: the J-curve first, then the launch's four."""
+    return {"cash": cash_chart([("your plan", result)], upto), "mrr": mrr_chart(result, upto),
+            "funnel": funnel_chart(result, upto), "walls": walls_chart(result, upto),
+            "pay": pay_chart(result, upto)}
 
 
 __all__ = [
     "account_map_chart",
+    "cash_chart",
     "compare_chart",
     "event_series",
     "funnel_chart",

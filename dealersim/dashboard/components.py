@@ -12,6 +12,7 @@ seed and every card shows the change against it.
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -185,15 +186,11 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
     loaded, set_loaded = solara.use_state("")
     text, set_text = solara.use_state("")
 
-    def toml_text() -> str:
-        params = st.Params(**values)
-        return scenario_io.Scenario.from_params(strategy, int(seed), params).to_toml()
-
     def load_text(raw: str, where: str) -> None:
         try:
             sc = scenario_io.loads(raw)
         except ValueError as exc:
-            set_error(f"{where}: {exc}")
+            set_error(words.file_problem(where, str(exc)))
             set_loaded("")
             return
         set_error("")
@@ -204,19 +201,24 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
 
     def on_file(info: Any) -> None:
         data = info["file_obj"].read(scenario_io.MAX_BYTES + 1)
+        problem = ""
         if len(data) > scenario_io.MAX_BYTES:
-            set_error(f"{info['name']}: larger than {scenario_io.MAX_BYTES // 1024} kB")
-            return
-        try:
-            raw = data.decode("utf-8")
-        except UnicodeDecodeError:
-            set_error(f"{info['name']}: not a text file; expected a scenario file saved here")
+            problem = f"larger than {scenario_io.MAX_BYTES // 1024} kB"
+        elif b"\0" in data:
+            problem = "not a text file; expected a scenario file saved here"
+        else:
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError:
+                problem = "not a text file; expected a scenario file saved here"
+        if problem:
+            set_error(words.file_problem(info["name"], problem))
+            set_loaded("")
             return
         load_text(raw, info["name"])
 
     with Fold("Save or load these settings (scenario file)", classes=["ds-scenario"]):
-        solara.FileDownload(toml_text, filename="dealersim-scenario.toml",
-                            label="Save these settings", mime_type="application/toml")
+        ScenarioDownload(strategy, seed, values)
         solara.Text("Load a saved scenario file:", classes=["ds-help"])
         with solara.Div(classes=["ds-file-picker"]):
             FilePicker(on_file)
@@ -229,6 +231,70 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
             solara.Error(error, classes=["ds-scenario-error"])
         elif loaded:
             solara.Success(loaded)
+
+
+@solara.component
+def ScenarioDownload(strategy: str, seed: int, values: dict[str, Any]):
+    """A button that downloads the current settings as a scenario file.
+
+    The text is made only when clicked; the callable is kept while the settings stay the same
+    (a new one on every render would restart the download's thread on every render).
+    """
+    text = solara.use_memo(lambda: lambda: st.scenario_text(strategy, seed, values),
+                           [strategy, seed, values])
+    solara.FileDownload(text, filename="dealersim-scenario.toml", label="Save these settings",
+                        mime_type="application/toml")
+
+
+@solara.component
+def ReportBox(strategy: str, seed: int, values: dict[str, Any], advice: list[str]):
+    """Write the consultant's report for the current settings in the background; download it."""
+    key = st.run_key(strategy, seed, values)
+
+    def work() -> tuple[Any, bytes | None, str | None]:
+        try:
+            return key, st.report_html(strategy, seed, values, st.REPORT_REPLICATES,
+                                       plans=advice or None), None
+        except Exception as exc:  # noqa: BLE001 - shown in the page
+            return key, None, " ".join(str(exc).split()) or type(exc).__name__
+
+    task = solara.lab.use_task(work, dependencies=None, raise_error=False)
+    done = task.latest
+    with solara.Div(classes=["ds-bar", "ds-takeaway"]):
+        solara.Button("Write the consultant's report", icon_name="mdi-file-document-outline",
+                      on_click=task, disabled=task.pending, outlined=True, small=True,
+                      classes=["ds-report"])
+        ScenarioDownload(strategy, seed, values)
+        if done is not None and done[1] is not None and not task.pending:
+            solara.FileDownload(done[1], filename="report.html", label="Download report.html",
+                                mime_type="text/html")
+    if task.pending:
+        solara.Text(f"Writing the report in the background: your settings run "
+                    f"{st.REPORT_REPLICATES} times with different luck, each against the same "
+                    "dealership staying hardware-only (about a minute).",
+                    classes=["ds-help", "ds-report-busy"])
+    elif done is not None:
+        got_key, html, error = done
+        if error:
+            solara.Error(f"The report could not be written: {error}", dense=True)
+        elif html is not None:
+            stale = "" if got_key == key else " It is for earlier settings: write it again."
+            solara.Text(f"report.html is ready ({len(html) // 1024:,} kB, "
+                        f"{st.REPORT_REPLICATES} runs of your settings).{stale}",
+                        classes=["ds-help", "ds-report-ready"])
+
+
+@solara.component
+def Advice(things: list[str]):
+    """The advice study's three most important changes, in plain words (nothing without)."""
+    if not things:
+        return
+    with solara.Div(classes=["ds-advice"], style={"font-size": "13px", "margin": "6px 0"}):
+        solara.Text("If you can only change three things (from the advice study):",
+                    style={"font-weight": "600", "display": "block"})
+        solara.HTML(tag="ol", unsafe_innerHTML="".join(f"<li>{html.escape(t)}</li>"
+                                                       for t in things[:3]),
+                    style={"margin": "2px 0 0 18px", "padding": "0"})
 
 
 @solara.component
@@ -245,9 +311,9 @@ def Glossary():
 
 # ---------------------------------------------------------------------------- outcome
 @solara.component
-def HeadlineCards(cards: list[st.Card], prefix: str = ""):
+def HeadlineCards(cards: list[st.Card], prefix: str = "", classes: list[str] | None = None):
     """The headline cards, wrapping to the width."""
-    with solara.Div(classes=["ds-cards", f"ds-cards{prefix}"]):
+    with solara.Div(classes=["ds-cards", f"ds-cards{prefix}", *(classes or [])]):
         for c in cards:
             with solara.Div(classes=["ds-card", f"ds-card-{c.key}"], style={
                     "background": CARD_COLOURS[c.good], "border-radius": "6px",
@@ -372,11 +438,15 @@ def CompareView(outcome: st.Outcome, baseline: st.Outcome | None, title: str,
                     "seed with every lever included.", classes=["ds-compare-empty"])
         return
     solara.Text("Your settings", style={"font-weight": "600"})
-    HeadlineCards(st.headline(outcome.result, upto, outcome.replay), prefix="-now")
+    HeadlineCards(st.headline(outcome.result, upto, outcome.replay)
+                  + st.money_cards(outcome.result, upto), prefix="-now")
     solara.Text(f"Baseline: {title}", style={"font-weight": "600"})
-    HeadlineCards(st.headline(baseline.result, upto, baseline.replay), prefix="-base")
+    HeadlineCards(st.headline(baseline.result, upto, baseline.replay)
+                  + st.money_cards(baseline.result, upto), prefix="-base")
     runs = [("your settings", outcome.result), (f"baseline: {title}", baseline.result)]
     with solara.Div(classes=["ds-charts"]):
+        token = ChartData.token_of("compare-cash", outcome, baseline, upto=upto)
+        Chart("compare-cash", ChartData(token, charts.cash_chart(runs, upto)))
         for name in charts.COMPARED:
             token = ChartData.token_of(name, outcome, baseline, upto=upto)
             Chart(f"compare-{name}", ChartData(token, charts.compare_chart(name, runs, upto)))
@@ -587,8 +657,9 @@ def _use_run(strategy: str, seed: int, values: dict[str, Any], enabled: bool = T
 @solara.component
 def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict[str, str],
                  baseline_plan: st.Plan | None, compare_titles: list[str], compare: str,
-                 cb: _Callbacks):
-    """The results: busy line, cards, compare bar, replay bar and the views."""
+                 cb: _Callbacks, advice: list[str] | None = None):
+    """The results: busy line, cards, money, compare bar, report, replay bar and the views."""
+    advice = list(advice or [])
     view = solara.use_reactive(VIEWS[0])
     day = solara.use_reactive(None)
     playing = solara.use_reactive(False)
@@ -659,6 +730,12 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
         base = baseline.result if baseline is not None and baseline.result is not None else None
         HeadlineCards(st.headline(result, upto, outcome.replay, base,
                                   baseline.replay if base is not None else None))
+        solara.Text("Money, against the same dealership staying hardware-only",
+                    classes=["ds-money-title"], style={"font-size": "12px", "font-weight": "600",
+                                                       "color": "#444", "display": "block",
+                                                       "margin": "6px 0 2px"})
+        HeadlineCards(st.money_cards(result, upto, base), prefix="", classes=["ds-money"])
+        Advice(advice)
         with solara.Div(classes=["ds-bar", "ds-compare-bar"]):
             solara.Select("Compare with", values=compare_titles, value=compare,
                           on_value=cb.set_compare, dense=True, classes=["ds-compare"],
@@ -667,6 +744,7 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
                           on_click=cb.pin, outlined=True, small=True, classes=["ds-pin"])
             solara.Text(f"computed in {outcome.seconds:.2f} s, seed {outcome.seed}",
                         classes=["ds-computed"], style={"font-size": "11px", "color": "#888"})
+        ReportBox(strategy, seed, values, advice)
         with solara.Div(classes=["ds-bar"]):
             solara.ToggleButtonsSingle(value=view, values=list(VIEWS), dense=True,
                                        classes=["ds-views"])
@@ -690,12 +768,15 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
 
 
 @solara.component
-def Dashboard(initial_strategy: str = st.DEFAULT_STRATEGY, initial_seed: int = 0):
-    """The owner's dashboard: controls, then the 3-year outcome, its story and comparisons.
+def Dashboard(initial_strategy: str = st.DEFAULT_STRATEGY, initial_seed: int = 0,
+              advice: list[str] | None = None):
+    """The owner's dashboard: controls, then the 3-year outcome, its money, story and comparisons.
 
     Args:
         initial_strategy: Strategy preset the controls start from.
         initial_seed: Seed the page starts with.
+        advice: The "If you can only change three things" sentences of a ``dealersim advise``
+            folder (shown on the page and put into the report); none: nothing is shown.
     """
     page = solara.use_reactive(PageState(initial_strategy, int(initial_seed),
                                          st.default_values(initial_strategy)))
@@ -719,4 +800,4 @@ def Dashboard(initial_strategy: str = st.DEFAULT_STRATEGY, initial_seed: int = 0
             with solara.Div(classes=["ds-main"]):
                 solara.HTML(tag="a", attributes={"id": "ds-results"})
                 OutcomePanel(p.strategy, p.seed, p.values, p.invalid, plan, [NOTHING, *options],
-                             compare, cb)
+                             compare, cb, advice)

@@ -9,24 +9,30 @@ replay needs (:class:`Replay`), and cached: replay frames and comparisons never 
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dealersim.dashboard.words import is_percent
+from dealersim.model import scenario as scenario_io
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Stage
-from dealersim.model.kpis import column, kpi, label, money
-from dealersim.model.market import OPEN_TERRITORY, US
+from dealersim.model.kpis import PROGRAM_LINES, column, fmt, kpi, label, money
+from dealersim.model.ledger import cash_bottom, program_exists
+from dealersim.model.market import OPEN_TERRITORY, US, month_start
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
-from dealersim.model.results import RunResult, package_version, summarize
+from dealersim.model.results import RunResult, ledger_frame, package_version, summarize
 from dealersim.model.strategies import make_params, strategy_names
+from dealersim.outputs.report import write_compare
+from dealersim.studies.compare import run_compare
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_STRATEGY = "overlay"
@@ -46,6 +52,9 @@ DEALERSHIP_FIELDS = (
 
 REPLICATES = 50
 """Replicate runs behind the 'How sure is that?' button."""
+
+REPORT_REPLICATES = 20
+"""Replicate runs behind the consultant's report written from the page (stated on the page)."""
 
 ALL_ACTORS = "everyone"
 ACTOR_GROUPS = ("owner", "manager", "specialists", "reps")
@@ -213,7 +222,8 @@ def simulate_with_replay(strategy: str, seed: int, params: Params,
                           "stage": mk.stage})
     result = RunResult(strategy, model.params, model.seed, package_version(),
                        model.datacollector.get_model_vars_dataframe(), summarize(model),
-                       model.events.to_frame(), model.wall_history, frame)
+                       model.events.to_frame(), model.wall_history, frame,
+                       ledger_frame(model))
     return result, rec.replay()
 
 
@@ -433,6 +443,177 @@ def headline(result: Any, day: int | None = None, replay: Replay | None = None,
     return [Card(c.key, c.title, c.value, c.detail, c.good, *changes[c.key]) for c in cards]
 
 
+# ---------------------------------------------------------------------------- money
+def months_done(result: Any, day: int | None = None) -> int:
+    """Ledger months completed on ``day`` (``None`` or the last day: every month of the run).
+
+    Month *k* ends on day ``month_start(k)`` (the last one on the run's last day); it counts
+    once that day has been simulated.
+    """
+    n = len(result.ledger)
+    horizon = int(result.timeseries["day"].iloc[-1])
+    if day is None or day >= horizon:
+        return n
+    ends = np.minimum(month_start(np.arange(1, n + 1)), horizon)
+    return int((ends <= int(day)).sum())
+
+
+def cash_curve(result: Any) -> np.ndarray:
+    """The J-curve: cumulative cash against the hardware-only twin at the end of each month.
+
+    Element *k* is the end of month *k* (element 0, the launch, is 0): the run's net cash less
+    that of the same dealership without the program on the same seed, added up. Its last
+    element is ``summary["cash_vs_hardware_only"]``.
+    """
+    led = result.ledger
+    diff = (led["net"] - led["baseline_net"]).to_numpy(dtype=float)
+    return np.concatenate([[0.0], np.cumsum(diff)])
+
+
+@dataclass(frozen=True)
+class MoneySnapshot:
+    """The money cards' figures on one day (cumulative ones to the months completed by then).
+
+    Attributes:
+        month: Ledger months completed on the day.
+        months: Months in the run.
+        end: Whether the day is the end of the run.
+        program: Whether the run has a managed-services program.
+        cost: What the program cost to date.
+        cash: Cash against the hardware-only twin to date (``None``: no twin).
+        low: The lowest that cash has been to date (0: never below).
+        low_month: Its month (0: never below).
+        payback: Payback month of the whole run (``None``: not within the run).
+        value_added: Value added at the end of the whole run.
+        worth: What the business is worth at the end of the run.
+        worth_hardware_only: What the twin is worth then.
+    """
+
+    month: int
+    months: int
+    end: bool
+    program: bool
+    cost: float
+    cash: float | None
+    low: float | None
+    low_month: int | None
+    payback: int | None
+    value_added: float | None
+    worth: float
+    worth_hardware_only: float | None
+
+
+def money_at(result: Any, day: int | None = None) -> MoneySnapshot:
+    """The money of a run as of ``day`` (``None`` or the last day: the whole run).
+
+    Program cost, cash against staying hardware-only and its low point add up the ledger's
+    months completed on the day (:func:`months_done`); at the end they are the run's summary
+    figures. Payback and value at the end are whole-run figures.
+    """
+    s, led = result.summary, result.ledger
+    m = months_done(result, day)
+    cost = round(float(-led[list(PROGRAM_LINES)].to_numpy()[:m].sum()), 2) + 0.0
+    diff = (led["net"] - led["baseline_net"]).to_numpy(dtype=float)[:m]
+    cash = low = low_month = None
+    if not np.isnan(diff).any():
+        bottom, low_month = cash_bottom(diff)
+        cash, low = round(float(diff.sum()), 2) + 0.0, round(bottom, 2) + 0.0
+    added = s["enterprise_value_added"]
+    worth = float(s["enterprise_value_end"])
+    return MoneySnapshot(m, len(led), m == len(led), program_exists(result.params), cost,
+                         cash, low, low_month, s["payback_month"], added, worth,
+                         None if added is None else worth - float(added))
+
+
+def _years(years: float) -> str:
+    return f"{years:g} year" + ("" if years == 1 else "s")
+
+
+def _good(x: float | None, program: bool) -> bool | None:
+    """Green for a gain, red for a loss, grey without a program or a figure."""
+    if not program or x is None or abs(x) < 0.5:
+        return None
+    return x > 0
+
+
+def _payback_words(m: MoneySnapshot, years: float) -> str:
+    if not m.program:
+        return "no program"
+    return f"month {m.payback}" if m.payback is not None else f"not within {_years(years)}"
+
+
+def money_cards(result: Any, day: int | None = None, baseline: Any = None) -> list[Card]:
+    """The money cards of a run, at its end or (for the replay) as of ``day``.
+
+    Cumulative figures (program cost, cash against staying hardware-only, its low point) are
+    those of the months completed on the replayed day; payback and value at the end are
+    whole-run figures and say so while replaying.
+
+    Args:
+        result: A ``RunResult`` with its ledger.
+        day: Replay day; ``None`` or the last day shows the whole run.
+        baseline: A baseline ``RunResult``: each card then shows the change against it.
+    """
+    now = money_at(result, day)
+    years = result.params.years
+    span = f"over {_years(years)}" if now.end else f"to the end of month {now.month}"
+    whole = "" if now.end else "whole run: "
+    if now.low_month:
+        low_value, low_detail = fmt("monthly_cash_flow_min", now.low), (
+            f"in month {now.low_month}, against staying hardware-only")
+    else:
+        low_value = "never below"
+        low_detail = "never behind staying hardware-only"
+    if not now.end:
+        low_detail += f" (to month {now.month})"
+    base_worth = (money(now.worth_hardware_only) if now.worth_hardware_only is not None
+                  else "n/a")
+    cards = [
+        Card("cost", "What the program costs", money(now.cost),
+             f"pay, commissions, hiring, training and running costs {span}"),
+        Card("cash", "Cash against staying hardware-only",
+             fmt("cash_vs_hardware_only", now.cash, diff=True),
+             f"{span}: your cash less the same dealership without the program",
+             _good(now.cash, now.program)),
+        Card("low", "Cash low point", low_value, low_detail),
+        Card("payback", "Pays back", _payback_words(now, years),
+             f"{whole}the month from which your cash stays ahead of staying hardware-only",
+             None if not now.program else now.payback is not None),
+        Card("value", "Value added to the business", fmt("enterprise_value_added",
+                                                          now.value_added, diff=True),
+             f"{whole}worth {money(now.worth)} after {_years(years)} against {base_worth} "
+             "hardware-only", _good(now.value_added, now.program)),
+    ]
+    if baseline is None:
+        return cards
+    then = money_at(baseline, day)
+    changes = {
+        "cost": _change(now.cost, then.cost, money, False),
+        "cash": _money_change(now.cash, then.cash),
+        "low": _money_change(now.low, then.low),
+        "payback": _payback_change(now, then, baseline.params.years),
+        "value": _money_change(now.value_added, then.value_added),
+    }
+    return [replace(c, change=changes[c.key][0], better=changes[c.key][1]) for c in cards]
+
+
+def _money_change(now: float | None, then: float | None) -> tuple[str, bool | None]:
+    if now is None or then is None:
+        return "", None
+    return _change(now, then, money, True)
+
+
+def _payback_change(now: MoneySnapshot, then: MoneySnapshot,
+                    years: float) -> tuple[str, bool | None]:
+    """Earlier is better; a plan that pays back beats one that does not."""
+    if now.payback is not None and then.payback is not None:
+        return _change(now.payback, then.payback, lambda d: f"{d:.0f} months", False)
+    if now.payback == then.payback and now.program == then.program:
+        return SAME, None
+    return f"baseline: {_payback_words(then, years)}", (
+        None if now.payback is None and then.payback is None else now.payback is not None)
+
+
 # ---------------------------------------------------------------------------- story
 def actor_options(events: pd.DataFrame) -> list[str]:
     """Filter choices of the story: everyone, the actor groups, then each actor."""
@@ -525,14 +706,62 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = RE
                 labels=(("replicate", i),))
         for i, s in enumerate(replicate_seeds(int(seed), n))
     ]
-    if workers is None:
-        workers = max(1, min(4, os.cpu_count() or 1))
-    rows = collect_rows(execute(specs, workers=workers, progress=False))
+    rows = collect_rows(execute(specs, workers=workers or default_workers(), progress=False))
     flags = [r["launch_succeeded"] for r in rows]
     _, low, high = kpi("launch_succeeded").interval(flags)
     mrr = float(np.median([r["managed_mrr"] for r in rows])) if rows else 0.0
     return ReplicateSummary(len(rows), sum(map(bool, flags)), low, high, mrr,
                             time.perf_counter() - start)
+
+
+def default_workers() -> int:
+    """Worker processes for the page's background studies: up to 4, at most the CPUs."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def report_command(strategy: str, seed: int, n: int, overrides: dict[str, Any]) -> str:
+    """The Python lines that write the same report again (its methods appendix shows them)."""
+    return ("from dealersim.outputs.report import write_compare\n"
+            "from dealersim.studies.compare import run_compare\n"
+            f"comp = run_compare([{strategy!r}], replicates={n}, seed={int(seed)}, "
+            f"overrides={dict(sorted(overrides.items()))!r})\n"
+            "write_compare(comp, 'report')")
+
+
+def report_html(strategy: str, seed: int, values: dict[str, Any], n: int = REPORT_REPLICATES,
+                plans: Sequence[str] | None = None, workers: int | None = None) -> bytes:
+    """The consultant's report (``report.html``) for these settings, as ``compare`` writes it.
+
+    Runs ``n`` replicates of the settings (seeds from ``engine.replicate_seeds(seed, n)``,
+    each with its hardware-only twin) through :func:`dealersim.studies.compare.run_compare`
+    and renders them with :func:`dealersim.outputs.report.write_compare` in a temporary
+    folder, which is removed.
+
+    Args:
+        strategy: The preset the settings started from (the report's plan title).
+        seed: Master seed.
+        values: Every ``Params`` field.
+        n: Replicates.
+        plans: The "If you can only change three things" sentences (from an advice folder).
+        workers: Worker processes (default: :func:`default_workers`).
+
+    Returns:
+        The HTML file's bytes (self-contained: charts embedded).
+    """
+    Params(**values)  # fail fast, in this process, with a one-line message
+    overrides = overrides_from(values, strategy)
+    comp = run_compare([strategy], replicates=n, seed=int(seed), overrides=overrides,
+                       workers=workers or default_workers(), progress=False,
+                       command=report_command(strategy, seed, n, overrides))
+    with tempfile.TemporaryDirectory(prefix="dealersim-report-") as tmp:
+        out = write_compare(comp, Path(tmp) / "report", plans=plans)
+        return (out / "report.html").read_bytes()
+
+
+def scenario_text(strategy: str, seed: int, values: dict[str, Any]) -> str:
+    """The current settings as a scenario file's text (``dealersim run --scenario``)."""
+    params = Params(**values)
+    return scenario_io.Scenario.from_params(strategy, int(seed), params).to_toml()
 
 
 def strategy_choices() -> list[str]:

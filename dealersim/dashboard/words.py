@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from dealersim.model import kpis
-from dealersim.model.params import FieldSpec, field_specs
+from dealersim.model.params import FieldSpec, field_specs, spec
 from dealersim.model.strategies import strategy_doc, strategy_names, strategy_overrides
 
 PERCENT_UNITS = ("share", "probability", "share/year")
@@ -34,6 +34,15 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
      f"{strategy_doc('overlay').splitlines()[0]}"),
     ("Launch succeeded", kpis.kpi("launch_succeeded").help.replace(
         "(launch_cover years of his base salary)", "(set under More levers)")),
+    ("Cash against staying hardware-only", "Your plan's cash (gross profit less everything "
+     "the program costs) less that of the same dealership without the program, on the same "
+     "luck, added up month by month since the launch. Drawn over time it is the J-curve: it "
+     "dips while the program costs more than it brings, then climbs."),
+    ("Pays back", "The month from which your plan's cash stays ahead of staying "
+     "hardware-only for good."),
+    ("Value added", "What the business would sell for at the end (its last year's earnings "
+     "times what buyers pay per dollar of earnings, more for contracted recurring revenue) "
+     "less what the same dealership without the program would sell for."),
     ("Seed", "The number that fixes the run's luck. The same settings and the same seed always "
      "tell the same story; another seed is another possible history of the same plan."),
 )
@@ -207,3 +216,22 @@ def code_names_in(text: str) -> list[str]:
     known = {s.name for s in field_specs()} | set(strategy_names())
     known |= {str(c) for s in field_specs() if s.kind == "choice" for c in s.choices or ()}
     return sorted({w for w in CODE_NAME.findall(text) if w in known or "_" in w})
+
+
+_RANGE = re.compile(r"expected \[([^,\]]+), ([^\]]+)\]")
+_FIELD = re.compile(r"^params\.([A-Za-z0-9_]+):")
+
+
+def file_problem(where: str, message: str) -> str:
+    """One plain line saying why a scenario file was not loaded (and that nothing changed).
+
+    A setting is named by its label with the name the file uses (``Hardware reps ("n_reps"
+    in the file)``), and ``expected [2, 50]`` reads ``expected a value from 2 to 50``.
+    """
+    known = {s.name for s in field_specs()}
+    found = _FIELD.match(message)
+    if found and found.group(1) in known:
+        name = found.group(1)
+        message = f'{spec(name).label} ("{name}" in the file):' + message[found.end():]
+    message = _RANGE.sub(r"expected a value from \1 to \2", message)
+    return f"{where} was not loaded, nothing changed: {message}"
