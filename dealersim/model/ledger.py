@@ -97,23 +97,35 @@ class Ledger:
         mps = float(mk.lease_value[held & (mk.managed == MPS)].sum()) if mk.n_live else 0.0
         self._split = (mit, taken, mps)
 
-    def day(self, model: DealershipModel) -> None:
-        """Book one day: gross profit, service replaced, pay, commissions, costs."""
-        p, mk, d = self.params, model.market, model.day
+    def _market_lines(self, model: DealershipModel, out: np.ndarray, per_day: float | np.ndarray,
+                      margin: float | np.ndarray) -> None:
+        """Fill the lines the accounts and the program drive into ``out``.
+
+        ``out`` is one day's row (``per_day`` and ``margin`` scalars) or a block of days, one row
+        each (``per_day`` and ``margin`` arrays): the same operations either way, so a block
+        holds exactly the rows that booking its days one by one would hold.
+        """
+        p, mk = self.params, model.market
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
-        volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
-        margin = model.hw_margin_now()
-        per_day = volume / DAYS_PER_MONTH
-        hw_revenue = mk.held_value * per_day
-        row = np.zeros(len(COLUMNS))
-        row[_COL["hardware_gp"]] = (mk.held_value - taken_value) * per_day * margin
-        row[_COL["takeover_hardware_gp"]] = taken_value * per_day * margin
+        out[..., _COL["hardware_gp"]] = (mk.held_value - taken_value) * per_day * margin
+        out[..., _COL["takeover_hardware_gp"]] = taken_value * per_day * margin
         replaced = p.service_share * mps_value * per_day
-        row[_COL["service_replaced"]] = -replaced * margin
-        row[_COL["managed_print_gp"]] = (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * (
+        out[..., _COL["service_replaced"]] = -replaced * margin
+        out[..., _COL["managed_print_gp"]] = (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * (
             p.managed_margin)
-        row[_COL["managed_it_gp"]] = mit_mrr / DAYS_PER_MONTH * p.managed_margin
+        out[..., _COL["managed_it_gp"]] = mit_mrr / DAYS_PER_MONTH * p.managed_margin
+        if model.program_running:
+            out[..., _COL["program_running"]] = -p.program_cost_monthly / DAYS_PER_MONTH
+        out[..., _COL["hardware_revenue"]] = mk.held_value * per_day - replaced
+        out[..., _COL["managed_revenue"]] = mk.live_mrr / DAYS_PER_MONTH
+
+    def day(self, model: DealershipModel) -> None:
+        """Book one day: gross profit, service replaced, pay, commissions, costs."""
+        p, d = self.params, model.day
+        volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
+        row = np.zeros(len(COLUMNS))
+        self._market_lines(model, row, volume / DAYS_PER_MONTH, model.hw_margin_now())
         salary = sum(s.salary for s in model.employed_specialists) / 365.0
         row[_COL["specialist_salary"]] = -salary
         row[_COL["payroll_burden"]] = -salary * p.payroll_burden
@@ -126,10 +138,6 @@ class Ledger:
         self._hired = hired
         if d == 1 and program_exists(p):
             row[_COL["training"]] = -p.rep_training * p.n_reps * p.rep_training_cost
-        if model.program_running:
-            row[_COL["program_running"]] = -p.program_cost_monthly / DAYS_PER_MONTH
-        row[_COL["hardware_revenue"]] = hw_revenue - replaced
-        row[_COL["managed_revenue"]] = mk.live_mrr / DAYS_PER_MONTH
         self.rows[self._month[min(d, self._month.size - 1)]] += row
         self.net_total += float(row[_NET].sum())
 
@@ -137,31 +145,15 @@ class Ledger:
         """Book the quiet ``days`` at once, exactly as :meth:`day` would book them one by one.
 
         On a quiet day (see ``DealershipModel.run``) no account, contract, specialist or
-        commission changes, so every line is a constant or a constant times the day's volume
-        and margin. The block of rows is built with the same operations as :meth:`day` and
-        added in day order (``cumsum`` adds in sequence), so the books match to the last bit.
+        commission changes, so only the market lines are booked (:meth:`_market_lines`, built
+        as a block) and they are added in day order (``cumsum`` adds in sequence), so the books
+        match to the last bit.
 
         Returns:
             The cumulative net cash (:attr:`net_total`) at the end of each day.
         """
-        p, mk = self.params, model.market
-        self._refresh(model)
-        mit_mrr, taken_value, mps_value = self._split
-        k = days.size
-        per_day = model.volume[days] / DAYS_PER_MONTH
-        margin = model.margin[days]
-        block = np.zeros((k, len(COLUMNS)))
-        block[:, _COL["hardware_gp"]] = (mk.held_value - taken_value) * per_day * margin
-        block[:, _COL["takeover_hardware_gp"]] = taken_value * per_day * margin
-        replaced = p.service_share * mps_value * per_day
-        block[:, _COL["service_replaced"]] = -replaced * margin
-        block[:, _COL["managed_print_gp"]] = (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * (
-            p.managed_margin)
-        block[:, _COL["managed_it_gp"]] = mit_mrr / DAYS_PER_MONTH * p.managed_margin
-        if model.program_running:
-            block[:, _COL["program_running"]] = -p.program_cost_monthly / DAYS_PER_MONTH
-        block[:, _COL["hardware_revenue"]] = mk.held_value * per_day - replaced
-        block[:, _COL["managed_revenue"]] = mk.live_mrr / DAYS_PER_MONTH
+        block = np.zeros((days.size, len(COLUMNS)))
+        self._market_lines(model, block, model.volume[days] / DAYS_PER_MONTH, model.margin[days])
         months = self._month[np.minimum(days, self._month.size - 1)]
         for m in np.unique(months).tolist():
             rows = block[months == m]
