@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from typing import Any
 
@@ -39,14 +40,29 @@ _STAGE_COLUMNS = tuple(
                   Stage.IMPLEMENTATION)
 )
 """Series counting the open opportunities at each funnel stage, with the stage's index."""
+_STAGE_NAMES = tuple(column for column, _ in _STAGE_COLUMNS)
+_STAGE_COUNTS = operator.itemgetter(*(stage for _, stage in _STAGE_COLUMNS))
 
 _SIGNED = (int(Stage.IMPLEMENTATION), int(Stage.LIVE))
 """Stages of a signed managed contract (``managed_contracts`` counts both)."""
+_NONE, _COLD, _REP = int(Stage.NONE), int(Source.COLD), int(Source.REP)
+"""Plain ints for numpy (which compares and stores them far faster than IntEnum members)."""
 
 
 def _in_order(total: float, terms: np.ndarray) -> float:
     """``total`` plus ``terms`` added one at a time, in order (as daily ``+=`` would add them)."""
     return float(np.cumsum(np.concatenate(([total], terms)))[-1])
+
+
+def print_volume(p: Params, day: int) -> float:
+    """Print volume on ``day`` relative to day 0 (falls ``print_volume_decline`` a year)."""
+    return (1.0 - p.print_volume_decline) ** (day / 365.0)
+
+
+def hardware_margin(p: Params, day: int | np.ndarray) -> float | np.ndarray:
+    """Hardware gross margin on ``day`` (or on each of an array of days), after erosion."""
+    margin = np.maximum(0.0, p.hw_margin - p.hw_margin_erosion * day / 365.0)
+    return margin if isinstance(day, np.ndarray) else float(margin)
 
 
 def new_seed() -> int:
@@ -105,9 +121,8 @@ class DealershipModel(mesa.Model):
         self.workday = False
 
         # the day's print volume and hardware margin, as the day's books use them
-        days = range(self.horizon + 1)
-        self.volume = np.array([self.volume_on(d) for d in days])
-        self.margin = np.array([self.margin_on(d) for d in days])
+        self.volume = np.array([print_volume(params, d) for d in range(self.horizon + 1)])
+        self.margin = hardware_margin(params, np.arange(self.horizon + 1))
         self.market = Market(params, self.rng)
         # renewal luck has its own stream, one draw per account and lease end, so that two
         # strategies on the same seed meet the same price war (common random numbers)
@@ -219,6 +234,8 @@ class DealershipModel(mesa.Model):
 
     def count_minutes(self) -> None:
         """Add up today's specialist minutes: available, and booked (meetings, hardware, dials)."""
+        if not self.specialists:
+            return
         active = [s for s in self.specialists if s.left_day is None or s.left_day == self.day]
         self.minutes_available_today = sum(s.minutes_available_today for s in active)
         self.minutes_booked_today = sum(s.minutes_booked_today for s in active)
@@ -237,7 +254,7 @@ class DealershipModel(mesa.Model):
         if self.leads_lost_to_capacity == 1:
             self.log("specialist", "diary_full", "has no slot for a prospect within "
                      f"{self.params.lead_patience_days} days: the lead cools off")
-        if mk.stage[i] != Stage.NONE:
+        if mk.stage[i] != _NONE:
             mk.move(i, Stage.NONE, self.day)
         else:
             mk.cooldown[i] = self.day + self.params.prospect_cooldown_days
@@ -372,7 +389,7 @@ class DealershipModel(mesa.Model):
         if idx.size == 0:
             return
         ours_before = mk.holder[idx] == US
-        signed_before = mk.stage[idx] >= Stage.IMPLEMENTATION
+        signed_before = mk.stage[idx] >= _SIGNED[0]
         win_prob = np.where(mk.rep[idx] >= 0, p.competitor_win_rate, self.open_territory_win_rate())
         u = self._renewal_u[idx, np.minimum(self._lease_ends[idx], self._renewal_u.shape[1] - 1)]
         self._lease_ends[idx] += 1
@@ -395,10 +412,10 @@ class DealershipModel(mesa.Model):
     def reps_pitch_managed(self, kept: np.ndarray) -> None:
         """Trained reps pitch managed services at the renewals they just kept."""
         mk, p = self.market, self.params
-        kept = kept[mk.stage[kept] == Stage.NONE]
+        kept = kept[mk.stage[kept] == _NONE]
         chance = p.rep_managed_selling * p.rep_managed_effectiveness * self.warm_opp_to_deal()
         for i in kept[self.rng.random(kept.size) < chance].tolist():
-            mk.source[i] = Source.REP
+            mk.source[i] = _REP
             mk.product[i] = MPS
             self.close_deal(i, None)
 
@@ -434,7 +451,7 @@ class DealershipModel(mesa.Model):
     def close_rates(self, idx: np.ndarray, skill: float) -> np.ndarray:
         """:meth:`close_rate` of every account in ``idx`` at once."""
         p, mk = self.params, self.market
-        opp = np.where(mk.source[idx] == Source.COLD, p.opp_to_deal_cold, self.warm_opp_to_deal())
+        opp = np.where(mk.source[idx] == _COLD, p.opp_to_deal_cold, self.warm_opp_to_deal())
         return np.minimum(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
 
     def advance_pipeline(self) -> None:
@@ -560,11 +577,13 @@ class DealershipModel(mesa.Model):
         A contract the specialist closed starts on the day of its hand-off, booked in his diary
         (``handoff_minutes``); it waits in the queue while his diary has no room.
         """
+        if not (self._impl_queue or self._implementing):
+            return
         mk, p = self.market, self.params
-        self._implementing = {i for i in self._implementing if mk.stage[i] == Stage.IMPLEMENTATION}
+        self._implementing = {i for i in self._implementing if mk.stage[i] == _SIGNED[0]}
         while self._impl_queue and len(self._implementing) < p.implementation_capacity:
             i = self._impl_queue[0]
-            if mk.stage[i] != Stage.IMPLEMENTATION or i in self._implementing:
+            if mk.stage[i] != _SIGNED[0] or i in self._implementing:
                 self._impl_queue.popleft()
                 continue
             start = self.day
@@ -581,12 +600,11 @@ class DealershipModel(mesa.Model):
     # ================================================================== money
     def volume_on(self, day: int) -> float:
         """Print volume on ``day`` relative to day 0 (falls ``print_volume_decline`` a year)."""
-        return (1.0 - self.params.print_volume_decline) ** (day / 365.0)
+        return print_volume(self.params, day)
 
     def margin_on(self, day: int) -> float:
         """Hardware gross margin on ``day``, after erosion."""
-        p = self.params
-        return max(0.0, p.hw_margin - p.hw_margin_erosion * day / 365.0)
+        return hardware_margin(self.params, day)
 
     def hw_margin_now(self) -> float:
         """Hardware gross margin today, after erosion."""
@@ -620,14 +638,16 @@ class DealershipModel(mesa.Model):
         self.managed_contracts = counts[_SIGNED[0]] + counts[_SIGNED[1]]
         self.managed_mrr = mk.live_mrr
         self.booked_mrr = self.booked_total
-        for column, stage in _STAGE_COLUMNS:
-            setattr(self, column, counts[stage])
+        vars(self).update(zip(_STAGE_NAMES, _STAGE_COUNTS(counts), strict=True))
         self.first_appointments_total = sum(self.first_appointments.tolist())
         staff = self.employed_specialists
         self.specialist_employed = len(staff)
-        self.specialist_salary = sum(s.salary for s in staff)
-        self.specialist_booked_mrr = sum(s.booked_mrr for s in staff)
-        self.quota_target = sum(s.quota_target(s.tenure) for s in staff)
+        if staff:
+            self.specialist_salary = sum(s.salary for s in staff)
+            self.specialist_booked_mrr = sum(s.booked_mrr for s in staff)
+            self.quota_target = sum(s.quota_target(s.tenure) for s in staff)
+        else:
+            self.specialist_salary = self.specialist_booked_mrr = self.quota_target = 0
         self.specialist_minutes_booked = self.minutes_booked_today
         self.specialist_minutes_available = self.minutes_available_today
         self.cumulative_gross_profit = self.ledger.net_total

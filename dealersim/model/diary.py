@@ -1,4 +1,4 @@
-"""A person's diary: minutes booked on each of the next days, in a small numpy ring buffer.
+"""A person's diary: minutes booked on each of the next days, in a small ring buffer.
 
 The specialist's time is finite. Every visit (first appointment, assessment, proposal) and every
 implementation hand-off is booked into the diary on the first workday that still has room; a
@@ -8,8 +8,6 @@ minutes than it has.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 DAYS_PER_WEEK = 7
 """Days in a week (a physical constant)."""
@@ -37,14 +35,17 @@ class Diary:
     def __init__(self, capacity: float, today: int = 0) -> None:
         self.capacity = float(capacity)
         self.today = int(today)
-        self._booked = np.zeros(DIARY_DAYS)
+        # a plain list: a booking touches a handful of days, where numpy's per-call cost
+        # would exceed the work (the sums are the same float64 additions either way)
+        self._booked = [0.0] * DIARY_DAYS
 
     def advance(self, day: int) -> None:
         """Move the diary to ``day``: the slots of days now past are freed for future days."""
         if day <= self.today:
             return
-        past = np.arange(self.today, min(day, self.today + DIARY_DAYS))
-        self._booked[past % DIARY_DAYS] = 0.0
+        booked = self._booked
+        for past in range(self.today, min(day, self.today + DIARY_DAYS)):
+            booked[past % DIARY_DAYS] = 0.0
         self.today = int(day)
 
     def booked(self, day: int) -> float:
@@ -77,12 +78,13 @@ class Diary:
         cap = self.capacity if limit is None else min(limit, self.capacity)
         if hi < lo or minutes > cap:
             return -1
-        days = np.arange(lo, hi + 1)
-        work = (days % DAYS_PER_WEEK != WEEKEND[0]) & (days % DAYS_PER_WEEK != WEEKEND[1])
-        room = self._booked[days % DIARY_DAYS] + minutes <= cap + 1e-9
-        hit = np.flatnonzero(work & room)
-        if hit.size == 0:
-            return -1
-        day = int(days[hit[0]])
-        self._booked[day % DIARY_DAYS] += minutes
-        return day
+        room = cap + 1e-9
+        booked = self._booked
+        for day in range(lo, hi + 1):  # the first workday with room: usually within days
+            if day % DAYS_PER_WEEK in WEEKEND:
+                continue
+            slot = day % DIARY_DAYS
+            if booked[slot] + minutes <= room:
+                booked[slot] += minutes
+                return day
+        return -1

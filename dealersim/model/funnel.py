@@ -62,6 +62,9 @@ def legal_matrix() -> np.ndarray:
     return m
 
 
+_LEGAL_TABLE = legal_matrix().tolist()
+
+
 def is_legal(a: int, b: int) -> bool:
     """Whether an account may move from stage ``a`` to stage ``b``."""
-    return Stage(b) in _LEGAL[Stage(a)]
+    return 0 <= a < len(_LEGAL_TABLE) and 0 <= b < len(_LEGAL_TABLE) and _LEGAL_TABLE[a][b]

@@ -33,6 +33,13 @@ COLUMNS: tuple[str, ...] = tuple(k.name for k in LEDGER)
 """Every column of the ledger, in registry order (the net lines, then the memo lines)."""
 _COL = {name: j for j, name in enumerate(COLUMNS)}
 _NET = np.array([_COL[c] for c in LEDGER_LINES])
+_N_NET = len(LEDGER_LINES)
+assert (_NET == np.arange(_N_NET)).all()  # the net lines come first: a row's net is row[:_N_NET]
+_MARKET = np.array([_COL[c] for c in (
+    "hardware_gp", "takeover_hardware_gp", "service_replaced", "managed_print_gp", "managed_it_gp",
+    "program_running", "hardware_revenue", "managed_revenue")])
+"""The lines :meth:`Ledger._market_lines` fills, in its order."""
+_MARKET_COLUMNS = _MARKET.tolist()
 _PROGRAM = np.array([_COL[c] for c in PROGRAM_LINES])
 
 
@@ -97,35 +104,38 @@ class Ledger:
         mps = float(mk.lease_value[held & (mk.managed == MPS)].sum()) if mk.n_live else 0.0
         self._split = (mit, taken, mps)
 
-    def _market_lines(self, model: DealershipModel, out: np.ndarray, per_day: float | np.ndarray,
-                      margin: float | np.ndarray) -> None:
-        """Fill the lines the accounts and the program drive into ``out``.
+    def _market_lines(self, model: DealershipModel, per_day: float | np.ndarray,
+                      margin: float | np.ndarray) -> tuple[float | np.ndarray, ...]:
+        """The lines the accounts and the program drive, in the order of :data:`_MARKET`.
 
-        ``out`` is one day's row (``per_day`` and ``margin`` scalars) or a block of days, one row
-        each (``per_day`` and ``margin`` arrays): the same operations either way, so a block
-        holds exactly the rows that booking its days one by one would hold.
+        For one day (``per_day`` and ``margin`` scalars: scalars) or a block of days
+        (``per_day`` and ``margin`` arrays, one entry per day: arrays or scalars): the same
+        operations either way, so a block holds exactly the rows that booking its days one by
+        one would hold.
         """
         p, mk = self.params, model.market
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
-        out[..., _COL["hardware_gp"]] = (mk.held_value - taken_value) * per_day * margin
-        out[..., _COL["takeover_hardware_gp"]] = taken_value * per_day * margin
         replaced = p.service_share * mps_value * per_day
-        out[..., _COL["service_replaced"]] = -replaced * margin
-        out[..., _COL["managed_print_gp"]] = (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * (
-            p.managed_margin)
-        out[..., _COL["managed_it_gp"]] = mit_mrr / DAYS_PER_MONTH * p.managed_margin
-        if model.program_running:
-            out[..., _COL["program_running"]] = -p.program_cost_monthly / DAYS_PER_MONTH
-        out[..., _COL["hardware_revenue"]] = mk.held_value * per_day - replaced
-        out[..., _COL["managed_revenue"]] = mk.live_mrr / DAYS_PER_MONTH
+        return (
+            (mk.held_value - taken_value) * per_day * margin,  # hardware_gp
+            taken_value * per_day * margin,  # takeover_hardware_gp
+            -replaced * margin,  # service_replaced
+            (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * p.managed_margin,  # managed_print_gp
+            mit_mrr / DAYS_PER_MONTH * p.managed_margin,  # managed_it_gp
+            -p.program_cost_monthly / DAYS_PER_MONTH if model.program_running else 0.0,
+            mk.held_value * per_day - replaced,  # hardware_revenue
+            mk.live_mrr / DAYS_PER_MONTH,  # managed_revenue
+        )
 
     def day(self, model: DealershipModel) -> None:
         """Book one day: gross profit, service replaced, pay, commissions, costs."""
         p, d = self.params, model.day
         volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
-        row = np.zeros(len(COLUMNS))
-        self._market_lines(model, row, volume / DAYS_PER_MONTH, model.hw_margin_now())
+        row = [0.0] * len(COLUMNS)  # filled as a list, one array at the end: cheaper per day
+        lines = self._market_lines(model, volume / DAYS_PER_MONTH, model.hw_margin_now())
+        for column, value in zip(_MARKET_COLUMNS, lines, strict=True):
+            row[column] = value
         salary = sum(s.salary for s in model.employed_specialists) / 365.0
         row[_COL["specialist_salary"]] = -salary
         row[_COL["payroll_burden"]] = -salary * p.payroll_burden
@@ -138,8 +148,9 @@ class Ledger:
         self._hired = hired
         if d == 1 and program_exists(p):
             row[_COL["training"]] = -p.rep_training * p.n_reps * p.rep_training_cost
-        self.rows[self._month[min(d, self._month.size - 1)]] += row
-        self.net_total += float(row[_NET].sum())
+        booked = np.array(row)
+        self.rows[self._month[min(d, self._month.size - 1)]] += booked
+        self.net_total += float(booked[:_N_NET].sum())
 
     def quiet_days(self, model: DealershipModel, days: np.ndarray) -> np.ndarray:
         """Book the quiet ``days`` at once, exactly as :meth:`day` would book them one by one.
@@ -153,12 +164,15 @@ class Ledger:
             The cumulative net cash (:attr:`net_total`) at the end of each day.
         """
         block = np.zeros((days.size, len(COLUMNS)))
-        self._market_lines(model, block, model.volume[days] / DAYS_PER_MONTH, model.margin[days])
+        lines = self._market_lines(model, model.volume[days] / DAYS_PER_MONTH, model.margin[days])
+        for column, values in zip(_MARKET, lines, strict=True):
+            block[:, column] = values
         months = self._month[np.minimum(days, self._month.size - 1)]
-        for m in np.unique(months).tolist():
-            rows = block[months == m]
+        first, last = int(months[0]), int(months[-1])  # days ascend, so months do
+        for m in range(first, last + 1):
+            rows = block if first == last else block[months == m]
             self.rows[m] = np.cumsum(np.vstack([self.rows[m], rows]), axis=0)[-1]
-        net = np.cumsum(np.concatenate(([self.net_total], block[:, _NET].sum(axis=1))))[1:]
+        net = np.cumsum(np.concatenate(([self.net_total], block[:, :_N_NET].sum(axis=1))))[1:]
         self.net_total = float(net[-1])
         return net
 

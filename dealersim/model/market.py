@@ -38,8 +38,17 @@ def months_later(day: int, months: int) -> int:
     k = int(np.ceil(day / DAYS_PER_MONTH - 1e-9))
     return int(month_start(k + months))
 
+# plain ints: numpy compares and stores them far faster than the IntEnum members
+_US, _NONE, _APPOINTMENT, _PROPOSAL = int(US), int(Stage.NONE), int(Stage.APPOINTMENT), int(
+    Stage.PROPOSAL)
+_SIGNED, _LIVE, _NO_SOURCE = int(Stage.IMPLEMENTATION), int(Stage.LIVE), int(Source.NONE)
+
 MPS = np.int8(1)
 MIT = np.int8(2)
+
+
+_NOTHING = np.empty(0, dtype=np.int64)
+_NOTHING.flags.writeable = False  # shared by every empty pop: read-only
 
 
 class Calendar:
@@ -73,7 +82,7 @@ class Calendar:
         """Remove and return every index scheduled on ``day`` (possibly stale)."""
         parts = self._buckets.pop(int(day), None)
         if not parts:
-            return np.empty(0, dtype=np.int64)
+            return _NOTHING
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
         return np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
@@ -106,7 +115,7 @@ def loss_probability(
         * np.exp(-params.relationship_protection * (relationship - 0.5))
     )
     p = np.where(managed, p * params.managed_stickiness, p)
-    return np.clip(p, 0.0, params.max_loss_probability)
+    return np.minimum(np.maximum(p, 0.0), params.max_loss_probability)  # np.clip, cheaper
 
 
 class Market:
@@ -180,6 +189,9 @@ class Market:
         self.n_live = 0
         self.stage_counts = np.bincount(self.stage, minlength=len(Stage)).astype(np.int64)
         self.transitions = np.zeros((len(Stage), len(Stage)), dtype=np.int64)
+        self.pipeline_version = 0
+        """Counts the changes to the open opportunities (appointment to proposal): what depends
+        only on them (a specialist's expected pipeline) is kept until it moves."""
 
         self.leases = Calendar()
         self.leases.add_grouped(self.lease_end, np.arange(n))
@@ -193,38 +205,41 @@ class Market:
         Raises:
             RuntimeError: On an illegal move (a bug, never user input).
         """
-        frm = int(self.stage[i])
+        frm, to = int(self.stage[i]), int(to)
         if not is_legal(frm, to):
             raise RuntimeError(f"illegal funnel move {Stage(frm).name} -> {Stage(to).name}")
         self.stage[i] = to
+        if _APPOINTMENT <= frm <= _PROPOSAL or _APPOINTMENT <= to <= _PROPOSAL:
+            self.pipeline_version += 1
         self.stage_counts[frm] -= 1
         self.stage_counts[to] += 1
         self.transitions[frm, to] += 1
         self.stage_due[i] = due
         if due >= 0:
             self.pipeline.add(due, int(i))
-        if to == Stage.NONE:
-            if frm == Stage.LIVE:
+        if to == _NONE:
+            if frm == _LIVE:
                 self.end_managed(np.array([i]))
             self.handler[i] = NO_HANDLER
-            self.source[i] = Source.NONE
+            self.source[i] = _NO_SOURCE
             self.cooldown[i] = day + self.params.prospect_cooldown_days
 
     def drop_many(self, idx: np.ndarray, day: int) -> None:
         """Drop the opportunities at ``idx`` (any stage) back to ``NONE`` (vectorised)."""
-        idx = idx[self.stage[idx] != Stage.NONE]
+        idx = idx[self.stage[idx] != _NONE]
         if idx.size == 0:
             return
-        live = idx[self.stage[idx] == Stage.LIVE]
+        self.pipeline_version += 1
+        live = idx[self.stage[idx] == _LIVE]
         self.end_managed(live)
         frm = self.stage[idx].astype(np.int64)
         np.add.at(self.transitions, (frm, np.zeros_like(frm)), 1)
         np.subtract.at(self.stage_counts, frm, 1)
-        self.stage_counts[Stage.NONE] += idx.size
-        self.stage[idx] = Stage.NONE
+        self.stage_counts[_NONE] += idx.size
+        self.stage[idx] = _NONE
         self.stage_due[idx] = -1
         self.handler[idx] = NO_HANDLER
-        self.source[idx] = Source.NONE
+        self.source[idx] = _NO_SOURCE
         self.cooldown[idx] = day + self.params.prospect_cooldown_days
 
     def pipeline_due(self, day: int) -> np.ndarray:
@@ -246,7 +261,7 @@ class Market:
         self.holder[idx] = COMPETITOR
         self.n_held -= idx.size
         self.held_value -= float(self.lease_value[idx].sum())
-        signed = idx[self.stage[idx] >= Stage.IMPLEMENTATION]
+        signed = idx[self.stage[idx] >= _SIGNED]
         self.drop_many(signed, day)
 
     def renew_lease(self, idx: np.ndarray, day: int) -> None:
@@ -283,7 +298,7 @@ class Market:
             ``(lost, won)`` index arrays.
         """
         ours = self.holder[idx] == US
-        signed = self.stage[idx] >= Stage.IMPLEMENTATION
+        signed = self.stage[idx] >= _SIGNED
         p_loss = loss_probability(self.relationship[idx], signed, self.params)
         lost = idx[ours & (u < p_loss)]
         won = idx[~ours & (u < win_prob)]
@@ -341,30 +356,26 @@ class Market:
         """
         if pool.size == 0:
             return -1
-        cand = pool[rng.integers(0, pool.size, size=tries)]
-        ok = (
-            (self.holder[cand] == holder)
-            & (self.stage[cand] == Stage.NONE)
-            & (self.cooldown[cand] <= day)
-        )
-        hit = np.flatnonzero(ok)
-        return int(cand[hit[0]]) if hit.size else -1
+        held, stage, cooldown, holder = self.holder, self.stage, self.cooldown, int(holder)
+        for i in pool[rng.integers(0, pool.size, size=tries)].tolist():  # the first one free
+            if held[i] == holder and stage[i] == _NONE and cooldown[i] <= day:
+                return i
+        return -1
 
     def sample_intro(self, rng: np.random.Generator, book: np.ndarray, day: int) -> int:
         """Pick an account a rep would introduce: ours, free, lease ending within a year if any."""
         if book.size == 0:
             return -1
-        cand = book[rng.integers(0, book.size, size=40)]
-        ok = (
-            (self.holder[cand] == US)
-            & (self.stage[cand] == Stage.NONE)
-            & (self.cooldown[cand] <= day)
-        )
-        soon = ok & (self.lease_end[cand] - day <= self.params.intro_lease_horizon_days)
-        hit = np.flatnonzero(soon)
-        if hit.size == 0:
-            hit = np.flatnonzero(ok)
-        return int(cand[hit[0]]) if hit.size else -1
+        held, stage, cooldown, lease_end = self.holder, self.stage, self.cooldown, self.lease_end
+        horizon = self.params.intro_lease_horizon_days
+        first_free = -1
+        for i in book[rng.integers(0, book.size, size=40)].tolist():
+            if held[i] == _US and stage[i] == _NONE and cooldown[i] <= day:
+                if lease_end[i] - day <= horizon:
+                    return i  # the first free one whose lease ends soon
+                if first_free < 0:
+                    first_free = i
+        return first_free  # else the first free one
 
     # ---------------------------------------------------------------- checks
     def check_invariants(self) -> None:

@@ -194,37 +194,40 @@ class FieldSpec:
         Raises:
             ValueError: One line naming the field, the value and the allowed range.
         """
-        bad = ValueError(f"{self.name}: {shown(value)} is not allowed; expected {self.allowed()}")
+        def bad() -> ValueError:  # written only when needed: every run checks every field
+            return ValueError(
+                f"{self.name}: {shown(value)} is not allowed; expected {self.allowed()}")
+
         if self.kind == "choice":
             if not isinstance(value, str) or value not in (self.choices or ()):
-                raise bad
+                raise bad()
             return value
         if self.kind == "bool":
             if isinstance(value, bool | np.bool_):
                 return bool(value)
             if isinstance(value, numbers.Real) and value in (0, 1):
                 return bool(value)
-            raise bad
+            raise bad()
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-            raise bad
+            raise bad()
         try:
             number = float(value)
         except (OverflowError, ValueError, TypeError):  # an int too large for a float
-            raise bad from None
+            raise bad() from None
         if not math.isfinite(number):
-            raise bad
+            raise bad()
         if self.kind == "int":
             if isinstance(value, numbers.Integral):
                 value = int(value)
             elif number.is_integer():
                 value = int(number)
             else:
-                raise bad
+                raise bad()
         else:
             value = number
         assert self.low is not None and self.high is not None
         if not (self.low <= value <= self.high):
-            raise bad
+            raise bad()
         return value
 
     def parse(self, text: str) -> Any:

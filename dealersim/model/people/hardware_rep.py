@@ -97,7 +97,8 @@ class HardwareRep(mesa.Agent):
 
     def raise_wall(self, amount: float) -> None:
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
-        self.wall = min(1.0, max(0.0, self.wall + amount))
+        wall, r = self.team.wall, self.index
+        wall[r] = min(1.0, max(0.0, float(wall[r]) + amount))
 
     def touched(self, n: int, asked: bool) -> None:
         """The specialist called ``n`` of this rep's accounts (``asked``: with permission).
@@ -159,9 +160,10 @@ class HardwareRep(mesa.Agent):
 
     def spend_minutes(self, minutes: float) -> bool:
         """Take ``minutes`` from today's program time; ``False`` if there is not enough left."""
-        if minutes > self.minutes_left + 1e-9:
+        left, r = self.team.minutes_left, self.index
+        if minutes > float(left[r]) + 1e-9:
             return False
-        self.minutes_left -= minutes
+        left[r] -= minutes
         return True
 
     def offer_intro(self) -> None:
@@ -194,10 +196,12 @@ class HardwareRep(mesa.Agent):
         m, p = self.model, self.model.params
         if requests <= 0:
             return 0
+        team, r = self.team, self.index  # his entries in the team's columns, read directly
         per = p.permission_answer_minutes
-        answered = requests if per <= 0 else min(requests, int(self.minutes_left // per))
-        self.minutes_left -= answered * per
-        granted = 0 if self.walled_off else int(m.rng.binomial(answered, 1.0 - self.wall))
+        answered = requests if per <= 0 else min(requests, int(float(team.minutes_left[r]) // per))
+        team.minutes_left[r] -= answered * per
+        granted = 0 if team.walled_off[r] else int(
+            m.rng.binomial(answered, 1.0 - float(team.wall[r])))
         m.permission_requests += requests
         m.permission_denied += requests - granted
         if granted < requests and not self.denied_once:
@@ -228,6 +232,11 @@ class Team:
         self.complained = np.zeros(n_reps, dtype=bool)
         self.walled_off = np.zeros(n_reps, dtype=bool)
         self.minutes_left = np.zeros(n_reps)
+        self._rest: tuple[bytes, np.ndarray] = (b"", np.zeros(0))
+        self._open: tuple[bytes, np.ndarray] = (b"-", np.zeros(0, dtype=np.int64))
+        self._intro: tuple[tuple[float, float], float] = ((-1.0, -1.0), 0.0)
+        self._edges: tuple[tuple[bool, bytes, bytes], np.ndarray, np.ndarray] = (
+            (False, b"", b""), np.zeros(0), np.zeros(0))
 
     def intro_chance(self) -> float:
         """Chance a rep with no wall introduces the specialist today (motivation and spotting).
@@ -235,20 +244,64 @@ class Team:
         Motivation and spotting are the same for every rep (credit, planning and training are
         team policies), so one rep's chance is this times one minus his wall.
         """
-        p = self.model.params
-        rep = self.reps[0]
-        return p.intro_rate * rep.motivation() * rep.spotting()
+        m = self.model
+        key = (m.team_goodwill, m.manager.leadership)
+        if self._intro[0] != key:
+            rep = self.reps[0]
+            self._intro = (key, m.params.intro_rate * rep.motivation() * rep.spotting())
+        return self._intro[1]
+
+    def open_reps(self) -> np.ndarray:
+        """The reps who have not walled off their accounts, in team order."""
+        key = self.walled_off.tobytes()
+        if self._open[0] != key:
+            self._open = (key, np.flatnonzero(~self.walled_off))
+        return self._open[1]
 
     def resting_walls(self, idx: np.ndarray | slice) -> np.ndarray:
-        """Where the walls of reps ``idx`` settle: each rep's guard less his credit's relief."""
-        p = self.model.params
-        return _unit(self.base_wall[idx] - p.credit_wall_weight * rep_credit(p))
+        """Where the walls of reps ``idx`` settle: each rep's guard less his credit's relief.
+
+        Kept until a guard changes (read-only: callers must not write into it).
+        """
+        key, rest = self._rest
+        if key != (now := self.base_wall.tobytes()):
+            p = self.model.params
+            rest = _unit(self.base_wall - p.credit_wall_weight * rep_credit(p))
+            self._rest = (now, rest)
+        return rest[idx]
+
+    def reaction_edges(self, present: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per rep, the wall levels at which he reacts: at or above ``hi``, or below ``lo``.
+
+        ``hi`` is the complaint level (for a rep who has not complained, while a specialist is
+        present) or the wall-off level (for a rep who has not walled off), whichever is lower;
+        ``lo`` is the level at which a rep who complained calms down or a walled-off rep opens
+        up, whichever is higher. So "he reacts today" is two comparisons; the edges change only
+        when a rep reacts or a specialist comes or goes.
+        """
+        key = (bool(present), self.complained.tobytes(), self.walled_off.tobytes())
+        if self._edges[0] != key:
+            p = self.model.params
+            c, b, inf = self.complained, self.walled_off, np.inf
+            hi = np.minimum(np.where(~c & bool(present), p.complaint_level, inf),
+                            np.where(~b, p.wall_block_level, inf))
+            lo = np.maximum(np.where(c, p.complaint_level - p.wall_hysteresis, -inf),
+                            np.where(b, p.wall_block_level - p.wall_hysteresis, -inf))
+            self._edges = (key, hi, lo)
+        return self._edges[1], self._edges[2]
 
     def settle_walls(self, idx: np.ndarray | slice) -> np.ndarray:
-        """Drift the walls of reps ``idx`` one day toward their resting levels; return them."""
-        w = self.wall[idx]
-        w = _unit(w + (self.resting_walls(idx) - w) / self.model.params.wall_relax_days)
-        self.wall[idx] = w
+        """Drift the walls of reps ``idx`` one day toward their resting levels; return them.
+
+        A step of ``1 / wall_relax_days`` (at least 5 days, its lower bound) from a wall in
+        [0, 1] toward a resting level in [0, 1] stays in [0, 1]: no clamping is needed.
+        """
+        w = self.wall[idx]  # a view when idx is a slice (the whole team): updated in place
+        step = self.resting_walls(idx) - w
+        step /= self.model.params.wall_relax_days
+        w += step
+        if not isinstance(idx, slice):  # a copy: write it back
+            self.wall[idx] = w
         return w
 
     def step(self, idx: np.ndarray | None = None) -> None:
@@ -262,13 +315,8 @@ class Team:
         sel = slice(None) if idx is None else idx  # everyone: views, no copies
         self.minutes_left[sel] = p.rep_program_minutes if m.workday else 0.0
         w = self.settle_walls(sel)
-        c, b = self.complained[sel], self.walled_off[sel]
-        react = (
-            (~c & (w >= p.complaint_level) & m.specialist_present)
-            | (c & (w < p.complaint_level - p.wall_hysteresis))
-            | (~b & (w >= p.wall_block_level))
-            | (b & (w < p.wall_block_level - p.wall_hysteresis))
-        )
+        hi, lo = self.reaction_edges(m.specialist_present)
+        react = (w >= hi[sel]) | (w < lo[sel])
         if react.any():
             for r in self._who(idx, react):
                 self.reps[r].react_to_wall()
@@ -294,19 +342,20 @@ class Team:
             ``(k, n_reps)`` walls at the end of each of the first ``k <= days`` days.
         """
         p = self.model.params
-        rest = self.resting_walls(slice(None))
         relax = p.wall_relax_days
-        out = np.empty((days, self.wall.size))
-        w = self.wall
-        for j in range(days):
-            w = _unit(w + (rest - w) / relax)
-            out[j] = w
-        c, b = self.complained, self.walled_off
-        react = (
-            (c & (out < p.complaint_level - p.wall_hysteresis))
-            | (~b & (out >= p.wall_block_level))
-            | (b & (out < p.wall_block_level - p.wall_hysteresis))
-        ).any(axis=1)
+        # settle_walls day after day, rep by rep in plain floats (the same float64 operations,
+        # without numpy's per-call cost on a handful of reps)
+        columns = []
+        for w, rest in zip(self.wall.tolist(), self.resting_walls(slice(None)).tolist(),
+                           strict=True):
+            column = []
+            for _ in range(days):
+                w = w + (rest - w) / relax
+                column.append(w)
+            columns.append(column)
+        out = np.array(columns).T.reshape(days, self.wall.size)
+        hi, lo = self.reaction_edges(False)  # no specialist at work: nobody complains
+        react = ((out >= hi) | (out < lo)).any(axis=1)
         first = int(np.argmax(react)) if react.any() else days
         return out[:first]
 

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 
 DAYS_PER_YEAR = 365.0
 """Days in a (model) year."""
+_APPOINTMENT, _ASSESSMENT, _PROPOSAL = (
+    int(Stage.APPOINTMENT), int(Stage.ASSESSMENT), int(Stage.PROPOSAL))
+_COLD = int(Source.COLD)
+# plain ints for numpy, which compares them far faster than IntEnum members
+
+WORKDAY = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
+"""Calendar days a workday stands for (a week's hazard is spread over its workdays)."""
 
 
 def quit_probability(
@@ -98,6 +105,7 @@ class Specialist(mesa.Agent):
         self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
         self.overbooked_days = 0
+        self._pipeline = (-1, 0.0)  # (market pipeline version, value) of pipeline_value()
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
@@ -172,9 +180,8 @@ class Specialist(mesa.Agent):
             return True
         gap = self.income_gap()
         deficit = max(0.0, p.morale_initial - self.morale)
-        day = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
-        p_quit = quit_probability(gap, deficit, p, day)
-        p_offer = offer_probability(p, day) if self.searching else 0.0
+        p_quit = quit_probability(gap, deficit, p, WORKDAY)
+        p_offer = offer_probability(p, WORKDAY) if self.searching else 0.0
         u = m.rng.random()
         if u >= 1.0 - (1.0 - p_quit) * (1.0 - p_offer):
             return True
@@ -273,19 +280,30 @@ class Specialist(mesa.Agent):
         Salary, plus commissions at the pace earned so far, plus the commission his open
         opportunities should bring (each weighted by its chance to close).
         """
+        earned = self.commission + self.hw_commission
+        return (self.salary + earned * DAYS_PER_YEAR / max(self.tenure, DAYS_PER_MONTH)
+                + self.pipeline_value())
+
+    def pipeline_value(self) -> float:
+        """The commission his open opportunities should bring, each weighted by its chance.
+
+        Recomputed only when an open opportunity moved (``Market.pipeline_version``).
+        """
         m, p = self.model, self.model.params
         mk = m.market
-        earned = self.commission + self.hw_commission
+        if self._pipeline[0] == mk.pipeline_version:
+            return self._pipeline[1]
         mine = np.flatnonzero(mk.handler == self.number)
         stage = mk.stage[mine]
-        open_opp = (stage >= Stage.APPOINTMENT) & (stage <= Stage.PROPOSAL)
+        open_opp = (stage >= _APPOINTMENT) & (stage <= _PROPOSAL)
         mine, stage = mine[open_opp], stage[open_opp]
-        ahead = np.where(stage == Stage.APPOINTMENT, p.assessment_rate * p.proposal_rate,
-                         np.where(stage == Stage.ASSESSMENT, p.proposal_rate, 1.0))
+        ahead = np.where(stage == _APPOINTMENT, p.assessment_rate * p.proposal_rate,
+                         np.where(stage == _ASSESSMENT, p.proposal_rate, 1.0))
         chance = ahead * m.close_rates(mine, self.skill)
         pipeline = float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
                                 * self.credit_shares(mine)))
-        return self.salary + earned * DAYS_PER_YEAR / max(self.tenure, DAYS_PER_MONTH) + pipeline
+        self._pipeline = (mk.pipeline_version, pipeline)
+        return pipeline
 
     def leave(self, kind: str, text: str) -> None:
         """Leave the dealership (``kind`` is ``"quit"`` or ``"fired"``); open deals are lost."""
@@ -303,17 +321,17 @@ class Specialist(mesa.Agent):
             The minutes spent (never more than ``minutes``).
         """
         m, p = self.model, self.model.params
-        rng = m.rng
+        rng, team = m.rng, m.team
         ask = m.manager.ask_permission
-        open_reps = [] if p.specialist_territory != "all" else [
-            r for r in m.reps if not r.walled_off
-        ]
-        f_own = p.own_account_preference if open_reps else 0.0
+        open_reps = team.open_reps() if p.specialist_territory == "all" else (
+            np.empty(0, dtype=np.int64))
+        f_own = p.own_account_preference if open_reps.size else 0.0
         lookup = p.lookup_minutes if ask else 0.0
         c_cold = p.dial_minutes + lookup
         c_own = c_cold
         if ask:
-            mean_wall = float(np.mean([r.wall for r in open_reps])) if open_reps else 0.0
+            walls = team.wall[open_reps]  # their mean (np.mean's sum / count, without its wrapper)
+            mean_wall = float(np.add.reduce(walls)) / walls.size if walls.size else 0.0
             c_own += p.permission_minutes * (1.0 + mean_wall)
         n = int(minutes / (f_own * c_own + (1.0 - f_own) * c_cold))
         n_own = int(rng.binomial(n, f_own)) if f_own > 0 else 0
@@ -328,16 +346,17 @@ class Specialist(mesa.Agent):
         denied = False
         picks: list[tuple[int, int]] = []
         if n_own:
-            per_rep = rng.multinomial(n_own, np.full(len(open_reps), 1.0 / len(open_reps)))
-            for rep, k in zip(open_reps, per_rep.tolist(), strict=True):
+            per_rep = rng.multinomial(n_own, np.full(open_reps.size, 1.0 / open_reps.size))
+            for r, k in zip(open_reps.tolist(), per_rep.tolist(), strict=True):
                 if k == 0:
                     continue
+                rep = m.reps[r]
                 calls = rep.answer_permission(k) if ask else k
                 denied = denied or calls < k
                 if calls:
                     rep.touched(calls, asked=ask)
                     own_dials += calls
-                    picks.append((rep.index, calls))
+                    picks.append((r, calls))
         if denied:
             self.lose_morale(p.morale_denied)
         self.dials += n_cold + own_dials
@@ -377,7 +396,7 @@ class Specialist(mesa.Agent):
             m.lost_to_capacity(i)
             return False
         mk = m.market
-        mk.source[i] = source
+        mk.source[i] = int(source)
         mk.handler[i] = self.number
         mk.product[i] = MIT if m.rng.random() < p.mit_share else MPS
         mk.move(i, Stage.CONVERSATION, m.day, due=slot)
@@ -391,7 +410,7 @@ class Specialist(mesa.Agent):
     def credit_shares(self, idx: np.ndarray) -> np.ndarray:
         """:meth:`credit_share` of every account in ``idx`` at once."""
         mk = self.model.market
-        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != Source.COLD)
+        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != _COLD)
         return np.where(owned, specialist_credit(self.model.params), 1.0)
 
     def closed(self, i: int, mrr: float) -> None:
