@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dealersim.model import kpis
+from dealersim.model.dealership import DealershipModel, hardware_margin
 from dealersim.model.ledger import COLUMNS, n_months
 from dealersim.model.results import simulate
 
@@ -93,3 +94,15 @@ def test_run_out_writes_the_ledger_as_parquet(runs, tmp_path):
     paths = r.save(tmp_path / "o")
     back = pd.read_parquet(paths["ledger"])
     pd.testing.assert_frame_equal(back, r.ledger)
+
+
+@pytest.mark.parametrize("erosion", [0.0, 0.02, 0.1])
+def test_margin_and_volume_by_day_match_the_daily_formulas(erosion):
+    """The per-day arrays the books use are the daily formulas, day by day, to the last bit."""
+    model = DealershipModel("overlay", rng=0, hw_margin_erosion=erosion, years=3)
+    p = model.params
+    for d in range(model.horizon + 1):
+        assert model.margin[d] == max(0.0, p.hw_margin - p.hw_margin_erosion * d / 365.0)
+        assert model.volume[d] == (1.0 - p.print_volume_decline) ** (d / 365.0)
+    assert model.margin_on(model.horizon + 400) == hardware_margin(p, model.horizon + 400)
+    assert isinstance(model.margin_on(3), float)

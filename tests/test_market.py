@@ -404,3 +404,55 @@ def test_move_rejects_illegal_transition():
             mk.move(0, Stage(int(to)), 1)
     assert mk.stage[0] == Stage.NONE
     assert (mk.transitions == 0).all()
+
+
+def test_calendar_pop_unique_merges_batches_in_order():
+    cal = Calendar()
+    cal.add(5, np.array([3, 9, 12]))
+    cal.add(5, 9)
+    cal.add(5, np.array([1, 12]))
+    assert cal.pop(5, unique=True).tolist() == [1, 3, 9, 12]
+    cal.add(6, np.array([2, 8]))  # one batch: returned as scheduled
+    assert cal.pop(6, unique=True).tolist() == [2, 8]
+    assert cal.pop(7, unique=True).size == 0
+
+
+def test_is_legal_is_the_table_of_moves():
+    table = legal_matrix()
+    for a in range(-1, len(Stage) + 1):
+        for b in range(-1, len(Stage) + 1):
+            inside = 0 <= a < len(Stage) and 0 <= b < len(Stage)
+            assert is_legal(a, b) == (inside and bool(table[a, b])), (a, b)
+
+
+def _first_fit_reference(mk: Market, cand: np.ndarray, day: int, holder, soon_days=None) -> int:
+    """The samplers' rule on a whole candidate array: the first free candidate whose lease ends
+    within ``soon_days`` (when given), else the first free one, else -1."""
+    ok = (mk.holder[cand] == holder) & (mk.stage[cand] == Stage.NONE) & (mk.cooldown[cand] <= day)
+    if soon_days is not None:
+        hit = np.flatnonzero(ok & (mk.lease_end[cand] - day <= soon_days))
+        if hit.size:
+            return int(cand[hit[0]])
+    hit = np.flatnonzero(ok)
+    return int(cand[hit[0]]) if hit.size else -1
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), day=st.integers(0, 900),
+       stage_share=st.sampled_from([0.0, 0.4, 0.95]))
+def test_samplers_take_the_first_candidate_that_fits(seed, day, stage_share):
+    """``sample_intro`` and ``sample_prospect`` draw their candidates, then stop at the first
+    that fits: the same answer as checking every candidate, and the same draws."""
+    mk, _ = build_market(Params(n_reps=2, accounts_per_rep=25), seed % 1000,
+                         stage_share=stage_share, day=0)
+    mk.cooldown[:] = np.random.default_rng(seed).integers(0, 1000, mk.n)
+    book, pool = mk.books[0], mk.competitor_pool
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    got = mk.sample_intro(a, book, day)
+    want = _first_fit_reference(mk, book[b.integers(0, book.size, size=40)], day, US,
+                                mk.params.intro_lease_horizon_days)
+    assert got == want
+    got = mk.sample_prospect(a, pool, day, COMPETITOR)
+    want = _first_fit_reference(mk, pool[b.integers(0, pool.size, size=25)], day, COMPETITOR)
+    assert got == want
+    assert a.random() == b.random()  # both consumed the same draws

@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
@@ -321,3 +323,82 @@ def test_each_lever_has_its_own_effect(lever):
 def test_two_grades_take_the_worse(source, grade):
     s = spec("n_reps")
     assert FieldSpec(**{**s.__dict__, "source": source}).grade == grade
+
+
+# ================================================================== the team's columns
+@settings(max_examples=200, deadline=None)
+@given(
+    walls=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=12),
+    flags=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=12, max_size=12),
+    present=st.booleans(),
+)
+def test_reaction_edges_are_the_four_rules(walls, flags, present):
+    """Reacting at or above ``hi`` or below ``lo`` is exactly the four rules of react_to_wall."""
+    model = DealershipModel("overlay", rng=1, n_reps=len(walls), accounts_per_rep=25)
+    team, p = model.team, model.params
+    w = np.array(walls)
+    team.complained[:] = [c for c, _ in flags[: len(walls)]]
+    team.walled_off[:] = [b for _, b in flags[: len(walls)]]
+    c, b = team.complained, team.walled_off
+    rules = ((~c & (w >= p.complaint_level) & present)
+             | (c & (w < p.complaint_level - p.wall_hysteresis))
+             | (~b & (w >= p.wall_block_level))
+             | (b & (w < p.wall_block_level - p.wall_hysteresis)))
+    hi, lo = team.reaction_edges(present)
+    np.testing.assert_array_equal((w >= hi) | (w < lo), rules)
+
+
+def test_team_keeps_what_it_derives_only_until_a_column_changes():
+    """Resting walls, open reps, reaction edges and the intro chance follow direct writes."""
+    model = DealershipModel("overlay", rng=11, n_reps=3, accounts_per_rep=25)
+    model.step()
+    team, p = model.team, model.params
+    team.base_wall[:] = [0.1, 0.5, 0.9]
+    first = team.resting_walls(slice(None)).copy()
+    team.base_wall[1] = 0.2
+    assert team.resting_walls(slice(None))[1] == pytest.approx(
+        max(0.0, 0.2 - p.credit_wall_weight * rep_credit(p)))
+    assert team.resting_walls(slice(None))[0] == first[0]
+    team.walled_off[:] = [False, True, False]
+    assert team.open_reps().tolist() == [0, 2]
+    team.walled_off[1] = False
+    assert team.open_reps().tolist() == [0, 1, 2]
+    team.complained[:] = False
+    team.wall[:] = p.complaint_level
+    hi, _ = team.reaction_edges(True)
+    assert (team.wall >= hi).all()  # all three complain with a specialist present
+    team.complained[:] = True
+    hi, _ = team.reaction_edges(True)
+    assert not (team.wall >= hi).any()  # having complained, they do not complain again
+    before = team.intro_chance()
+    model.team_goodwill = min(1.0, model.team_goodwill + 0.3)
+    assert team.intro_chance() > before or model.team_goodwill == 1.0
+
+
+def test_rep_verbs_write_only_their_own_entry():
+    model = DealershipModel("overlay", rng=11, n_reps=3, accounts_per_rep=25)
+    model.step()
+    team = model.team
+    team.wall[:] = 0.3
+    team.minutes_left[:] = 30.0
+    team.walled_off[:] = False
+    model.reps[1].touched(2, asked=False)
+    assert team.wall[1] == pytest.approx(0.3 + 2 * model.params.wall_touch_shock)
+    assert team.wall[0] == team.wall[2] == 0.3
+    assert model.reps[2].spend_minutes(10.0)
+    assert team.minutes_left.tolist() == [30.0, 30.0, 20.0]
+    assert not model.reps[2].spend_minutes(25.0)
+
+
+def test_specialist_pipeline_value_is_kept_exactly():
+    """The expected pipeline, kept until an open opportunity moves, equals a fresh count."""
+    model = DealershipModel("planned", rng=5, years=1.0)
+    checked = 0
+    while model.running:
+        model.step()
+        for s in model.employed_specialists:
+            kept = s.pipeline_value()
+            s._pipeline = (-1, 0.0)  # forget it: the next call counts from the columns
+            assert s.pipeline_value() == kept
+            checked += 1
+    assert checked > 300

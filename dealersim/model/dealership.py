@@ -49,9 +49,11 @@ _NONE, _COLD, _REP = int(Stage.NONE), int(Source.COLD), int(Source.REP)
 """Plain ints for numpy (which compares and stores them far faster than IntEnum members)."""
 
 
-def _in_order(total: float, terms: np.ndarray) -> float:
+def _in_order(total: float, terms: np.ndarray | list[float]) -> float:
     """``total`` plus ``terms`` added one at a time, in order (as daily ``+=`` would add them)."""
-    return float(np.cumsum(np.concatenate(([total], terms)))[-1])
+    for term in terms.tolist() if isinstance(terms, np.ndarray) else terms:
+        total += term
+    return total
 
 
 def print_volume(p: Params, day: int) -> float:
@@ -330,8 +332,8 @@ class DealershipModel(mesa.Model):
         self.team.minutes_left[:] = p.rep_program_minutes if is_workday(last) else 0.0
         self.hw_gp = _in_order(self.hw_gp, mk.held_value * self.volume[days] / DAYS_PER_MONTH
                                * self.margin[days])
-        self.managed_gp = _in_order(self.managed_gp, np.full(
-            k, mk.live_mrr / DAYS_PER_MONTH * p.managed_margin))
+        self.managed_gp = _in_order(self.managed_gp,
+                                    [mk.live_mrr / DAYS_PER_MONTH * p.managed_margin] * k)
         signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
         self.exposure_managed += k * signed
         self.exposure_hw_only += k * (mk.n_held - signed)

@@ -78,14 +78,20 @@ class Calendar:
         for k, day in enumerate(uniq.tolist()):
             self.add(day, idx[order[bounds[k] : bounds[k + 1]]])
 
-    def pop(self, day: int) -> np.ndarray:
-        """Remove and return every index scheduled on ``day`` (possibly stale)."""
+    def pop(self, day: int, unique: bool = False) -> np.ndarray:
+        """Remove and return every index scheduled on ``day`` (possibly stale).
+
+        With ``unique``, an index scheduled more than once is returned once, and the indices
+        ascend. A day holding a single batch returns it as scheduled: the model schedules each
+        batch ascending and without repeats, so only several batches need sorting.
+        """
         parts = self._buckets.pop(int(day), None)
         if not parts:
             return _NOTHING
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
-        return np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
+        idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
+        return np.unique(idx) if unique else idx
 
     def next_day(self, day: int) -> int | None:
         """The first day from ``day`` on with something scheduled (``None``: nothing is)."""
@@ -277,8 +283,8 @@ class Market:
 
     def leases_due(self, day: int) -> np.ndarray:
         """Accounts whose lease ends today (stale entries removed)."""
-        idx = self.leases.pop(day)
-        return np.unique(idx[self.lease_end[idx] == day]) if idx.size else idx
+        idx = self.leases.pop(day, unique=True)
+        return idx[self.lease_end[idx] == day] if idx.size else idx
 
     def apply_renewals(
         self, day: int, idx: np.ndarray, u: np.ndarray, win_prob: np.ndarray
