@@ -198,6 +198,7 @@ class Market:
         self.pipeline_version = 0
         """Counts the changes to the open opportunities (appointment to proposal): what depends
         only on them (a specialist's expected pipeline) is kept until it moves."""
+        self._open: dict[int, set[int]] = {}  # handler -> his open opportunities
 
         self.leases = Calendar()
         self.leases.add_grouped(self.lease_end, np.arange(n))
@@ -215,8 +216,12 @@ class Market:
         if not is_legal(frm, to):
             raise RuntimeError(f"illegal funnel move {Stage(frm).name} -> {Stage(to).name}")
         self.stage[i] = to
-        if _APPOINTMENT <= frm <= _PROPOSAL or _APPOINTMENT <= to <= _PROPOSAL:
+        was_open, now_open = _APPOINTMENT <= frm <= _PROPOSAL, _APPOINTMENT <= to <= _PROPOSAL
+        if was_open or now_open:
             self.pipeline_version += 1
+            if was_open != now_open:
+                mine = self._open.setdefault(int(self.handler[i]), set())
+                (mine.add if now_open else mine.discard)(int(i))
         self.stage_counts[frm] -= 1
         self.stage_counts[to] += 1
         self.transitions[frm, to] += 1
@@ -236,6 +241,10 @@ class Market:
         if idx.size == 0:
             return
         self.pipeline_version += 1
+        stage = self.stage[idx]
+        was_open = idx[(stage >= _APPOINTMENT) & (stage <= _PROPOSAL)]
+        for i, h in zip(was_open.tolist(), self.handler[was_open].tolist(), strict=True):
+            self._open[h].discard(i)
         live = idx[self.stage[idx] == _LIVE]
         self.end_managed(live)
         frm = self.stage[idx].astype(np.int64)
@@ -247,6 +256,13 @@ class Market:
         self.handler[idx] = NO_HANDLER
         self.source[idx] = _NO_SOURCE
         self.cooldown[idx] = day + self.params.prospect_cooldown_days
+
+    def open_deals(self, handler: int) -> np.ndarray:
+        """The open opportunities (appointment to proposal) ``handler`` works, ascending.
+
+        Kept as each one moves, so reading them costs in proportion to them, not to the market.
+        """
+        return np.array(sorted(self._open.get(handler, ())), dtype=np.int64)
 
     def pipeline_due(self, day: int) -> np.ndarray:
         """Accounts whose next pipeline step is today (stale entries removed)."""
@@ -396,6 +412,11 @@ class Market:
             "held value": np.isclose(self.held_value, self.lease_value[held].sum()),
             "live MRR": np.isclose(self.live_mrr, self.managed_mrr.sum()),
             "live contracts": self.n_live == int((self.managed != 0).sum()),
+            "open deals by handler": all(
+                self.open_deals(h).tolist() == np.flatnonzero(
+                    (self.handler == h) & (self.stage >= _APPOINTMENT)
+                    & (self.stage <= _PROPOSAL)).tolist()
+                for h in set(self._open) | set(np.unique(self.handler).tolist())),
             "stage counts": np.array_equal(
                 np.bincount(self.stage, minlength=len(Stage)), self.stage_counts
             ),

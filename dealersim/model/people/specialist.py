@@ -293,10 +293,8 @@ class Specialist(mesa.Agent):
         mk = m.market
         if self._pipeline[0] == mk.pipeline_version:
             return self._pipeline[1]
-        mine = np.flatnonzero(mk.handler == self.number)
+        mine = mk.open_deals(self.number)
         stage = mk.stage[mine]
-        open_opp = (stage >= _APPOINTMENT) & (stage <= _PROPOSAL)
-        mine, stage = mine[open_opp], stage[open_opp]
         ahead = np.where(stage == _APPOINTMENT, p.assessment_rate * p.proposal_rate,
                          np.where(stage == _ASSESSMENT, p.proposal_rate, 1.0))
         chance = ahead * m.close_rates(mine, self.skill)
