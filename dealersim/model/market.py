@@ -10,6 +10,8 @@ revenue, live managed revenue, funnel counts) are kept up to date incrementally 
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from dealersim.model.funnel import Source, Stage, is_legal
@@ -60,12 +62,18 @@ class Calendar:
 
     def __init__(self) -> None:
         self._buckets: dict[int, list[np.ndarray | int]] = {}
+        self._days: list[int] = []  # the days with a bucket, ascending (for next_day)
 
     def add(self, day: int, idx: np.ndarray | int) -> None:
         """Schedule one account (an ``int``) or many (an index array) on ``day``."""
         if isinstance(idx, np.ndarray) and idx.size == 0:
             return
-        self._buckets.setdefault(int(day), []).append(idx)
+        day = int(day)
+        bucket = self._buckets.get(day)
+        if bucket is None:
+            bucket = self._buckets[day] = []
+            bisect.insort(self._days, day)
+        bucket.append(idx)
 
     def add_grouped(self, days: np.ndarray, idx: np.ndarray) -> None:
         """Schedule ``idx[k]`` on ``days[k]`` for all k, grouping by day in one sort."""
@@ -88,6 +96,7 @@ class Calendar:
         parts = self._buckets.pop(int(day), None)
         if not parts:
             return _NOTHING
+        del self._days[bisect.bisect_left(self._days, int(day))]
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
         idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
@@ -95,7 +104,8 @@ class Calendar:
 
     def next_day(self, day: int) -> int | None:
         """The first day from ``day`` on with something scheduled (``None``: nothing is)."""
-        return min((d for d in self._buckets if d >= day), default=None)
+        k = bisect.bisect_left(self._days, day)
+        return self._days[k] if k < len(self._days) else None
 
     def __len__(self) -> int:
         return len(self._buckets)

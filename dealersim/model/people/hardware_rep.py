@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -348,12 +349,9 @@ class Team:
         columns = []
         for w, rest in zip(self.wall.tolist(), self.resting_walls(slice(None)).tolist(),
                            strict=True):
-            column = []
-            for _ in range(days):
-                w = w + (rest - w) / relax
-                column.append(w)
-            columns.append(column)
-        out = np.array(columns).T.reshape(days, self.wall.size)
+            columns.append([w := w + (rest - w) / relax for _ in range(days)])
+        out = np.fromiter(itertools.chain.from_iterable(columns), float,
+                          count=days * self.wall.size).reshape(self.wall.size, days).T
         hi, lo = self.reaction_edges(False)  # no specialist at work: nobody complains
         react = ((out >= hi) | (out < lo)).any(axis=1)
         first = int(np.argmax(react)) if react.any() else days
