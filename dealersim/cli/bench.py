@@ -272,22 +272,31 @@ def per_run_costs(rounds: int = 10, seed: int = 3) -> dict[str, Any]:
     The load-robust part of the throughput comparison: ``run_one`` keeping the weekly series
     (and summaries only) against ``mesa.batch_run(number_processes=1)`` of the same single run
     (which steps the model with its daily series and builds batch_run's result row), timed in
-    turn. What the whole-call ratio adds on top is pool start-up and parallel overhead.
+    turn, for an overlay run (mostly quiet days, which ``run()`` passes in one go) and a planned
+    run (a specialist at work every day: both runners execute the same code). What the
+    whole-call ratio adds on top is pool start-up and parallel overhead.
     """
-    spec = RunSpec("bench", "overlay", seed)
     horizon = make_params("overlay").horizon_days
     previous = multiprocessing.get_start_method(allow_none=True)
+
+    def batch_one(strategy: str) -> Callable[[], Any]:
+        return lambda: mesa.batch_run(
+            DealershipModel, {"strategy": strategy}, rng=[seed], number_processes=1,
+            max_steps=horizon + 5, display_progress=False)
+
+    overlay, planned = RunSpec("bench", "overlay", seed), RunSpec("bench", "planned", seed)
     try:  # batch_run forces the global start method to spawn, even in one process
         t = interleaved({
-            "run_one_s": lambda: run_one(spec, DEFAULT_STRIDE),
-            "run_one_summary_only_s": lambda: run_one(spec, 0),
-            "batch_run_one_s": lambda: mesa.batch_run(
-                DealershipModel, {"strategy": "overlay"}, rng=[seed], number_processes=1,
-                max_steps=horizon + 5, display_progress=False),
+            "run_one_s": lambda: run_one(overlay, DEFAULT_STRIDE),
+            "run_one_summary_only_s": lambda: run_one(overlay, 0),
+            "batch_run_one_s": batch_one("overlay"),
+            "run_one_planned_s": lambda: run_one(planned, DEFAULT_STRIDE),
+            "batch_run_one_planned_s": batch_one("planned"),
         }, rounds)
     finally:
         multiprocessing.set_start_method(previous, force=True)
-    return {**t, "per_run_ratio": t["batch_run_one_s"] / t["run_one_s"]}
+    return {**t, "per_run_ratio": t["batch_run_one_s"] / t["run_one_s"],
+            "per_run_ratio_planned": t["batch_run_one_planned_s"] / t["run_one_planned_s"]}
 
 
 def _timed_in_subprocess(code: str) -> tuple[float, float]:
@@ -385,6 +394,9 @@ def _compare_lines(c: dict[str, Any]) -> list[str]:
         f"  one run in this process: run_one (weekly series) {r['run_one_s'] * 1000:.0f} ms, "
         f"summary only {r['run_one_summary_only_s'] * 1000:.0f} ms, batch_run of it "
         f"{r['batch_run_one_s'] * 1000:.0f} ms: {r['per_run_ratio']:.2f}x {_load(r)}",
+        f"  one planned run (a specialist at work every day, the same code in both): run_one "
+        f"{r['run_one_planned_s'] * 1000:.0f} ms, batch_run of it "
+        f"{r['batch_run_one_planned_s'] * 1000:.0f} ms: {r['per_run_ratio_planned']:.2f}x",
     ]
 
 
