@@ -12,7 +12,7 @@ from mesa.time import Schedule
 
 from dealersim.model.diary import DIARY_DAYS, is_workday
 from dealersim.model.events import EventLog
-from dealersim.model.funnel import Source, Stage
+from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.ledger import Ledger
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MPS, US, Market, months_later
@@ -45,8 +45,6 @@ _STAGE_COUNTS = operator.itemgetter(*(stage for _, stage in _STAGE_COLUMNS))
 
 _SIGNED = (int(Stage.IMPLEMENTATION), int(Stage.LIVE))
 """Stages of a signed managed contract (``managed_contracts`` counts both)."""
-_NONE, _COLD, _REP = int(Stage.NONE), int(Source.COLD), int(Source.REP)
-"""Plain ints for numpy (which compares and stores them far faster than IntEnum members)."""
 
 
 def _in_order(total: float, terms: np.ndarray | list[float]) -> float:
@@ -256,7 +254,7 @@ class DealershipModel(mesa.Model):
         if self.leads_lost_to_capacity == 1:
             self.log("specialist", "diary_full", "has no slot for a prospect within "
                      f"{self.params.lead_patience_days} days: the lead cools off")
-        if mk.stage[i] != _NONE:
+        if mk.stage[i] != STAGE_NO.NONE:
             mk.move(i, Stage.NONE, self.day)
         else:
             mk.cooldown[i] = self.day + self.params.prospect_cooldown_days
@@ -391,7 +389,7 @@ class DealershipModel(mesa.Model):
         if idx.size == 0:
             return
         ours_before = mk.holder[idx] == US
-        signed_before = mk.stage[idx] >= _SIGNED[0]
+        signed_before = mk.stage[idx] >= STAGE_NO.IMPLEMENTATION
         win_prob = np.where(mk.rep[idx] >= 0, p.competitor_win_rate, self.open_territory_win_rate())
         u = self._renewal_u[idx, np.minimum(self._lease_ends[idx], self._renewal_u.shape[1] - 1)]
         self._lease_ends[idx] += 1
@@ -414,10 +412,10 @@ class DealershipModel(mesa.Model):
     def reps_pitch_managed(self, kept: np.ndarray) -> None:
         """Trained reps pitch managed services at the renewals they just kept."""
         mk, p = self.market, self.params
-        kept = kept[mk.stage[kept] == _NONE]
+        kept = kept[mk.stage[kept] == STAGE_NO.NONE]
         chance = p.rep_managed_selling * p.rep_managed_effectiveness * self.warm_opp_to_deal()
         for i in kept[self.rng.random(kept.size) < chance].tolist():
-            mk.source[i] = _REP
+            mk.source[i] = SOURCE_NO.REP
             mk.product[i] = MPS
             self.close_deal(i, None)
 
@@ -453,7 +451,8 @@ class DealershipModel(mesa.Model):
     def close_rates(self, idx: np.ndarray, skill: float) -> np.ndarray:
         """:meth:`close_rate` of every account in ``idx`` at once."""
         p, mk = self.params, self.market
-        opp = np.where(mk.source[idx] == _COLD, p.opp_to_deal_cold, self.warm_opp_to_deal())
+        opp = np.where(mk.source[idx] == SOURCE_NO.COLD, p.opp_to_deal_cold,
+                       self.warm_opp_to_deal())
         return np.minimum(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
 
     def advance_pipeline(self) -> None:
@@ -582,10 +581,11 @@ class DealershipModel(mesa.Model):
         if not (self._impl_queue or self._implementing):
             return
         mk, p = self.market, self.params
-        self._implementing = {i for i in self._implementing if mk.stage[i] == _SIGNED[0]}
+        signed = STAGE_NO.IMPLEMENTATION
+        self._implementing = {i for i in self._implementing if mk.stage[i] == signed}
         while self._impl_queue and len(self._implementing) < p.implementation_capacity:
             i = self._impl_queue[0]
-            if mk.stage[i] != _SIGNED[0] or i in self._implementing:
+            if mk.stage[i] != signed or i in self._implementing:
                 self._impl_queue.popleft()
                 continue
             start = self.day

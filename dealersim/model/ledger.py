@@ -35,11 +35,10 @@ _COL = {name: j for j, name in enumerate(COLUMNS)}
 _NET = np.array([_COL[c] for c in LEDGER_LINES])
 _N_NET = len(LEDGER_LINES)
 assert (_NET == np.arange(_N_NET)).all()  # the net lines come first: a row's net is row[:_N_NET]
-_MARKET = np.array([_COL[c] for c in (
+_MARKET = [_COL[c] for c in (
     "hardware_gp", "takeover_hardware_gp", "service_replaced", "managed_print_gp", "managed_it_gp",
-    "program_running", "hardware_revenue", "managed_revenue")])
-"""The lines :meth:`Ledger._market_lines` fills, in its order."""
-_MARKET_COLUMNS = _MARKET.tolist()
+    "program_running", "hardware_revenue", "managed_revenue")]
+"""The columns of the lines :meth:`Ledger._market_lines` returns, in its order."""
 _PROGRAM = np.array([_COL[c] for c in PROGRAM_LINES])
 
 
@@ -134,7 +133,7 @@ class Ledger:
         volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
         row = [0.0] * len(COLUMNS)  # filled as a list, one array at the end: cheaper per day
         lines = self._market_lines(model, volume / DAYS_PER_MONTH, model.hw_margin_now())
-        for column, value in zip(_MARKET_COLUMNS, lines, strict=True):
+        for column, value in zip(_MARKET, lines, strict=True):
             row[column] = value
         salary = sum(s.salary for s in model.employed_specialists) / 365.0
         row[_COL["specialist_salary"]] = -salary

@@ -14,7 +14,7 @@ import bisect
 
 import numpy as np
 
-from dealersim.model.funnel import Source, Stage, is_legal
+from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Stage, is_legal
 from dealersim.model.params import Params
 
 COMPETITOR = np.int8(0)
@@ -40,10 +40,7 @@ def months_later(day: int, months: int) -> int:
     k = int(np.ceil(day / DAYS_PER_MONTH - 1e-9))
     return int(month_start(k + months))
 
-# plain ints: numpy compares and stores them far faster than the IntEnum members
-_US, _NONE, _APPOINTMENT, _PROPOSAL = int(US), int(Stage.NONE), int(Stage.APPOINTMENT), int(
-    Stage.PROPOSAL)
-_SIGNED, _LIVE, _NO_SOURCE = int(Stage.IMPLEMENTATION), int(Stage.LIVE), int(Source.NONE)
+_US = int(US)  # a plain int: cheaper to compare numpy values with (see funnel.STAGE_NO)
 
 MPS = np.int8(1)
 MIT = np.int8(2)
@@ -226,7 +223,8 @@ class Market:
         if not is_legal(frm, to):
             raise RuntimeError(f"illegal funnel move {Stage(frm).name} -> {Stage(to).name}")
         self.stage[i] = to
-        was_open, now_open = _APPOINTMENT <= frm <= _PROPOSAL, _APPOINTMENT <= to <= _PROPOSAL
+        first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL  # the open opportunities
+        was_open, now_open = first <= frm <= last, first <= to <= last
         if was_open or now_open:
             self.pipeline_version += 1
             if was_open != now_open:
@@ -238,33 +236,33 @@ class Market:
         self.stage_due[i] = due
         if due >= 0:
             self.pipeline.add(due, int(i))
-        if to == _NONE:
-            if frm == _LIVE:
+        if to == STAGE_NO.NONE:
+            if frm == STAGE_NO.LIVE:
                 self.end_managed(np.array([i]))
             self.handler[i] = NO_HANDLER
-            self.source[i] = _NO_SOURCE
+            self.source[i] = SOURCE_NO.NONE
             self.cooldown[i] = day + self.params.prospect_cooldown_days
 
     def drop_many(self, idx: np.ndarray, day: int) -> None:
         """Drop the opportunities at ``idx`` (any stage) back to ``NONE`` (vectorised)."""
-        idx = idx[self.stage[idx] != _NONE]
+        idx = idx[self.stage[idx] != STAGE_NO.NONE]
         if idx.size == 0:
             return
         self.pipeline_version += 1
         stage = self.stage[idx]
-        was_open = idx[(stage >= _APPOINTMENT) & (stage <= _PROPOSAL)]
+        was_open = idx[(stage >= STAGE_NO.APPOINTMENT) & (stage <= STAGE_NO.PROPOSAL)]
         for i, h in zip(was_open.tolist(), self.handler[was_open].tolist(), strict=True):
-            self._open[h].discard(i)
-        live = idx[self.stage[idx] == _LIVE]
+            self._open.get(h, set()).discard(i)
+        live = idx[self.stage[idx] == STAGE_NO.LIVE]
         self.end_managed(live)
         frm = self.stage[idx].astype(np.int64)
         np.add.at(self.transitions, (frm, np.zeros_like(frm)), 1)
         np.subtract.at(self.stage_counts, frm, 1)
-        self.stage_counts[_NONE] += idx.size
-        self.stage[idx] = _NONE
+        self.stage_counts[STAGE_NO.NONE] += idx.size
+        self.stage[idx] = STAGE_NO.NONE
         self.stage_due[idx] = -1
         self.handler[idx] = NO_HANDLER
-        self.source[idx] = _NO_SOURCE
+        self.source[idx] = SOURCE_NO.NONE
         self.cooldown[idx] = day + self.params.prospect_cooldown_days
 
     def open_deals(self, handler: int) -> np.ndarray:
@@ -293,7 +291,7 @@ class Market:
         self.holder[idx] = COMPETITOR
         self.n_held -= idx.size
         self.held_value -= float(self.lease_value[idx].sum())
-        signed = idx[self.stage[idx] >= _SIGNED]
+        signed = idx[self.stage[idx] >= STAGE_NO.IMPLEMENTATION]
         self.drop_many(signed, day)
 
     def renew_lease(self, idx: np.ndarray, day: int) -> None:
@@ -330,7 +328,7 @@ class Market:
             ``(lost, won)`` index arrays.
         """
         ours = self.holder[idx] == US
-        signed = self.stage[idx] >= _SIGNED
+        signed = self.stage[idx] >= STAGE_NO.IMPLEMENTATION
         p_loss = loss_probability(self.relationship[idx], signed, self.params)
         lost = idx[ours & (u < p_loss)]
         won = idx[~ours & (u < win_prob)]
@@ -390,7 +388,7 @@ class Market:
             return -1
         held, stage, cooldown, holder = self.holder, self.stage, self.cooldown, int(holder)
         for i in pool[rng.integers(0, pool.size, size=tries)].tolist():  # the first one free
-            if held[i] == holder and stage[i] == _NONE and cooldown[i] <= day:
+            if held[i] == holder and stage[i] == STAGE_NO.NONE and cooldown[i] <= day:
                 return i
         return -1
 
@@ -402,7 +400,7 @@ class Market:
         horizon = self.params.intro_lease_horizon_days
         first_free = -1
         for i in book[rng.integers(0, book.size, size=40)].tolist():
-            if held[i] == _US and stage[i] == _NONE and cooldown[i] <= day:
+            if held[i] == _US and stage[i] == STAGE_NO.NONE and cooldown[i] <= day:
                 if lease_end[i] - day <= horizon:
                     return i  # the first free one whose lease ends soon
                 if first_free < 0:
@@ -424,8 +422,8 @@ class Market:
             "live contracts": self.n_live == int((self.managed != 0).sum()),
             "open deals by handler": all(
                 self.open_deals(h).tolist() == np.flatnonzero(
-                    (self.handler == h) & (self.stage >= _APPOINTMENT)
-                    & (self.stage <= _PROPOSAL)).tolist()
+                    (self.handler == h) & (self.stage >= STAGE_NO.APPOINTMENT)
+                    & (self.stage <= STAGE_NO.PROPOSAL)).tolist()
                 for h in set(self._open) | set(np.unique(self.handler).tolist())),
             "stage counts": np.array_equal(
                 np.bincount(self.stage, minlength=len(Stage)), self.stage_counts

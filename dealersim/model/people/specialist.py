@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from dealersim.model.diary import DAYS_PER_WEEK, WORKDAYS_PER_WEEK, Diary, is_workday
-from dealersim.model.funnel import Source, Stage
+from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
 from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS
 from dealersim.model.params import Params
 from dealersim.model.people.hardware_rep import specialist_credit
@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 
 DAYS_PER_YEAR = 365.0
 """Days in a (model) year."""
-_APPOINTMENT, _ASSESSMENT, _PROPOSAL = (
-    int(Stage.APPOINTMENT), int(Stage.ASSESSMENT), int(Stage.PROPOSAL))
-_COLD = int(Source.COLD)
-# plain ints for numpy, which compares them far faster than IntEnum members
-
 WORKDAY = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
 """Calendar days a workday stands for (a week's hazard is spread over its workdays)."""
 
@@ -295,8 +290,8 @@ class Specialist(mesa.Agent):
             return self._pipeline[1]
         mine = mk.open_deals(self.number)
         stage = mk.stage[mine]
-        ahead = np.where(stage == _APPOINTMENT, p.assessment_rate * p.proposal_rate,
-                         np.where(stage == _ASSESSMENT, p.proposal_rate, 1.0))
+        ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
+                         np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
         chance = ahead * m.close_rates(mine, self.skill)
         pipeline = float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
                                 * self.credit_shares(mine)))
@@ -408,7 +403,7 @@ class Specialist(mesa.Agent):
     def credit_shares(self, idx: np.ndarray) -> np.ndarray:
         """:meth:`credit_share` of every account in ``idx`` at once."""
         mk = self.model.market
-        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != _COLD)
+        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != SOURCE_NO.COLD)
         return np.where(owned, specialist_credit(self.model.params), 1.0)
 
     def closed(self, i: int, mrr: float) -> None:
