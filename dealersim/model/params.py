@@ -369,7 +369,7 @@ class Params:
     print_volume_decline: float = _p(
         0.04, 0.0, 0.2, unit="share/year", label="Print volume decline", group="market",
         help="Yearly decline of print volume (and so of hardware revenue) per account.",
-        source="evidence:mpsa-2021-print-volume; -3 to -5 % a year per account [B]",
+        source="evidence:mpsa-2021-print-volume; -3 to -5 % a year per account [C]",
     )
     renewal_loss: float = _p(
         0.42, 0.0, 1.0, unit="probability", label="Loss at renewal", group="market",
