@@ -29,7 +29,7 @@ from dealersim.model.params import field_specs, params_table
 from dealersim.model.params import format_value as format_cell
 from dealersim.model.results import RunResult, simulate
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
-from dealersim.outputs.docs import update_params_table
+from dealersim.outputs.docs import EVIDENCE_PAGE, update_evidence, update_params_table
 from dealersim.outputs.plots import save_run
 from dealersim.studies.validation import DEFAULT_REPLICATES, main_validate
 
@@ -145,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    """``dealersim docs``: regenerate the parameter table in docs/model.md."""
+    """``dealersim docs``: regenerate the parameter table and check the evidence page."""
     path = args.path
     try:
         changed = update_params_table(path, check=args.check)
@@ -159,6 +159,31 @@ def cmd_docs(args: argparse.Namespace) -> int:
         print(f"{path}: parameter table is up to date")
     else:
         print(f"{path}: parameter table {'updated' if changed else 'already up to date'}")
+    return check_evidence(Path(path).with_name(EVIDENCE_PAGE), args.check)
+
+
+def check_evidence(page: Path, check: bool) -> int:
+    """Regenerate (or, with ``check``, check) the evidence page next to the parameter table.
+
+    Returns:
+        0 when the page is current and agrees with ``Params``; 1 otherwise, after one line per
+        problem on stderr.
+    """
+    try:
+        changed, problems = update_evidence(page, check=check)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        return fail(f"{page}: cannot read the evidence page ({exc.strerror or exc})", 1)
+    for problem in problems:
+        fail(f"{page}: {problem}", 1)
+    if check and changed:
+        return fail(f"{page}: the generated parts are out of date; run '{PROG} docs'", 1)
+    if problems:
+        return 1
+    state = ("is up to date" if check else
+             "updated" if changed else "already up to date")
+    print(f"{page}: evidence page {state}")
     return 0
 
 
@@ -193,12 +218,14 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT), type=out_dir_type,
                    help=f"output directory, replaced as a whole (default: {DEMO_OUT})")
 
-    p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md.")
+    p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md and the "
+                "generated parts of the evidence page next to it, and check that they agree.")
     p.add_argument("--path", default=str(Path("docs") / "model.md"), metavar="FILE",
                    type=file_path_type,
                    help="the Markdown file to update (default: docs/model.md)")
     p.add_argument("--check", action="store_true",
-                   help="only check that the table is current (exit 1 if not)")
+                   help="only check that the table and the evidence page are current "
+                        "(exit 1 if not)")
 
     p = command("validate", cmd_validate, "Run the validation checks against the story.")
     p.add_argument("--replicates", metavar="N", type=validate_replicates,

@@ -166,8 +166,8 @@ def _dials_ratio(runs: dict[str, list[dict]]) -> tuple[float, str]:
     return ratio, f"{ask.mean():.1f} vs {free.mean():.1f} dials/day (ratio {ratio:.2f})"
 
 
-NUMBERS = "shared/domain/numbers.md"
-STORY = "shared/domain/story.md"
+STORY = "evidence:lamb-2016"
+"""The story's article on the evidence page (docs/evidence.md), whose beats the checks cite."""
 
 CHECKS: tuple[Check, ...] = (
     Check("P1", "overlay launch success", "10-30 %",
@@ -186,17 +186,19 @@ CHECKS: tuple[Check, ...] = (
     Check("P4", "planned launch success", ">= 75 %", f"{STORY} beats 13-15",
           lambda r: _rate(r["planned"], "launch_succeeded"), lambda v: v >= 0.75),
     Check("P4", "planned walls fall, day 0 to day 60", "fall",
-          f"{NUMBERS}: credit and enforcement lower guarding", _wall_change("planned"),
-          lambda v: v < 0),
+          "evidence:zoltners-2011-who-owns-customers: credit and enforcement lower guarding",
+          _wall_change("planned"), lambda v: v < 0),
     Check("P4", "planned warm intro share (median run)", ">= 50 %",
-          f"{NUMBERS}: an SME overlay working through the reps works (Service Leadership)",
+          "evidence:service-leadership-2016-q2-trends: an expert overlay working through the reps "
+          "works",
           _median_share("planned", "warm_intro_share"), lambda v: v >= 0.50),
     Check("P5", "hardware_only account base decline", "5-15 % a year",
-          f"{NUMBERS}: hardware account loss 5-15 % a year (none found) [U]",
+          "estimate: hardware account loss 5-15 % a year (no source found) [U]",
           lambda r: _mean(r["hardware_only"], "hardware_decline_per_year"),
           lambda v: 0.05 <= v <= 0.15),
     Check("P6", "managed vs hardware-only churn", "ratio <= 0.5",
-          f"{NUMBERS}: managed contracts are stickier", _churn_ratio, lambda v: v <= 0.5),
+          "evidence:photizo-2015-mps-customers: managed contracts are stickier", _churn_ratio,
+          lambda v: v <= 0.5),
     Check("P7", "dials/day under ask-permission vs without", "ratio <= 0.70",
           f"{STORY} beat 7", _dials_ratio, lambda v: v <= 0.70),
     Check("P8", "overlay success with top skill", "<= 50 %", f"{STORY} beat 13",
@@ -349,7 +351,8 @@ sequence), so the target was kept.
 
 The 8-of-10 failure rate (P1) is the author's opinion, not a survey; it is used as a
 calibration target and is marked as such. Which parameters were calibrated to which pattern is
-listed in [model.md](model.md#calibration).
+listed in [model.md](model.md#calibration). Sources written `evidence:<id>` are entries of
+the [evidence page](evidence.md), where the story's beats are numbered.
 """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
