@@ -1198,13 +1198,13 @@ class Params:
     years: float = _p(
         3.0, 0.25, 20.0, unit="years", label="Horizon", group="simulation",
         help="Simulated time; one step is one calendar day.",
-        source="the issue: 3 years by default [C]",
+        source="the project brief: 3 years by default [C]",
     )
     money_years: float = _p(
         5.0, 1.0, 20.0, unit="years", label="Money horizon", group="simulation",
         help="Simulated time of the money views (cash flow, payback, value at exit), used by "
         "'dealersim demo'; the other views keep the horizon 'years'.",
-        source="the issue: a J-curve needs about 5 years to show its payback [C]",
+        source="the project brief: a J-curve needs about 5 years to show its payback [C]",
     )
 
     def __post_init__(self) -> None:

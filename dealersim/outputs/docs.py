@@ -143,8 +143,9 @@ def parameters_page() -> str:
     return (
         f"# Parameters\n\n{PAGE_NOTE}\n\n"
         "Every input of a run is a field of `Params`, with its default, allowed range, unit and "
-        "source. The letter after each source is its evidence grade (see the model description, "
-        "[Calibration](../model.md#calibration)). Change a field with `--set FIELD=VALUE` on the "
+        "source. The letter after each source is its evidence grade: A peer-reviewed, B trade "
+        "survey, C blog, vendor or anecdote, U no source found (an estimate); see "
+        "[Evidence](../evidence.md). Change a field with `--set FIELD=VALUE` on the "
         "command line, in the `[params]` table of a scenario file, or as a keyword of "
         "`simulate()`.\n\n"
         f"{params_table('markdown').strip()}\n"
