@@ -11,15 +11,16 @@ the notebooks are copied without running them, for a quick look at the other pag
 The notebooks are stored without outputs. A notebook whose first code cell is tagged
 ``parameters`` may be run with other values for the site (:data:`SITE_PARAMETERS`): the
 consultant's walkthrough compares 200 paired replicates, which takes the better part of an hour
-on two cores; the site shows it with fewer, and the rendered cell shows the values used.
+on two cores; the site shows it with fewer, and the rendered cell shows the values used. What a
+notebook writes goes where it would for a reader (``notebooks/out/``, ignored by git).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,19 +36,33 @@ CELL_TIMEOUT = 900
 """Seconds one cell may run before the build fails."""
 
 SITE_PARAMETERS = {
-    "01_failed_vs_planned.ipynb": (
-        "SEED = 1\nYEARS = 3\nREPLICATES = 30\nBLAME_REPLICATES = 2\nWORKERS = 2\n"
-        "OUT = {out!r}\n"
-        "# the site runs this notebook with fewer replicates than the 200 a consultant uses; "
-        "\n# set REPLICATES = 200 and BLAME_REPLICATES = 60 for the full study"
-    ),
+    "01_failed_vs_planned.ipynb": {"REPLICATES": 30, "BLAME_REPLICATES": 2},
 }
-"""The parameters cell of a notebook, as run for the site (``{out}`` is a scratch folder)."""
+"""Values that the site runs a notebook with, set in its ``parameters`` cell (each name must
+be assigned there); the cell then says so in a comment."""
 
 log = logging.getLogger("mkdocs.hooks.notebooks")
 
 
-def execute(source: Path, target: Path, scratch: Path) -> float:
+def with_values(source: str, values: dict[str, object]) -> str:
+    """The parameters cell ``source`` with each ``NAME = ...`` line set to ``values[NAME]``.
+
+    Raises:
+        PluginError: If a name is not assigned on a line of its own in the cell.
+    """
+    lines = source.splitlines()
+    for name, value in values.items():
+        pattern = re.compile(rf"^{re.escape(name)}\s*=")
+        hits = [i for i, line in enumerate(lines) if pattern.match(line)]
+        if len(hits) != 1:
+            raise PluginError(f"parameters cell: {name} is assigned {len(hits)} times; "
+                              "expected once")
+        old = lines[hits[0]].split("=", 1)[1].strip()
+        lines[hits[0]] = f"{name} = {value!r}  # on this site; {old} for the full study"
+    return "\n".join(lines)
+
+
+def execute(source: Path, target: Path) -> float:
     """Run the notebook ``source`` and write the executed copy to ``target``.
 
     Returns:
@@ -57,10 +72,10 @@ def execute(source: Path, target: Path, scratch: Path) -> float:
         PluginError: If a cell raised (names the notebook and the error): the build stops.
     """
     nb = nbformat.read(source, as_version=4)
-    parameters = SITE_PARAMETERS.get(source.name)
-    if parameters is not None:
+    site_values = SITE_PARAMETERS.get(source.name)
+    if site_values:
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        cell.source = parameters.format(out=str(scratch / source.stem))
+        cell.source = with_values(cell.source, site_values)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(source.parent)}})
@@ -82,7 +97,6 @@ def on_startup(command: str, dirty: bool) -> None:
             shutil.copyfile(source, TARGET / source.name)
         log.warning("notebooks copied without running them (DEALERSIM_DOCS_NO_EXECUTE)")
         return
-    with tempfile.TemporaryDirectory(prefix="dealersim-docs-") as scratch:
-        for source in sorted(SOURCE.glob("*.ipynb")):
-            seconds = execute(source, TARGET / source.name, Path(scratch))
-            log.info("executed %s in %.0f s", source.name, seconds)
+    for source in sorted(SOURCE.glob("*.ipynb")):
+        seconds = execute(source, TARGET / source.name)
+        log.info("executed %s in %.0f s", source.name, seconds)
