@@ -66,10 +66,10 @@ test: venv frontend browser docs ## ruff, the generated docs are current, the si
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
-# the notebooks run first (scripts/docs_notebooks.py, a hook in mkdocs.yml); any warning fails
+# the notebooks run first (scripts/docs_hooks.py, a hook in mkdocs.yml); any warning fails
 docs: venv ## build the documentation site offline into site/ (open site/index.html); warnings are errors
 	$(VENV)/bin/dealersim docs --check
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+	env -u DEALERSIM_DOCS_NO_EXECUTE NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 # --- running -----------------------------------------------------------------------------
 

@@ -73,3 +73,36 @@ def test_every_page_is_in_the_navigation():
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert pages - listed == set()
     assert listed - pages == set()
+
+
+def _hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts" / "docs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_site_parameters_are_set_in_the_parameters_cell():
+    import nbformat
+    import pytest
+    from mkdocs.exceptions import PluginError
+
+    hooks = _hooks()
+    for name, values in hooks.SITE_PARAMETERS.items():
+        nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        new = hooks.with_values(cell.source, values)
+        namespace: dict = {}
+        exec(new, namespace)  # the cell is plain assignments
+        assert {k: namespace[k] for k in values} == values
+    with pytest.raises(PluginError, match="NOT_THERE"):
+        hooks.with_values("A = 1\n", {"NOT_THERE": 2})
+
+
+def test_sphinx_roles_are_dropped_before_code_only():
+    hooks = _hooks()
+    html = "<p>The run's :class:<code>RunResult</code>; a ratio 3:2 and :note: stay.</p>"
+    assert hooks.on_page_content(html, None, None, None) == (
+        "<p>The run's <code>RunResult</code>; a ratio 3:2 and :note: stay.</p>")

@@ -1,8 +1,8 @@
-"""MkDocs hook: run the notebooks top to bottom before the site is built.
+"""MkDocs hooks of the documentation site (``mkdocs.yml`` names this file under ``hooks``).
 
-``mkdocs.yml`` names this file under ``hooks``. At start-up (once per ``mkdocs build`` or
-``mkdocs serve``) it executes every ``notebooks/*.ipynb`` with its working directory in
-``notebooks/`` (as a reader running it would) and writes the executed copies to
+**The notebooks run top to bottom before the site is built.** At start-up (once per
+``mkdocs build`` or ``mkdocs serve``) it executes every ``notebooks/*.ipynb`` with its working
+directory in ``notebooks/`` (as a reader running it would) and writes the executed copies to
 ``build/notebooks/``, which mkdocs-jupyter renders with their outputs. A cell that raises
 stops the build with the notebook, the cell and the error. With ``DEALERSIM_DOCS_NO_EXECUTE=1``
 the notebooks are copied without running them, for a quick look at the other pages (never in
@@ -13,6 +13,10 @@ The notebooks are stored without outputs. A notebook whose first code cell is ta
 consultant's walkthrough compares 200 paired replicates, which takes the better part of an hour
 on two cores; the site shows it with fewer, and the rendered cell shows the values used. What a
 notebook writes goes where it would for a reader (``notebooks/out/``, ignored by git).
+
+**Sphinx roles are dropped from the API pages.** The docstrings cross-reference with Sphinx roles
+(``:func:`simulate```), which Markdown renders as the role's name followed by the code: the
+rendered pages keep the code alone.
 """
 
 from __future__ import annotations
@@ -41,7 +45,11 @@ SITE_PARAMETERS = {
 """Values that the site runs a notebook with, set in its ``parameters`` cell (each name must
 be assigned there); the cell then says so in a comment."""
 
-log = logging.getLogger("mkdocs.hooks.notebooks")
+SPHINX_ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):(?=<code>)")
+"""A Sphinx cross-reference role left in front of the code it names, as the API pages render the
+docstrings' ``:class:`Name``` (the code stays, the role goes)."""
+
+log = logging.getLogger("mkdocs.hooks.docs")
 
 
 def with_values(source: str, values: dict[str, object]) -> str:
@@ -100,3 +108,8 @@ def on_startup(command: str, dirty: bool) -> None:
     for source in sorted(SOURCE.glob("*.ipynb")):
         seconds = execute(source, TARGET / source.name)
         log.info("executed %s in %.0f s", source.name, seconds)
+
+
+def on_page_content(html: str, page: object, config: object, files: object) -> str:
+    """Drop the Sphinx roles in front of inline code (see :data:`SPHINX_ROLE`)."""
+    return SPHINX_ROLE.sub("", html)
