@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Run '{PROG} COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action=VersionAction)
+    parser.set_defaults(parser=parser)  # for `dealersim docs`, which documents the parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=Parser)
 

@@ -24,7 +24,7 @@ from dealersim.model.results import package_version
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_REPLICATES = 100
-"""Replicates per arm and size (the issue asks for at least 100)."""
+"""Replicates per arm and size (the documented results use 100)."""
 
 MASTER_SEED = 20161
 """Master seed of the validation runs (the article appeared in 2016; any fixed value works)."""
@@ -326,7 +326,7 @@ timed to, and their contracts (48 months) cannot end yet, so a 3-year rate overs
 renewals.
 P7 compares the same seeds with the ask-permission rule always on versus never on.
 
-**Definitions (issue 9).** A launch succeeds only if the **first** specialist is still in the
+**Definitions.** A launch succeeds only if the **first** specialist is still in the
 seat at month 12, the program runs, and the deals signed in year one bring gross profit over
 their contract term of at least one year of his base salary (booked MRR of at least $3,906 a
 month with the defaults); a successor who happens to be seated does not count
@@ -336,7 +336,7 @@ who left (censored runs excluded) and that a longer extension (a grace period be
 never shortens the mean first-year tenure (tenure capped at 365 days, arms at 0, 30 and 90
 days). From the second missed review in a row the specialist looks for another job and takes
 the first offer (`job_offer_rate` a year); the firing on the third missed review is left for
-those who found nothing, so it no longer piles first specialists up on one day. A team's
+those who found nothing, so first specialists do not pile up on one day. A team's
 culture is the mean of its reps' dispositions, so its spread shrinks with team size (a 4-rep
 team is more often clearly open, or clearly guarded, than a 12-rep one). The warm intro share
 (P3, P4) is read on the median run: per run it is bimodal by
