@@ -99,9 +99,10 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
         raise UsageError("--resume: cannot be combined with --force; use one")
     if force:
         return
-    if resume and out.is_dir() and any(out.iterdir()) and not (out / JOURNAL).is_file():
-        raise UsageError(f"--resume: {str(out)!r} holds no advise study ({JOURNAL}); expected "
-                         "a directory written by 'dealersim advise'")
+    if resume and not (out / JOURNAL).is_file():
+        what = "holds no advise study" if out.is_dir() else "does not exist"
+        raise UsageError(f"--resume: {str(out)!r} {what} ({JOURNAL}); expected a directory "
+                         "written by 'dealersim advise', or leave out --resume to start one")
     if not resume:
         check_target(out, force=False)
 

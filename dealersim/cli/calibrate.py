@@ -28,8 +28,11 @@ from typing import Any
 from dealersim.base.procs import signals_as_flag
 from dealersim.cli.common import (
     UsageError,
+    check_target,
+    count_type,
     out_dir_type,
     resumable,
+    seed_type,
     usable_cpus,
     workers_type,
 )
@@ -41,7 +44,13 @@ from dealersim.studies.calibrate import (
     run_calibration,
     summary_lines,
 )
-from dealersim.studies.discover import DISCOVER_RUNS, DiscoverError, discover, write_discovery
+from dealersim.studies.discover import (
+    DISCOVER_RUNS,
+    MAX_RUNS,
+    DiscoverError,
+    discover,
+    write_discovery,
+)
 from dealersim.studies.sweeps import SchedulerUnreachable
 from dealersim.studies.sweeps.driver import connect
 
@@ -97,6 +106,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """``dealersim discover``: where does the overlay still succeed? (PRIM boxes)."""
+    if args.out is not None:
+        check_target(args.out, args.force)  # before any simulation
     try:
         found = discover(args.source, strategy=args.strategy, runs=args.runs,
                          workers=args.workers, seed=args.seed if args.seed is not None else 0,
@@ -138,9 +149,11 @@ def register(
     p.add_argument("--strategy", default="overlay", metavar="NAME",
                    help="with a calibration: the strategy to run on posterior draws "
                    "(default: overlay)")
-    p.add_argument("--runs", default=DISCOVER_RUNS, metavar="N", type=int,
+    p.add_argument("--runs", default=DISCOVER_RUNS, metavar="N",
+                   type=count_type(MAX_RUNS, "runs on posterior draws"),
                    help=f"with a calibration: runs on posterior draws (default {DISCOVER_RUNS})")
-    p.add_argument("--seed", metavar="N", type=int, help="master seed of those runs (default 0)")
+    p.add_argument("--seed", metavar="N", type=seed_type,
+                   help="master seed of those runs (default 0)")
     p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
                    help="local worker processes (default: all CPUs)")
     p.add_argument("--threshold", default=0.5, type=float, metavar="DENSITY",

@@ -150,7 +150,14 @@ def _refuse(message: object, prefix: str = "") -> NoReturn:
 
 
 def seed_type(text: str) -> int:
-    """``--seed``: an integer in [0, 2**63 - 1], written with the digits 0-9."""
+    """``--seed``: an integer in [0, 2**63 - 1], written with the digits 0-9 and nothing else.
+
+    Unlike other numbers, a seed may not have blanks around it: a seed names one exact run, and
+    ``" 5"`` is more likely a mistake (a shell quoting slip) than seed 5.
+    """
+    if isinstance(text, str) and text.strip() and text != text.strip():
+        _refuse(f"{text!r} has blanks around it; expected {SEED_RANGE} written with the "
+                "digits 0-9 only")
     try:
         return parse_whole(text, 0, SEED_MAX, SEED_RANGE)
     except ValueError as exc:
