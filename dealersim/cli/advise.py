@@ -27,6 +27,7 @@ from dealersim.cli.common import (
     count_type,
     out_dir_type,
     overrides_of,
+    unfinished_out_removed,
     usable_cpus,
     workers_type,
 )
@@ -125,15 +126,18 @@ def cmd_advise(args: argparse.Namespace) -> int:
     out = args.out
     check_out(out, resume=args.resume, force=args.force)
     command = default_command(settings, args.target, args.budget) + f" --out {out}"
-    try:
-        advice = run_advise(out, target=args.target, budget=args.budget,
-                            replicates=args.replicates, seed=seed, objective=args.objective,
-                            fixed=fixed, workers=args.workers, scheduler=args.scheduler,
-                            resume=args.resume, command=command, posterior=args.posterior,
-                            before_start=(lambda: _clear(out)) if args.force else None)
-    except AdviseError as exc:
-        raise UsageError(str(exc)) from None
-    write_advice(advice, out)
+    # a full disk leaves nothing in a new --out (no study.journal to resume by mistake)
+    with unfinished_out_removed(None if args.resume else out):
+        try:
+            advice = run_advise(out, target=args.target, budget=args.budget,
+                                replicates=args.replicates, seed=seed,
+                                objective=args.objective, fixed=fixed, workers=args.workers,
+                                scheduler=args.scheduler, resume=args.resume,
+                                command=command, posterior=args.posterior,
+                                before_start=(lambda: _clear(out)) if args.force else None)
+        except AdviseError as exc:
+            raise UsageError(str(exc)) from None
+        write_advice(advice, out)
     for line in summary_lines(advice):
         print(line)
     things = three_things(advice)

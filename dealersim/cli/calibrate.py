@@ -20,9 +20,12 @@ lands while Python runs a finalizer cannot be lost, as an exception raised there
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dealersim.base.procs import signals_as_flag
@@ -33,12 +36,14 @@ from dealersim.cli.common import (
     out_dir_type,
     resumable,
     seed_type,
+    unfinished_out_removed,
     usable_cpus,
     workers_type,
 )
 from dealersim.cli.sweep import SCHEDULER_RE
 from dealersim.outputs.calibration import write_plots
 from dealersim.studies.calibrate import (
+    HISTORY,
     CalibrationError,
     read_spec,
     run_calibration,
@@ -57,6 +62,18 @@ from dealersim.studies.sweeps.driver import connect
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def finished_generations(out: Path) -> bool:
+    """Whether the calibration directory ``out`` holds a finished generation (to resume)."""
+    db = Path(out) / HISTORY
+    if not db.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -84,7 +101,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         else:
             workers, executor = args.workers, None
         progress = not args.quiet and sys.stderr.isatty() and not os.environ.get("CI")
-        with signals_as_flag() as flag:
+        with (unfinished_out_removed(None if args.resume else args.out,
+                                     finished=finished_generations),
+              signals_as_flag() as flag):
             cal = run_calibration(spec, args.out, spec_text=text, workers=workers,
                                   executor=executor, resume=args.resume, force=args.force,
                                   progress=progress, say=None if args.quiet else _say,
