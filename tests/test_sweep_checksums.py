@@ -56,6 +56,9 @@ def test_every_part_has_its_checksum(sweep):
     found = parts(sweep)
     assert any(p.parent.name == "series" for p in found), "the spec keeps series"
     assert found and all(checksum_path(p).is_file() for p in found)
+    import pyarrow.parquet as pq  # the folder still reads as one Parquet dataset
+
+    assert pq.read_table(sweep / "runs").num_rows == 8
 
 
 def test_60_flipped_bytes_none_changes_a_value_silently(sweep, tmp_path):

@@ -57,8 +57,11 @@ PART_GLOB = "part-*.parquet"
 TEMP_GLOBS = (".part-*.tmp", ".tmp-*")
 """Temporary files of a writer that died mid-write (now and in older versions)."""
 CHECKSUM_SUFFIX = ".sha256"
-"""Each part ``part-X.parquet`` has its SHA-256 in ``part-X.parquet.sha256`` (hex, one line),
-written before the part lands; a part whose bytes no longer match is refused on every read."""
+CHECKSUM_DIR = "_sha256"
+"""Each part ``runs/part-X.parquet`` has its SHA-256 in ``runs/_sha256/part-X.parquet.sha256``
+(hex, one line), written before the part lands; a part whose bytes no longer match is refused
+on every read. (Parquet readers skip folders starting with ``_``, so ``pq.read_table("runs")``
+still reads the parts.)"""
 _PARAM_TYPES = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
                 "choice": pa.string()}
 
@@ -238,8 +241,8 @@ def plan(specs: Sequence[RunSpec], per_task: int) -> list[list[RunSpec]]:
 
 
 def checksum_path(part: Path) -> Path:
-    """Where the SHA-256 of ``part`` is kept (``part-X.parquet.sha256`` next to it)."""
-    return part.with_name(part.name + CHECKSUM_SUFFIX)
+    """Where the SHA-256 of ``part`` is kept (``_sha256/part-X.parquet.sha256`` beside it)."""
+    return part.parent / CHECKSUM_DIR / (part.name + CHECKSUM_SUFFIX)
 
 
 def file_sha256(path: Path) -> str:
@@ -301,11 +304,11 @@ def clean_temp(out: Path) -> int:
     n = 0
     for d in (out / "runs", out / "series"):
         for pattern in TEMP_GLOBS:
-            for p in d.glob(pattern):
+            for p in [*d.glob(pattern), *(d / CHECKSUM_DIR).glob(pattern)]:
                 p.unlink(missing_ok=True)
                 n += 1
-        for p in d.glob(f"part-*{CHECKSUM_SUFFIX}"):  # the part never landed
-            if not p.with_name(p.name.removesuffix(CHECKSUM_SUFFIX)).exists():
+        for p in (d / CHECKSUM_DIR).glob(f"part-*{CHECKSUM_SUFFIX}"):  # its part never landed
+            if not (d / p.name.removesuffix(CHECKSUM_SUFFIX)).exists():
                 p.unlink(missing_ok=True)
                 n += 1
     return n
