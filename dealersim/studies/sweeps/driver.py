@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -148,7 +149,23 @@ def _probe(scheduler: str, timeout: float) -> None:
     async def bounded() -> None:
         await asyncio.wait_for(ask(), timeout)
 
-    asyncio.run(bounded())
+    failure: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            asyncio.run(bounded())
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    # a thread with a hard deadline: whatever the event loop does on cancellation, the answer
+    # (or its absence) is known within the timeout and a margin
+    thread = threading.Thread(target=probe, name="dealersim-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 2.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if failure:
+        raise failure[0]
 
 
 def connect(scheduler: str, timeout: float = CONNECT_SECONDS) -> Any:
