@@ -452,6 +452,5 @@ def test_dashboard_cli_checks(capsys):
     assert main(["dashboard", "--host", "a b"]) == 2
     assert dash_cli.is_loopback("127.0.0.1") and dash_cli.is_loopback("localhost")
     assert dash_cli.is_loopback("::1") and not dash_cli.is_loopback("0.0.0.0")
-    cmd = dash_cli.server_command("127.0.0.1", 9999)
-    assert cmd[1:4] == ["-m", "solara", "run"] and "--production" in cmd
+    assert dash_cli.server_command()[1:] == ["-m", "dealersim.dashboard.server"]
     assert "NOT a loopback" in dash_cli.warning_text("0.0.0.0", 1)
