@@ -272,7 +272,7 @@ def test_run_steps_like_step(strategy):
     assert ran.steps == stepped.steps == ran.params.horizon_days
     assert ran.time == stepped.time == float(ran.params.horizon_days)
     for name in ("deals", "booked_total", "dials", "accounts_lost", "program_cost"):
-        assert getattr(ran, name) == getattr(stepped, name), name
+        assert getattr(ran.books, name) == getattr(stepped.books, name), name
     assert (ran.team.wall == stepped.team.wall).all()
     # Mesa's daily schedule is back: one more step() would be exactly one more day
     assert ran._default_schedule.next_scheduled_time == ran.time + 1
@@ -286,9 +286,9 @@ def _everything(model: DealershipModel) -> dict:
         "ledger": model.ledger.rows.copy(),
         "walls": model.wall_history.copy(),
         "events": model.events.to_frame().values.tolist(),
-        "totals": (model.hw_gp, model.managed_gp, model.exposure_managed,
-                   model.exposure_hw_only, model.ledger.net_total, model.salaries_paid,
-                   model.minutes_available_total, model.minutes_booked_total),
+        "totals": (model.books.hw_gp, model.books.managed_gp, model.books.exposure_managed,
+                   model.books.exposure_hw_only, model.ledger.net_total, model.books.salaries_paid,
+                   model.books.minutes_available_total, model.books.minutes_booked_total),
         "steps": model.datacollector._collection_steps,
     }
 

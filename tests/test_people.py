@@ -105,7 +105,7 @@ def test_credit_acts_through_one_number():
 def test_rep_time_limits_permission_answers():
     model = small(rep_program_minutes=12.0, permission_answer_minutes=3.0)
     rep = model.reps[0]
-    rep.step()
+    rep.minutes_left = model.params.rep_program_minutes  # a workday's program time
     rep.walled_off, rep.wall = False, 0.0
     assert rep.answer_permission(10) == 4  # four answers fit in 12 minutes, all granted
     assert rep.minutes_left == 0.0

@@ -17,11 +17,11 @@ from matplotlib.colors import to_hex
 
 from dealersim.dashboard.state import cash_curve, months_done
 from dealersim.model import kpis
+from dealersim.model.clock import DAYS_PER_MONTH
 from dealersim.model.market import OPEN_TERRITORY
 from dealersim.model.params import spec
 from dealersim.outputs.plots import EVENT_STYLES
 
-DAYS_PER_MONTH = 365.25 / 12
 SAMPLE_DAYS = 7
 """Chart points are weekly (plus the last day and the replay day)."""
 

@@ -196,7 +196,7 @@ class _Recorder:
         flat = np.bincount(code, minlength=3 * len(self.groups))
         self.counts[model.day] = flat.reshape(-1, 3)
         self.people[model.day] = (model.specialists_hired, model.specialists_lost,
-                                  model.accounts_lost)
+                                  model.books.accounts_lost)
 
     def replay(self) -> Replay:
         return Replay(self.people[:, 0], self.people[:, 1], self.people[:, 2], self.groups,

@@ -11,39 +11,42 @@ revenue, live managed revenue, funnel counts) are kept up to date incrementally 
 from __future__ import annotations
 
 import bisect
+from enum import IntEnum
 
 import numpy as np
 
+from dealersim.model.clock import month_start, months_later
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Stage, is_legal
 from dealersim.model.params import Params
 
-COMPETITOR = np.int8(0)
-US = np.int8(1)
+
+class Holder(IntEnum):
+    """Who holds an account's hardware lease."""
+
+    COMPETITOR = 0
+    US = 1
+
+
+class Product(IntEnum):
+    """The managed service an account has (or is pitched)."""
+
+    NONE = 0
+    MPS = 1
+    """Managed print."""
+    MIT = 2
+    """Managed IT."""
+
+
+# the kinds as numpy scalars of the columns' type, for the hot paths (see funnel.STAGE_NO)
+COMPETITOR = np.int8(Holder.COMPETITOR)
+US = np.int8(Holder.US)
 OPEN_TERRITORY = -1
 NO_HANDLER = -1
 
-DAYS_PER_MONTH = 365.0 / 12.0
-
-
-def month_start(k: int | np.ndarray) -> int | np.ndarray:
-    """First day of month ``k`` (day 0 starts month 0; months average 365/12 days)."""
-    return np.round(np.asarray(k) * DAYS_PER_MONTH).astype(np.int64) if isinstance(
-        k, np.ndarray) else int(round(k * DAYS_PER_MONTH))
-
-
-def months_later(day: int, months: int) -> int:
-    """The first month start at least ``months`` months after ``day``.
-
-    Leases and contracts start and end on month starts, so lease-end work happens on about
-    twelve days a year instead of every day.
-    """
-    k = int(np.ceil(day / DAYS_PER_MONTH - 1e-9))
-    return int(month_start(k + months))
-
 _US = int(US)  # a plain int: cheaper to compare numpy values with (see funnel.STAGE_NO)
 
-MPS = np.int8(1)
-MIT = np.int8(2)
+MPS = np.int8(Product.MPS)
+MIT = np.int8(Product.MIT)
 
 
 _NOTHING = np.empty(0, dtype=np.int64)
@@ -135,13 +138,13 @@ class Market:
     """All accounts in the territory, ours and competitors', as columns.
 
     Attributes:
-        holder: ``US`` or ``COMPETITOR`` per account.
+        holder: :class:`Holder` per account.
         rep: Index of the rep whose territory holds the account, or ``OPEN_TERRITORY``.
         devices: Fleet size (devices).
         lease_value: Monthly hardware revenue at start-of-run prices.
         relationship: Relationship with the dealership, 0-1.
         lease_end: Day the current hardware lease ends.
-        managed: 0 none, 1 managed print (MPS), 2 managed IT, for live contracts.
+        managed: :class:`Product` of the live contract (``NONE`` when none).
         managed_mrr: Monthly recurring revenue of the live managed contract.
         managed_end: Day the managed contract ends (-1 when none).
         stage: Funnel stage (:class:`dealersim.model.funnel.Stage`).

@@ -3,7 +3,8 @@
 :class:`SeriesRecorder` is what ``DealershipModel.datacollector`` holds. Each series column is a
 model attribute of the same name (as with ``mesa.DataCollector(model_reporters={name: name})``);
 :meth:`SeriesRecorder.collect` copies them into the next row of one preallocated float block with
-a single ``operator.attrgetter`` call and one row assignment: no deep copies, no dict per day.
+a single ``operator.attrgetter`` call (a column may name a dotted path instead, e.g.
+``books.dials``) and one row assignment: no deep copies, no dict per day.
 Columns that are cheaper to compute for all recorded days at once (the reps' wall mean and
 maximum) are *derived* when the series is read.
 
@@ -79,6 +80,7 @@ class SeriesRecorder(mesa.DataCollector):
         capacity: int,
         derived: Sequence[str] = (),
         derive: Derive | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.columns: tuple[str, ...] = tuple(columns)
         missing = set(derived) - set(self.columns)
@@ -89,7 +91,7 @@ class SeriesRecorder(mesa.DataCollector):
         self._derived = tuple(derived)
         self._derive = derive
         self._recorded = tuple(c for c in self.columns if c not in self._derived)
-        self._get = operator.attrgetter(*self._recorded)
+        self._get = operator.attrgetter(*((paths or {}).get(c, c) for c in self._recorded))
         self._single = len(self._recorded) == 1
         self._dtypes = series_dtypes(self.columns)
         self._block = np.empty((max(1, int(capacity)), len(self._recorded)))

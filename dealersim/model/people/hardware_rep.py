@@ -74,14 +74,6 @@ class HardwareRep(mesa.Agent):
                             lambda self, v: self.team.minutes_left.__setitem__(self.index, v),
                             doc="Minutes of today's program time he has left.")
 
-    # ------------------------------------------------------------------ the day
-    def step(self) -> None:
-        """Settle the wall, react to how high it stands, and offer intros if motivated.
-
-        The same day as the team's (:meth:`Team.step`), for this rep alone.
-        """
-        self.team.step(np.array([self.index]))
-
     # ------------------------------------------------------------------ wall
     @property
     def credit(self) -> float:
@@ -91,10 +83,6 @@ class HardwareRep(mesa.Agent):
     def resting_wall(self) -> float:
         """Where the wall settles: his guard less the relief from his credit."""
         return float(self.team.resting_walls(np.array([self.index]))[0])
-
-    def settle_wall(self) -> None:
-        """Drift one day toward the resting level."""
-        self.team.settle_walls(np.array([self.index]))
 
     def raise_wall(self, amount: float) -> None:
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
@@ -167,16 +155,6 @@ class HardwareRep(mesa.Agent):
         left[r] -= minutes
         return True
 
-    def offer_intro(self) -> None:
-        """Maybe introduce the specialist to one of our customers nearing lease end."""
-        m = self.model
-        if self.walled_off or not m.employed_specialists:
-            return
-        if m.params.specialist_territory != "all":  # the specialist may not work our customers
-            return
-        if m.rng.random() < self.team.intro_chance() * (1.0 - self.wall):
-            self.introduce()
-
     def introduce(self) -> None:
         """Introduce the specialist to one of our customers nearing lease end, if time allows."""
         m, p = self.model, self.model.params
@@ -203,8 +181,7 @@ class HardwareRep(mesa.Agent):
         team.minutes_left[r] -= answered * per
         granted = 0 if team.walled_off[r] else int(
             m.rng.binomial(answered, 1.0 - float(team.wall[r])))
-        m.permission_requests += requests
-        m.permission_denied += requests - granted
+        m.books.asked_permission(requests, granted)
         if granted < requests and not self.denied_once:
             self.denied_once = True
             m.log(self.name, "permission_denied", "says no when asked before a call: "

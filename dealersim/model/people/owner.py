@@ -28,6 +28,7 @@ class Owner(mesa.Agent):
         self.next_reaction = model.params.intervention_after_conflicts
         self.vacant_since: list[int] = []
         self.interventions = 0
+        self.abandoned = False
 
     def step(self) -> None:
         """Intervene before launch if planned, and keep the specialist seats filled."""
@@ -96,9 +97,9 @@ class Owner(mesa.Agent):
         self.failures += 1
         for rep in m.reps:
             rep.base_wall = min(1.0, rep.base_wall + p.history_wall_effect)
-        if self.failures >= p.abandon_after_failures and not m.program_abandoned:
+        if self.failures >= p.abandon_after_failures and not self.abandoned:
             if not m.employed_specialists:
-                m.program_abandoned = True
+                self.abandoned = True
                 m.log(self.name, "program_abandoned", f"gives up on managed services after "
                       f"{self.failures} failed specialists")
             return
@@ -109,7 +110,7 @@ class Owner(mesa.Agent):
         m, p = self.model, self.model.params
         while self.vacant_since and m.day - self.vacant_since[0] >= p.hiring_lag_days:
             self.vacant_since.pop(0)
-            if m.program_abandoned:
+            if self.abandoned:
                 continue
             m.hire_specialist()
             m.log(self.name, "rehire", f"hires a successor, specialist {m.specialists_hired}, "

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from dealersim.model.diary import DAYS_PER_WEEK
+from dealersim.model.clock import DAYS_PER_WEEK
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from dealersim.model.diary import DAYS_PER_WEEK, WORKDAYS_PER_WEEK, Diary, is_workday
+from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, WORKDAY, is_workday
+from dealersim.model.diary import Diary
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
-from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS
+from dealersim.model.market import COMPETITOR, MIT, MPS
 from dealersim.model.params import Params
 from dealersim.model.people.hardware_rep import specialist_credit
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
 
-DAYS_PER_YEAR = 365.0
-"""Days in a (model) year."""
-WORKDAY = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
-"""Calendar days a workday stands for (a week's hazard is spread over its workdays)."""
+class Exit(StrEnum):
+    """How a specialist left (also the kind of the story's event)."""
+
+    QUIT = "quit"
+    FIRED = "fired"
 
 
 def quit_probability(
@@ -72,7 +75,7 @@ class Specialist(mesa.Agent):
         self.name = f"specialist {number}"
         self.hired_day = model.day
         self.left_day: int | None = None
-        self.left_as: str | None = None
+        self.left_as: Exit | None = None
         self.salary = p.base_salary
         self.booked_mrr = 0.0
         self.deals = 0
@@ -189,7 +192,7 @@ class Specialist(mesa.Agent):
             why = f"his morale is down to {self.morale:.2f}"
         else:
             why = "a better offer elsewhere"
-        self.leave("quit", f"quits after {self.tenure} days: {why}")
+        self.leave(Exit.QUIT, f"quits after {self.tenure} days: {why}")
         return False
 
     # ------------------------------------------------------------------ comp plan
@@ -227,7 +230,7 @@ class Specialist(mesa.Agent):
         if self.misses >= p.search_after_misses:
             self.start_search()
         if self.misses >= p.fire_after_misses:
-            self.leave("fired", f"is let go after {t} days and {self.misses} missed reviews: "
+            self.leave(Exit.FIRED, f"is let go after {t} days and {self.misses} missed reviews: "
                        f"${self.booked_mrr:,.0f} booked against ${target:,.0f}")
             return False
         m.log(self.name, "milestone_missed", f"misses the milestone after {t} days in the job: "
@@ -292,18 +295,18 @@ class Specialist(mesa.Agent):
         stage = mk.stage[mine]
         ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
                          np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
-        chance = ahead * m.close_rates(mine, self.skill)
+        chance = ahead * m.pipeline.close_rates(mine, self.skill)
         pipeline = float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
                                 * self.credit_shares(mine)))
         self._pipeline = (mk.pipeline_version, pipeline)
         return pipeline
 
-    def leave(self, kind: str, text: str) -> None:
-        """Leave the dealership (``kind`` is ``"quit"`` or ``"fired"``); open deals are lost."""
+    def leave(self, kind: Exit, text: str) -> None:
+        """Leave the dealership (he quit, or was fired); open deals are lost."""
         m = self.model
         self.left_day = m.day
         self.left_as = kind
-        m.log(self.name, kind, text)
+        m.log(self.name, kind.value, text)
         m.specialist_left(self)
 
     # ------------------------------------------------------------------ prospecting
@@ -353,13 +356,12 @@ class Specialist(mesa.Agent):
         if denied:
             self.lose_morale(p.morale_denied)
         self.dials += n_cold + own_dials
-        m.dials += n_cold + own_dials
 
         skill = self.skill
         dial_warm = p.warm_lead_ratio ** (1.0 - p.warm_close_share)
         conv_cold = int(rng.binomial(n_cold, p.cold_connect_rate * p.conversation_rate))
         conv_own = int(rng.binomial(own_dials, p.cold_connect_rate * p.conversation_rate))
-        m.conversations += conv_cold + conv_own
+        m.books.dialled(n_cold + own_dials, conv_cold + conv_own)
         meet_cold = int(rng.binomial(conv_cold, min(1.0, p.cold_meeting_rate * skill)))
         meet_own = int(rng.binomial(conv_own, min(1.0, p.cold_meeting_rate * skill * dial_warm)))
         for _ in range(meet_cold):
@@ -386,7 +388,7 @@ class Specialist(mesa.Agent):
                                p.appointment_minutes + p.travel_minutes,
                                limit=self.diary.capacity * p.new_meeting_share)
         if slot < 0:
-            m.lost_to_capacity(i)
+            m.pipeline.lost_to_capacity(i)
             return False
         mk = m.market
         mk.source[i] = int(source)
@@ -413,5 +415,10 @@ class Specialist(mesa.Agent):
         self.deals += 1
         self.booked_mrr += mrr * share
         self.commission += p.commission_months * mrr * share
-        m.program_cost += p.commission_months * mrr * share
+        m.books.paid(p.commission_months * mrr * share)
         self.lose_morale(-p.morale_deal)
+
+    def earned_hardware(self, amount: float) -> None:
+        """He won open-territory hardware worth ``amount`` dollars of commission."""
+        self.hw_commission += amount
+        self.model.books.paid(amount)
