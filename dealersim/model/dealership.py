@@ -25,7 +25,7 @@ from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, show
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
 from dealersim.model.people.hardware_rep import Team, draw_culture, initial_walls, team_goodwill
 from dealersim.model.pipeline import Pipeline
-from dealersim.model.recorder import SeriesRecorder, recorded_rows
+from dealersim.model.recorder import SeriesRecorder, SpecialistRecorder, recorded_rows
 from dealersim.model.renewals import Renewals
 from dealersim.model.strategies import make_params, strategy_names
 
@@ -132,6 +132,7 @@ class DealershipModel(mesa.Model):
         self.wall_history = np.full((self.horizon + 1, params.n_reps), np.nan)
         self.wall_mean_day60 = float("nan")
         self.record_every = int(record_every)
+        self.weighings = SpecialistRecorder()
 
         self.datacollector = SeriesRecorder(
             TIMESERIES_COLUMNS, capacity=recorded_rows(self.horizon, self.record_every),
@@ -341,9 +342,12 @@ class DealershipModel(mesa.Model):
 
     # ================================================================== reporting
     def _record(self) -> None:
-        """Keep today's walls and refresh the attributes the recorder copies."""
+        """Keep today's walls and specialists' weighing; refresh the series' attributes."""
         self.wall_history[self.day] = self.team.wall
         self._series_attributes()
+        if self.specialists:
+            self.weighings.record((self.day,), [s for s in self.specialists
+                                                if s.left_day in (None, self.day)])
 
     def _series_attributes(self) -> None:
         """Refresh the series the model derives (cheap: all are incremental)."""

@@ -164,3 +164,41 @@ class SeriesRecorder(mesa.DataCollector):
     def get_model_vars_dataframe(self) -> pd.DataFrame:
         """The series as a DataFrame: one row per recorded day, one column per series."""
         return pd.DataFrame(self.arrays())
+
+
+SPECIALIST_COLUMNS = (
+    "number", "day", "tenure", "employed", "morale", "expected_income", "reservation_income",
+    "income_gap", "morale_deficit", "quit_hazard", "gap_factor", "morale_factor", "offer_hazard",
+)
+"""Columns of :meth:`SpecialistRecorder.frame`: who, when, and what he weighed."""
+
+
+class SpecialistRecorder:
+    """Each specialist's weighing of staying, one row per specialist and recorded day.
+
+    A row holds what he weighed on his latest workday up to that day (a weekend row repeats
+    Friday's): morale, the income he expects and the income he can accept, the gap between
+    them, the morale he lost, and his quit hazard (quits a year) with the factor by which the
+    gap and lost morale each multiply the base hazard. The day he leaves is his last row.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def record(self, days: Sequence[int], specialists: Sequence[Any]) -> None:
+        """Add a row for each of ``specialists`` (those in a seat, or who left that day)."""
+        for s in specialists:
+            w = s.weighed if s.weighed is not None else s.weigh()
+            for day in days:
+                if s.hired_day <= day and (s.left_day is None or day <= s.left_day):
+                    self.rows.append((
+                        s.number, int(day), int(day) - s.hired_day, s.left_day is None,
+                        w.morale, w.expected_income, w.reservation_income, w.income_gap,
+                        w.morale_deficit, w.quit_hazard, w.gap_factor, w.morale_factor,
+                        w.offer_hazard))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (:data:`SPECIALIST_COLUMNS`), by specialist, then day."""
+        df = pd.DataFrame(self.rows, columns=list(SPECIALIST_COLUMNS))
+        df = df.astype({"number": "int64", "day": "int64", "tenure": "int64", "employed": bool})
+        return df.sort_values(["number", "day"], kind="stable").reset_index(drop=True)

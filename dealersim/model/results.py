@@ -229,6 +229,10 @@ class RunResult:
         ledger: Money by month and line (:meth:`dealersim.model.ledger.Ledger.frame`): one row
             per month, a column per line, ``net`` and ``cumulative``; its net lines add up to
             ``summary["gross_profit"]``.
+        specialists: Why each specialist stayed or left: one row per specialist and recorded
+            day (``number``, ``day``, ``morale``, ``expected_income``, ``reservation_income``,
+            ``income_gap``, ``quit_hazard`` and the factors behind it; see
+            :class:`dealersim.model.recorder.SpecialistRecorder`).
     """
 
     strategy: str
@@ -241,6 +245,7 @@ class RunResult:
     walls: np.ndarray = field(repr=False)
     account_map: pd.DataFrame = field(repr=False)
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    specialists: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def story(self, limit: int | None = None) -> str:
         """The event log as readable lines."""
@@ -328,4 +333,5 @@ def simulate(
         walls=model.wall_history,
         account_map=account_map,
         ledger=ledger_frame(model),
+        specialists=model.weighings.frame(),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,63 @@ class Exit(StrEnum):
 
     QUIT = "quit"
     FIRED = "fired"
+
+
+def quit_hazard(gap: float, morale_deficit: float, params: Params) -> float:
+    """A specialist's yearly quit hazard: the base hazard times the gap's and morale's factors.
+
+    ``-log(1 - quit_base_rate) * exp(quit_gap_weight * gap + quit_morale_weight * deficit)``.
+    """
+    p = params
+    base = -math.log(1.0 - min(p.quit_base_rate, 0.999))
+    return base * math.exp(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit)
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """What a specialist weighed on a workday when deciding whether to stay."""
+
+    day: int
+    morale: float
+    expected_income: float
+    """Dollars a year he expects (salary, commission at his pace, his pipeline's worth)."""
+    reservation_income: float
+    """Dollars a year he can accept (drawn at hire)."""
+    income_gap: float
+    """Relative shortfall of expected below reservation income (0 when none)."""
+    morale_deficit: float
+    """Morale lost below the starting level."""
+    quit_hazard: float
+    """Quits a year at this rate (the base hazard times the two factors)."""
+    base_hazard: float
+    gap_factor: float
+    """How many times the income gap multiplies the base hazard."""
+    morale_factor: float
+    """How many times lost morale multiplies the base hazard."""
+    offer_hazard: float
+    """Acceptable job offers a year (0 unless he is searching)."""
+
+    def why(self, took_offer: bool) -> str:
+        """Why he leaves: what he took, then the causes, the largest first, with numbers."""
+        causes = []
+        if self.gap_factor > 1.0:
+            causes.append((self.gap_factor, f"the income gap (${self.expected_income:,.0f} a "
+                           f"year expected against the ${self.reservation_income:,.0f} he can "
+                           "accept)"))
+        if self.morale_factor > 1.0:
+            causes.append((self.morale_factor, f"lost morale (down {self.morale_deficit:.2f} to "
+                           f"{self.morale:.2f})"))
+        causes.sort(key=lambda c: -c[0])
+        said = "; ".join(f"{cause} {'multiplies his quit hazard' if k == 0 else ''} by "
+                         f"{factor:.1f}".replace("  ", " ")
+                         for k, (factor, cause) in enumerate(causes))
+        if took_offer:
+            head = "he takes a job offer elsewhere before the next review"
+            return f"{head} ({said})" if said else head
+        if not said:
+            return (f"a better offer elsewhere (his quit hazard is the base "
+                    f"{self.quit_hazard:.2f} a year)")
+        return said
 
 
 def quit_probability(
@@ -98,6 +156,8 @@ class Specialist(mesa.Agent):
         r_draw = model.rng.normal(0.0, r_spread) - r_spread**2 / 2
         self.reservation = p.reservation_income * float(np.exp(r_draw))
         self.morale = p.morale_initial
+        self.weighed: Weighing | None = None
+        """What he weighed on his latest workday (``None`` before his first)."""
         self.diary = Diary(p.selling_minutes * p.diary_meeting_share, model.day)
         self.minutes_available_today = 0.0
         self.minutes_booked_today = 0.0
@@ -164,11 +224,27 @@ class Specialist(mesa.Agent):
         """Relative shortfall of expected income below this hire's reservation income (>= 0)."""
         return max(0.0, 1.0 - self.expected_income() / self.reservation)
 
+    def weigh(self) -> Weighing:
+        """Weigh staying today: expected income against the reservation, and morale lost."""
+        p = self.model.params
+        income = self.expected_income()
+        gap = max(0.0, 1.0 - income / self.reservation)
+        deficit = max(0.0, p.morale_initial - self.morale)
+        base = quit_hazard(0.0, 0.0, p)
+        self.weighed = Weighing(
+            day=self.model.day, morale=self.morale, expected_income=income,
+            reservation_income=self.reservation, income_gap=gap, morale_deficit=deficit,
+            quit_hazard=quit_hazard(gap, deficit, p), base_hazard=base,
+            gap_factor=math.exp(p.quit_gap_weight * gap),
+            morale_factor=math.exp(p.quit_morale_weight * deficit),
+            offer_hazard=p.job_offer_rate if self.searching else 0.0)
+        return self.weighed
+
     def decide_to_stay(self) -> bool:
         """Each workday: quit with the hazard from the income gap and lost morale.
 
         The hazard of a calendar week is spread over its workdays, so the decision has no
-        preferred day.
+        preferred day. A searching specialist also takes an offer when one comes.
 
         Returns:
             ``False`` if the specialist quit today.
@@ -176,23 +252,14 @@ class Specialist(mesa.Agent):
         m, p = self.model, self.model.params
         if self.tenure == 0:
             return True
-        gap = self.income_gap()
-        deficit = max(0.0, p.morale_initial - self.morale)
-        p_quit = quit_probability(gap, deficit, p, WORKDAY)
+        w = self.weigh()
+        p_quit = quit_probability(w.income_gap, w.morale_deficit, p, WORKDAY)
         p_offer = offer_probability(p, WORKDAY) if self.searching else 0.0
         u = m.rng.random()
         if u >= 1.0 - (1.0 - p_quit) * (1.0 - p_offer):
             return True
-        if u >= p_quit:
-            why = "he takes a job offer elsewhere before the next review"
-        elif gap > 0:
-            why = (f"expected income ${self.expected_income():,.0f} a year is below the "
-                   f"${self.reservation:,.0f} he can accept")
-        elif deficit > 0:
-            why = f"his morale is down to {self.morale:.2f}"
-        else:
-            why = "a better offer elsewhere"
-        self.leave(Exit.QUIT, f"quits after {self.tenure} days: {why}")
+        took_offer = u >= p_quit
+        self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(took_offer)}")
         return False
 
     # ------------------------------------------------------------------ comp plan
