@@ -8,12 +8,13 @@ reported to the books (:mod:`dealersim.model.books`).
 
 from __future__ import annotations
 
+import functools
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import mesa
 import numpy as np
-from mesa.time import Schedule
 
 from dealersim.model.books import Books, hardware_margin, print_volume
 from dealersim.model.clock import is_workday
@@ -54,6 +55,12 @@ _STAGE_COLUMNS = tuple(
 """Series counting the open opportunities at each funnel stage, with the stage's index."""
 _STAGE_NAMES = tuple(column for column, _ in _STAGE_COLUMNS)
 _STAGE_COUNTS = operator.itemgetter(*(stage for _, stage in _STAGE_COLUMNS))
+
+
+PHASES = {"morning": 0.05, "launch": 0.1, "leases": 0.2, "contracts": 0.3, "pipeline": 0.4,
+          "owner": 0.5, "manager": 0.6, "team": 0.7, "specialists": 0.8}
+"""When in its day (a fraction of it) each kind of event runs: the day opens, the market
+moves, the pipeline steps, then the people act; the day closes at its end (1.0)."""
 
 
 def new_seed() -> int:
@@ -134,6 +141,24 @@ class DealershipModel(mesa.Model):
         self.record_every = int(record_every)
         self.weighings = SpecialistRecorder()
 
+        # the days run on Mesa's event list: each agent and calendar puts its moments there;
+        # Mesa's daily step event is not needed, and step() is this class's (see step)
+        self._default_schedule.stop()
+        del self.step
+        self._busy: set[int] = set()
+        for calendar, phase, action in ((self.market.leases, "leases", self.renewals.leases_end),
+                                        (self.market.contracts, "contracts",
+                                         self.renewals.contracts_end),
+                                        (self.market.pipeline, "pipeline", self.pipeline.advance)):
+            calendar.on_new_day = functools.partial(self.at, action=action, phase=phase)
+            for day in calendar.days():
+                self.at(day, action, phase)
+        self.at(1, self.owner.launch, "launch")
+        if self.manager.leads:
+            self.at(1, self.manager.coach, "manager")
+        self.at(60, None, "morning")  # day 60's wall reading
+        self.at(self.horizon, None, "morning")
+
         self.datacollector = SeriesRecorder(
             TIMESERIES_COLUMNS, capacity=recorded_rows(self.horizon, self.record_every),
             derived=_WALL_COLUMNS, derive=self._wall_series, paths=_SERIES_PATHS,
@@ -201,26 +226,79 @@ class DealershipModel(mesa.Model):
         """Add an event to the story."""
         self.events.add(self.day, actor, kind, text)
 
-    # ================================================================== the day
+    # ================================================================== the days
+    def at(self, day: int, action: Callable[[], object] | None, phase: str) -> None:
+        """Put ``action`` on Mesa's event list for ``day``, at its ``phase`` of the day.
+
+        Day ``d`` takes the time ``(d - 1, d]``: it opens (``morning``: the days before it that
+        had no events are closed first, then walls settle and reps react, morale recovers),
+        its events run in the order of :data:`PHASES`, and it closes at time ``d`` (the books,
+        the record). ``action=None`` only makes ``day`` a day that opens and closes.
+        """
+        if day not in self._busy:
+            self._busy.add(day)
+            self.schedule_event(self._morning, at=day - 1 + PHASES["morning"])
+            self.schedule_event(self._evening, at=float(day))
+        if action is not None:
+            self.schedule_event(action, at=day - 1 + PHASES[phase])
+
+    def next_workday(self, after: int | None = None) -> int:
+        """The first workday after ``after`` (default: today)."""
+        day = (self.day if after is None else after) + 1
+        while not is_workday(day):
+            day += 1
+        return day
+
     def step(self) -> None:
-        """One calendar day: the market moves, then the people act, then the books close."""
-        self.day += 1
-        self.workday = is_workday(self.day)
-        if self.day == 1:
-            self.owner.launch()
-        for specialist in self.employed_specialists:
-            specialist.diary.advance(self.day)
-        self.renewals.leases_end()
-        self.renewals.contracts_end()
-        self.pipeline.advance()
-        self.owner.step()
-        self.manager.step()
-        self.team.step()
-        for specialist in list(self.employed_specialists):
-            specialist.step()
+        """One calendar day: Mesa's event list run through the next day (``run_for(1)``).
+
+        (Mesa's own ``step`` does the same: it advances the event list by one time unit.)
+        """
+        self._advance_time(self.time + 1)
+        self._pass_days(int(self.time))
+
+    def run(self) -> DealershipModel:
+        """Run the event list to the horizon and return ``self``: the same run as stepping.
+
+        Work is in proportion to events: a stretch of days with no event is closed in one go
+        when the next event comes (:meth:`_pass_days`).
+        """
+        self._advance_time(float(self.horizon))
+        self._pass_days(self.horizon)
+        return self
+
+    def _morning(self) -> None:
+        """Open a day with events: close the days before it, then start it."""
+        day = int(self.time) + 1
+        self._pass_days(day - 1)
+        self._open(day)
+
+    def _open(self, day: int) -> None:
+        """Start ``day``: walls settle and reps react, morale recovers, diaries turn a page."""
+        self.day, self.workday = day, is_workday(day)
+        self.team.start_day()
+        for s in self.employed_specialists:
+            s.start_day()
+
+    def _evening(self) -> None:
+        """Close today: the books, the implementations to start, the record."""
+        self._busy.discard(self.day)
+        self._close()
+
+    def _close(self) -> None:
+        """Close today: minutes counted, implementations started, books and record."""
         self.count_minutes()
         self.pipeline.start_implementations()
+        if self.pipeline.queue:  # a signed contract waits for room: tomorrow it tries again
+            self.at(self.day + 1, None, "morning")
         self.books.close_day(self)
+        self._closed()
+
+    def _closed(self) -> None:
+        """Today is done: Mesa's step count, day 60's wall reading, the horizon, the record."""
+        self.steps = self.day
+        if self.day > self.horizon:  # stepped past the end: nothing more is recorded
+            return
         if self.day == 60:
             self.wall_mean_day60 = self.wall_mean
         if self.day >= self.horizon:
@@ -228,7 +306,47 @@ class DealershipModel(mesa.Model):
         every = self.record_every
         if not self.running or (every > 0 and self.day % every == 0):
             self._record()
-            self.datacollector.collect(self)
+            self.datacollector.collect(self, at=self.day)
+
+    def _pass_days(self, last: int) -> None:
+        """Close the days from tomorrow to ``last``, none of which has an event.
+
+        With a specialist in a seat each such day (a weekend) is opened and closed in full.
+        With nobody in a seat the stretch is closed in one go: the walls settle (up to the
+        first day a rep reacts, which is opened and closed in full), the books accrue, the
+        series records its days. Either way the result is the same as closing day by day.
+        """
+        while self.day < last:
+            if not self.employed_specialists:
+                walls = self.team.quiet_walls(last - self.day)
+                if walls.shape[0]:
+                    self._quiet_stretch(walls)
+                    continue
+            self._open(self.day + 1)
+            self._close()
+
+    def _quiet_stretch(self, walls: np.ndarray) -> None:
+        """Close the days ahead with nobody in a seat, at once; ``walls`` are theirs."""
+        k = walls.shape[0]
+        days = np.arange(self.day + 1, self.day + 1 + k)
+        last = int(days[-1])
+        self.team.wall[:] = walls[-1]
+        self.team.minutes_left[:] = self.params.rep_program_minutes if is_workday(last) else 0.0
+        net = self.books.close_days(self, days)
+        self.day, self.workday = last, is_workday(last)
+        self.steps = last
+        if last > self.horizon:
+            return
+        if last >= self.horizon:
+            self.running = False
+        every = self.record_every
+        on = (days % every == 0) if every > 0 else np.zeros(k, dtype=bool)
+        on[-1] |= not self.running
+        if on.any():
+            self.wall_history[days[on]] = walls[on]
+            self._series_attributes()
+            self.datacollector.collect_days(self, days[on], {
+                "day": days[on], "cumulative_gross_profit": net[on]})
 
     def count_minutes(self) -> None:
         """Report today's specialist minutes to the books: available, and booked."""
@@ -237,94 +355,14 @@ class DealershipModel(mesa.Model):
             self.books.minutes(sum(s.minutes_available_today for s in active),
                                sum(s.minutes_booked_today for s in active))
 
-    def run(self) -> DealershipModel:
-        """Step until the horizon and return ``self``: the same run as calling :meth:`step`.
-
-        The days are stepped directly, keeping Mesa's clock (``steps``, ``time``) exactly as
-        :meth:`step` would, without scheduling one event per day on Mesa's event list; the
-        daily schedule is restarted afterwards, so :meth:`step` still works on the returned
-        model. (``mesa.batch_run`` and SolaraViz call :meth:`step` and are unaffected.)
-
-        Work is in proportion to events: a stretch of **quiet days** (no specialist at work, no
-        opportunity open, no lease, contract or pipeline step due, no seat to fill, no rep
-        whose wall crosses a level he reacts to) is passed in one go by
-        :meth:`pass_quiet_days`, which books exactly what stepping those days would book.
-        """
-        daily = self._default_schedule
-        daily.stop()
-        try:
-            while self.running:
-                quiet = self.quiet_days_ahead()
-                if quiet and self.pass_quiet_days(quiet):
-                    continue
-                self.time += 1
-                self.steps += 1
-                self._user_step()
-        finally:
-            daily.schedule = Schedule(interval=1.0, start=self.time + 1)
-            daily.start()
-        return self
-
-    def quiet_days_ahead(self) -> int:
-        """How many days from tomorrow on are quiet (see :meth:`run`); 0 if tomorrow is not.
-
-        The day a stretch ends on (an event, day 60's wall reading, the last day) is stepped.
-        """
-        if self.employed_specialists or self.pipeline.busy:
-            return 0
-        mk = self.market
-        if mk.stage_counts[Stage.CONVERSATION:Stage.LIVE].any():
-            return 0
-        first = self.day + 1
-        last = self.horizon - 1
-        if first < 2 or first > last:
-            return 0
-        if first <= 60 <= last:
-            last = 59
-        for calendar in (mk.leases, mk.contracts, mk.pipeline):
-            due = calendar.next_day(first)
-            if due is not None:
-                last = min(last, due - 1)
-        vacant = self.owner.vacant_since
-        if vacant:
-            last = min(last, vacant[0] + self.params.hiring_lag_days - 1)
-        return max(0, last - first + 1)
-
-    def pass_quiet_days(self, n: int) -> int:
-        """Pass up to ``n`` quiet days at once; return how many were passed.
-
-        What a stepped quiet day does, for the whole stretch: the walls settle (up to the first
-        day a rep reacts, which is stepped instead), the books accrue, the series records its
-        days, and Mesa's clock moves on. Results match :meth:`step` day by day exactly.
-        """
-        walls = self.team.quiet_walls(n)
-        k = walls.shape[0]
-        if k == 0:
-            return 0
-        days = np.arange(self.day + 1, self.day + 1 + k)
-        last = int(days[-1])
-        self.team.wall[:] = walls[-1]
-        self.team.minutes_left[:] = self.params.rep_program_minutes if is_workday(last) else 0.0
-        net = self.books.close_days(self, days)
-        self.day, self.workday = last, is_workday(last)
-        self.time += k
-        self.steps += k
-        every = self.record_every
-        if every > 0:
-            on = (days % every) == 0
-            if on.any():
-                self.wall_history[days[on]] = walls[on]
-                self._series_attributes()
-                self.datacollector.collect_days(self, days[on], {
-                    "day": days[on], "cumulative_gross_profit": net[on]})
-        return k
-
     # ================================================================== staffing
     def hire_specialist(self) -> Specialist:
         """Put a new specialist in a seat."""
         s = Specialist(self, number=len(self.specialists) + 1)
         self.specialists.append(s)
         self.employed_specialists.append(s)
+        self.at(self.next_workday(self.day - 1), s.workday, "specialists")
+        self.team.start_working()
         if s.number == 1:
             self.log(s.name, "hired", "starts: two weeks on the phones, every call logged in "
                      "the CRM")

@@ -107,14 +107,17 @@ class SeriesRecorder(mesa.DataCollector):
         self.tables: dict = {}
         self._validated = True
 
-    def collect(self, model: Any) -> None:
-        """Copy the model's column attributes into the next row (Mesa calls this ``collect``)."""
+    def collect(self, model: Any, at: float | None = None) -> None:
+        """Copy the model's column attributes into the next row (Mesa calls this ``collect``).
+
+        ``at`` is the row's time (default: the model's ``time``).
+        """
         n = self._n
         if n == self._block.shape[0]:
             self._block = np.concatenate([self._block, np.empty_like(self._block)])
         row = self._get(model)
         self._block[n] = (row,) if self._single else row
-        self._collection_steps.append(model.time)
+        self._collection_steps.append(float(model.time if at is None else at))
         self._n = n + 1
 
     def collect_days(self, model: Any, days: np.ndarray, varying: Mapping[str, np.ndarray]) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, WORKDAY, is_workday
+from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, WORKDAY
 from dealersim.model.diary import Diary
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
 from dealersim.model.market import COMPETITOR, MIT, MPS
@@ -163,21 +163,27 @@ class Specialist(mesa.Agent):
         self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
         self.overbooked_days = 0
-        self._pipeline = (-1, 0.0)  # (market pipeline version, value) of pipeline_value()
 
     # ------------------------------------------------------------------ the day
-    def step(self) -> None:
-        """One day: morale recovers; on workdays the comp plan, the week's decision, the minutes."""
-        m, p = self.model, self.model.params
+    def start_day(self) -> None:
+        """The start of each day in the seat: morale recovers a little, the diary turns a page."""
+        p = self.model.params
         self.minutes_available_today = self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
-        if self.left_day is not None:
-            return
         self.morale += (p.morale_initial - self.morale) / p.morale_recovery_days
-        if not is_workday(m.day):
+        self.diary.advance(self.model.day)
+
+    def workday(self) -> None:
+        """A workday: the comp plan's review, the decision to stay, then the day's minutes.
+
+        Schedules his next workday while he stays.
+        """
+        m = self.model
+        if self.left_day is not None:
             return
         if not self.review_quota() or not self.decide_to_stay():
             return
+        m.at(m.next_workday(), self.workday, "specialists")
         self.workdays += 1
         self.spend_day()
 
@@ -350,23 +356,18 @@ class Specialist(mesa.Agent):
                 + self.pipeline_value())
 
     def pipeline_value(self) -> float:
-        """The commission his open opportunities should bring, each weighted by its chance.
-
-        Recomputed only when an open opportunity moved (``Market.pipeline_version``).
-        """
+        """The commission his open opportunities should bring, each weighted by its chance."""
         m, p = self.model, self.model.params
         mk = m.market
-        if self._pipeline[0] == mk.pipeline_version:
-            return self._pipeline[1]
         mine = mk.open_deals(self.number)
+        if mine.size == 0:
+            return 0.0
         stage = mk.stage[mine]
         ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
                          np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
         chance = ahead * m.pipeline.close_rates(mine, self.skill)
-        pipeline = float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
-                                * self.credit_shares(mine)))
-        self._pipeline = (mk.pipeline_version, pipeline)
-        return pipeline
+        return float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
+                            * self.credit_shares(mine)))
 
     def leave(self, kind: Exit, text: str) -> None:
         """Leave the dealership (he quit, or was fired); open deals are lost."""
