@@ -223,7 +223,7 @@ def simulate_with_replay(strategy: str, seed: int, params: Params,
     result = RunResult(strategy, model.params, model.seed, package_version(),
                        model.datacollector.get_model_vars_dataframe(), summarize(model),
                        model.events.to_frame(), model.wall_history, frame,
-                       ledger_frame(model))
+                       ledger_frame(model), model.weighings.frame())
     return result, rec.replay()
 
 
