@@ -9,53 +9,29 @@ reported to the books (:mod:`dealersim.model.books`).
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Callable
 from typing import Any
 
 import mesa
 import numpy as np
 
+from dealersim.model import series
 from dealersim.model.books import Books, hardware_margin, print_volume
 from dealersim.model.clock import is_workday
 from dealersim.model.events import EventLog
 from dealersim.model.funnel import Stage
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.market import Market
-from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int, shown
+from dealersim.model.params import SEED_MAX, SEED_RANGE, Params, check_int
 from dealersim.model.people import HardwareRep, Owner, SalesManager, Specialist
 from dealersim.model.people.hardware_rep import Team, draw_culture, initial_walls, team_goodwill
 from dealersim.model.pipeline import Pipeline
-from dealersim.model.recorder import SeriesRecorder, SpecialistRecorder, recorded_rows
+from dealersim.model.recorder import SpecialistRecorder
 from dealersim.model.renewals import Renewals
-from dealersim.model.strategies import make_params, strategy_names
+from dealersim.model.strategies import model_params
 
 TIMESERIES_COLUMNS = SERIES_COLUMNS
 """Columns of the daily time series (the KPI registry's series)."""
-
-_WALL_COLUMNS = ("wall_mean", "wall_max")
-"""Series derived from ``wall_history`` when read, not copied every recorded day."""
-
-_SERIES_PATHS = {
-    "hardware_accounts": "market.n_held", "managed_mrr": "market.live_mrr",
-    "booked_mrr": "books.booked_total", "dials": "books.dials",
-    "conversations": "books.conversations", "proposals": "books.proposals",
-    "deals": "books.deals", "permission_requests": "books.permission_requests",
-    "cumulative_gross_profit": "ledger.net_total",
-    "specialist_minutes_booked": "books.minutes_booked_today",
-    "specialist_minutes_available": "books.minutes_available_today",
-}
-"""Series read from where they are kept (the others are attributes the model refreshes)."""
-
-_STAGE_COLUMNS = tuple(
-    (f"stage_{stage.name.lower()}", int(stage))
-    for stage in (Stage.CONVERSATION, Stage.APPOINTMENT, Stage.ASSESSMENT, Stage.PROPOSAL,
-                  Stage.IMPLEMENTATION)
-)
-"""Series counting the open opportunities at each funnel stage, with the stage's index."""
-_STAGE_NAMES = tuple(column for column, _ in _STAGE_COLUMNS)
-_STAGE_COUNTS = operator.itemgetter(*(stage for _, stage in _STAGE_COLUMNS))
-
 
 PHASES = {"morning": 0.05, "launch": 0.1, "leases": 0.2, "contracts": 0.3, "pipeline": 0.4,
           "owner": 0.5, "manager": 0.6, "team": 0.7, "specialists": 0.8}
@@ -91,22 +67,13 @@ class DealershipModel(mesa.Model):
     def __init__(
         self, strategy: str = "overlay", *, rng: Any = None, record_every: int = 1, **kwargs: Any
     ) -> None:
-        if not isinstance(strategy, str) or strategy not in strategy_names():
-            raise ValueError(f"strategy: {shown(strategy)} is unknown; "
-                             f"expected one of {', '.join(strategy_names())}")
+        params = model_params(strategy, kwargs)
         if not isinstance(rng, None | np.random.Generator | np.random.BitGenerator
                           | np.random.SeedSequence):
             rng = check_int(rng, "rng", 0, SEED_MAX,
                             f"None, {SEED_RANGE} or a numpy Generator/SeedSequence")
         record_every = check_int(record_every, "record_every", 0, 2**31 - 1,
                                  "an integer >= 0 (0: only the first and last day)")
-        params = kwargs.pop("params", None)
-        if params is not None and not isinstance(params, Params):
-            raise ValueError(f"params: {shown(params)} is not allowed; expected a Params object")
-        if params is None:
-            params = make_params(strategy, **kwargs)
-        elif kwargs:
-            params = params.replace(**kwargs)
         if rng is None:
             rng = new_seed()
         super().__init__(rng=rng)
@@ -159,13 +126,9 @@ class DealershipModel(mesa.Model):
         self.at(60, None, "morning")  # day 60's wall reading
         self.at(self.horizon, None, "morning")
 
-        self.datacollector = SeriesRecorder(
-            TIMESERIES_COLUMNS, capacity=recorded_rows(self.horizon, self.record_every),
-            derived=_WALL_COLUMNS, derive=self._wall_series, paths=_SERIES_PATHS,
-        )
-        self._record()
+        self.datacollector = series.recorder(self)
+        series.record(self)
         self.wall_mean_day0 = self.wall_mean
-        self.datacollector.collect(self)
 
     # ================================================================== state
     @property
@@ -305,8 +268,7 @@ class DealershipModel(mesa.Model):
             self.running = False
         every = self.record_every
         if not self.running or (every > 0 and self.day % every == 0):
-            self._record()
-            self.datacollector.collect(self, at=self.day)
+            series.record(self)
 
     def _pass_days(self, last: int) -> None:
         """Close the days from tomorrow to ``last``, none of which has an event.
@@ -343,10 +305,7 @@ class DealershipModel(mesa.Model):
         on = (days % every == 0) if every > 0 else np.zeros(k, dtype=bool)
         on[-1] |= not self.running
         if on.any():
-            self.wall_history[days[on]] = walls[on]
-            self._series_attributes()
-            self.datacollector.collect_days(self, days[on], {
-                "day": days[on], "cumulative_gross_profit": net[on]})
+            series.record_days(self, days[on], walls[on], net[on])
 
     def count_minutes(self) -> None:
         """Report today's specialist minutes to the books: available, and booked."""
@@ -379,31 +338,6 @@ class DealershipModel(mesa.Model):
         self.owner.lost_specialist(s)
 
     # ================================================================== reporting
-    def _record(self) -> None:
-        """Keep today's walls and specialists' weighing; refresh the series' attributes."""
-        self.wall_history[self.day] = self.team.wall
-        self._series_attributes()
-        if self.specialists:
-            self.weighings.record((self.day,), [s for s in self.specialists
-                                                if s.left_day in (None, self.day)])
-
-    def _series_attributes(self) -> None:
-        """Refresh the series the model derives (cheap: all are incremental)."""
-        mk = self.market
-        counts = mk.stage_counts.tolist()
-        self.competitor_accounts = mk.n - mk.n_held
-        self.managed_contracts = counts[Stage.IMPLEMENTATION] + counts[Stage.LIVE]
-        vars(self).update(zip(_STAGE_NAMES, _STAGE_COUNTS(counts), strict=True))
-        self.first_appointments_total = sum(self.books.first_appointments.tolist())
-        staff = self.employed_specialists
-        self.specialist_employed = len(staff)
-        if staff:
-            self.specialist_salary = sum(s.salary for s in staff)
-            self.specialist_booked_mrr = sum(s.booked_mrr for s in staff)
-            self.quota_target = sum(s.quota_target(s.tenure) for s in staff)
-        else:
-            self.specialist_salary = self.specialist_booked_mrr = self.quota_target = 0
-
     @property
     def wall_mean(self) -> float:
         """The reps' wall today, averaged over reps."""
@@ -413,8 +347,3 @@ class DealershipModel(mesa.Model):
     def wall_max(self) -> float:
         """The most protective rep's wall today."""
         return float(self.team.wall.max())
-
-    def _wall_series(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``wall_mean`` and ``wall_max`` on the recorded days, from ``wall_history``."""
-        walls = self.wall_history[columns["day"]]
-        return {"wall_mean": walls.mean(axis=1), "wall_max": walls.max(axis=1)}
