@@ -279,6 +279,9 @@ def test_base_imports_no_dealersim_module(module):
 
 # ====================================================================== the people report
 PEOPLE = PKG / "model" / "people"
+REPORTERS = sorted(PEOPLE.glob("*.py")) + [PKG / "model" / "pipeline.py",
+                                           PKG / "model" / "renewals.py"]
+"""The people, the pipeline and the market's calendar: they report to the books."""
 
 
 def _is_model(node: ast.expr, aliases: set[str]) -> bool:
@@ -343,7 +346,7 @@ def test_model_writes_are_found():
 
 
 def test_people_report_to_the_books_and_never_write_the_model():
-    """No agent assigns to an attribute of the model: counts and money go to ``model.books``."""
-    offenders = [w for path in sorted(PEOPLE.glob("*.py"))
+    """No agent (nor the pipeline or calendar) assigns to an attribute of the model."""
+    offenders = [w for path in REPORTERS
                  for w in model_writes(path.read_text(), str(path.relative_to(ROOT)))]
     assert not offenders, "agents write to the model at: " + ", ".join(offenders)
