@@ -264,10 +264,15 @@ class Team:
         step = self.resting_walls(slice(None)) - w
         step /= p.wall_relax_days
         w += step
-        hi, lo = self.reaction_edges(m.specialist_present)
-        react = (w >= hi) | (w < lo)
-        if react.any():
-            for r in np.flatnonzero(react).tolist():
+        # who reacts (the four rules of react_to_wall, as reaction_edges states them), in
+        # plain floats: on a handful of reps cheaper than a dozen numpy calls
+        present = m.specialist_present
+        complain, calm = p.complaint_level, p.complaint_level - p.wall_hysteresis
+        block, unblock = p.wall_block_level, p.wall_block_level - p.wall_hysteresis
+        for r, (wr, c, b) in enumerate(zip(w.tolist(), self.complained.tolist(),
+                                           self.walled_off.tolist(), strict=True)):
+            if ((wr < calm) if c else (present and wr >= complain)) or (
+                    (wr < unblock) if b else (wr >= block)):
                 self.reps[r].react_to_wall()
 
     def workday(self) -> None:
