@@ -33,10 +33,11 @@ from dealersim.model.strategies import model_params
 TIMESERIES_COLUMNS = SERIES_COLUMNS
 """Columns of the daily time series (the KPI registry's series)."""
 
-PHASES = {"morning": 0.05, "launch": 0.1, "leases": 0.2, "contracts": 0.3, "pipeline": 0.4,
-          "owner": 0.5, "manager": 0.6, "team": 0.7, "specialists": 0.8}
-"""When in its day (a fraction of it) each kind of event runs: the day opens, the market
-moves, the pipeline steps, then the people act; the day closes at its end (1.0)."""
+PHASES = {"turn": 0.05, "launch": 0.1, "owner": 0.5, "manager": 0.6, "team": 0.7,
+          "specialists": 0.8, "service": 0.9}
+"""When in its day (a fraction of it) each kind of event runs: the day's turn (it opens, the
+market moves, the pipeline steps), then the people act, then the service team starts signed
+contracts."""
 
 
 def new_seed() -> int:
@@ -113,18 +114,15 @@ class DealershipModel(mesa.Model):
         self._default_schedule.stop()
         del self.step
         self._busy: set[int] = set()
-        for calendar, phase, action in ((self.market.leases, "leases", self.renewals.leases_end),
-                                        (self.market.contracts, "contracts",
-                                         self.renewals.contracts_end),
-                                        (self.market.pipeline, "pipeline", self.pipeline.advance)):
-            calendar.on_new_day = functools.partial(self.at, action=action, phase=phase)
+        self._is_open = False
+        for calendar in (self.market.leases, self.market.contracts, self.market.pipeline):
+            calendar.on_new_day = functools.partial(self.at, action=None)
             for day in calendar.days():
-                self.at(day, action, phase)
+                self.at(day, None)
         self.at(1, self.owner.launch, "launch")
         if self.manager.leads:
             self.at(1, self.manager.coach, "manager")
-        self.at(60, None, "morning")  # day 60's wall reading
-        self.at(self.horizon, None, "morning")
+        self.at(60, None)  # day 60's wall reading
 
         self.datacollector = series.recorder(self)
         series.record(self)
@@ -190,18 +188,18 @@ class DealershipModel(mesa.Model):
         self.events.add(self.day, actor, kind, text)
 
     # ================================================================== the days
-    def at(self, day: int, action: Callable[[], object] | None, phase: str) -> None:
-        """Put ``action`` on Mesa's event list for ``day``, at its ``phase`` of the day.
+    def at(self, day: int, action: Callable[[], object] | None, phase: str = "turn") -> None:
+        """Put ``day`` on Mesa's event list, and ``action`` at its ``phase`` of that day.
 
-        Day ``d`` takes the time ``(d - 1, d]``: it opens (``morning``: the days before it that
-        had no events are closed first, then walls settle and reps react, morale recovers),
-        its events run in the order of :data:`PHASES`, and it closes at time ``d`` (the books,
-        the record). ``action=None`` only makes ``day`` a day that opens and closes.
+        Day ``d`` takes the time ``(d - 1, d]``. Its first event is its turn (:meth:`_turn`):
+        the days before it are closed, the day opens, leases and contracts due end and the
+        pipeline steps; then the people's events run in the order of :data:`PHASES`. A day is
+        closed (the books, the record) just before the next day's turn, or at the end of
+        ``step()`` and ``run()``. ``action=None`` only makes ``day`` a day with a turn.
         """
         if day not in self._busy:
             self._busy.add(day)
-            self.schedule_event(self._morning, at=day - 1 + PHASES["morning"])
-            self.schedule_event(self._evening, at=float(day))
+            self.schedule_event(self._turn, at=day - 1 + PHASES["turn"])
         if action is not None:
             self.schedule_event(action, at=day - 1 + PHASES[phase])
 
@@ -218,47 +216,39 @@ class DealershipModel(mesa.Model):
         (Mesa's own ``step`` does the same: it advances the event list by one time unit.)
         """
         self._advance_time(self.time + 1)
-        self._pass_days(int(self.time))
+        self._settle(int(self.time))
 
     def run(self) -> DealershipModel:
         """Run the event list to the horizon and return ``self``: the same run as stepping.
 
         Work is in proportion to events: a stretch of days with no event is closed in one go
-        when the next event comes (:meth:`_pass_days`).
+        when the next event comes (:meth:`_settle`).
         """
         self._advance_time(float(self.horizon))
-        self._pass_days(self.horizon)
+        self._settle(self.horizon)
         return self
 
-    def _morning(self) -> None:
-        """Open a day with events: close the days before it, then start it."""
+    def _turn(self) -> None:
+        """A day with events begins: close the days before it, open it, the market moves."""
         day = int(self.time) + 1
-        self._pass_days(day - 1)
+        self._settle(day - 1)
         self._open(day)
+        self.renewals.leases_end()
+        self.renewals.contracts_end()
+        self.pipeline.advance()
 
     def _open(self, day: int) -> None:
         """Start ``day``: walls settle and reps react, morale recovers, diaries turn a page."""
-        self.day, self.workday = day, is_workday(day)
+        self.day, self.workday, self._is_open = day, is_workday(day), True
         self.team.start_day()
         for s in self.employed_specialists:
             s.start_day()
 
-    def _evening(self) -> None:
-        """Close today: the books, the implementations to start, the record."""
-        self._busy.discard(self.day)
-        self._close()
-
     def _close(self) -> None:
-        """Close today: minutes counted, implementations started, books and record."""
+        """Close today: the specialists' minutes, the books, the record."""
+        self._is_open = False
         self.count_minutes()
-        self.pipeline.start_implementations()
-        if self.pipeline.queue:  # a signed contract waits for room: tomorrow it tries again
-            self.at(self.day + 1, None, "morning")
         self.books.close_day(self)
-        self._closed()
-
-    def _closed(self) -> None:
-        """Today is done: Mesa's step count, day 60's wall reading, the horizon, the record."""
         self.steps = self.day
         if self.day > self.horizon:  # stepped past the end: nothing more is recorded
             return
@@ -270,14 +260,16 @@ class DealershipModel(mesa.Model):
         if not self.running or (every > 0 and self.day % every == 0):
             series.record(self)
 
-    def _pass_days(self, last: int) -> None:
-        """Close the days from tomorrow to ``last``, none of which has an event.
+    def _settle(self, last: int) -> None:
+        """Close today if it is open, then the days from tomorrow to ``last`` (no events).
 
         With a specialist in a seat each such day (a weekend) is opened and closed in full.
         With nobody in a seat the stretch is closed in one go: the walls settle (up to the
         first day a rep reacts, which is opened and closed in full), the books accrue, the
         series records its days. Either way the result is the same as closing day by day.
         """
+        if self._is_open:
+            self._close()
         while self.day < last:
             if not self.employed_specialists:
                 walls = self.team.quiet_walls(last - self.day)
@@ -335,6 +327,7 @@ class DealershipModel(mesa.Model):
             (mk.handler == s.number) & (mk.stage > Stage.NONE) & (mk.stage < Stage.IMPLEMENTATION)
         )
         mk.drop_many(open_deals, self.day)
+        self.pipeline.serve(self.day)  # contracts waiting for his hand-off start without it
         self.owner.lost_specialist(s)
 
     # ================================================================== reporting

@@ -35,11 +35,8 @@ class Pipeline:
         self.model = model
         self.implementing: set[int] = set()
         self.queue: deque[int] = deque()
-
-    @property
-    def busy(self) -> bool:
-        """Whether signed contracts wait for, or are in, implementation."""
-        return bool(self.queue or self.implementing)
+        self.service_day = -1
+        """The day the service team's next start is on the event list."""
 
     # ------------------------------------------------------------------ rates
     def warm_opp_to_deal(self) -> float:
@@ -84,6 +81,7 @@ class Pipeline:
                 self.implementing.discard(i)
                 mk.move(i, Stage.LIVE, day)
                 mk.start_managed(i, day)
+                self.serve(day)  # capacity freed
                 continue
             if s is None or s.left_day is not None:
                 mk.move(i, Stage.NONE, day)
@@ -170,6 +168,7 @@ class Pipeline:
             mk.renew_lease(np.array([i]), day)
         mk.move(i, Stage.IMPLEMENTATION, day)
         self.queue.append(i)
+        self.serve(day)
         first = m.books.deal(day, mrr)
         who = s.name if s is not None else f"rep {int(mk.rep[i]) + 1}"
         if s is not None:
@@ -191,14 +190,19 @@ class Pipeline:
         m.books.paid(rep_credit(m.params) * m.params.commission_months * mrr)
         m.reps[r].deal_in_book()
 
+    def serve(self, day: int) -> None:
+        """Put the service team's start of signed contracts on ``day``'s events (once a day)."""
+        if self.queue and self.service_day != day:
+            self.service_day = day
+            self.model.at(day, self.start_implementations, "service")
+
     def start_implementations(self) -> None:
         """The service team starts signed contracts as capacity frees up.
 
         A contract the specialist closed starts on the day of its hand-off, booked in his diary
-        (``handoff_minutes``); it waits in the queue while his diary has no room.
+        (``handoff_minutes``); it waits in the queue while his diary has no room or the team
+        has no capacity, and the team tries again the next day.
         """
-        if not self.busy:
-            return
         m = self.model
         mk, p, day = m.market, m.params, m.day
         signed = STAGE_NO.IMPLEMENTATION
@@ -218,3 +222,4 @@ class Pipeline:
             self.implementing.add(i)
             mk.stage_due[i] = start + p.implementation_days
             mk.pipeline.add(start + p.implementation_days, i)
+        self.serve(day + 1)
