@@ -33,8 +33,8 @@ from dealersim.model.strategies import model_params
 TIMESERIES_COLUMNS = SERIES_COLUMNS
 """Columns of the daily time series (the KPI registry's series)."""
 
-PHASES = {"turn": 0.05, "launch": 0.1, "owner": 0.5, "manager": 0.6, "team": 0.7,
-          "specialists": 0.8, "service": 0.9}
+PHASES = {"turn": 0.05, "launch": 0.1, "owner": 0.5, "manager": 0.6, "specialists": 0.8,
+          "service": 0.9}
 """When in its day (a fraction of it) each kind of event runs: the day's turn (it opens, the
 market moves, the pipeline steps), then the people act, then the service team starts signed
 contracts."""
@@ -313,7 +313,6 @@ class DealershipModel(mesa.Model):
         self.specialists.append(s)
         self.employed_specialists.append(s)
         self.at(self.next_workday(self.day - 1), s.workday, "specialists")
-        self.team.start_working()
         if s.number == 1:
             self.log(s.name, "hired", "starts: two weeks on the phones, every call logged in "
                      "the CRM")

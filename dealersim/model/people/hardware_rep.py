@@ -211,8 +211,8 @@ class Team:
         self.complained = np.zeros(n_reps, dtype=bool)
         self.walled_off = np.zeros(n_reps, dtype=bool)
         self.minutes_left = np.zeros(n_reps)
-        self.working = False
-        """Whether the team's workdays are on the event list (while a specialist is employed)."""
+        self.worked = -1
+        """The last day the reps did their part of a workday (:meth:`workday`)."""
 
     def intro_chance(self) -> float:
         """Chance a rep with no wall introduces the specialist today (motivation and spotting).
@@ -276,16 +276,14 @@ class Team:
                 self.reps[r].react_to_wall()
 
     def workday(self) -> None:
-        """A workday with a specialist at work: each rep without a wall-off may offer an intro.
+        """The reps' part of a workday with a specialist at work (once a day, before his).
 
-        Each offers one with his chance; the team's next workday goes on the event list while a
-        specialist is employed.
+        Each rep who has not walled off offers an intro with his chance (one draw per rep).
         """
         m, p = self.model, self.model.params
-        if not (m.program_running and m.employed_specialists):
-            self.working = False
+        if self.worked == m.day or not m.program_running:
             return
-        m.at(m.next_workday(), self.workday, "team")
+        self.worked = m.day
         if p.specialist_territory != "all":  # the specialist may not work our customers
             return
         chance = self.intro_chance() * (1.0 - self.wall)
@@ -293,12 +291,6 @@ class Team:
         if offers.any():
             for r in np.flatnonzero(offers).tolist():
                 self.reps[r].introduce()
-
-    def start_working(self) -> None:
-        """A specialist starts: the team's workdays go on the event list (once)."""
-        if not self.working:
-            self.working = True
-            self.model.at(self.model.next_workday(self.model.day - 1), self.workday, "team")
 
     def quiet_walls(self, days: int) -> np.ndarray:
         """The walls over the next ``days`` days with no events, up to a rep's reaction.

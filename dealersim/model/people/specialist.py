@@ -174,13 +174,15 @@ class Specialist(mesa.Agent):
         self.diary.advance(self.model.day)
 
     def workday(self) -> None:
-        """A workday: the comp plan's review, the decision to stay, then the day's minutes.
+        """A workday: the reps' intros, the comp plan's review, the decision, the minutes.
 
+        The reps' part (:meth:`Team.workday`) runs once a day, before the first specialist's.
         Schedules his next workday while he stays.
         """
         m = self.model
         if self.left_day is not None:
             return
+        m.team.workday()
         if not self.review_quota() or not self.decide_to_stay():
             return
         m.at(m.next_workday(), self.workday, "specialists")
