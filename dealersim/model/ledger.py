@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from dealersim.model.clock import DAYS_PER_MONTH, month_start
 from dealersim.model.kpis import LEDGER, LEDGER_LINES, LEDGER_MEMO, PROGRAM_LINES
-from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS, US, month_start
+from dealersim.model.market import COMPETITOR, MIT, MPS, US
 from dealersim.model.params import Params
 
 if TYPE_CHECKING:
