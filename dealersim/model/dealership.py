@@ -541,7 +541,7 @@ class DealershipModel(mesa.Model):
         the lease it has, which now renews with the managed contract's stickiness.
         """
         mk = self.market
-        mrr = mk.deal_mrr(i)
+        mrr = mk.deal_mrr(i, self.volume_on(self.day))  # managed print: at today's billing
         self.ledger.signed(self, i, mrr)
         if mk.holder[i] == COMPETITOR:  # we take the account over: a new lease with us
             mk.gain(np.array([i]))

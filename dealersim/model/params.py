@@ -436,25 +436,19 @@ class Params:
         help="Chance that a managed customer switches provider (and leaves us) at contract end.",
         source=f"{NUMBERS}: 13 % intend to switch provider, Photizo 2015 (intent) [B/U]",
     )
-    mps_mrr_per_device: float = _p(
-        150.0, 20.0, 400.0, unit="$/month", label="MPS revenue per device", group="market",
-        help="Monthly recurring revenue of a managed print contract per device.",
-        source="estimate [U]",
-    )
     mit_share: float = _p(
         0.2, 0.0, 1.0, unit="share", label="Managed IT share of deals", group="market",
         help="Share of managed deals that are managed IT rather than managed print.",
         source="estimate [U]",
     )
-    mit_mrr_multiplier: float = _p(
-        3.0, 1.0, 10.0, unit="x MPS", label="Managed IT size", group="market",
-        help="Managed IT monthly revenue as a multiple of the same account's MPS revenue.",
-        source="estimate from MSP per-seat pricing [C]",
-    )
     managed_margin: float = _p(
-        0.40, 0.1, 0.7, unit="share", label="Managed gross margin", group="market",
-        help="Gross margin on managed-services revenue once live.",
-        source="estimate [U]",
+        0.40, 0.1, 0.7, unit="share", label="Managed IT gross margin", group="market",
+        help="Gross margin of a live managed IT contract: what is left of its per-seat fee "
+        "after the help desk, technicians and tools that deliver it, so the delivery cost "
+        "grows with the seats. Managed print's margin follows from the service margin and "
+        "its discount.",
+        source="evidence:msp-gross-margin; disciplined MSPs reach 45-50 %, many aim at 50 % "
+        "and land at 30-40 % [C]",
     )
     prospect_cooldown_days: int = _p(
         180, 0, 730, unit="days", label="Cool-down after a lost opportunity", group="market",
@@ -1046,6 +1040,17 @@ class Params:
         "salary.",
         source="estimate: the owner's question 'does he pay for himself?' [U]",
     )
+    success_month: int = _p(
+        36, 6, 120, unit="month", label="Month the launch is judged on money", group="owner",
+        help="The launch succeeds when the first specialist is still in the seat at month 12 "
+        "and, over the three months up to this month, the managed gross profit (after "
+        "delivery cost and the service it replaces, with the leases taken over) covers the "
+        "program's running cost (pay with burden, running costs, managed overhead). Judged "
+        "at the run's last month when the run is shorter.",
+        source="evidence:mits-36-months-imagesource; managed services should reach about 30 % "
+        "of a dealer's revenue within 36 months; dealers' IT practices were still "
+        "unprofitable after three years (Service Leadership via GreatAmerica, 2017) [C]",
+    )
     prior_failed_specialists: int = _p(
         2, 0, 5, unit="specialists", label="Earlier failures", group="owner",
         help="Specialists who failed in the seat before this run (they raise the walls).",
@@ -1075,9 +1080,11 @@ class Params:
         source=f"{NUMBERS}: overlay credit 25-50 % of deal value, Alexander Group [B/C]",
     )
     monthly_quota_mrr: float = _p(
-        325.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
+        100.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
         help="New managed MRR the specialist must book per month once the quota applies.",
-        source="estimate: about the launch bar spread over 12 months ($3,906 / 12) [U]",
+        source="estimate: about one managed print deal every two months at the trade's "
+        "prices (a four-device account's service and supplies less the discount, about "
+        "$185 a month) [U]",
     )
     quota_ramp_days: int = _p(
         0, 0, 365, unit="days", label="Quota ramp", group="comp plan",
@@ -1152,10 +1159,11 @@ class Params:
         source="estimate: $500-$5,000 a month [U]",
     )
     service_share: float = _p(
-        0.3, 0.0, 0.6, unit="share of hardware GP", label="Service and supplies replaced",
+        0.3, 0.0, 0.6, unit="share of hardware billing", label="Service and supplies replaced",
         group="money",
-        help="Share of an account's hardware lease-and-service revenue and gross profit that "
-        "is service and supplies, which its managed print contract replaces (cannibalisation).",
+        help="Share of an account's hardware lease-and-service billing that is service and "
+        "supplies, which its managed print contract replaces (cannibalisation, lost at the "
+        "service margin).",
         source="estimate: service and supplies are 20-50 % of a copier account's billing [U]",
     )
     discount_rate: float = _p(
@@ -1193,6 +1201,53 @@ class Params:
         "multiple; below it the multiple rises in proportion from the hardware multiple.",
         source=f"{NUMBERS}: the top of the range needs >= 60-65 % contracted recurring "
         "revenue, broker valuation guides [C]",
+    )
+    # ---------------------------------------------- money: managed-services unit economics
+    mps_discount: float = _p(
+        0.15, 0.0, 0.5, unit="share of the replaced billing", label="Managed print discount",
+        group="money",
+        help="Managed print replaces an account's service and supplies billing (the lease "
+        "stays): its monthly price is that billing, on the day it signs, less this discount. "
+        "Managed print is sold on savings, so the price never exceeds what the account paid.",
+        source="evidence:mps-sold-on-savings; sold on savings, no measured discount found: "
+        "an estimate inside the 10-30 % savings vendors advertise [U]",
+    )
+    service_margin: float = _p(
+        0.50, 0.2, 0.7, unit="share", label="Service and supplies gross margin", group="money",
+        help="Gross margin of the service and supplies part of an account's billing. The "
+        "service and supplies a managed print contract replaces are lost at this margin, and "
+        "the contract costs what that service cost to deliver.",
+        source="evidence:mps-compensation-imagesource; service and supplies mix, toner margins "
+        "20-40 %, service labour higher; dealers' service margin about 50 % [C/U]",
+    )
+    mit_fee_per_seat: float = _p(
+        160.0, 50.0, 400.0, unit="$/seat/month", label="Managed IT fee per seat",
+        group="money",
+        help="Monthly fee of a managed IT contract for each user (seat) at the account.",
+        source="evidence:msp-benchmark-pharallax; average $150-185, healthy $185-250 a user "
+        "a month; a dealer new to IT prices near the bottom [C]",
+    )
+    mit_seats_per_account: float = _p(
+        20.0, 1.0, 300.0, unit="seats", label="Seats per account", group="money",
+        help="Mean number of users (seats) at an account, drawn log-normally across accounts "
+        "when the market is created; a managed IT contract bills every seat.",
+        source="evidence:mps-not-the-door-stasieczko; a 25-user client in the trade's "
+        "example, 80-150-seat deals are the large ones [C/U]",
+    )
+    mit_seats_sigma: float = _p(
+        0.7, 0.0, 1.5, unit="log-sd", label="Seats spread", group="money",
+        help="Log-normal spread of seats across accounts.",
+        source="evidence:mps-not-the-door-stasieczko; an estimate of the spread [U]",
+    )
+    managed_overhead_share: float = _p(
+        0.10, 0.0, 0.30, unit="share of managed revenue", label="Managed services overhead",
+        group="money",
+        help="Selling, service-management and administration cost of running the managed "
+        "business (account management, the service desk's management, billing) as a share "
+        "of managed revenue, beyond the specialist's pay and the program's running costs. "
+        "Booked each month, so it lowers both the cash and the earnings a buyer values.",
+        source="evidence:msp-overhead-estimate; no benchmark found: set so a managed "
+        "business at a 40 % gross margin keeps well under its margin as earnings [U]",
     )
     # ---------------------------------------------------------------- simulation
     years: float = _p(

@@ -23,6 +23,7 @@ from dealersim.model.ledger import (
     payback_month,
     program_exists,
 )
+from dealersim.model.market import month_start
 from dealersim.model.params import Params, check_seed
 from dealersim.model.strategies import strategy_names, strategy_overrides
 
@@ -142,6 +143,11 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     abandoned_by_judge = model.events.first("program_abandoned")
     running = program and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
     bar_met = model.booked_year1 >= p.launch_target_mrr
+    money_month = min(p.success_month, model.ledger.months)
+    money_day = min(month_start(money_month), model.horizon)
+    running_then = program and (abandoned_by_judge is None or abandoned_by_judge[0] > money_day)
+    gp, cost = model.ledger.run_rate(money_month)
+    covered = running_then and cost > 0 and gp >= cost
 
     def seated(s: Any) -> bool:
         return s.hired_day <= judge_day and (s.left_day is None or s.left_day > judge_day)
@@ -149,8 +155,9 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     first_seated = first is not None and seated(first)
     any_seated = any(seated(s) for s in model.specialists)
     no_seat = p.specialist_seats == 0
-    succeeded = running and bar_met and (first_seated or no_seat)
-    program_succeeded = running and bar_met and (any_seated or no_seat)
+    milestone = running and bar_met and (first_seated or no_seat)
+    succeeded = running and covered and (first_seated or no_seat)
+    program_succeeded = running and covered and (any_seated or no_seat)
     start, end = model.market.n_own_start, model.market.n_held
     decline = 1.0 - (end / start) ** (1.0 / horizon_years) if horizon_years > 0 else 0.0
     first_tenure = None
@@ -161,6 +168,7 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         censored = first.left_day is None
     return {
         "launch_succeeded": bool(succeeded),
+        "year_one_bookings_milestone": bool(milestone),
         "first_milestone_met": bool(first is not None and first.first_milestone_met),
         "specialists_hired": model.specialists_hired,
         "specialists_lost": model.specialists_lost,
@@ -198,7 +206,16 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         "specialist_overbooked_days": int(model.overbooked_days),
         "leads_lost_to_capacity": int(model.leads_lost_to_capacity),
         **money_summary(model),
+        "run_rate_cover": round(gp / cost, 6) if program and cost > 0 else None,
+        "managed_print_price_ratio": _round_or_none(model.ledger.mps_price_ratio()),
+        "gross_margin_per_sales_pay": (
+            round(model.ledger.signed_year_gm / pay, 6) if (pay := model.ledger.sales_pay()) > 0
+            else None),
     }
+
+
+def _round_or_none(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)
 
 
 def _rate(losses: int, exposure_days: float) -> float | None:
