@@ -447,8 +447,9 @@ class Params:
         "after the help desk, technicians and tools that deliver it, so the delivery cost "
         "grows with the seats. Managed print's margin follows from the service margin and "
         "its discount.",
-        source="evidence:msp-gross-margin; disciplined MSPs reach 45-50 %, many aim at 50 % "
-        "and land at 30-40 % [C]",
+        source="evidence:microsoft-partner-managed-services; evidence:mspnotes-2024-margins; "
+        "evidence:stasieczko-2023-mits-numbers; MSPs aim at 45-50 % and often land at 30-40 "
+        "% [C]",
     )
     prospect_cooldown_days: int = _p(
         180, 0, 730, unit="days", label="Cool-down after a lost opportunity", group="market",
@@ -1047,9 +1048,10 @@ class Params:
         "delivery cost and the service it replaces, with the leases taken over) covers the "
         "program's running cost (pay with burden, running costs, managed overhead). Judged "
         "at the run's last month when the run is shorter.",
-        source="evidence:mits-36-months-imagesource; managed services should reach about 30 % "
-        "of a dealer's revenue within 36 months; dealers' IT practices were still "
-        "unprofitable after three years (Service Leadership via GreatAmerica, 2017) [C]",
+        source="evidence:ryne-2016-managed-services-program; "
+        "evidence:greatamerica-2017-dippell; a dealer should be on a path to profit in managed "
+        "services within 36 months; dealers' IT practices were still unprofitable after three "
+        "years [C]",
     )
     prior_failed_specialists: int = _p(
         2, 0, 5, unit="specialists", label="Earlier failures", group="owner",
@@ -1209,35 +1211,39 @@ class Params:
         help="Managed print replaces an account's service and supplies billing (the lease "
         "stays): its monthly price is that billing, on the day it signs, less this discount. "
         "Managed print is sold on savings, so the price never exceeds what the account paid.",
-        source="evidence:mps-sold-on-savings; sold on savings, no measured discount found: "
-        "an estimate inside the 10-30 % savings vendors advertise [U]",
+        source="estimate: managed print is sold on savings (one cost per page, supplies "
+        "included), but no measured discount against the billing it replaces was found [U]",
     )
     service_margin: float = _p(
         0.50, 0.2, 0.7, unit="share", label="Service and supplies gross margin", group="money",
         help="Gross margin of the service and supplies part of an account's billing. The "
         "service and supplies a managed print contract replaces are lost at this margin, and "
         "the contract costs what that service cost to deliver.",
-        source="evidence:mps-compensation-imagesource; service and supplies mix, toner margins "
-        "20-40 %, service labour higher; dealers' service margin about 50 % [C/U]",
+        source="evidence:rolla-dunn-2009-mps-compensation; "
+        "evidence:printtrackerpro-toner-margins; managed print revenue is about 65 % supplies "
+        "and 35 % service, toner earns 20-40 % and service labour more; about 50 % for the "
+        "two is our estimate [C/U]",
     )
     mit_fee_per_seat: float = _p(
         160.0, 50.0, 400.0, unit="$/seat/month", label="Managed IT fee per seat",
         group="money",
         help="Monthly fee of a managed IT contract for each user (seat) at the account.",
-        source="evidence:msp-benchmark-pharallax; average $150-185, healthy $185-250 a user "
-        "a month; a dealer new to IT prices near the bottom [C]",
+        source="evidence:pharallax-msp-benchmark; evidence:stasieczko-mps-not-the-door; "
+        "$150-185 a user a month on average, at least $160 a seat; a dealer new to IT prices "
+        "near the bottom [C]",
     )
     mit_seats_per_account: float = _p(
         20.0, 1.0, 300.0, unit="seats", label="Seats per account", group="money",
         help="Mean number of users (seats) at an account, drawn log-normally across accounts "
         "when the market is created; a managed IT contract bills every seat.",
-        source="evidence:mps-not-the-door-stasieczko; a 25-user client in the trade's "
-        "example, 80-150-seat deals are the large ones [C/U]",
+        source="evidence:stasieczko-mps-not-the-door; evidence:msp-economics-pages; a "
+        "25-user client in one example, 80-150-seat deals the long, large ones; the mean of a "
+        "copier dealer's accounts is our estimate [C/U]",
     )
     mit_seats_sigma: float = _p(
         0.7, 0.0, 1.5, unit="log-sd", label="Seats spread", group="money",
         help="Log-normal spread of seats across accounts.",
-        source="evidence:mps-not-the-door-stasieczko; an estimate of the spread [U]",
+        source="estimate: offices from a few users to about a hundred [U]",
     )
     managed_overhead_share: float = _p(
         0.10, 0.0, 0.30, unit="share of managed revenue", label="Managed services overhead",
@@ -1246,7 +1252,7 @@ class Params:
         "business (account management, the service desk's management, billing) as a share "
         "of managed revenue, beyond the specialist's pay and the program's running costs. "
         "Booked each month, so it lowers both the cash and the earnings a buyer values.",
-        source="evidence:msp-overhead-estimate; no benchmark found: set so a managed "
+        source="estimate: no benchmark of an MSP's overhead was found; set so a managed "
         "business at a 40 % gross margin keeps well under its margin as earnings [U]",
     )
     # ---------------------------------------------------------------- simulation
