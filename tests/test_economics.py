@@ -145,6 +145,10 @@ def test_success_is_the_run_rate_bar(runs):
         abandoned = r.events.query("kind == 'program_abandoned'").day
         running = abandoned.empty or abandoned.iloc[0] > month_start(month)
         assert s["launch_succeeded"] == (seated and running and gp >= cost), (strategy, seed)
+        assert s["first_specialist_year_one"] == (seated and (
+            abandoned.empty or abandoned.iloc[0] > 365)), (strategy, seed)
+        if s["launch_succeeded"] or s["year_one_bookings_milestone"]:
+            assert s["first_specialist_year_one"]
         if s["launch_succeeded"]:
             assert s["program_succeeded"]
 

@@ -218,6 +218,10 @@ SUMMARY: tuple[KPI, ...] = (
        "signed in year one bring gross profit over their term of at least the launch bar "
        "(launch_cover years of his base salary): the launch bar before success was judged on "
        "money."),
+    _k("first_specialist_year_one", "flag", "share of runs",
+       "First specialist still in the seat at month 12",
+       "At month 12 the program runs and the FIRST specialist is still in the seat: the "
+       "launch survived its first year (the first half of a successful launch)."),
     _k("first_milestone_met", "flag", "share of runs", "First quota review met",
        "The first specialist met the first milestone at the first quota review.", key=True),
     _k("specialists_hired", "count", "people", "Specialists hired",

@@ -169,6 +169,7 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     return {
         "launch_succeeded": bool(succeeded),
         "year_one_bookings_milestone": bool(milestone),
+        "first_specialist_year_one": bool(running and first_seated),
         "first_milestone_met": bool(first is not None and first.first_milestone_met),
         "specialists_hired": model.specialists_hired,
         "specialists_lost": model.specialists_lost,
