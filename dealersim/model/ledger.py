@@ -309,7 +309,8 @@ def enterprise_value(ledger: Ledger) -> float:
 
     Earnings are the last 12 months' net cash (gross profit after program costs) less the
     hardware business's overhead (``overhead_share`` of hardware revenue; the managed business's
-    selling and delivery costs are in its margin and the program lines); the recurring share
+    delivery cost is in its margin, its selling and service-management overhead in the
+    ``managed_overhead`` line and the program lines); the recurring share
     is managed revenue over all revenue in those months. A business that earns nothing is
     valued at 0 here.
     """
