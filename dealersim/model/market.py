@@ -16,6 +16,7 @@ from enum import IntEnum
 import numpy as np
 
 from dealersim.model.clock import month_start, months_later
+from dealersim.model.economics import mps_price_share
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Stage, is_legal
 from dealersim.model.params import Params
 
@@ -185,6 +186,9 @@ class Market:
         self.relationship[n_own:] = rng.beta(m * k, (1.0 - m) * k, size=n_comp)
         first_month = rng.integers(1, p.lease_term_months + 1, size=n)
         self.lease_end = month_start(first_month)
+        sigma = p.mit_seats_sigma  # users at the account: managed IT bills per seat
+        mu = np.log(p.mit_seats_per_account) - sigma**2 / 2
+        self.seats = np.maximum(1.0, np.round(rng.lognormal(mu, sigma, size=n)))
 
         self.managed = np.zeros(n, dtype=np.int8)
         self.managed_mrr = np.zeros(n)
@@ -365,15 +369,23 @@ class Market:
         idx = self.contracts.pop(day)
         return np.unique(idx[self.managed_end[idx] == day]) if idx.size else idx
 
-    def deal_mrr(self, i: int) -> float:
-        """Monthly recurring revenue of the managed deal pitched to account ``i``."""
-        mps = float(self.devices[i]) * self.params.mps_mrr_per_device
-        return mps * (self.params.mit_mrr_multiplier if self.product[i] == MIT else 1.0)
+    def deal_mrr(self, i: int, level: float = 1.0) -> float:
+        """Monthly recurring revenue of the managed deal pitched to account ``i``.
+
+        Managed IT: the account's seats times the fee per seat. Managed print: the service and
+        supplies part of the account's billing at today's print ``level`` (the print volume
+        relative to the start, which scales the billing), less the discount
+        (:mod:`dealersim.model.economics`).
+        """
+        if self.product[i] == MIT:
+            return float(self.seats[i]) * self.params.mit_fee_per_seat
+        return float(self.lease_value[i]) * level * mps_price_share(self.params)
 
     def deal_mrrs(self, idx: np.ndarray) -> np.ndarray:
-        """:meth:`deal_mrr` of every account in ``idx`` at once."""
-        mps = self.devices[idx] * self.params.mps_mrr_per_device
-        return mps * np.where(self.product[idx] == MIT, self.params.mit_mrr_multiplier, 1.0)
+        """:meth:`deal_mrr` of every account in ``idx`` at once, at start-of-run prices."""
+        p = self.params
+        return np.where(self.product[idx] == MIT, self.seats[idx] * p.mit_fee_per_seat,
+                        self.lease_value[idx] * mps_price_share(p))
 
     # ---------------------------------------------------------------- sampling
     def sample_prospect(

@@ -447,26 +447,18 @@ class Params:
         source="evidence:photizo-2015-mps-customers; evidence:proxuma-msp-contracts; 13 % intend "
         "to switch provider; MSPs renew 85-90 % [B/U]",
     )
-    mps_mrr_per_device: float = _p(
-        150.0, 20.0, 400.0, unit="$/month", label="MPS revenue per device", group="market",
-        help="Monthly recurring revenue of a managed print contract per device.",
-        source="estimate: no trade figure for managed print revenue per device was found [U]",
-    )
     mit_share: float = _p(
         0.2, 0.0, 1.0, unit="share", label="Managed IT share of deals", group="market",
         help="Share of managed deals that are managed IT rather than managed print.",
         source="estimate: most of a copier dealer's managed deals are print; managed IT is the "
         "smaller share [U]",
     )
-    mit_mrr_multiplier: float = _p(
-        3.0, 1.0, 10.0, unit="x MPS", label="Managed IT size", group="market",
-        help="Managed IT monthly revenue as a multiple of the same account's MPS revenue.",
-        source="evidence:pharallax-msp-benchmark; evidence:stasieczko-mps-not-the-door; managed "
-        "IT bills $150-250 a seat a month, several times a client's print [C]",
-    )
     managed_margin: float = _p(
-        0.40, 0.1, 0.7, unit="share", label="Managed gross margin", group="market",
-        help="Gross margin on managed-services revenue once live.",
+        0.40, 0.1, 0.7, unit="share", label="Managed IT gross margin", group="market",
+        help="Gross margin of a live managed IT contract: what is left of its per-seat fee "
+        "after the help desk, technicians and tools that deliver it, so the delivery cost "
+        "grows with the seats. Managed print's margin follows from the service margin and "
+        "its discount.",
         source="evidence:microsoft-partner-managed-services; evidence:mspnotes-2024-margins; "
         "evidence:stasieczko-2023-mits-numbers; MSPs aim at 45-50 % and often land at 30-40 "
         "% [C]",
@@ -1105,6 +1097,18 @@ class Params:
         "salary.",
         source="estimate: the owner's question 'does he pay for himself?' [U]",
     )
+    success_month: int = _p(
+        36, 6, 120, unit="month", label="Month the launch is judged on money", group="owner",
+        help="The launch succeeds when the first specialist is still in the seat at month 12 "
+        "and, over the three months up to this month, the managed gross profit (after "
+        "delivery cost and the service it replaces, with the leases taken over) covers the "
+        "program's running cost (pay with burden, running costs, managed overhead). Judged "
+        "at the run's last month when the run is shorter.",
+        source="evidence:ryne-2016-managed-services-program; "
+        "evidence:greatamerica-2017-dippell; a dealer should be on a path to profit in managed "
+        "services within 36 months; dealers' IT practices were still unprofitable after three "
+        "years [C]",
+    )
     prior_failed_specialists: int = _p(
         2, 0, 5, unit="specialists", label="Earlier failures", group="owner",
         help="Specialists who failed in the seat before this run (they raise the walls).",
@@ -1138,9 +1142,11 @@ class Params:
         "[B/C]",
     )
     monthly_quota_mrr: float = _p(
-        325.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
+        100.0, 0.0, 20000.0, unit="$/month", label="Monthly quota", group="comp plan",
         help="New managed MRR the specialist must book per month once the quota applies.",
-        source="estimate: about the launch bar spread over 12 months ($3,906 over 12) [U]",
+        source="estimate: about one managed print deal every two months at the trade's "
+        "prices (a four-device account's service and supplies less the discount, about "
+        "$185 a month) [U]",
     )
     quota_ramp_days: int = _p(
         0, 0, 365, unit="days", label="Quota ramp", group="comp plan",
@@ -1216,10 +1222,11 @@ class Params:
         source="estimate: $500-$5,000 a month [U]",
     )
     service_share: float = _p(
-        0.3, 0.0, 0.6, unit="share of hardware GP", label="Service and supplies replaced",
+        0.3, 0.0, 0.6, unit="share of hardware billing", label="Service and supplies replaced",
         group="money",
-        help="Share of an account's hardware lease-and-service revenue and gross profit that "
-        "is service and supplies, which its managed print contract replaces (cannibalisation).",
+        help="Share of an account's hardware lease-and-service billing that is service and "
+        "supplies, which its managed print contract replaces (cannibalisation, lost at the "
+        "service margin).",
         source="estimate: service and supplies are 20-50 % of a copier account's billing [U]",
     )
     discount_rate: float = _p(
@@ -1259,6 +1266,57 @@ class Params:
         "multiple; below it the multiple rises in proportion from the hardware multiple.",
         source="evidence:msp-broker-valuation-guides; the top of the range needs 60-65 % "
         "contracted recurring revenue [C]",
+    )
+    # ---------------------------------------------- money: managed-services unit economics
+    mps_discount: float = _p(
+        0.15, 0.0, 0.5, unit="share of the replaced billing", label="Managed print discount",
+        group="money",
+        help="Managed print replaces an account's service and supplies billing (the lease "
+        "stays): its monthly price is that billing, on the day it signs, less this discount. "
+        "Managed print is sold on savings, so the price never exceeds what the account paid.",
+        source="estimate: managed print is sold on savings (one cost per page, supplies "
+        "included), but no measured discount against the billing it replaces was found [U]",
+    )
+    service_margin: float = _p(
+        0.50, 0.2, 0.7, unit="share", label="Service and supplies gross margin", group="money",
+        help="Gross margin of the service and supplies part of an account's billing. The "
+        "service and supplies a managed print contract replaces are lost at this margin, and "
+        "the contract costs what that service cost to deliver.",
+        source="evidence:rolla-dunn-2009-mps-compensation; "
+        "evidence:printtrackerpro-toner-margins; managed print revenue is about 65 % supplies "
+        "and 35 % service, toner earns 20-40 % and service labour more; about 50 % for the "
+        "two is our estimate [C/U]",
+    )
+    mit_fee_per_seat: float = _p(
+        160.0, 50.0, 400.0, unit="$/seat/month", label="Managed IT fee per seat",
+        group="money",
+        help="Monthly fee of a managed IT contract for each user (seat) at the account.",
+        source="evidence:pharallax-msp-benchmark; evidence:stasieczko-mps-not-the-door; "
+        "$150-185 a user a month on average, at least $160 a seat; a dealer new to IT prices "
+        "near the bottom [C]",
+    )
+    mit_seats_per_account: float = _p(
+        20.0, 1.0, 300.0, unit="seats", label="Seats per account", group="money",
+        help="Mean number of users (seats) at an account, drawn log-normally across accounts "
+        "when the market is created; a managed IT contract bills every seat.",
+        source="evidence:stasieczko-mps-not-the-door; evidence:msp-economics-pages; a "
+        "25-user client in one example, 80-150-seat deals the long, large ones; the mean of a "
+        "copier dealer's accounts is our estimate [C/U]",
+    )
+    mit_seats_sigma: float = _p(
+        0.7, 0.0, 1.5, unit="log-sd", label="Seats spread", group="money",
+        help="Log-normal spread of seats across accounts.",
+        source="estimate: offices from a few users to about a hundred [U]",
+    )
+    managed_overhead_share: float = _p(
+        0.10, 0.0, 0.30, unit="share of managed revenue", label="Managed services overhead",
+        group="money",
+        help="Selling, service-management and administration cost of running the managed "
+        "business (account management, the service desk's management, billing) as a share "
+        "of managed revenue, beyond the specialist's pay and the program's running costs. "
+        "Booked each month, so it lowers both the cash and the earnings a buyer values.",
+        source="estimate: no benchmark of an MSP's overhead was found; set so a managed "
+        "business at a 40 % gross margin keeps well under its margin as earnings [U]",
     )
     # ---------------------------------------------------------------- simulation
     years: float = _p(

@@ -161,7 +161,7 @@ class Pipeline:
         """
         m = self.model
         mk, day = m.market, m.day
-        mrr = mk.deal_mrr(i)
+        mrr = mk.deal_mrr(i, m.volume_on(day))  # managed print: at today's billing
         m.ledger.signed(m, i, mrr)
         if mk.holder[i] == COMPETITOR:  # we take the account over: a new lease with us
             mk.gain(np.array([i]))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dealersim.model.clock import month_start
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Source
 from dealersim.model.ledger import (
@@ -143,6 +144,11 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     abandoned_by_judge = model.events.first("program_abandoned")
     running = program and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
     bar_met = books.booked_year1 >= p.launch_target_mrr
+    money_month = min(p.success_month, model.ledger.months)
+    money_day = min(month_start(money_month), model.horizon)
+    running_then = program and (abandoned_by_judge is None or abandoned_by_judge[0] > money_day)
+    gp, cost = model.ledger.run_rate(money_month)
+    covered = running_then and cost > 0 and gp >= cost
 
     def seated(s: Any) -> bool:
         return s.hired_day <= judge_day and (s.left_day is None or s.left_day > judge_day)
@@ -150,8 +156,9 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     first_seated = first is not None and seated(first)
     any_seated = any(seated(s) for s in model.specialists)
     no_seat = p.specialist_seats == 0
-    succeeded = running and bar_met and (first_seated or no_seat)
-    program_succeeded = running and bar_met and (any_seated or no_seat)
+    milestone = running and bar_met and (first_seated or no_seat)
+    succeeded = running and covered and (first_seated or no_seat)
+    program_succeeded = running and covered and (any_seated or no_seat)
     start, end = model.market.n_own_start, model.market.n_held
     decline = 1.0 - (end / start) ** (1.0 / horizon_years) if horizon_years > 0 else 0.0
     first_tenure = None
@@ -162,6 +169,8 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         censored = first.left_day is None
     return {
         "launch_succeeded": bool(succeeded),
+        "year_one_bookings_milestone": bool(milestone),
+        "first_specialist_year_one": bool(running and first_seated),
         "first_milestone_met": bool(first is not None and first.first_milestone_met),
         "specialists_hired": model.specialists_hired,
         "specialists_lost": model.specialists_lost,
@@ -199,7 +208,16 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         "specialist_overbooked_days": int(model.overbooked_days),
         "leads_lost_to_capacity": int(books.leads_lost_to_capacity),
         **money_summary(model),
+        "run_rate_cover": round(gp / cost, 6) if program and cost > 0 else None,
+        "managed_print_price_ratio": _round_or_none(model.ledger.mps_price_ratio()),
+        "gross_margin_per_sales_pay": (
+            round(model.ledger.signed_year_gm / pay, 6) if (pay := model.ledger.sales_pay()) > 0
+            else None),
     }
+
+
+def _round_or_none(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)
 
 
 def _rate(losses: int, exposure_days: float) -> float | None:

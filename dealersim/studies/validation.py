@@ -80,9 +80,15 @@ def _mean(rows: list[dict], key: str, fmt: str = "{:.3f}") -> tuple[float, str]:
     return m, f"{fmt.format(m)} (95% CI {fmt.format(lo)} to {fmt.format(hi)})"
 
 
+LAUNCH = "first_specialist_year_one"
+"""The story's launch: the first specialist still in the seat at month 12 with the program
+running. Success itself (``launch_succeeded``) is judged on money, which the story does not
+tell; its patterns are about the seat."""
+
+
 def _success_of(arm: str) -> Callable[[dict[str, list[dict]]], tuple[float, str]]:
     def measure(runs: dict[str, list[dict]]) -> tuple[float, str]:
-        return _rate(runs[arm], "launch_succeeded")
+        return _rate(runs[arm], LAUNCH)
 
     return measure
 
@@ -172,7 +178,7 @@ STORY = "evidence:lamb-2016"
 CHECKS: tuple[Check, ...] = (
     Check("P1", "overlay launch success", "10-30 %",
           f"author's '8 of 10 dealerships' (opinion, {STORY} beat 16)",
-          lambda r: _rate(r["overlay"], "launch_succeeded"), lambda v: 0.10 <= v <= 0.30),
+          lambda r: _rate(r["overlay"], LAUNCH), lambda v: 0.10 <= v <= 0.30),
     Check("P2", "overlay first milestone met", "<= 25 %", f"{STORY} beats 5, 11",
           lambda r: _rate(r["overlay"], "first_milestone_met"), lambda v: v <= 0.25),
     Check("P2", "overlay median first-specialist tenure", "90-180 days",
@@ -184,7 +190,7 @@ CHECKS: tuple[Check, ...] = (
     Check("P3", "overlay warm intro share (median run)", "<= 20 %", f"{STORY} beat 10",
           _median_share("overlay", "warm_intro_share"), lambda v: v <= 0.20),
     Check("P4", "planned launch success", ">= 75 %", f"{STORY} beats 13-15",
-          lambda r: _rate(r["planned"], "launch_succeeded"), lambda v: v >= 0.75),
+          lambda r: _rate(r["planned"], LAUNCH), lambda v: v >= 0.75),
     Check("P4", "planned walls fall, day 0 to day 60", "fall",
           "evidence:zoltners-2011-who-owns-customers: credit and enforcement lower guarding",
           _wall_change("planned"), lambda v: v < 0),
@@ -202,9 +208,9 @@ CHECKS: tuple[Check, ...] = (
     Check("P7", "dials/day under ask-permission vs without", "ratio <= 0.70",
           f"{STORY} beat 7", _dials_ratio, lambda v: v <= 0.70),
     Check("P8", "overlay success with top skill", "<= 50 %", f"{STORY} beat 13",
-          lambda r: _rate(r["overlay_skill_high"], "launch_succeeded"), lambda v: v <= 0.50),
+          lambda r: _rate(r["overlay_skill_high"], LAUNCH), lambda v: v <= 0.50),
     Check("P8", "planned success with default skill", ">= 75 %", f"{STORY} beat 13",
-          lambda r: _rate(r["planned"], "launch_succeeded"), lambda v: v >= 0.75),
+          lambda r: _rate(r["planned"], LAUNCH), lambda v: v >= 0.75),
     Check("P2", "overlay tenure spread: busiest leaving day", "<= 50 % of first specialists",
           f"{STORY} beat 12: leaving is a decision, not a date", _tenure_mode_share,
           lambda v: v <= 0.50),
@@ -326,11 +332,11 @@ timed to, and their contracts (48 months) cannot end yet, so a 3-year rate overs
 renewals.
 P7 compares the same seeds with the ask-permission rule always on versus never on.
 
-**Definitions.** A launch succeeds only if the **first** specialist is still in the
-seat at month 12, the program runs, and the deals signed in year one bring gross profit over
-their contract term of at least one year of his base salary (booked MRR of at least $3,906 a
-month with the defaults); a successor who happens to be seated does not count
-(`program_succeeded` keeps that view). Tenure comes from a daily quit hazard (income gap and
+**Definitions.** The story's launch (P1, P4, P8, P9) is the **first** specialist still in the
+seat at month 12 with the program running (`first_specialist_year_one`); a successor who happens
+to be seated does not count. Success on money (`launch_succeeded`: that, and by month 36 the
+managed gross profit covering the program's running cost) is reported in docs/money.md: the
+story does not tell it. Tenure comes from a daily quit hazard (income gap and
 morale), so P2 also checks that no single day holds more than half of the first specialists
 who left (censored runs excluded) and that a longer extension (a grace period before the cut)
 never shortens the mean first-year tenure (tenure capped at 365 days, arms at 0, 30 and 90

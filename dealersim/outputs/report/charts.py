@@ -285,7 +285,7 @@ DRIVER_LABELS = {
     "replaced": "Service and supplies replaced",
     "specialist": "Specialist pay, burden and commissions",
     "reps": "Reps' credit and training",
-    "running": "Hiring, implementation and running costs",
+    "running": "Hiring, implementation, running costs and overhead",
 }
 """Plain labels of :data:`dealersim.studies.compare.DRIVERS`."""
 
