@@ -301,7 +301,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--knockouts", action="store_true",
                    help="switch each story mechanism off in turn (same seeds with and without) "
                    "and write the paired effects on launch success, the first specialist's "
-                   "tenure, year-one revenue and cash, with 95 %% intervals")
+                   "tenure, year-one revenue and cash, each with its interval")
     p.add_argument("--years", metavar="Y", type=years_type,
                    help="with --knockouts: simulated years (default: the money horizon, "
                    f"{spec('money_years').default:g})")
