@@ -174,7 +174,7 @@ def test_cli_writes_csv(tmp_path, capsys):
     assert len(lines) == len(MECHANISMS) * len(MEASURES)
     text = docs.read_text()
     assert text.startswith("# Validation\n\nthe patterns\n")
-    assert "Budget of this table: 2 replicates, 1 team size(s), 0.25 years" in text
+    assert "Budget of this table: 2 replicates, team size 4 (hardware reps), 0.25 years" in text
     assert text.count("| overlay | 4 |") == 7 and text.count("| planned | 4 |") == 6
 
 
