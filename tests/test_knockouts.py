@@ -195,3 +195,15 @@ def test_bad_input_one_line(tmp_path, monkeypatch, capsys, argv, needle):
     assert code == 2
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_patterns_page_keeps_the_knockout_section(tmp_path):
+    from dealersim.studies.knockouts import END, START
+    from dealersim.studies.validation import write_markdown
+
+    page = tmp_path / "validation.md"
+    page.write_text(f"old patterns\n\n{START}\nthe knock-out table\n{END}\n")
+    write_markdown([], page, 1, 0.0)
+    text = page.read_text()
+    assert "old patterns" not in text and text.startswith("# Validation")
+    assert f"{START}\nthe knock-out table\n{END}" in text
