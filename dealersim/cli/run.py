@@ -19,13 +19,15 @@ from dealersim.cli.common import (
     count_type,
     fail,
     file_path_type,
+    one_line,
     out_dir_type,
     scenario_type,
     simulate_default,
     summary_table,
+    years_type,
 )
 from dealersim.cli.compare import run_demo
-from dealersim.model.params import field_specs, params_table
+from dealersim.model.params import field_specs, params_table, spec
 from dealersim.model.params import format_value as format_cell
 from dealersim.model.results import RunResult, simulate
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
@@ -39,9 +41,21 @@ from dealersim.outputs.docs import (
     update_params_table,
 )
 from dealersim.outputs.plots import save_run
+from dealersim.studies.knockouts import SIZES as KNOCKOUT_SIZES
+from dealersim.studies.knockouts import main_knockouts
 from dealersim.studies.validation import DEFAULT_REPLICATES, main_validate
 
 DEMO_OUT = Path("out") / "demo"
+
+
+def team_size_type(text: str) -> int:
+    """``validate --sizes``: a team size within the bounds of the ``n_reps`` parameter."""
+    try:
+        return spec("n_reps").parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(one_line(exc).removeprefix("n_reps: ")) from None
+
+
 validate_replicates = count_type(MAX_REPLICATES, "replicates per check")
 """``validate --replicates``: 1 to ``MAX_REPLICATES``."""
 
@@ -221,7 +235,23 @@ def reference_pages(folder: Path, parser: argparse.ArgumentParser, *, check: boo
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """``dealersim validate``: the validation checks (``dealersim.studies.validation``)."""
+    """``dealersim validate``: the checks, or with ``--knockouts`` the knock-out table.
+
+    The checks are ``dealersim.studies.validation``'s, the knock-outs
+    ``dealersim.studies.knockouts``'.
+    """
+    if args.knockouts:
+        if args.out is None:
+            raise UsageError("--knockouts needs --out DIR (where knockouts.csv is written)")
+        if args.replicates < 2:
+            raise UsageError(f"--replicates: {args.replicates} is too few for --knockouts; "
+                             "expected at least 2 (an interval needs two pairs)")
+        sizes = tuple(dict.fromkeys(args.sizes)) if args.sizes else KNOCKOUT_SIZES
+        return main_knockouts(args.replicates, args.out, years=args.years, sizes=sizes,
+                              docs=args.docs)
+    for option in ("years", "sizes", "docs"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option} applies only with --knockouts")
     return int(main_validate(args.replicates, args.out))
 
 
@@ -267,5 +297,18 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    help=f"replicate runs per check, 1 to {MAX_REPLICATES:,} "
                    f"(default: {DEFAULT_REPLICATES})")
     p.add_argument("--out", metavar="DIR", type=out_dir_type,
-                   help="write the validation results here")
+                   help="write the validation results here (with --knockouts: knockouts.csv)")
+    p.add_argument("--knockouts", action="store_true",
+                   help="switch each story mechanism off in turn (same seeds with and without) "
+                   "and write the paired effects on launch success, the first specialist's "
+                   "tenure, year-one revenue and cash, each with its interval")
+    p.add_argument("--years", metavar="Y", type=years_type,
+                   help="with --knockouts: simulated years (default: the money horizon, "
+                   f"{spec('money_years').default:g})")
+    p.add_argument("--sizes", metavar="N", type=team_size_type, nargs="+",
+                   help="with --knockouts: team sizes in hardware reps (default: "
+                   f"{' '.join(map(str, KNOCKOUT_SIZES))})")
+    p.add_argument("--docs", metavar="FILE", type=file_path_type,
+                   help="with --knockouts: also update the knock-out section of this Markdown "
+                   "file (e.g. docs/validation.md)")
 

@@ -22,6 +22,7 @@ from dealersim.model.kpis import kpi
 from dealersim.model.params import spec
 from dealersim.model.results import package_version
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
+from dealersim.studies.knockouts import kept_section
 
 DEFAULT_REPLICATES = 100
 """Replicates per arm and size (the documented results use 100)."""
@@ -360,6 +361,9 @@ calibration target and is marked as such. Which parameters were calibrated to wh
 listed in [model.md](model.md#calibration). Sources written `evidence:<id>` are entries of
 the [evidence page](evidence.md), where the story's beats are numbered.
 """
+    knockouts = kept_section(path)  # written by 'validate --knockouts'; kept as it stands
+    if knockouts:
+        text += "\n" + knockouts + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 

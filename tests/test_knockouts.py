@@ -1,0 +1,209 @@
+"""The knock-out switches and ``dealersim validate --knockouts``.
+
+Each switch test runs the strategy where the mechanism acts, with and without the switch, on
+the same seed (4 reps, 1 year), and checks that the mechanism shows in the first run and is
+gone in the second. Deterministic: fixed seeds, no tolerance needed.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from dealersim.cli.main import main
+from dealersim.model.dealership import DealershipModel
+from dealersim.model.people.hardware_rep import HardwareRep
+from dealersim.model.results import summarize
+from dealersim.studies.knockouts import (
+    COLUMNS,
+    MEASURES,
+    MECHANISMS,
+    csv_text,
+    knockouts,
+    mechanism,
+)
+
+SHORT = {"n_reps": 4, "years": 1.0}
+SEED = 7
+
+
+def _run(name: str, off: bool, seed: int = SEED, **extra):
+    m = mechanism(name)
+    over = {**SHORT, **extra, **(dict(m.off) if off else {})}
+    model = DealershipModel(m.strategy, rng=seed, **over)
+    model.run()
+    return model
+
+
+def _pair(name: str, seed: int = SEED, **extra):
+    return _run(name, False, seed, **extra), _run(name, True, seed, **extra)
+
+
+def _first_seed(pred, name: str, **extra):
+    """The first of seeds 1-40 whose run with the mechanism shows it (pred true)."""
+    for seed in range(1, 41):
+        model = _run(name, False, seed, **extra)
+        if pred(model):
+            return seed, model
+    pytest.fail(f"{name}: the mechanism never showed in 40 seeds")
+
+
+def test_every_mechanism_has_a_switch():
+    assert len(MECHANISMS) == 13
+    assert len({m.name for m in MECHANISMS}) == 13
+    for m in MECHANISMS:
+        assert m.strategy in ("overlay", "planned") and m.off
+
+
+def test_walls_from_calls_and_deals(monkeypatch):
+    rises: list[float] = []
+    real = HardwareRep.raise_wall
+
+    def record(self, amount):
+        rises.append(amount)
+        real(self, amount)
+
+    monkeypatch.setattr(HardwareRep, "raise_wall", record)
+    _run("walls_from_calls_and_deals", False, launch_surprise=0.0)
+    assert max(rises) > 0  # calls and deals raise walls
+    rises.clear()
+    _run("walls_from_calls_and_deals", True, launch_surprise=0.0)
+    assert max(rises, default=0.0) <= 0  # nothing but relief is left
+
+
+def test_ask_permission_rule():
+    seed, _ = _first_seed(lambda m: summarize(m)["permission_requests"] > 0,
+                          "ask_permission_rule")
+    assert summarize(_run("ask_permission_rule", True, seed))["permission_requests"] == 0
+
+
+def test_open_territory():
+    def hardware(model):
+        return sum(s.hw_commission for s in model.specialists)
+
+    seed, _ = _first_seed(lambda m: hardware(m) > 0, "open_territory")
+    assert hardware(_run("open_territory", True, seed)) == 0
+
+
+@pytest.mark.parametrize(("name", "kinds"), [
+    ("salary_cut", {"salary_cut", "extension"}),
+    ("extension", {"extension"}),
+    ("call_for_help", {"asks_for_help", "shrug"}),
+])
+def test_story_beats_removed(name, kinds):
+    seed, _ = _first_seed(lambda m: kinds <= m.events.kinds(), name)
+    assert not kinds & _run(name, True, seed).events.kinds()
+
+
+def test_extension_off_cuts_at_once():
+    seed, _ = _first_seed(lambda m: "extension" in m.events.kinds(), "extension")
+    assert "salary_cut" in _run("extension", True, seed).events.kinds()
+
+
+def test_earlier_failures():
+    on, off = _pair("earlier_failures")
+    assert summarize(on)["wall_mean_day0"] > summarize(off)["wall_mean_day0"]
+
+
+def test_credit():
+    on, off = _pair("credit")
+    assert all(r.credit > 0 for r in on.reps)
+    assert all(r.credit == 0 for r in off.reps)
+
+
+def test_leading_manager():
+    on, off = _pair("leading_manager")
+    assert on.manager.leads and not off.manager.leads
+
+
+def test_rules_of_engagement():
+    on, off = _pair("rules_of_engagement")
+    rises = []
+    for model in (on, off):
+        rep = model.reps[0]
+        rep.raise_wall(-1.0)  # from the floor, so the rise is not clipped at 1
+        rep.touched(1, asked=False)
+        rises.append(float(model.team.wall[0]))
+    assert rises[0] < rises[1]  # a call upsets the rep less under the rules
+
+
+def test_training():
+    on, off = _pair("training")
+    assert on.reps[0].spotting() > off.reps[0].spotting() == off.params.untrained_spotting
+
+
+def test_announcement():
+    on, off = _pair("announcement")
+    assert "announcement" in on.events.kinds()
+    assert "announcement" not in off.events.kinds()
+
+
+def test_owner_steps_in():
+    on, off = _pair("owner_steps_in")
+    assert on.owner.interventions > 0
+    assert off.owner.interventions == 0
+
+
+def test_unknown_mechanism_one_line():
+    with pytest.raises(ValueError, match="^mechanism: 'x' is unknown; expected one of walls"):
+        knockouts(2, (4,), 0.25, mechanisms=["x"], workers=1)
+
+
+def test_rows_and_csv():
+    names = ["ask_permission_rule", "credit"]
+    rows = knockouts(3, (4, 5), 0.25, mechanisms=names, workers=1, progress=False)
+    assert len(rows) == len(names) * 2 * len(MEASURES)
+    for r in rows:
+        assert r["low"] <= r["effect"] <= r["high"] or r["low"] != r["low"]  # NaN if undefined
+    lines = list(csv.DictReader(csv_text(rows).splitlines()))
+    assert tuple(lines[0]) == COLUMNS
+    assert {(r["mechanism"], r["n_reps"], r["measure"]) for r in lines} == {
+        (n, str(k), m) for n in names for k in (4, 5) for m in MEASURES}
+
+
+def test_cli_writes_csv(tmp_path, capsys):
+    out = tmp_path / "ko"
+    docs = tmp_path / "validation.md"
+    docs.write_text("# Validation\n\nthe patterns\n")
+    code = main(["validate", "--knockouts", "--out", str(out), "--replicates", "2",
+                 "--sizes", "4", "--years", "0.25", "--docs", str(docs)])
+    assert code == 0
+    lines = list(csv.DictReader((out / "knockouts.csv").read_text().splitlines()))
+    assert tuple(lines[0]) == COLUMNS
+    assert len(lines) == len(MECHANISMS) * len(MEASURES)
+    text = docs.read_text()
+    assert text.startswith("# Validation\n\nthe patterns\n")
+    assert "Budget of this table: 2 replicates, team size 4 (hardware reps), 0.25 years" in text
+    assert text.count("| overlay | 4 |") == 7 and text.count("| planned | 4 |") == 6
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--knockouts"], "--knockouts needs --out"),
+    (["--knockouts", "--out", "ko", "--replicates", "1"], "at least 2"),
+    (["--knockouts", "--out", "ko", "--sizes", "0"], "--sizes"),
+    (["--knockouts", "--out", "ko", "--years", "99"], "--years"),
+    (["--years", "2"], "--years applies only with --knockouts"),
+])
+def test_bad_input_one_line(tmp_path, monkeypatch, capsys, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["validate", *argv])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_patterns_page_keeps_the_knockout_section(tmp_path):
+    from dealersim.studies.knockouts import END, START
+    from dealersim.studies.validation import write_markdown
+
+    page = tmp_path / "validation.md"
+    page.write_text(f"old patterns\n\n{START}\nthe knock-out table\n{END}\n")
+    write_markdown([], page, 1, 0.0)
+    text = page.read_text()
+    assert "old patterns" not in text and text.startswith("# Validation")
+    assert f"{START}\nthe knock-out table\n{END}" in text
