@@ -24,6 +24,7 @@ own fields win over the drawn values (the skill factor sets the specialist's ski
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import warnings
@@ -130,8 +131,12 @@ def _value(name: str, strategy: str) -> Any:
     return getattr(make_params(strategy), name)
 
 
+@functools.cache
 def factor_table() -> dict[str, Factor]:
-    """Every factor a study may use, by key (values from ``Params`` and the presets)."""
+    """Every factor a study may use, by key (from ``Params`` and the presets).
+
+    Built once and shared: callers must not modify it.
+    """
     skill = spec("specialist_skill")
     planned = strategy_overrides(PLANNED)
     quota = ("quota_ramp_days", "first_milestone_day")
@@ -507,16 +512,19 @@ class Blame:
         if self.design != "full" or len(self.factors) < 2:
             return []
         everything = self.on_vector(self.factors)
-        full_rate = self.cell_with(self.factors).rate
+        matrix = cell_matrix(self.runs, self.factors)
+        rates = {tuple(r[k] == self.factor(k).levels[1] for k in self.factors): r["rate"]
+                 for r in self.cells.to_dict("records")}
+        full_rate = rates[everything]
         single, drop = [], []
         for k in self.factors:
             m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
-                                         self.on_vector([k]))
-            single.append((k, self.cell_with([k]).rate, m, lo, hi))
+                                         self.on_vector([k]), matrix=matrix)
+            single.append((k, rates[self.on_vector([k])], m, lo, hi))
             rest = [o for o in self.factors if o != k]
             m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
-                                         self.on_vector(rest))
-            drop.append((k, self.cell_with(rest).rate, m, lo, hi))
+                                         self.on_vector(rest), matrix=matrix)
+            drop.append((k, rates[self.on_vector(rest)], m, lo, hi))
         best = max(single, key=lambda t: t[1])
         below = [t for t in single if t[4] < 0]
         needed = [t for t in drop if t[4] < 0]
@@ -751,14 +759,15 @@ def measure_effects(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS
 
 
 def cell_contrast(runs: pd.DataFrame, factors: Sequence[str], a: Sequence[int],
-                  b: Sequence[int], column: str = "launch_succeeded") -> tuple[float, float,
-                                                                               float, int]:
+                  b: Sequence[int], column: str = "launch_succeeded",
+                  matrix: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float,
+                                                                                float, int]:
     """Paired difference ``b - a`` between two cells (0/1 tuples) over the shared seeds.
 
     Returns ``(mean, low, high, n)`` (Student t, kept inside the KPI's range of differences);
-    NaN when either cell was not run.
+    NaN when either cell was not run. ``matrix``: :func:`cell_matrix` of ``column``, if known.
     """
-    levels, Y = cell_matrix(runs, factors, column)
+    levels, Y = matrix if matrix is not None else cell_matrix(runs, factors, column)
     where = {tuple(r): n for n, r in enumerate(levels.tolist())}
     if tuple(a) not in where or tuple(b) not in where:
         return (float("nan"), float("nan"), float("nan"), 0)
