@@ -32,6 +32,8 @@ CULTURE = "wall_mean_day0"
 OUTCOME = "launch_succeeded"
 THIRDS: tuple[str, ...] = ("open", "middle", "guarded")
 """The thirds of the day-0 guard, lowest first."""
+MIN_RUNS = 30
+"""Fewest runs per strategy for the report's culture paragraph (10 teams per third)."""
 REFERENCE = "overlay"
 """The strategy whose runs set the cut points (when it is in the runs)."""
 
