@@ -259,3 +259,11 @@ def test_report_culture_section():
                                            strategies=comp.strategies)) is None
     source = ENV.loader.get_source(ENV, "compare.html.j2")[0]
     assert "culture.observe" in source and "culture.sentences" in source
+
+
+def test_cli_factorial_set_on_a_lever_refused(tmp_path, capsys):
+    page = tmp_path / "f.md"
+    code = main(["factorial", "--set", "credit_policy=split", "--path", str(page)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "credit_policy" in err[0]
+    assert not page.exists()

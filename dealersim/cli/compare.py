@@ -241,8 +241,11 @@ def cmd_factorial(args: argparse.Namespace) -> int:
                         str(seed), "--design", args.design,
                         *[f"--set {k}={format_value(v)}" for k, v in sorted(overrides.items())],
                         "--path", str(args.path)])
-    b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=PLAN_FACTORS,
-                  workers=args.workers, design=args.design, command=command)
+    try:
+        b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=PLAN_FACTORS,
+                      workers=args.workers, design=args.design, command=command)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     comp = run_compare(list(DEMO_STRATEGIES), replicates=args.culture_replicates, seed=seed,
                        overrides=overrides, workers=args.workers, series_stride=0,
                        command=command)
