@@ -312,11 +312,14 @@ def blame_specs(replicates: int, seed: int, base: dict[str, Any] | None = None,
     seeds = replicate_seeds(seed, replicates)
     drawn = replicate_draws(posterior, seeds)
     specs = []
-    for c, cell in enumerate(cells(factors, design)):
-        explicit = cell_overrides(factors, cell, base)
-        levels = tuple((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True))
-        for i in range(replicates):
-            index, values = drawn[i]
+    design_cells = [(c, cell_overrides(factors, cell, base),
+                     tuple((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True)))
+                    for c, cell in enumerate(cells(factors, design))]
+    # replicate by replicate, so that a task holds one seed's cells and they share its
+    # hardware-only baseline run in the worker (``results.baseline_ledger``, cached)
+    for i in range(replicates):
+        index, values = drawn[i]
+        for c, explicit, levels in design_cells:
             specs.append(RunSpec(f"{c:02d}-{i:06d}", BASE, seeds[i],
                                  drawn_overrides(values, BASE, explicit),
                                  labels=(("cell", c), *levels, ("replicate", i),
