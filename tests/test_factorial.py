@@ -267,3 +267,30 @@ def test_cli_factorial_set_on_a_lever_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "credit_policy" in err[0]
     assert not page.exists()
+
+
+def test_predicted_plan_contrasts_exact_without_higher_interactions():
+    """In the fraction, 'lever alone' and 'all but one' against the whole plan are predicted
+    from mains and two-factor interactions; with no higher-order terms they are exact."""
+    idx = {f: i for i, f in enumerate(PLAN)}
+
+    def truth(cell):
+        z = np.asarray(cell) - 0.5
+        return (sum(m * z[idx[f]] for f, m in MAIN.items())
+                + sum(g * z[idx[a]] * z[idx[b]] for (a, b), g in INTER.items()))
+
+    pred = blame.predicted_plan_contrasts(_response("resv"), PLAN, "booked_mrr_year1")
+    plan = truth((1,) * 8)
+    for i, f in enumerate(PLAN):
+        alone, without = pred[f]
+        assert alone[0] == pytest.approx(truth(tuple(int(j == i) for j in range(8))) - plan)
+        assert without[0] == pytest.approx(truth(tuple(int(j != i) for j in range(8))) - plan)
+    # a fraction's plan sentence says it is a prediction
+    b = _plan_blame(lambda on, i: all(on.values()))
+    frac_runs = b.runs[[tuple(int(r[f] == blame.factor_table()[f].levels[1]) for f in PLAN)
+                        in set(blame.cells(PLAN, "resv")) for _, r in b.runs.iterrows()]]
+    fb = blame.Blame(runs=frac_runs, cells=blame.cell_table(frac_runs, PLAN),
+                     effects=blame.effect_table(frac_runs, PLAN), logit=None, replicates=30,
+                     seed=0, overrides={}, version="test", command="test", factors=PLAN,
+                     design="resv")
+    assert "Predicted from the main effects" in fb.plan_sentences()[-1]

@@ -250,7 +250,7 @@ def cmd_factorial(args: argparse.Namespace) -> int:
                        overrides=overrides, workers=args.workers, series_stride=0,
                        command=command)
     write_factorial_page(args.path, b, comp, command)
-    for sentence in b.plan_sentences() or b.sentences()[-1:]:
+    for sentence in (b.sentences()[-1:] if b.design != "full" else []) + b.plan_sentences():
         print("- " + sentence)
     print(f"wrote: {args.path}")
     return 0

@@ -162,7 +162,7 @@ def factorial_markdown(b: Blame, *, heading: str = "##") -> str:
              "each effect is a paired contrast computed per seed, with a Student-t 95 % "
              "interval over seeds. Main effect: on minus off, averaged over the other levers. "
              "Interaction a × b: the effect of a with b on minus its effect with b off.", ""]
-    for t in b.plan_sentences() or b.sentences()[-1:]:
+    for t in (b.sentences()[-1:] if b.design != "full" else []) + b.plan_sentences():
         lines += [t, ""]
     head = "| effect | " + " | ".join(kpi(m).label for m in measures) + " |"
     lines += [head, "|" + "---|" * (len(measures) + 1)]
