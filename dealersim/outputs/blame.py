@@ -119,14 +119,20 @@ def write_blame(b: Blame, out: str | Path, *, force: bool = False) -> Path:
 
 # ====================================================================== Markdown for the docs
 
+def _diff(measure: str, x: float) -> str:
+    """A difference in the KPI's format, with no sign on what rounds to zero."""
+    text = fmt(measure, x, diff=True)
+    bare = text.lstrip("+-")
+    return bare if bare.strip("$0.,% pts") == "" else text
+
+
 def _span(measure: str, est: float, low: float, high: float) -> str:
     """``+12 pts (+5 pts to +19 pts)`` in the KPI's own format."""
     if not np.isfinite(est):
         return "n/a"
     if not (np.isfinite(low) and np.isfinite(high)):
-        return fmt(measure, est, diff=True)
-    return (f"{fmt(measure, est, diff=True)} ({fmt(measure, low, diff=True)} to "
-            f"{fmt(measure, high, diff=True)})")
+        return _diff(measure, est)
+    return f"{_diff(measure, est)} ({_diff(measure, low)} to {_diff(measure, high)})"
 
 
 def _clear(row: Any) -> bool:
