@@ -96,7 +96,8 @@ def blame_context(b: Blame, charts: dict[str, Path]) -> dict[str, Any]:
     records = {name.removesuffix(".csv"): frame.to_dict("records")
                for name, frame in tables(b).items()}
     records["cells"].sort(key=lambda r: -r["rate"])
-    return dict(records, logit=records.get("logit", []), sentences=b.sentences(),
+    return dict(records, logit=records.get("logit", []),
+                sentences=b.sentences() + b.plan_sentences(),
                 levels=b.level_text(), replicates=b.replicates, seed=b.seed,
                 factors=[{"key": k, "title": b.factor(k).title} for k in b.factors],
                 charts={name: embed(path) for name, path in charts.items()},
