@@ -16,6 +16,14 @@ regression with the main effects is fitted as a cross-check. :meth:`Blame.senten
 in plain words, choosing each verdict from the numbers it quotes, so it cannot contradict
 them.
 
+``--factors plan`` takes the planned transition's eight levers (:data:`PLAN_FACTORS`), whose
+all-on cell is the planned preset and all-off cell the overlay. ``--design resv`` runs a
+resolution-V fraction (:data:`GENERATORS`; for eight factors 64 of the 256 cells) in which no
+main effect or two-factor interaction is aliased with another. Effects are computed on each KPI
+of :data:`MEASURES` (:func:`measure_effects`), and :meth:`Blame.plan_sentences` says whether
+"it takes the plan, not one fix": from the cells themselves in the full design, from the main
+effects and two-factor interactions in the fraction (:func:`predicted_plan_contrasts`).
+
 With a calibration's posterior (``--posterior DIR``), replicate *i* draws one plausible
 parameter set and every cell uses it (``studies.posterior.replicate_draws``): contrasts stay
 paired, and their intervals, taken over replicates, include parameter uncertainty. A factor's
