@@ -501,8 +501,8 @@ class Blame:
         inter = self.effects[(self.effects.kind == "interaction")
                              & ((self.effects.ci_low > 0) | (self.effects.ci_high < 0))]
         n = len(self.effects[self.effects.kind == "interaction"])
-        out.append(f"{len(inter)} of the {n} two-factor interactions clearly differ from zero. "
-                   f"This is a fraction of the combinations ({len(self.cells)} of "
+        out.append(f"{len(inter)} of the {n} two-factor interactions clearly move the success "
+                   f"rate. This is a fraction of the combinations ({len(self.cells)} of "
                    f"{2 ** len(self.factors)}, resolution {roman(resolution(len(self.factors)))}"
                    "): each main effect and two-factor interaction is estimated free of the "
                    "others, but each single lever alone and the plan without one lever are not "
