@@ -116,6 +116,7 @@ SEED_COMMANDS = {
     "compare": ["compare", "overlay", "planned", "--out", "c"],
     "blame": ["blame", "--out", "b"],
     "catalogue": ["catalogue", "--path", "cat.md"],
+    "factorial": ["factorial", "--path", "f.md"],
 }
 
 
@@ -182,6 +183,10 @@ CAP_CASES = [
      "--replicates", f"{MAX_REPLICATES:,}"),
     ("catalogue-replicates", ["catalogue", "--replicates", "1000000000000", "--path", "x.md"],
      "--replicates", f"{MAX_REPLICATES:,}"),
+    ("factorial-replicates", ["factorial", "--replicates", "1000000000000", "--path", "x.md"],
+     "--replicates", f"{MAX_REPLICATES:,}"),
+    ("factorial-culture-replicates", ["factorial", "--culture-replicates", "0", "--path",
+                                      "x.md"], "--culture-replicates", f"{MAX_REPLICATES:,}"),
     ("validate-replicates", ["validate", "--replicates", "1000000000000"], "--replicates",
      f"{MAX_REPLICATES:,}"),
     ("compare-workers", ["compare", "overlay", "planned", "--workers", "100000", "--out", "c"],

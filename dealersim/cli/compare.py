@@ -1,8 +1,10 @@
-"""Subcommands ``compare``, ``blame`` and ``catalogue`` (registered by ``dealersim.cli``).
+"""Subcommands ``compare``, ``blame``, ``factorial`` and ``catalogue`` (see ``dealersim.cli``).
 
 Examples:
     dealersim compare overlay planned --replicates 300 --seed 0 --out out/cmp --workers 2
     dealersim blame --replicates 100 --out out/blame
+    dealersim blame --factors plan --design resv --replicates 50 --out out/plan
+    dealersim factorial --replicates 100 --culture-replicates 300 --path docs/factorial.md
     dealersim catalogue --replicates 200 --path docs/strategies.md
 """
 
@@ -33,15 +35,19 @@ from dealersim.cli.common import (
     workers_type,
 )
 from dealersim.model.kpis import SERIES_COLUMNS
+from dealersim.model.params import format_value
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
 from dealersim.outputs.advice import read_three_things
-from dealersim.outputs.blame import write_blame
+from dealersim.outputs.blame import write_blame, write_factorial_page
 from dealersim.outputs.plots import plot_side_by_side, save_run
 from dealersim.outputs.report import write_compare
 from dealersim.studies.blame import (
     DEFAULT_FACTORS,
+    DESIGNS,
+    PLAN_FACTORS,
     blame_table,
+    check_design,
     check_factors,
     factor_table,
     run_blame,
@@ -57,6 +63,10 @@ DEMO_REPLICATES = 300
 DEFAULT_REPLICATES = 100
 DEFAULT_BLAME_REPLICATES = 100
 CATALOGUE_REPLICATES = 200
+FACTORIAL_REPLICATES = 100
+"""Runs per combination of ``dealersim factorial`` (25,600 runs in the full design)."""
+CULTURE_REPLICATES = 300
+"""Runs per strategy of the culture table (100 teams per third)."""
 blame_replicates = count_type(MAX_REPLICATES, "runs per cell")
 """``blame --replicates``: 1 to ``MAX_REPLICATES`` runs per cell of the factorial."""
 MAX_SERIES_BYTES = 2 << 30
@@ -204,7 +214,7 @@ def cmd_blame(args: argparse.Namespace) -> int:
     check_posterior(args.posterior)
     try:
         b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=args.factors,
-                      workers=args.workers, posterior=args.posterior)
+                      workers=args.workers, posterior=args.posterior, design=args.design)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_blame(b, out, force=args.force)
@@ -214,8 +224,44 @@ def cmd_blame(args: argparse.Namespace) -> int:
         print("- " + sentence)
     if b.uncertainty_note() is not None:
         print(b.uncertainty_note())
-    print(f"wrote: {out}/ (report.html, runs.parquet, cells.csv, effects.csv, logit.csv, charts)")
+    for sentence in b.plan_sentences():
+        print("- " + sentence)
+    print(f"wrote: {out}/ (report.html, runs.parquet, cells.csv, effects.csv, logit.csv, "
+          "factorial_effects.csv, factorial.md, charts)")
     return 0
+
+
+def cmd_factorial(args: argparse.Namespace) -> int:
+    """``dealersim factorial``: the plan's levers as a factorial, and culture, into a docs page."""
+    seed = args.seed if args.seed is not None else 0
+    overrides = parse_overrides(args.set, args.years, DEMO_STRATEGIES)
+    check_design_arg(args.design, len(PLAN_FACTORS))
+    command = " ".join(["dealersim", "factorial", "--replicates", str(args.replicates),
+                        "--culture-replicates", str(args.culture_replicates), "--seed",
+                        str(seed), "--design", args.design,
+                        *[f"--set {k}={format_value(v)}" for k, v in sorted(overrides.items())],
+                        "--path", str(args.path)])
+    try:
+        b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=PLAN_FACTORS,
+                      workers=args.workers, design=args.design, command=command)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    comp = run_compare(list(DEMO_STRATEGIES), replicates=args.culture_replicates, seed=seed,
+                       overrides=overrides, workers=args.workers, series_stride=0,
+                       command=command)
+    write_factorial_page(args.path, b, comp, command)
+    for sentence in (b.sentences()[-1:] if b.design != "full" else []) + b.plan_sentences():
+        print("- " + sentence)
+    print(f"wrote: {args.path}")
+    return 0
+
+
+def check_design_arg(design: str, k: int) -> None:
+    """``--design`` for ``k`` factors, or one line and exit 2."""
+    try:
+        check_design(design, k)
+    except ValueError as exc:
+        raise UsageError("--" + str(exc)) from None
 
 
 def cmd_catalogue(args: argparse.Namespace) -> int:
@@ -264,10 +310,34 @@ def register(command: Callable[..., argparse.ArgumentParser],
                 "Whose fault is it? A factorial of specialist, manager and owner factors.")
     _study_options(p, run_options, blame_replicates, DEFAULT_BLAME_REPLICATES, "runs per cell")
     p.add_argument("--factors", type=factors_type, default=DEFAULT_FACTORS, metavar="LIST",
-                   help=f"comma-separated factors, from {', '.join(factor_table())} (default: "
+                   help=f"comma-separated factors, from {', '.join(factor_table())}, or plan "
+                   "for the planned transition's eight levers (default: "
                    f"{','.join(DEFAULT_FACTORS)}); no two may set the same parameter")
+    p.add_argument("--design", choices=DESIGNS, default="full",
+                   help="full: every combination (2^k cells); resv: a resolution-V fraction "
+                   "(6 to 8 factors; 8 factors: 64 cells, generators G = ABCD, H = ABEF)")
     add_posterior_option(p, "combination")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+
+    p = command("factorial", cmd_factorial,
+                "The plan's eight levers as a factorial and success by the team's culture; "
+                "write docs/factorial.md.")
+    p.add_argument("--replicates", default=FACTORIAL_REPLICATES, metavar="N",
+                   type=blame_replicates,
+                   help=f"runs per combination, 1 to {MAX_REPLICATES:,} "
+                   f"(default: {FACTORIAL_REPLICATES})")
+    p.add_argument("--culture-replicates", default=CULTURE_REPLICATES, metavar="N",
+                   type=replicates_type,
+                   help=f"runs per strategy (overlay, planned) for the culture table, 1 to "
+                   f"{MAX_REPLICATES:,} (default: {CULTURE_REPLICATES})")
+    p.add_argument("--design", choices=DESIGNS, default="full",
+                   help="full: all 256 combinations; resv: the 64-cell resolution-V fraction")
+    run_options(p, strategy=False)
+    p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
+                   help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
+    p.add_argument("--path", default=str(Path("docs") / "factorial.md"), metavar="FILE",
+                   type=file_path_type,
+                   help="the Markdown file to write (default: docs/factorial.md)")
 
     p = command("catalogue", cmd_catalogue,
                 "Run every strategy preset and write docs/strategies.md.")

@@ -16,6 +16,14 @@ regression with the main effects is fitted as a cross-check. :meth:`Blame.senten
 in plain words, choosing each verdict from the numbers it quotes, so it cannot contradict
 them.
 
+``--factors plan`` takes the planned transition's eight levers (:data:`PLAN_FACTORS`), whose
+all-on cell is the planned preset and all-off cell the overlay. ``--design resv`` runs a
+resolution-V fraction (:data:`GENERATORS`; for eight factors 64 of the 256 cells) in which no
+main effect or two-factor interaction is aliased with another. Effects are computed on each KPI
+of :data:`MEASURES` (:func:`measure_effects`), and :meth:`Blame.plan_sentences` says whether
+"it takes the plan, not one fix": from the cells themselves in the full design, from the main
+effects and two-factor interactions in the fraction (:func:`predicted_plan_contrasts`).
+
 With a calibration's posterior (``--posterior DIR``), replicate *i* draws one plausible
 parameter set and every cell uses it (``studies.posterior.replicate_draws``): contrasts stay
 paired, and their intervals, taken over replicates, include parameter uncertainty. A factor's
@@ -24,8 +32,10 @@ own fields win over the drawn values (the skill factor sets the specialist's ski
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -35,7 +45,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim.base.stats import LogitFit, interval, kaplan_meier, km_at, logistic_irls
+from dealersim.base.stats import (
+    LogitFit,
+    interval,
+    kaplan_meier,
+    km_at,
+    logistic_irls,
+    paired_diff,
+)
 from dealersim.model.kpis import kpi
 from dealersim.model.params import format_value, spec
 from dealersim.model.results import package_version
@@ -51,8 +68,29 @@ from dealersim.studies.posterior import (
 
 BASE = "overlay"
 PLANNED = "planned"
-MAX_FACTORS = 6
-"""At most this many factors (64 cells)."""
+MAX_FACTORS = 8
+"""At most this many factors (256 cells in the full design, 64 in the fractional one)."""
+DESIGNS: tuple[str, ...] = ("full", "resv")
+"""``full``: every combination (2**k cells); ``resv``: a resolution-V fraction (6 to 8 factors),
+where no main effect or two-factor interaction is aliased with another."""
+GENERATORS: dict[int, tuple[tuple[int, ...], ...]] = {
+    6: ((0, 1, 2, 3, 4),),
+    7: ((0, 1, 2, 3, 4, 5),),
+    8: ((0, 1, 2, 3), (0, 1, 4, 5)),
+}
+"""Generators of the resolution-V fractions: each added factor's column (in -1/+1 coding) is the
+product of the listed base factors' columns. 2^(6-1) F = ABCDE (resolution VI), 2^(7-1)
+G = ABCDEF (VII), 2^(8-2) G = ABCD, H = ABEF (V: defining relation I = ABCDG = ABEFH = CDEFGH;
+Montgomery, Design and Analysis of Experiments, table of 2^(k-p) designs)."""
+PLAN_FACTORS: tuple[str, ...] = ("credit", "manager", "rules", "training", "announce",
+                                 "intervention", "quota", "territory")
+"""The planned transition's eight levers, one factor each (``--factors plan``): all off is the
+overlay launch, all on the planned one."""
+MEASURES: tuple[str, ...] = ("launch_succeeded", "first_specialist_tenure_days",
+                             "booked_mrr_year1", "cash_vs_hardware_only")
+"""The KPIs whose factorial effects are reported: launch success, the first specialist's days
+in the seat, the monthly revenue booked in year one and the cash against doing nothing at the
+end of the run."""
 MOSTLY = 0.5
 """A factor is blamed alone only if, without it, the best combination succeeds in fewer than
 this share of launches."""
@@ -101,8 +139,12 @@ def _value(name: str, strategy: str) -> Any:
     return getattr(make_params(strategy), name)
 
 
+@functools.cache
 def factor_table() -> dict[str, Factor]:
-    """Every factor a study may use, by key (values from ``Params`` and the presets)."""
+    """Every factor a study may use, by key (from ``Params`` and the presets).
+
+    Built once and shared: callers must not modify it.
+    """
     skill = spec("specialist_skill")
     planned = strategy_overrides(PLANNED)
     quota = ("quota_ramp_days", "first_milestone_day")
@@ -158,12 +200,14 @@ DEFAULT_FACTORS: tuple[str, ...] = ("skill", "manager", "credit", "quota", "prep
 def check_factors(keys: Sequence[str]) -> tuple[str, ...]:
     """A valid list of factor keys: known, no repeats, fields not shared, 1 to MAX_FACTORS.
 
+    ``plan`` stands for the eight levers of the planned transition (:data:`PLAN_FACTORS`).
+
     Raises:
         ValueError: One line naming ``factors`` and what is allowed.
     """
     table = factor_table()
-    keys = tuple(keys)
-    expected = f"expected a comma-separated list of {', '.join(table)}"
+    keys = tuple(k for key in keys for k in (PLAN_FACTORS if key == "plan" else (key,)))
+    expected = f"expected a comma-separated list of {', '.join(table)} (or plan)"
     if not 1 <= len(keys) <= MAX_FACTORS:
         raise ValueError(f"factors: {len(keys)} given; expected 1 to {MAX_FACTORS} factors")
     seen: dict[str, str] = {}
@@ -185,9 +229,73 @@ def factor_levels(keys: Sequence[str] = DEFAULT_FACTORS) -> dict[str, dict[str, 
     return {k: {lv: table[k].overrides(lv) for lv in table[k].levels} for k in keys}
 
 
-def cells(keys: Sequence[str]) -> list[tuple[int, ...]]:
-    """Every combination of levels as 0/1 tuples (0 = off), first factor slowest."""
-    return list(itertools.product((0, 1), repeat=len(keys)))
+def cells(keys: Sequence[str], design: str = "full") -> list[tuple[int, ...]]:
+    """The combinations of levels a design runs, as 0/1 tuples (0 = off).
+
+    ``full``: every combination, first factor slowest. ``resv``: the full design in the first
+    ``k - p`` factors, each remaining factor's level given by its generator (:data:`GENERATORS`:
+    on where the product of the listed factors' -1/+1 columns is +1), so the all-on cell is in
+    the fraction and the all-off cell is not.
+
+    Raises:
+        ValueError: One line for an unknown design, or ``resv`` with fewer than 6 factors.
+    """
+    k = len(keys)
+    check_design(design, k)
+    if design == "full":
+        return list(itertools.product((0, 1), repeat=k))
+    gens = GENERATORS[k]
+    out = []
+    for base in itertools.product((0, 1), repeat=k - len(gens)):
+        signs = [2 * b - 1 for b in base]
+        out.append((*base, *(int(np.prod([signs[i] for i in g]) > 0) for g in gens)))
+    return out
+
+
+def check_design(design: str, k: int) -> None:
+    """Refuse an unknown design or a fraction the factor count has no generators for.
+
+    Raises:
+        ValueError: One line naming ``design`` and what is allowed.
+    """
+    if design not in DESIGNS:
+        raise ValueError(f"design: {design!r} is unknown; expected one of {', '.join(DESIGNS)}")
+    if design == "resv" and k not in GENERATORS:
+        raise ValueError(f"design: resv needs {min(GENERATORS)} to {max(GENERATORS)} factors "
+                         f"({k} given); expected full for fewer")
+
+
+def defining_words(k: int, design: str = "resv") -> list[frozenset[int]]:
+    """The words of a design's defining relation (factor indices), from its generators.
+
+    The full design has none; a fraction's resolution is its shortest word's length.
+    """
+    check_design(design, k)
+    if design == "full":
+        return []
+    gens = GENERATORS[k]
+    first = k - len(gens)
+    basic = [frozenset(g) | {first + j} for j, g in enumerate(gens)]
+    words = set()
+    for r in range(1, len(basic) + 1):
+        for combo in itertools.combinations(basic, r):
+            w: frozenset[int] = frozenset()
+            for b in combo:
+                w = w ^ b
+            words.add(w)
+    return sorted(words, key=lambda w: (len(w), sorted(w)))
+
+
+def resolution(k: int, design: str = "resv") -> int | None:
+    """The design's resolution (``None`` for the full design: nothing is aliased)."""
+    words = defining_words(k, design)
+    return min(len(w) for w in words) if words else None
+
+
+def aliases(effect: Sequence[int], k: int, design: str = "resv") -> list[frozenset[int]]:
+    """The effects aliased with ``effect`` (factor indices): its products with every word."""
+    e = frozenset(effect)
+    return sorted((e ^ w for w in defining_words(k, design)), key=lambda w: (len(w), sorted(w)))
 
 
 def cell_overrides(keys: Sequence[str], cell: Sequence[int],
@@ -202,8 +310,8 @@ def cell_overrides(keys: Sequence[str], cell: Sequence[int],
 
 def blame_specs(replicates: int, seed: int, base: dict[str, Any] | None = None,
                 factors: Sequence[str] = DEFAULT_FACTORS,
-                posterior: pd.DataFrame | None = None) -> list[RunSpec]:
-    """The runs of the factorial: 2**len(factors) cells, each on the same ``replicates`` seeds.
+                posterior: pd.DataFrame | None = None, design: str = "full") -> list[RunSpec]:
+    """The runs of the factorial: the design's cells, each on the same ``replicates`` seeds.
 
     With ``posterior``, replicate *i* of every cell uses the same drawn parameter set (a
     ``draw`` label); the cell's factor levels and ``base`` win over it.
@@ -212,11 +320,14 @@ def blame_specs(replicates: int, seed: int, base: dict[str, Any] | None = None,
     seeds = replicate_seeds(seed, replicates)
     drawn = replicate_draws(posterior, seeds)
     specs = []
-    for c, cell in enumerate(cells(factors)):
-        explicit = cell_overrides(factors, cell, base)
-        levels = tuple((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True))
-        for i in range(replicates):
-            index, values = drawn[i]
+    design_cells = [(c, cell_overrides(factors, cell, base),
+                     tuple((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True)))
+                    for c, cell in enumerate(cells(factors, design))]
+    # replicate by replicate, so that a task holds one seed's cells and they share its
+    # hardware-only baseline run in the worker (``results.baseline_ledger``, cached)
+    for i in range(replicates):
+        index, values = drawn[i]
+        for c, explicit, levels in design_cells:
             specs.append(RunSpec(f"{c:02d}-{i:06d}", BASE, seeds[i],
                                  drawn_overrides(values, BASE, explicit),
                                  labels=(("cell", c), *levels, ("replicate", i),
@@ -244,6 +355,9 @@ class Blame:
         factors: The factor keys, in order.
         posterior: The calibration directory replicates drew parameter sets from (``None``:
             the ``Params`` defaults).
+        design: ``full`` (every combination) or ``resv`` (a resolution-V fraction).
+        measures: :func:`measure_effects`: main effects, interactions and conditional effects
+            on each KPI of :data:`MEASURES` (``None`` when not computed).
     """
 
     runs: pd.DataFrame
@@ -257,6 +371,8 @@ class Blame:
     command: str
     factors: tuple[str, ...] = DEFAULT_FACTORS
     posterior: str | None = None
+    design: str = "full"
+    measures: pd.DataFrame | None = None
 
     def uncertainty_note(self) -> str | None:
         """With a posterior: one plain sentence saying the intervals include its uncertainty."""
@@ -279,7 +395,13 @@ class Blame:
         mask = np.ones(len(c), dtype=bool)
         for k, lv in levels.items():
             mask &= (c[k] == lv).to_numpy()
+        if not mask.any():
+            raise KeyError(f"the {self.design} design did not run the combination {levels}")
         return c[mask].iloc[0]
+
+    def on_vector(self, on: Sequence[str]) -> tuple[int, ...]:
+        """The 0/1 cell tuple where exactly the factors in ``on`` are on."""
+        return tuple(int(k in on) for k in self.factors)
 
     def cell_with(self, on: Sequence[str]) -> pd.Series:
         """The cell where exactly the factors in ``on`` are on."""
@@ -319,6 +441,8 @@ class Blame:
         :data:`MOSTLY`) and clearly (Wilson intervals apart) below the combination with
         everything in place; otherwise the blame is called shared.
         """
+        if self.design != "full":
+            return self._fraction_sentences()
         out = []
         mains = self.effects[self.effects.kind == "main"].set_index("name")
         order = mains.effect.sort_values(ascending=False, kind="stable").index
@@ -363,6 +487,113 @@ class Blame:
         return out
 
 
+    def _fraction_sentences(self) -> list[str]:
+        """Main effects and the clearest interactions of a fractional design, in words."""
+        out = []
+        mains = self.effects[self.effects.kind == "main"].set_index("name")
+        for k in mains.effect.sort_values(ascending=False, kind="stable").index:
+            f, e = self.factor(k), mains.loc[k]
+            clear = ("" if e.ci_low > 0 or e.ci_high < 0
+                     else "; at this number of runs that is no clear difference")
+            out.append(f"{f.words[1][0].upper()}{f.words[1][1:]} instead of {f.words[0]} moves "
+                       f"the success rate by {_pts(e.effect)} on average (95 % interval "
+                       f"{_pts(e.ci_low, False)} to {_pts(e.ci_high)}){clear}.")
+        inter = self.effects[(self.effects.kind == "interaction")
+                             & ((self.effects.ci_low > 0) | (self.effects.ci_high < 0))]
+        n = len(self.effects[self.effects.kind == "interaction"])
+        out.append(f"{len(inter)} of the {n} two-factor interactions clearly move the success "
+                   f"rate. This is a fraction of the combinations ({len(self.cells)} of "
+                   f"{2 ** len(self.factors)}, resolution {roman(resolution(len(self.factors)))}"
+                   "): each main effect and two-factor interaction is estimated free of the "
+                   "others, but each single lever alone and the plan without one lever are not "
+                   "run; the full design compares them directly.")
+        return out
+
+    def plan_sentences(self) -> list[str]:
+        """Does it take the whole plan, or one fix? The success rates' answer, in words.
+
+        Compares, on the same seeds, the combination with every factor in place with (a) each
+        single factor alone and (b) everything but one factor (both in the full design only).
+        The claim "it takes the plan, not one fix" is called *supported* when every single
+        factor alone is clearly below everything (paired interval below zero) AND the best of
+        them succeeds in fewer than :data:`MOSTLY` of launches; *refuted* when some factor alone
+        is not clearly below everything; otherwise partly supported. Separately, a factor is
+        *needed* when dropping it from everything clearly lowers the outcome.
+        """
+        if len(self.factors) < 2:
+            return []
+        everything = self.on_vector(self.factors)
+        rates = {tuple(r[k] == self.factor(k).levels[1] for k in self.factors): r["rate"]
+                 for r in self.cells.to_dict("records")}
+        if everything not in rates:
+            return []
+        full_rate = rates[everything]
+        if self.design == "full":
+            matrix = cell_matrix(self.runs, self.factors)
+            single, drop = [], []
+            for k in self.factors:
+                m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
+                                             self.on_vector([k]), matrix=matrix)
+                single.append((k, rates[self.on_vector([k])], m, lo, hi))
+                rest = [o for o in self.factors if o != k]
+                m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
+                                             self.on_vector(rest), matrix=matrix)
+                drop.append((k, rates[self.on_vector(rest)], m, lo, hi))
+            how = ""
+        else:
+            single, drop = [], []
+            for k, (alone, without) in predicted_plan_contrasts(self.runs,
+                                                                self.factors).items():
+                single.append((k, min(1.0, max(0.0, full_rate + alone[0])), *alone))
+                drop.append((k, min(1.0, max(0.0, full_rate + without[0])), *without))
+            how = (" Predicted from the main effects and two-factor interactions, which this "
+                   "fraction estimates free of each other, assuming interactions of three or "
+                   "more levers are small: the single-lever and all-but-one combinations are "
+                   "not run in it.")
+        best = max(single, key=lambda t: t[1])
+        below = [t for t in single if t[4] < 0]
+        needed = [t for t in drop if t[4] < 0]
+        lo_rest, hi_rest = min(t[1] for t in drop), max(t[1] for t in drop)
+        out = [f"With all {len(self.factors)} levers in place {full_rate:.0%} of launches "
+               f"succeed ({self.replicates} simulated dealerships per combination, the same in "
+               f"each). The best single lever alone, {self.factor(best[0]).title}, reaches "
+               f"{best[1]:.0%} ({_pts(best[2])} against the whole plan, 95 % interval "
+               f"{_pts(best[3], False)} to {_pts(best[4])}); {len(below)} of "
+               f"{len(single)} single levers are clearly below the whole plan."]
+        if len(below) == len(single) and best[1] < MOSTLY:
+            verdict = "supported: no single fix comes close to the whole plan"
+        elif len(below) < len(single):
+            alone = [self.factor(t[0]).title for t in single if t[4] >= 0]
+            verdict = ("refuted: " + _join(alone) + (" alone is" if len(alone) == 1 else
+                                                      " alone are each")
+                       + " not clearly worse than the whole plan")
+        else:
+            verdict = (f"partly supported: every single lever is clearly below the whole plan, "
+                       f"but the best one alone still succeeds in {best[1]:.0%}")
+        if needed:
+            names = _join([self.factor(t[0]).title for t in needed])
+            rest_text = (f"Dropping one lever from the plan leaves {lo_rest:.0%} to "
+                         f"{hi_rest:.0%}; the plan clearly needs {names} (dropping "
+                         f"{'it' if len(needed) == 1 else 'each'} lowers success with an "
+                         "interval below zero).")
+        else:
+            rest_text = (f"Dropping any one lever from the plan leaves {lo_rest:.0%} to "
+                         f"{hi_rest:.0%}: no lever is clearly needed once the others are in "
+                         "place.")
+        out.append(f"\"It takes the plan, not one fix\" is {verdict}. {rest_text}{how}")
+        return out
+
+
+def _join(words: Sequence[str]) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def roman(n: int | None) -> str:
+    """A design resolution as a Roman numeral (V, VI, VII)."""
+    return {5: "V", 6: "VI", 7: "VII"}.get(n or 0, str(n))
+
+
 def _pts(x: float, unit: bool = True) -> str:
     return f"{x * 100:+.0f}" + (" points" if unit else "")
 
@@ -381,11 +612,15 @@ def _words(name: str, value: Any) -> str:
 
 def default_command(replicates: int, seed: int, overrides: dict[str, Any] | None,
                     factors: Sequence[str] = DEFAULT_FACTORS,
-                    posterior: str | Path | None = None) -> str:
+                    posterior: str | Path | None = None, design: str = "full") -> str:
     """The ``dealersim blame`` command line for these settings."""
     parts = ["dealersim", "blame", "--replicates", str(replicates), "--seed", str(seed)]
-    if tuple(factors) != DEFAULT_FACTORS:
+    if tuple(factors) == PLAN_FACTORS:
+        parts += ["--factors", "plan"]
+    elif tuple(factors) != DEFAULT_FACTORS:
         parts += ["--factors", ",".join(factors)]
+    if design != "full":
+        parts += ["--design", design]
     if posterior is not None:
         parts += ["--posterior", str(posterior)]
     for k, v in sorted((overrides or {}).items()):
@@ -396,7 +631,8 @@ def default_command(replicates: int, seed: int, overrides: dict[str, Any] | None
 def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | None = None,
               factors: Sequence[str] = DEFAULT_FACTORS, workers: int = 1,
               executor: Executor | None = None, progress: bool | None = None,
-              command: str | None = None, posterior: str | Path | None = None) -> Blame:
+              command: str | None = None, posterior: str | Path | None = None,
+              design: str = "full") -> Blame:
     """Run the factorial and compute cells, effects and the logistic regression.
 
     Args:
@@ -410,14 +646,16 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
         command: Command line to record.
         posterior: A calibration directory: replicate *i* of every cell draws its parameter
             set from its posterior (see :func:`blame_specs`).
+        design: ``full`` or ``resv`` (see :func:`cells`).
 
     Raises:
-        ValueError: One line for ``replicates < 1``, bad factors, a bad override or a
-            ``posterior`` that is not a finished calibration.
+        ValueError: One line for ``replicates < 1``, bad factors, a bad design, a bad override
+            or a ``posterior`` that is not a finished calibration.
     """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ValueError(f"replicates: {replicates} is not allowed; expected an integer >= 1")
     factors = check_factors(factors)
+    check_design(design, len(factors))
     overrides = dict(overrides or {})
     table = factor_table()
     clash = sorted({f for k in factors for f in table[k].fields} & set(overrides))
@@ -426,7 +664,7 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
                          "it cannot be fixed")
     make_params(BASE, **overrides)
     drawn = load_posterior(posterior) if posterior is not None else None
-    specs = blame_specs(replicates, seed, overrides, factors, drawn)
+    specs = blame_specs(replicates, seed, overrides, factors, drawn, design)
     rows = [row for batch in execute(specs, executor=executor, workers=workers,
                                      progress=progress) for row, _ in batch]
     runs = runs_frame(rows)
@@ -435,8 +673,9 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
                  replicates=replicates, seed=seed, overrides=overrides,
                  version=package_version(),
                  command=command or default_command(replicates, seed, overrides, factors,
-                                                    posterior),
-                 factors=factors, posterior=None if posterior is None else str(posterior))
+                                                    posterior, design),
+                 factors=factors, posterior=None if posterior is None else str(posterior),
+                 design=design, measures=measure_effects(runs, factors))
 
 
 def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> pd.DataFrame:
@@ -456,7 +695,10 @@ def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> 
 
 def outcome_cube(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
                  column: str = "launch_succeeded") -> np.ndarray:
-    """Outcomes as an array ``[factor 1, ..., factor k, replicate]`` (0 = off, 1 = on)."""
+    """Outcomes as an array ``[factor 1, ..., factor k, replicate]`` (0 = off, 1 = on).
+
+    Cells a fractional design does not run are NaN.
+    """
     table = factor_table()
     reps = sorted(runs.replicate.unique())
     pos = {r: i for i, r in enumerate(reps)}
@@ -467,43 +709,125 @@ def outcome_cube(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
     return cube
 
 
-def effect_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> pd.DataFrame:
-    """Main effects, two-way interactions and conditional effects on the success rate.
+def cell_matrix(runs: pd.DataFrame, factors: Sequence[str],
+                column: str = "launch_succeeded") -> tuple[np.ndarray, np.ndarray]:
+    """The cells run and their outcomes: ``(levels [cell, factor] 0/1, Y [cell, replicate])``."""
+    table = factor_table()
+    on = np.column_stack([(runs[k] == table[k].levels[1]).to_numpy(int) for k in factors])
+    keys, inverse = np.unique(on, axis=0, return_inverse=True)
+    reps = sorted(runs.replicate.unique())
+    pos = runs.replicate.map({r: i for i, r in enumerate(reps)}).to_numpy(int)
+    Y = np.full((len(keys), len(reps)), np.nan)
+    Y[inverse.ravel(), pos] = numeric(runs[column])
+    return keys, Y
+
+
+def _contrast(Y: np.ndarray, plus: np.ndarray) -> np.ndarray:
+    """Per replicate: mean outcome of the cells in ``plus`` less that of the others."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a replicate with no value: NaN
+        return np.nanmean(Y[plus], axis=0) - np.nanmean(Y[~plus], axis=0)
+
+
+def effect_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
+                 column: str = "launch_succeeded") -> pd.DataFrame:
+    """Main effects, two-way interactions and conditional effects on one KPI (``column``).
 
     Each effect is a contrast of cell outcomes computed per replicate (the cells share seeds),
-    then averaged with a Student-t interval kept inside [-1, 1]: a main effect is on minus off
-    averaged over the other factors' levels; ``a x b`` is the effect of ``a`` with ``b`` on
-    minus its effect with ``b`` off; ``a|others off`` and ``a|others on`` are the effect of
-    ``a`` with every other factor off, or on.
+    then averaged with a Student-t interval kept inside the KPI's range of differences (±1 for
+    the success rate): a main effect is on minus off averaged over the other factors' levels;
+    ``a x b`` is the effect of ``a`` with ``b`` on minus its effect with ``b`` off (twice the
+    textbook interaction effect). Both are contrasts of the -1/+1 columns, so they are the same
+    in a full design and in an orthogonal fraction (where each stands for its alias chain:
+    in a resolution-V fraction only interactions of three or more factors). ``a|others off`` and
+    ``a|others on`` are the effect of ``a`` with every other factor off, or on, when both
+    cells were run (always in the full design).
     """
     table = factor_table()
-    Y = outcome_cube(runs, factors)
+    levels, Y = cell_matrix(runs, factors, column)
     k = len(factors)
+    low, high = kpi(column).bounds
+    width = high - low
+    bounds = (-width, width)
     rows: list[tuple[str, str, str, np.ndarray]] = []
-    contrast = {}
     for i, f in enumerate(factors):
-        d = np.take(Y, 1, axis=i) - np.take(Y, 0, axis=i)  # others' axes + replicate
-        contrast[f] = d
         rows.append((f, "main", f"{table[f].title} ({table[f].levels[1]} vs "
-                     f"{table[f].levels[0]})", d.reshape(-1, d.shape[-1]).mean(axis=0)))
+                     f"{table[f].levels[0]})", _contrast(Y, levels[:, i] == 1)))
     for i, j in itertools.combinations(range(k), 2):
         a, b = factors[i], factors[j]
-        d = contrast[a]  # axis of b is j - 1 after removing a's axis (i < j)
-        inter = np.take(d, 1, axis=j - 1) - np.take(d, 0, axis=j - 1)
         rows.append((f"{a} x {b}", "interaction", f"{table[a].title} x {table[b].title}",
-                     inter.reshape(-1, inter.shape[-1]).mean(axis=0)))
-    for f in factors:
-        d = contrast[f]
-        for state, at in (("off", 0), ("on", -1)):
-            per_rep = d[(at,) * (k - 1)] if k > 1 else d
-            rows.append((f"{f}|others {state}", "conditional",
-                         f"{table[f].title}, everything else {state}", per_rep))
+                     2 * _contrast(Y, levels[:, i] == levels[:, j])))
+    where = {tuple(r): n for n, r in enumerate(levels.tolist())}
+    for i, f in enumerate(factors):
+        for state, at in (("off", 0), ("on", 1)):
+            off, on = [at] * k, [at] * k
+            off[i], on[i] = 0, 1
+            if tuple(off) in where and tuple(on) in where:
+                rows.append((f"{f}|others {state}", "conditional",
+                             f"{table[f].title}, everything else {state}",
+                             Y[where[tuple(on)]] - Y[where[tuple(off)]]))
     out = []
     for name, kind, label, per_rep in rows:
-        est, low, high = interval(per_rep, bounds=(-1.0, 1.0))
-        out.append(dict(name=name, kind=kind, label=label, effect=est, ci_low=low,
-                        ci_high=high, n=int(np.sum(~np.isnan(per_rep)))))
+        est, lo, hi = interval(per_rep, bounds=bounds)
+        out.append(dict(name=name, kind=kind, label=label, effect=est, ci_low=lo,
+                        ci_high=hi, n=int(np.sum(~np.isnan(per_rep)))))
     return pd.DataFrame(out)
+
+
+def measure_effects(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
+                    measures: Sequence[str] = MEASURES) -> pd.DataFrame:
+    """:func:`effect_table` for each KPI in ``measures``, stacked with a ``measure`` column."""
+    frames = [effect_table(runs, factors, m).assign(measure=m) for m in measures
+              if m in runs]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["measure", *[c for c in out if c != "measure"]]]
+
+
+def predicted_plan_contrasts(runs: pd.DataFrame, factors: Sequence[str],
+                             column: str = "launch_succeeded"
+                             ) -> dict[str, tuple[tuple[float, float, float],
+                                                  tuple[float, float, float]]]:
+    """Per factor: (that factor alone, everything but it) minus everything, from the model.
+
+    The model is the main effects and two-factor interactions (in -1/2, +1/2 coding,
+    ``y = c + sum m_i z_i + sum g_ij z_i z_j``, where ``m`` is the main effect and ``g`` the
+    ``a x b`` contrast of :func:`effect_table`): everything but ``f`` minus everything is
+    ``-(m_f + 1/2 sum_j g_fj)``, ``f`` alone minus everything is ``-(sum_{j != f} m_j +
+    1/2 sum_j g_fj)``. Computed per replicate from that replicate's contrasts, then averaged
+    with a Student-t interval. Exact when interactions of three or more factors are zero;
+    what a resolution-V fraction can say about combinations it did not run.
+    """
+    levels, Y = cell_matrix(runs, factors, column)
+    k = len(factors)
+    main = [_contrast(Y, levels[:, i] == 1) for i in range(k)]
+    inter = np.zeros((k, k, Y.shape[1]))
+    for i, j in itertools.combinations(range(k), 2):
+        inter[i, j] = inter[j, i] = 2 * _contrast(Y, levels[:, i] == levels[:, j])
+    low, high = kpi(column).bounds
+    bounds = (-(high - low), high - low)
+    out = {}
+    for i, f in enumerate(factors):
+        half = 0.5 * inter[i].sum(axis=0)
+        others = sum(main[j] for j in range(k) if j != i)
+        out[f] = (interval(-(others + half), bounds=bounds),
+                  interval(-(main[i] + half), bounds=bounds))
+    return out
+
+
+def cell_contrast(runs: pd.DataFrame, factors: Sequence[str], a: Sequence[int],
+                  b: Sequence[int], column: str = "launch_succeeded",
+                  matrix: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float,
+                                                                                float, int]:
+    """Paired difference ``b - a`` between two cells (0/1 tuples) over the shared seeds.
+
+    Returns ``(mean, low, high, n)`` (Student t, kept inside the KPI's range of differences);
+    NaN when either cell was not run. ``matrix``: :func:`cell_matrix` of ``column``, if known.
+    """
+    levels, Y = matrix if matrix is not None else cell_matrix(runs, factors, column)
+    where = {tuple(r): n for n, r in enumerate(levels.tolist())}
+    if tuple(a) not in where or tuple(b) not in where:
+        return (float("nan"), float("nan"), float("nan"), 0)
+    return paired_diff(Y[where[tuple(a)]], Y[where[tuple(b)]], bounds=kpi(column).bounds)
 
 
 def fit_logit(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> LogitFit:

@@ -35,6 +35,7 @@ from dealersim.studies.compare import (
     representative,
     survival_curves,
 )
+from dealersim.studies.culture import MIN_RUNS, OBSERVE, culture_sentences, culture_table
 from dealersim.studies.posterior import robustness
 
 if TYPE_CHECKING:
@@ -257,6 +258,21 @@ def _drivers_rows(comp: Comparison) -> list[dict[str, Any]]:
             for name in DRIVER_LABELS]
 
 
+def culture_context(comp: Comparison) -> dict[str, Any] | None:
+    """The culture paragraph of the methods appendix.
+
+    Success by thirds of the team's day-0 guard per strategy, cut at the first strategy's runs
+    (:func:`dealersim.studies.culture.culture_table`); ``None`` with fewer than ``MIN_RUNS``
+    runs per strategy.
+    """
+    if comp.replicates < MIN_RUNS or "wall_mean_day0" not in comp.runs:
+        return None
+    titles = {s: strategy_title(s) for s in comp.strategies}
+    table = culture_table(comp.runs, comp.strategies, reference=comp.strategies[0])
+    rows = [dict(r, title=titles[r["strategy"]]) for r in table.to_dict("records")]
+    return {"observe": OBSERVE, "sentences": culture_sentences(table, titles), "rows": rows}
+
+
 def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
                     stories: bool = True,
                     plans: Sequence[str] | None = None) -> dict[str, Any]:
@@ -301,6 +317,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
              "values": [kpis.money(money[s]["npv"]) for s in comp.strategies]},
         ],
         "driver_rows": _drivers_rows(comp),
+        "culture": culture_context(comp),
         "glossary": GLOSSARY,
         "money_keys": kpis.MONEY_KPIS + ("gross_profit",),
         "strategies": comp.strategies,
