@@ -34,7 +34,7 @@ values (``held`` in the output).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -326,6 +326,30 @@ def keep_view(r: RunMoney) -> Keep:
     )
 
 
+def keep_of_runs(rows: Sequence[Mapping[str, Any]], months: int) -> Keep:
+    """The keep view from runs' summary KPIs (when the ledgers were not kept, e.g. ``advise``).
+
+    The same definitions as :func:`keep_view`: ``payback_month`` (None: never, so not paid
+    back), ``npv``, ``monthly_cash_flow_min``, ``cash_bottom_month`` and
+    ``cash_vs_hardware_only`` of each run, over ``months`` months.
+    """
+    def col(name: str) -> np.ndarray:
+        return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows])
+
+    pay = col("payback_month")
+    r = RunMoney(diff=np.zeros((len(rows), months)), payback=np.where(np.isnan(pay), np.inf, pay),
+                 npv=col("npv"), low=col("monthly_cash_flow_min"),
+                 low_month=np.nan_to_num(col("cash_bottom_month")).astype(int),
+                 value_end=col("enterprise_value_end"),
+                 value_added=col("enterprise_value_added"), multiple=np.full(len(rows), np.nan),
+                 baseline_multiple=np.full(len(rows), np.nan),
+                 recurring_share=np.full(len(rows), np.nan),
+                 rerating=np.full(len(rows), np.nan))
+    k = keep_view(r)
+    k.cash_end = Spread.of(col("cash_vs_hardware_only"))
+    return k
+
+
 def sell_view(r: RunMoney) -> Sell:
     """The sell view of one plan from its runs' money."""
     return Sell(
@@ -615,6 +639,7 @@ def payback_table(d: Decision, every: int = 12) -> pd.DataFrame:
 
 __all__ = [
     "DRAWS", "VIEWS", "Books", "Decision", "Keep", "RunMoney", "Sell", "Spread", "books",
-    "decide", "held_fields", "horizon_note", "keep_view", "money_draws", "money_fields",
-    "payback_table", "robustness", "run_money", "sell_view", "sell_words", "tornado",
+    "decide", "held_fields", "horizon_note", "keep_of_runs", "keep_view", "money_draws",
+    "money_fields", "payback_table", "robustness", "run_money", "sell_view", "sell_words",
+    "tornado",
 ]
