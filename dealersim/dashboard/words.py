@@ -14,6 +14,8 @@ from typing import Any
 from dealersim.model import kpis
 from dealersim.model.params import FieldSpec, field_specs, spec
 from dealersim.model.strategies import strategy_doc, strategy_names, strategy_overrides
+from dealersim.model.strategies import strategy_line as model_strategy_line
+from dealersim.model.strategies import strategy_title as model_strategy_title
 
 PERCENT_UNITS = ("share", "probability", "share/year")
 """Unit codes of fractions that owners read as percentages (a share of 0.3 shows as 30 %)."""
@@ -51,13 +53,13 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 
 # ---------------------------------------------------------------------------- strategies
 def strategy_title(name: str) -> str:
-    """A preset's friendly name: ``"rep_led"`` -> ``"Rep led"``."""
-    return name.replace("_", " ").capitalize()
+    """A preset's name in an owner's words (``"planned"`` -> "The author's prescription")."""
+    return model_strategy_title(name)
 
 
 def strategy_line(name: str) -> str:
-    """A preset's one-line explanation: the first sentence of its docstring."""
-    return strategy_doc(name).split("\n\n")[0].replace("\n", " ").strip()
+    """A preset's one-line explanation in plain words, without code names."""
+    return model_strategy_line(name)
 
 
 def strategy_by_title() -> dict[str, str]:

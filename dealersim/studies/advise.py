@@ -1,5 +1,6 @@
-"""``advise``: the best plan for the money that reaches a success target, searched over the
-owner's levers.
+"""``advise``: the best plan for the money that reaches a success target.
+
+The plans are searched over the owner's levers.
 
 A *plan* is a setting of the levers an owner controls (:data:`LEVERS`: credit for reps and its
 share, the manager's leadership, rep training, rules of engagement, the announcement, the

@@ -402,6 +402,7 @@ class Decision:
         replicates: Runs per plan.
         draws: Money assumptions drawn for the robustness share.
         held: Money parameters held at their values in the draws.
+        titles: The plans' plain names.
     """
 
     plans: list[str]
@@ -421,6 +422,7 @@ class Decision:
     replicates: int = 0
     draws: int = 0
     held: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def horizon_months(self) -> int:
@@ -438,7 +440,7 @@ class Decision:
             "horizon_note": horizon_note(self.horizon_years),
             "replicates": self.replicates,
             "plans": self.plans,
-            "titles": {s: strategy_title(s) for s in self.plans},
+            "titles": {s: self.titles.get(s) or strategy_title(s) for s in self.plans},
             "keep": {s: self.keep[s].to_dict() for s in self.plans},
             "sell": {s: {**self.sell[s].to_dict(), "words": sell_words(self.sell[s],
                                                                        self.horizon_years)}
@@ -478,8 +480,8 @@ def _pct(x: float) -> str:
     return f"{x:.1%}" if 0 < x < 0.1 else f"{x:.0%}"
 
 
-def _name(s: str) -> str:
-    title = strategy_title(s)
+def _name(s: str, titles: Mapping[str, str] | None = None) -> str:
+    title = (titles or {}).get(s) or strategy_title(s)
     word = title.split(" ")[0]
     return title if word.isupper() else title[:1].lower() + title[1:]
 
@@ -495,14 +497,15 @@ def sell_words(s: Sell, years: float) -> str:
             f"{_money(s.rerating)} of its worth is that higher multiple.")
 
 
-def _rule(view: str, keep_pick: str | None, sell_pick: str | None, years: float) -> str:
+def _rule(view: str, keep_pick: str | None, sell_pick: str | None, years: float,
+          titles: Mapping[str, str] | None = None) -> str:
     span = f"{years:g} year" + ("" if years == 1 else "s")
     if view == "keep":
         rule = ("The recommendation follows the keep view, because you keep the business and "
                 "live on its cash: a plan must earn more cash than doing nothing over "
                 f"{span}, counted in today's dollars (net present value above zero)")
         if keep_pick is None and sell_pick is not None:
-            rule += (f"; only a sale in year {years:g} would make {_name(sell_pick)} worth "
+            rule += (f"; only a sale in year {years:g} would make {_name(sell_pick, titles)} worth "
                      "doing, so that case rests on the sale")
         return rule + "."
     rule = (f"The recommendation follows the sell view, because you mean to sell in year "
@@ -513,7 +516,8 @@ def _rule(view: str, keep_pick: str | None, sell_pick: str | None, years: float)
     return rule + "."
 
 
-def _verdict(view: str, rec: str | None, d_keep: Mapping[str, Keep], years: float) -> str:
+def _verdict(view: str, rec: str | None, d_keep: Mapping[str, Keep], years: float,
+             titles: Mapping[str, str] | None = None) -> str:
     span = f"{years:g} year" + ("" if years == 1 else "s")
     if rec is None:
         if view == "keep":
@@ -522,7 +526,7 @@ def _verdict(view: str, rec: str | None, d_keep: Mapping[str, Keep], years: floa
         return (f"Do nothing for now: even if you sell in year {years:g}, no plan beats doing "
                 "nothing.")
     k = d_keep[rec]
-    return (f"Do this: {_name(rec)}. {k.paid_back:.0%} of simulated dealerships have paid "
+    return (f"Do this: {_name(rec, titles)}. {k.paid_back:.0%} of simulated dealerships have paid "
             f"back within {span}; the cash low point is {_money(k.low_point.mean)}.")
 
 
@@ -554,11 +558,12 @@ def decide(comp: Comparison, *, view: str = "keep", draws: int = DRAWS,
     rec = keep_pick if view == "keep" else sell_pick
     success = {s: float(np.nanmean(comp.arm(s).launch_succeeded.astype("Float64")
                                    .to_numpy(dtype=float, na_value=np.nan))) for s in plans}
+    titles = {s: comp.title(s) for s in plans}
     d = Decision(plans=plans, view=view, recommendation=rec, keep_pick=keep_pick,
-                 sell_pick=sell_pick, rule=_rule(view, keep_pick, sell_pick, years),
-                 verdict=_verdict(view, rec, keeps, years), keep=keeps, sell=sells,
+                 sell_pick=sell_pick, rule=_rule(view, keep_pick, sell_pick, years, titles),
+                 verdict=_verdict(view, rec, keeps, years, titles), keep=keeps, sell=sells,
                  success=success, horizon_years=years, replicates=comp.replicates,
-                 held=held_fields())
+                 held=held_fields(), titles=titles)
     if plans and draws > 0:
         d.robustness, d.recommendation_holds = robustness(bks, view, rec, draws, seed)
         d.draws = draws

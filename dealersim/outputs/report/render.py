@@ -20,7 +20,7 @@ from dealersim.base.stats import km_at, km_median
 from dealersim.model import kpis
 from dealersim.model.params import format_value, spec
 from dealersim.model.results import simulate
-from dealersim.model.strategies import strategy_doc, strategy_line, strategy_title
+from dealersim.model.strategies import strategy_doc, strategy_line
 from dealersim.outputs.report.charts import (
     DAYS_PER_MONTH,
     DRIVER_LABELS,
@@ -28,6 +28,7 @@ from dealersim.outputs.report.charts import (
     compare_charts,
 )
 from dealersim.studies.compare import (
+    TABLE_KPIS,
     drivers,
     formatted_summary,
     owner_money,
@@ -207,7 +208,7 @@ def first_screen(comp: Comparison, d: Decision | None) -> dict[str, Any]:
                                                           d.keep[s].npv.mean))
     k, sv = d.keep[best], d.sell[best]
     span = _years(d.horizon_years)
-    shown = "" if d.recommendation else f" ({_in_sentence(strategy_title(best))})"
+    shown = "" if d.recommendation else f" ({_in_sentence(comp.title(best))})"
     half = (f"half by month {k.median_payback}" if k.median_payback is not None
             else f"fewer than half within {span}")
     cards = [
@@ -234,7 +235,7 @@ def first_screen(comp: Comparison, d: Decision | None) -> dict[str, Any]:
                       "note": f"of {d.draws} plausible money assumptions"})
         robust = (f"Drawing the money assumptions (costs, discount rate, overhead and value "
                   f"multiples) over their plausible ranges {d.draws} times, the verdict on "
-                  f"{_in_sentence(strategy_title(best))} holds in {_share(share)} of them and "
+                  f"{_in_sentence(comp.title(best))} holds in {_share(share)} of them and "
                   f"the recommendation stays the same in {_share(d.recommendation_holds)}.")
     top = [t for t in d.tornado if t["high"] != t["low"] or t["npv_high"] != t["npv_low"]][:3]
     torn = ""
@@ -247,7 +248,7 @@ def first_screen(comp: Comparison, d: Decision | None) -> dict[str, Any]:
         torn = "The money assumptions that move payback most: " + "; ".join(parts) + "."
     months = sorted({*range(12, d.horizon_months + 1, 12), d.horizon_months})
     payback = {"months": months,
-               "rows": [{"plan": s, "title": strategy_title(s),
+               "rows": [{"plan": s, "title": comp.title(s),
                          "values": [_share(d.keep[s].payback_probability.get(m, 0.0))
                                     for m in months]} for s in d.plans]}
     return {"best": best, "headline": d.verdict, "rule": d.rule,
@@ -298,7 +299,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         "verdict": first_screen(comp, decision),
         "robustness": robust,
         "plans": list(plans or [])[:3],
-        "titles": {s: strategy_title(s) for s in comp.strategies},
+        "titles": {s: comp.title(s) for s in comp.strategies},
         "lines": {s: strategy_line(s) for s in comp.strategies},
         "money": money,
         "money_rows": [
@@ -326,7 +327,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         "colors": {s: color_of(s, comp.strategies) for s in comp.strategies},
         "r": rows,
         "tenure": tenure,
-        "key_rows": formatted_summary(comp, kpis.KEY_KPIS),
+        "key_rows": formatted_summary(comp, TABLE_KPIS),
         "other_rows": formatted_summary(comp, kpis.OTHER_KPIS),
         "charts": {name: embed(path) for name, path in charts.items()},
         "stories": [_story(comp, s) for s in comp.strategies] if stories else [],
