@@ -11,7 +11,13 @@ compares it with doing nothing and recommends it or nothing.
 from __future__ import annotations
 
 import html
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import ipyvuetify as v
 import pytest
@@ -92,3 +98,55 @@ def test_the_page_has_one_horizon_at_the_top_and_the_verdict_card():
         assert history.widgets
     finally:
         rc.close()
+
+
+@pytest.mark.browser
+def test_without_its_front_end_the_page_says_what_is_missing(tmp_path):
+    """The page served with an empty front-end cache and no CDN: a line, never a blank page.
+
+    The Solara server runs with ``SOLARA_ASSETS_PROXY_CACHE_DIR`` pointing at an empty folder,
+    so every front-end file must come from the public CDN, which this machine cannot reach (as
+    an offline office); the browser is the one scripts/find_browser.py finds.
+    """
+    from playwright.sync_api import sync_playwright
+
+    browser_path = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "scripts" / "find_browser.py"),
+         "--no-install"], capture_output=True, text=True, timeout=120).stdout.strip()
+    if not browser_path:
+        pytest.fail("no Chromium: set DEALERSIM_CHROMIUM", pytrace=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, SOLARA_ASSETS_PROXY_CACHE_DIR=str(tmp_path / "empty"),
+               SOLARA_APP="dealersim.dashboard.app", SOLARA_THEME_SHOW_BANNER="False",
+               HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
+    server = subprocess.Popen([sys.executable, "-m", "solara", "run", "dealersim.dashboard.app",
+                               "--host", "127.0.0.1", "--port", str(port), "--production",
+                               "--no-open"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert time.time() < deadline, "the server did not start"
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+                box = page.wait_for_selector("#ds-frontend-missing", state="visible",
+                                             timeout=120_000)
+                text = box.inner_text()
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "front end did not load" in text and "make frontend" in text
+    assert "solara-vuetify-app" in text  # what is missing, by name

@@ -20,6 +20,15 @@ from dealersim.model.strategies import strategy_title as model_strategy_title
 PERCENT_UNITS = ("share", "probability", "share/year")
 """Unit codes of fractions that owners read as percentages (a share of 0.3 shows as 30 %)."""
 
+PLAIN_UNITS = {
+    "log-odds": "strength, 0 = none, higher = stronger",
+    "log-sd": "spread, 0 = all alike, higher = more varied",
+    "share of log-ratio": "share of the warm advantage",
+    "log-hazard per gap": "weight, 0 = no effect, higher = quits sooner",
+    "log-hazard per morale": "weight, 0 = no effect, higher = quits sooner",
+}
+"""Unit codes an owner does not read (statistics), in words."""
+
 WALL_SCALE = kpis.column("wall_mean").unit
 """What a wall value means, from the KPI registry: ``0 = open, 1 = walled off``."""
 
@@ -114,6 +123,8 @@ def unit_words(s: FieldSpec) -> str:
         return "% a year" if s.unit.endswith("/year") else "%"
     if s.unit in ("0-1", "wall"):
         return WALL_SCALE if "wall" in s.label.lower() or s.unit == "wall" else "scale 0 to 1"
+    if s.unit in PLAIN_UNITS:
+        return PLAIN_UNITS[s.unit]
     unit = re.sub(r"\bmin\b", "minutes", s.unit)
     unit = re.sub(r"^x\s*", "× ", unit)
     return unit.replace("/", " a ")
