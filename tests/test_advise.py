@@ -304,15 +304,20 @@ def test_the_race_recommends_on_fresh_figures(tmp_path):
     """Successive halving of the finalists on fresh seeds (4 plans x 4 search runs, seed 3).
 
     Rounds of 4 and 8 fresh runs: every finalist runs the first round, the better half the
-    second; the plan recommended is the one first on its fresh figures, and the words say
-    "reaches the target" exactly when its fresh success does.
+    second; the plan recommended is the one first after the race, confirmed on 8 seeds the
+    race never used, and the words say "reaches the target" exactly when its confirmed success
+    does.
     """
     a = advise.run_advise(tmp_path / "s", budget=4, replicates=4, seed=3, fixed=FIXED,
                           progress=False, explain=False, rounds=(4, 8), target=0.5)
     c = a.checks
     assert len(c) == 4 and set(c.plan) == set(a.plans.plan[:4])
     assert a.recommended == c.plan.iloc[0] and c.fresh_runs.iloc[0] == 8
-    assert sorted(c.fresh_runs) == [4, 4, 8, 8]
+    assert sorted(c.race_runs) == [4, 4, 8, 8]
+    # the winner's figures come from seeds that neither the search nor the race used
+    confirm = set(a.settings.confirm_seeds(8))
+    assert not confirm & set(a.settings.search_seeds()) and not confirm & set(
+        a.settings.fresh_seeds(8))
     assert not set(a.settings.search_seeds()) & set(a.settings.fresh_seeds(8))
     words = advise.fresh_verdict(a)
     reaches = c.fresh_success.iloc[0] >= 0.5

@@ -19,8 +19,9 @@ directory, so a second call continues it (``resume``).
 The plans are ranked on the search's figures (those that reach the target first, best money
 first), and the best ranked (:data:`FINALISTS`) race on fresh seeds (another ``SeedSequence``
 spawn, never searched on) by successive halving (:func:`race`): the winner of a search of
-noisy plans is partly luck, so the plan recommended is the one first on the fresh figures,
-and it "reaches the target" only when its fresh success does. Its money (net present value,
+noisy plans is partly luck, so the plan recommended is the one first on the fresh figures; it
+is confirmed on seeds that neither the search nor the race used (:func:`confirm`), and it
+"reaches the target" only when its confirmed success does. Its money (net present value,
 share paid back; the keep view of :mod:`dealersim.studies.decision`) is given on the same
 fresh runs. For the recommended plan, each change from the overlay is undone in turn on fresh
 seeds, which says which changes carry the success (:func:`three_things`).
@@ -117,8 +118,10 @@ JOURNAL = "study.journal"
 SEARCH_KEY = 0
 CHECK_KEY = 1
 SAMPLER_KEY = 2
+CONFIRM_KEY = 3
 """``SeedSequence`` spawn keys under the master seed: search replicates, fresh replicates for
-the out-of-sample check, the sampler's seed."""
+the race on fresh seeds, the sampler's seed, and the confirmation of the race's winner (seeds
+the selection never saw)."""
 
 
 class AdviseError(ValueError):
@@ -227,6 +230,10 @@ class Settings:
         """The first ``n`` (default: ``replicates``) fresh seeds (never searched on)."""
         return [seed_for(self.seed, CHECK_KEY, i) for i in range(
             self.replicates if n is None else n)]
+
+    def confirm_seeds(self, n: int) -> list[int]:
+        """Seeds of the confirmation of the race's winner (neither searched nor raced on)."""
+        return [seed_for(self.seed, CONFIRM_KEY, i) for i in range(n)]
 
     def months(self) -> int:
         """Months in each run."""
@@ -390,13 +397,12 @@ class Advice:
             ``on_front`` (Pareto front of the money objective vs success), ``meets_target``,
             the success rate with its Wilson interval, the money objective's mean and interval,
             then one column per lever.
-        checks: The out-of-sample check: per chosen plan, its success in the search and on
-            fresh seeds (Wilson intervals) and ``holds`` (fresh rate inside the search
-            interval).
+        checks: The race of the finalists on fresh seeds (:func:`race`), the recommended plan
+            first with its figures on the confirmation seeds (:func:`confirm`).
         ablation: For the recommended plan, each change from the overlay undone in turn on the
             fresh seeds: ``lever``, ``label``, ``plan_value``, ``base_value``, ``without``
             (success rate without the change), ``with_all`` and ``drop``.
-        recommended: The plan advised (``plan-NN``): the best-ranked one, or ``None``.
+        recommended: The plan advised (``plan-NN``): the winner of the race, or ``None``.
         settings: Replicates, seed, objective and fixed overrides.
         target: The success target.
         trials: Plans in the study; ``ran``: plans run in this call.
@@ -565,6 +571,39 @@ def race(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings, r
     return frame.drop(columns=["_last", "_order", "_rank"]).reset_index(drop=True)
 
 
+def confirm(checks: pd.DataFrame, plans: pd.DataFrame, settings: Settings, runner: Runner,
+            target: float, n: int) -> pd.DataFrame:
+    """Run the race's winner on ``n`` seeds neither the search nor the race used.
+
+    The winner of a race is again the luckiest of its finalists on the race's seeds; its
+    figures on seeds that played no part in choosing it are unbiased. They become the winner's
+    fresh figures (``fresh_*``, ``reaches``, ``holds``); the race's own are kept as
+    ``race_success`` and ``race_runs``.
+    """
+    checks = checks.copy()
+    checks["race_success"] = checks.fresh_success
+    checks["race_runs"] = checks.fresh_runs
+    if checks.empty:
+        return checks
+    name = checks.plan.iloc[0]
+    row = plans.set_index("plan").loc[name]
+    levers = {s.name: s.coerce(_plain(row[s.name])) for s in lever_specs()}
+    rows = runner.rows(plan_specs("k", levers, settings, settings.confirm_seeds(n),
+                                  (("plan", name),)))
+    fresh = outcome(rows, settings.objective, settings.months())
+    npv_values = [x.get("npv") for x in rows if x.get("npv") is not None]
+    update = {"fresh_success": fresh["success"], "fresh_low": fresh["success_low"],
+              "fresh_high": fresh["success_high"], "fresh_runs": fresh["runs"],
+              "fresh_value": fresh["value"], "fresh_value_low": fresh["value_low"],
+              "fresh_value_high": fresh["value_high"], "fresh_paid_back": fresh["paid_back"],
+              "fresh_npv": float(np.mean(npv_values)) if npv_values else math.nan,
+              "reaches": bool(fresh["success"] >= target),
+              "holds": bool(row.success_low <= fresh["success"] <= row.success_high)}
+    for key, value in update.items():
+        checks.loc[0, key] = value
+    return checks
+
+
 def ablate(levers: dict[str, Any], settings: Settings, runner: Runner) -> pd.DataFrame:
     """Undo each change of a plan from the overlay in turn, on the fresh seeds."""
     base = preset_levers(BASE, settings.fixed)
@@ -715,6 +754,7 @@ def run_advise(
                      progress=progress)
         plans = plan_table(study, objective, float(target))
         checks = race(plans, finalists(plans), settings, runner, float(target), rounds)
+        checks = confirm(checks, plans, settings, runner, float(target), rounds[-1])
         recommended = str(checks.plan.iloc[0]) if len(checks) else None
         ablation, robust = _empty_ablation(), None
         if recommended is not None:
@@ -834,7 +874,7 @@ def fresh_verdict(advice: Advice) -> str:
         return "no plan was tried"
     c = advice.checks.iloc[0]
     figures = (f"success {c.fresh_success:.0%} ({c.fresh_low:.0%} to {c.fresh_high:.0%}) on "
-               f"{c.fresh_runs} fresh runs the search never used")
+               f"{c.fresh_runs} fresh runs that neither the search nor the race used")
     if bool(c.reaches):
         return (f"{advice.recommended} reaches the {advice.target:.0%} target: {figures}")
     short = (advice.target - c.fresh_success) * 100
@@ -853,7 +893,7 @@ def money_words(advice: Advice) -> str:
         parts.append(f"net present value against doing nothing {kpis.money(c.fresh_npv)}")
     if advice.objective not in ("npv",):
         parts.append(objective_words(advice.objective, c.fresh_value, months))
-    return f"its money on the same fresh runs: {', '.join(parts)}"
+    return f"its money on the same runs: {', '.join(parts)}"
 
 
 def summary_lines(advice: Advice) -> list[str]:
@@ -864,12 +904,18 @@ def summary_lines(advice: Advice) -> list[str]:
     if advice.recommended is not None:
         lines.append("recommended: " + fresh_verdict(advice))
         lines.append(money_words(advice))
-    for c in advice.checks.itertuples():
-        lines.append(f"race {c.plan}: {c.success:.0%} in the search ({c.success_low:.0%} to "
-                     f"{c.success_high:.0%}), {c.fresh_success:.0%} on {c.fresh_runs} fresh "
-                     f"runs ({c.fresh_low:.0%} to {c.fresh_high:.0%}), "
-                     f"{objective_words(advice.objective, c.fresh_value, months)}; "
-                     f"the search figure {'holds' if c.holds else 'does NOT hold'}")
+    for k, c in enumerate(advice.checks.itertuples()):
+        race = getattr(c, "race_success", c.fresh_success)
+        runs = getattr(c, "race_runs", c.fresh_runs)
+        line = (f"race {c.plan}: {c.success:.0%} in the search ({c.success_low:.0%} to "
+                f"{c.success_high:.0%}), {race:.0%} on {runs} race runs")
+        if k == 0:
+            line += (f", {c.fresh_success:.0%} on {c.fresh_runs} confirmation runs "
+                     f"({c.fresh_low:.0%} to {c.fresh_high:.0%}), "
+                     f"{objective_words(advice.objective, c.fresh_value, months)}")
+        else:
+            line += f", {objective_words(advice.objective, c.fresh_value, months)}"
+        lines.append(f"{line}; the search figure {'holds' if c.holds else 'does NOT hold'}")
     if advice.robustness is not None:
         lines.append(advice.robustness.sentence[0].upper() + advice.robustness.sentence[1:])
     return lines
