@@ -24,7 +24,7 @@ SHELL       := bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-.PHONY: help venv frontend browser test lint demo bench validate clean
+.PHONY: help venv frontend browser test lint docs demo bench validate clean
 
 help: ## list the targets
 	@echo "dealersim make targets (PY=$(PY), venv in $(VENV)):"
@@ -42,7 +42,7 @@ $(VENV_PY):
 
 $(VENV_STAMP): pyproject.toml | $(VENV_PY)
 	@echo ">>> installing dealersim (editable, dev extras) into $(VENV)"
-	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[dev]'
+	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[dev,docs]'
 	@touch $@
 
 # the dashboard's front end (npm packages Solara would fetch from a CDN at run time) is vendored
@@ -64,12 +64,17 @@ browser: venv ## find or install Chromium for the browser test (see scripts/find
 lint: venv ## ruff check dealersim, tests, experiments and scripts
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
-test: venv frontend browser ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
+test: venv frontend browser docs ## ruff, the generated docs are current, the site builds, then pytest (PYTEST_ARGS='-k name -x')
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/dealersim docs --check
 	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
+
+# the notebooks run first (scripts/docs_hooks.py, a hook in mkdocs.yml); any warning fails
+docs: venv ## build the documentation site offline into site/ (open site/index.html); warnings are errors
+	$(VENV)/bin/dealersim docs --check
+	env -u DEALERSIM_DOCS_NO_EXECUTE NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 # --- running -----------------------------------------------------------------------------
 
@@ -85,5 +90,5 @@ validate: venv ## run the validation checks: dealersim validate ARGS
 # --- housekeeping ------------------------------------------------------------------------
 
 clean: ## remove .venv, build artefacts and tool caches (keeps out/)
-	rm -rf $(VENV) build dist *.egg-info .eggs .pytest_cache .ruff_cache .hypothesis htmlcov .coverage
+	rm -rf $(VENV) build dist site *.egg-info .eggs .pytest_cache .ruff_cache .hypothesis htmlcov .coverage
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

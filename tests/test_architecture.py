@@ -275,3 +275,78 @@ def test_allow_list_has_no_stale_entries():
 def test_base_imports_no_dealersim_module(module):
     """The base layer stands alone."""
     assert not [i.where for i in IMPORTS if i.source == module]
+
+
+# ====================================================================== the people report
+PEOPLE = PKG / "model" / "people"
+REPORTERS = sorted(PEOPLE.glob("*.py")) + [PKG / "model" / "pipeline.py",
+                                           PKG / "model" / "renewals.py"]
+"""The people, the pipeline and the market's calendar: they report to the books."""
+
+
+def _is_model(node: ast.expr, aliases: set[str]) -> bool:
+    """Whether ``node`` is the model: ``self.model``, ``model`` or a name bound to either."""
+    if isinstance(node, ast.Name):
+        return node.id in aliases
+    return (isinstance(node, ast.Attribute) and node.attr == "model"
+            and isinstance(node.value, ast.Name) and node.value.id == "self")
+
+
+def _model_aliases(function: ast.FunctionDef) -> set[str]:
+    """Names that stand for the model inside ``function``: a ``model`` argument, and names
+    assigned from ``self.model`` (``m = self.model``, ``m, p = self.model, ...``)."""
+    names = {a.arg for a in function.args.args + function.args.kwonlyargs if a.arg == "model"}
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            pairs = [(target, node.value)]
+            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                pairs = list(zip(target.elts, node.value.elts, strict=False))
+            for t, v in pairs:
+                if isinstance(t, ast.Name) and _is_model(v, names):
+                    names.add(t.id)
+    return names
+
+
+def model_writes(source: str, path: str) -> list[str]:
+    """``path:line`` of every assignment to an attribute of the model in ``source``."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        aliases = _model_aliases(function)
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            else:
+                continue
+            flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            if any(isinstance(t, ast.Attribute) and _is_model(t.value, aliases) for t in flat):
+                found.append(f"{path}:{node.lineno}")
+    return sorted(set(found))
+
+
+def test_model_writes_are_found():
+    """The check sees every way of writing to the model (and not writes to the agent)."""
+    planted = (
+        "class A:\n"
+        "    def act(self):\n"
+        "        m, p = self.model, self.model.params\n"
+        "        m.dials += 1\n"
+        "        self.model.x = 2\n"
+        "        self.count = 3\n"
+        "        m.books.dialled(1, 0)\n"
+        "def f(model):\n"
+        "    model.y, z = 1, 2\n"
+    )
+    assert model_writes(planted, "x.py") == ["x.py:4", "x.py:5", "x.py:9"]
+
+
+def test_people_report_to_the_books_and_never_write_the_model():
+    """No agent (nor the pipeline or calendar) assigns to an attribute of the model."""
+    offenders = [w for path in REPORTERS
+                 for w in model_writes(path.read_text(), str(path.relative_to(ROOT)))]
+    assert not offenders, "agents write to the model at: " + ", ".join(offenders)

@@ -9,6 +9,7 @@ address-space limit. API cases check a one-line ``ValueError`` naming the argume
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import subprocess
@@ -105,6 +106,9 @@ SEED_TEXTS = [
     ("minus-sign", "-3", "sign"),
     ("text", "abc", "digits 0-9"),
     ("5000-digits", "7" * 5000, "too large"),
+    ("leading-blank", " 5", "blanks"),
+    ("trailing-blank", "5 ", "blanks"),
+    ("tab", "\t5", "blanks"),
 ]
 SEED_COMMANDS = {
     "run": ["run"],
@@ -127,7 +131,9 @@ def test_seed_range_ends_accepted_by_the_type():
 
     assert seed_type("0") == 0
     assert seed_type(str(SEED_MAX)) == SEED_MAX
-    assert seed_type(" 007 ") == 7
+    assert seed_type("007") == 7
+    with pytest.raises(argparse.ArgumentTypeError, match="blanks"):
+        seed_type(" 007 ")  # a seed names one exact run: digits only
 
 
 # ====================================================================== 2. --set / --years digits
@@ -465,3 +471,128 @@ def test_dashboard_options(cli_in, monkeypatch, args, argument, needle):
 
     monkeypatch.setattr(subprocess, "Popen", no_server)
     cli_in(["dashboard", *args], argument, needle)
+
+
+# ====================================================================== deep and huge TOML
+DEEP_LEVELS = 5_000
+
+
+def deep_toml_cases() -> list[tuple[str, str]]:
+    """Ways to nest a TOML document 5,000 levels deep: arrays, inline tables, table headers."""
+    return [
+        ("arrays", "x = " + "[" * DEEP_LEVELS + "]" * DEEP_LEVELS + "\n"),
+        ("inline-tables", "x = " + "{a = " * DEEP_LEVELS + "1" + "}" * DEEP_LEVELS + "\n"),
+        ("dotted-header", "[" + ".".join(["a"] * DEEP_LEVELS) + "]\nb = 1\n"),
+    ]
+
+
+TOML_COMMANDS = {
+    "run": lambda f: ["run", "--scenario", f],
+    "sweep": lambda f: ["sweep", f, "--out", "o"],
+    "calibrate": lambda f: ["calibrate", f, "--out", "o"],
+}
+
+
+@pytest.mark.parametrize("command", list(TOML_COMMANDS))
+@pytest.mark.parametrize(("shape", "text"), deep_toml_cases(),
+                         ids=[c[0] for c in deep_toml_cases()])
+def test_deep_toml_one_line(tmp_path, command, shape, text):
+    """A TOML nested 5,000 levels deep: one line naming the depth cap, exit 2, nothing written."""
+    (tmp_path / "deep.toml").write_text(text)
+    before = listing(tmp_path)
+    proc, seconds = run_subprocess(TOML_COMMANDS[command]("deep.toml"), tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert "nested more than 16 levels" in proc.stderr and "deep.toml" in proc.stderr
+    assert listing(tmp_path) == before and seconds < 30
+
+
+def test_parse_toml_caps(assert_one_line_error):
+    from dealersim.base.io import TOML_MAX_DEPTH, parse_toml
+
+    ok = "x = " + "[" * (TOML_MAX_DEPTH - 1) + "]" * (TOML_MAX_DEPTH - 1)
+    assert parse_toml(ok)  # the cap itself is allowed
+    with pytest.raises(ValueError) as exc:
+        parse_toml("x = " + "[" * TOML_MAX_DEPTH + "]" * TOML_MAX_DEPTH, "f.toml")
+    assert_one_line_error(exc, "f.toml", "nested more than")
+    with pytest.raises(ValueError) as exc:
+        parse_toml("#" * (2 << 20), "f.toml")
+    assert_one_line_error(exc, "f.toml", "larger than 1,048,576 bytes")
+
+
+def test_calibrate_spec_over_the_cap_refused_before_any_run(tmp_path):
+    """A 2.5 MB calibration spec: one line, exit 2, no history.db, no directory."""
+    spec = tmp_path / "big.toml"
+    spec.write_text('name = "big"\n' + "# padding\n" * 250_000)  # 2.5 MB
+    assert spec.stat().st_size > 2_400_000
+    before = listing(tmp_path)
+    proc, seconds = run_subprocess(["calibrate", "big.toml", "--out", "cal"], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "larger than 1,048,576 bytes" in proc.stderr
+    assert listing(tmp_path) == before and seconds < 30
+
+
+def test_scenario_over_the_cap_is_the_same_cap():
+    from dealersim.base.io import TOML_MAX_BYTES
+    from dealersim.studies.sweeps.spec import MAX_SPEC_BYTES
+
+    assert scenario.MAX_BYTES == MAX_SPEC_BYTES == TOML_MAX_BYTES
+
+
+# ====================================================================== refused before running
+def test_advise_resume_on_a_missing_directory(cli_in):
+    cli_in(["advise", "--out", "nowhere", "--resume"], "--resume", "does not exist",
+           "study.journal")
+
+
+def test_advise_resume_on_an_empty_directory(cli_in, tmp_path):
+    (tmp_path / "empty").mkdir()
+    cli_in(["advise", "--out", "empty", "--resume"], "--resume", "holds no advise study")
+
+
+def test_discover_out_non_empty_refused_before_simulating(cli_in, tmp_path):
+    (tmp_path / "where").mkdir()
+    (tmp_path / "where" / "keep.txt").write_text("mine")
+    (tmp_path / "cal").mkdir()
+    cli_in(["discover", "cal", "--out", "where"], "--out", "not empty", "--force")
+
+
+@pytest.mark.parametrize(("argv", "argument"), [
+    (["discover", "cal", "--seed", " 5"], "--seed"),
+    (["discover", "cal", "--runs", "1_0"], "--runs"),
+])
+def test_discover_numbers_plain_digits(cli_in, argv, argument):
+    cli_in(argv, argument, "digits 0-9" if argument == "--runs" else "blanks")
+
+
+@pytest.fixture
+def silent_address():
+    """``tcp://127.0.0.1:PORT`` of a socket that accepts connections and never answers."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    yield f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["sweep", "calibrate", "advise"])
+def test_unanswering_scheduler_one_line_within_30_s(tmp_path, silent_address, command):
+    """A scheduler address that accepts and never answers: one line, exit 2, within 30 s."""
+    (tmp_path / "s.toml").write_text((Path(__file__).parents[1] / "experiments" / (
+        "calibration.toml" if command == "calibrate" else "tipping_point.toml")).read_text())
+    argv = {"sweep": ["sweep", "s.toml"], "calibrate": ["calibrate", "s.toml"],
+            "advise": ["advise"]}[command] + ["--out", "o", "--scheduler", silent_address]
+    before = listing(tmp_path)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "dealersim", *argv], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=60)
+    seconds = time.monotonic() - start
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert "--scheduler" in proc.stderr and "no answer within" in proc.stderr
+    assert seconds < 30, seconds
+    assert listing(tmp_path) == before

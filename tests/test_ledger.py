@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dealersim.model import kpis
+from dealersim.model import economics, kpis
 from dealersim.model.dealership import DealershipModel, hardware_margin
 from dealersim.model.ledger import COLUMNS, n_months
 from dealersim.model.results import simulate
@@ -85,8 +85,12 @@ def test_managed_revenue_memo_matches_the_series(runs):
     assert r.summary["recurring_revenue_end"] == pytest.approx(12 * mrr_end)
     last = r.ledger.managed_revenue.iloc[-1]
     assert last == pytest.approx(mrr_end, rel=0.25)  # contracts start within the month
-    gp = r.ledger.managed_print_gp.iloc[-1] + r.ledger.managed_it_gp.iloc[-1]
-    assert gp == pytest.approx(last * r.params.managed_margin)
+    # each product's gross profit is its revenue at its margin: print at the margin its
+    # discount leaves of the service margin, IT at the managed IT margin
+    led, p = r.ledger, r.params
+    revenue = (led.managed_print_gp.iloc[-1] / economics.mps_margin(p)
+               + led.managed_it_gp.iloc[-1] / p.managed_margin)
+    assert revenue == pytest.approx(last)
 
 
 def test_run_out_writes_the_ledger_as_parquet(runs, tmp_path):

@@ -105,7 +105,7 @@ def test_credit_acts_through_one_number():
 def test_rep_time_limits_permission_answers():
     model = small(rep_program_minutes=12.0, permission_answer_minutes=3.0)
     rep = model.reps[0]
-    rep.step()
+    rep.minutes_left = model.params.rep_program_minutes  # a workday's program time
     rep.walled_off, rep.wall = False, 0.0
     assert rep.answer_permission(10) == 4  # four answers fit in 12 minutes, all granted
     assert rep.minutes_left == 0.0
@@ -402,3 +402,42 @@ def test_specialist_pipeline_value_is_kept_exactly():
             assert s.pipeline_value() == kept
             checked += 1
     assert checked > 300
+
+
+# ================================================================== why they leave
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_specialist_hired_explains_himself_every_recorded_day(seed):
+    """3 overlay runs of 1 year: a row per specialist and day, from hire to leaving."""
+    r = simulate("overlay", seed=seed, years=1)
+    df = r.specialists
+    need = {"number", "day", "morale", "expected_income", "reservation_income", "quit_hazard"}
+    assert need <= set(df.columns)
+    assert sorted(df.number.unique()) == list(range(1, r.summary["specialists_hired"] + 1))
+    for number, rows in df.groupby("number"):
+        days = rows.day.to_numpy()
+        assert (np.diff(days) == 1).all()  # every day recorded (simulate records daily)
+        gone = r.events[(r.events.actor == f"specialist {number}")
+                        & r.events.kind.isin(["quit", "fired"])]
+        assert days[-1] == (int(gone.day.iloc[0]) if len(gone) else r.params.horizon_days)
+        assert (rows.quit_hazard > 0).all() and ((rows.morale >= 0) & (rows.morale <= 1)).all()
+        gap = np.maximum(0.0, 1.0 - rows.expected_income / rows.reservation_income)
+        np.testing.assert_allclose(rows.income_gap, gap)
+
+
+def test_the_leaving_line_names_the_larger_cause_first_with_its_numbers():
+    """Overlay seeds 1-6, 1 year: each quit names the causes, largest factor first."""
+    checked = 0
+    for seed in range(1, 7):
+        r = simulate("overlay", seed=seed, years=1)
+        for day, actor, text in r.events[r.events.kind == "quit"][["day", "actor", "text"]].values:
+            last = r.specialists[(r.specialists.number == int(actor.split()[-1]))
+                                 & (r.specialists.day == day)].iloc[-1]
+            factors = {"income gap": last.gap_factor, "lost morale": last.morale_factor}
+            named = sorted((text.index(k), v) for k, v in factors.items() if k in text)
+            assert [v for _, v in named] == sorted((v for _, v in named), reverse=True)
+            assert all(v > 1.0 for _, v in named)
+            if "income gap" in text:
+                assert f"${last.expected_income:,.0f} a year expected" in text
+                assert f"by {last.gap_factor:.1f}" in text
+            checked += 1
+    assert checked >= 3

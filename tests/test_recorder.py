@@ -43,7 +43,7 @@ REFERENCE = {
     "competitor_accounts": lambda m: int((m.market.holder == 0).sum()),
     "managed_contracts": lambda m: int((m.market.stage >= Stage.IMPLEMENTATION).sum()),
     "managed_mrr": lambda m: m.market.live_mrr,
-    "booked_mrr": lambda m: m.booked_total,
+    "booked_mrr": lambda m: m.books.booked_total,
     "specialist_booked_mrr": _staff_sum(lambda s: s.booked_mrr),
     "stage_conversation": _stage(Stage.CONVERSATION),
     "stage_appointment": _stage(Stage.APPOINTMENT),
@@ -55,12 +55,12 @@ REFERENCE = {
     "specialist_employed": lambda m: len(m.employed_specialists),
     "specialist_salary": _staff_sum(lambda s: s.salary),
     "quota_target": _staff_sum(lambda s: s.quota_target(s.tenure)),
-    "dials": lambda m: m.dials,
-    "conversations": lambda m: m.conversations,
-    "first_appointments_total": lambda m: int(m.first_appointments.sum()),
-    "proposals": lambda m: m.proposals,
-    "deals": lambda m: m.deals,
-    "permission_requests": lambda m: m.permission_requests,
+    "dials": lambda m: m.books.dials,
+    "conversations": lambda m: m.books.conversations,
+    "first_appointments_total": lambda m: int(m.books.first_appointments.sum()),
+    "proposals": lambda m: m.books.proposals,
+    "deals": lambda m: m.books.deals,
+    "permission_requests": lambda m: m.books.permission_requests,
     "cumulative_gross_profit": lambda m: m.ledger.net_total,  # the ledger: tests/test_ledger.py
     "specialist_minutes_booked": _seated_sum(lambda s: s.minutes_booked_today),
     "specialist_minutes_available": _seated_sum(lambda s: s.minutes_available_today),
@@ -132,7 +132,7 @@ def test_summary_and_series_agree_on_the_last_day():
     assert last["wall_mean"] == model.wall_mean
     assert last["wall_max"] == model.wall_max
     assert last["managed_contracts"] == model.managed_contracts
-    assert last["cumulative_gross_profit"] == model.cumulative_gross_profit
+    assert last["cumulative_gross_profit"] == model.ledger.net_total
 
 
 # ---------------------------------------------------------------- the DataCollector face

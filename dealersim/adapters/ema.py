@@ -3,8 +3,9 @@
 Uncertainties, levers and outcomes are generated from ``Params`` metadata and the KPI registry
 (``dealersim.model.kpis.SUMMARY``); nothing is typed twice. By default the **levers** are what
 the dealership decides (fields in the ``owner``, ``comp plan`` and ``sales manager`` groups) and
-the **uncertainties** are the numeric fields graded U or C in ``numbers.md`` that it does not
-decide (market, reps, specialist). Install the extra first: ``pip install 'dealersim[ema]'``.
+the **uncertainties** are the numeric fields graded U or C (an estimate, or a blog or vendor
+source: see the evidence page) that it does not decide (market, reps, specialist). Install the
+extra first: ``pip install 'dealersim[ema]'``.
 
 Example:
     >>> from ema_workbench import SequentialEvaluator, perform_experiments  # doctest: +SKIP

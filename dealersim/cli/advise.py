@@ -27,6 +27,7 @@ from dealersim.cli.common import (
     count_type,
     out_dir_type,
     overrides_of,
+    unfinished_out_removed,
     usable_cpus,
     workers_type,
 )
@@ -99,9 +100,10 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
         raise UsageError("--resume: cannot be combined with --force; use one")
     if force:
         return
-    if resume and out.is_dir() and any(out.iterdir()) and not (out / JOURNAL).is_file():
-        raise UsageError(f"--resume: {str(out)!r} holds no advise study ({JOURNAL}); expected "
-                         "a directory written by 'dealersim advise'")
+    if resume and not (out / JOURNAL).is_file():
+        what = "holds no advise study" if out.is_dir() else "does not exist"
+        raise UsageError(f"--resume: {str(out)!r} {what} ({JOURNAL}); expected a directory "
+                         "written by 'dealersim advise', or leave out --resume to start one")
     if not resume:
         check_target(out, force=False)
 
@@ -124,15 +126,18 @@ def cmd_advise(args: argparse.Namespace) -> int:
     out = args.out
     check_out(out, resume=args.resume, force=args.force)
     command = default_command(settings, args.target, args.budget) + f" --out {out}"
-    try:
-        advice = run_advise(out, target=args.target, budget=args.budget,
-                            replicates=args.replicates, seed=seed, objective=args.objective,
-                            fixed=fixed, workers=args.workers, scheduler=args.scheduler,
-                            resume=args.resume, command=command, posterior=args.posterior,
-                            before_start=(lambda: _clear(out)) if args.force else None)
-    except AdviseError as exc:
-        raise UsageError(str(exc)) from None
-    write_advice(advice, out)
+    # a full disk leaves nothing in a new --out (no study.journal to resume by mistake)
+    with unfinished_out_removed(None if args.resume else out):
+        try:
+            advice = run_advise(out, target=args.target, budget=args.budget,
+                                replicates=args.replicates, seed=seed,
+                                objective=args.objective, fixed=fixed, workers=args.workers,
+                                scheduler=args.scheduler, resume=args.resume,
+                                command=command, posterior=args.posterior,
+                                before_start=(lambda: _clear(out)) if args.force else None)
+        except AdviseError as exc:
+            raise UsageError(str(exc)) from None
+        write_advice(advice, out)
     for line in summary_lines(advice):
         print(line)
     things = three_things(advice)

@@ -20,34 +20,60 @@ lands while Python runs a finalizer cannot be lost, as an exception raised there
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dealersim.base.procs import signals_as_flag
 from dealersim.cli.common import (
     UsageError,
+    check_target,
+    count_type,
     out_dir_type,
     resumable,
+    seed_type,
+    unfinished_out_removed,
     usable_cpus,
     workers_type,
 )
 from dealersim.cli.sweep import SCHEDULER_RE
 from dealersim.outputs.calibration import write_plots
 from dealersim.studies.calibrate import (
+    HISTORY,
     CalibrationError,
     read_spec,
     run_calibration,
     summary_lines,
 )
-from dealersim.studies.discover import DISCOVER_RUNS, DiscoverError, discover, write_discovery
+from dealersim.studies.discover import (
+    DISCOVER_RUNS,
+    MAX_RUNS,
+    DiscoverError,
+    discover,
+    write_discovery,
+)
 from dealersim.studies.sweeps import SchedulerUnreachable
 from dealersim.studies.sweeps.driver import connect
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def finished_generations(out: Path) -> bool:
+    """Whether the calibration directory ``out`` holds a finished generation (to resume)."""
+    db = Path(out) / HISTORY
+    if not db.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -75,7 +101,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         else:
             workers, executor = args.workers, None
         progress = not args.quiet and sys.stderr.isatty() and not os.environ.get("CI")
-        with signals_as_flag() as flag:
+        with (unfinished_out_removed(None if args.resume else args.out,
+                                     finished=finished_generations),
+              signals_as_flag() as flag):
             cal = run_calibration(spec, args.out, spec_text=text, workers=workers,
                                   executor=executor, resume=args.resume, force=args.force,
                                   progress=progress, say=None if args.quiet else _say,
@@ -97,6 +125,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """``dealersim discover``: where does the overlay still succeed? (PRIM boxes)."""
+    if args.out is not None:
+        check_target(args.out, args.force)  # before any simulation
     try:
         found = discover(args.source, strategy=args.strategy, runs=args.runs,
                          workers=args.workers, seed=args.seed if args.seed is not None else 0,
@@ -138,9 +168,11 @@ def register(
     p.add_argument("--strategy", default="overlay", metavar="NAME",
                    help="with a calibration: the strategy to run on posterior draws "
                    "(default: overlay)")
-    p.add_argument("--runs", default=DISCOVER_RUNS, metavar="N", type=int,
+    p.add_argument("--runs", default=DISCOVER_RUNS, metavar="N",
+                   type=count_type(MAX_RUNS, "runs on posterior draws"),
                    help=f"with a calibration: runs on posterior draws (default {DISCOVER_RUNS})")
-    p.add_argument("--seed", metavar="N", type=int, help="master seed of those runs (default 0)")
+    p.add_argument("--seed", metavar="N", type=seed_type,
+                   help="master seed of those runs (default 0)")
     p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
                    help="local worker processes (default: all CPUs)")
     p.add_argument("--threshold", default=0.5, type=float, metavar="DENSITY",

@@ -14,14 +14,17 @@ everywhere; bounds and defaults of parameters come from ``Params`` metadata only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import errno
 import inspect
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -140,6 +143,89 @@ def resumable(run: Callable[[], int], kept: str) -> int:
             return fail(f"{what}; {kept}; run again with --resume", code)
 
 
+# ====================================================================== a failing disk
+EXIT_FAILED = 1
+"""Exit code of a command the machine failed (a full disk): not bad input."""
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)  # SQLAlchemy wraps the database's own error
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            yield orig
+            seen.add(id(orig))
+        current = current.__cause__ or current.__context__
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the disk or the quota is full.
+
+    Counts an ``OSError`` with ``ENOSPC``/``EDQUOT`` (also as raised by pyarrow, which gives
+    the errno only in its message) and SQLite's "database or disk is full".
+    """
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS:
+            return True
+        text = str(e)
+        if ("[errno 28]" in text.lower() or "No space left on device" in text
+                or "database or disk is full" in text or "Disk quota exceeded" in text):
+            return True
+    return False
+
+
+def disk_full_line(path: object, out: object = None) -> str:
+    """The one line for a full disk while writing ``path`` (``out``: the command's ``--out``)."""
+    where = f" writing {str(path)!r}" if path is not None else ""
+    kept = out is not None and Path(str(out)).is_dir() and not _is_empty_dir(Path(str(out)))
+    then = (f"what was finished is kept in {str(out)!r}; free some space and run again with "
+            "--resume" if kept else "nothing was kept; free some space and run the command again")
+    return f"--out: the disk is full{where} (No space left on device); {then}"
+
+
+def _is_empty_dir(path: Path) -> bool:
+    try:
+        return path.is_dir() and not any(path.iterdir())
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def unfinished_out_removed(out: str | Path | None,
+                           finished: Callable[[Path], bool] | None = None) -> Iterator[None]:
+    """On a full disk, leave nothing in a new ``--out`` that holds no finished work.
+
+    If ``out`` did not exist (or was empty) when the block started and the block fails with a
+    full disk (:func:`disk_full`), what the block wrote there is removed, unless
+    ``finished(out)`` says it holds work to resume (a sweep's finished parts). An ``out`` that
+    held something before is never touched.
+    """
+    if out is None:
+        yield
+        return
+    out = Path(out)
+    was_absent = not (out.exists() or out.is_symlink())
+    was_empty = _is_empty_dir(out)
+    try:
+        yield
+    except BaseException as exc:
+        if (was_absent or was_empty) and disk_full(exc) and not (finished and finished(out)):
+            if was_absent:
+                shutil.rmtree(out, ignore_errors=True)
+            elif out.is_dir():
+                for child in list(out.iterdir()):
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            child.unlink()
+        raise
+
+
 # ====================================================================== option types
 # Each takes the option's text and returns its checked value, or raises ArgumentTypeError with
 # one line *without* the option's name: argparse adds it ("argument --seed: ...") and
@@ -150,7 +236,14 @@ def _refuse(message: object, prefix: str = "") -> NoReturn:
 
 
 def seed_type(text: str) -> int:
-    """``--seed``: an integer in [0, 2**63 - 1], written with the digits 0-9."""
+    """``--seed``: an integer in [0, 2**63 - 1], written with the digits 0-9 and nothing else.
+
+    Unlike other numbers, a seed may not have blanks around it: a seed names one exact run, and
+    ``" 5"`` is more likely a mistake (a shell quoting slip) than seed 5.
+    """
+    if isinstance(text, str) and text.strip() and text != text.strip():
+        _refuse(f"{text!r} has blanks around it; expected {SEED_RANGE} written with the "
+                "digits 0-9 only")
     try:
         return parse_whole(text, 0, SEED_MAX, SEED_RANGE)
     except ValueError as exc:

@@ -1,14 +1,15 @@
 """``dealersim dashboard``: serve the owner's dashboard with ``solara run`` (loopback by default).
 
-The server runs as a child process (``python -m solara run dealersim.dashboard.app --production``).
-Binding to anything but a loopback address exposes the page, which runs simulations on request,
-to the network: that gets a loud warning.
+The server runs as a child process (``python -m dealersim.dashboard.server``, which runs
+``solara run dealersim.dashboard.app --production`` behind a door that refuses a foreign ``Host``
+or ``Origin``), and dies with this command whatever kills it. Binding to anything but a loopback
+address exposes the page, which runs simulations on request, to the network: that gets a loud
+warning, and browsers may then open it only from the addresses named with ``--allow-origin``.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import signal
 import subprocess
@@ -17,22 +18,21 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from dealersim.dashboard import ADVICE_ENV
+from dealersim.dashboard.server import (
+    APP_MODULE,
+    DOORS_ENV,
+    doors_settings,
+    is_loopback,
+    origin_of,
+)
 from dealersim.model.params import parse_whole, shown
 from dealersim.outputs.advice import read_three_things
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-APP_MODULE = "dealersim.dashboard.app"
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names a loopback interface (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
+__all__ = ["is_loopback", "server_command", "warning_text", "cmd_dashboard", "register"]
 
 
 def _refuse(message: str) -> NoReturn:
@@ -69,10 +69,17 @@ def advice_dir_type(text: str) -> str:
     return os.path.abspath(text)
 
 
-def server_command(host: str, port: int) -> list[str]:
-    """The ``solara run`` command line that serves the dashboard."""
-    return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host,
-            "--port", str(port), "--production", "--no-open"]
+def origin_type(text: str) -> str:
+    """``--allow-origin``: an ``http(s)://host[:port]`` address, returned as its origin."""
+    try:
+        return origin_of(text)
+    except ValueError as exc:
+        _refuse(str(exc))
+
+
+def server_command() -> list[str]:
+    """The command line of the server child (its settings go in :data:`DOORS_ENV`)."""
+    return [sys.executable, "-m", "dealersim.dashboard.server"]
 
 
 def warning_text(host: str, port: int) -> str:
@@ -99,7 +106,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     env.pop(ADVICE_ENV, None)
     if args.advice is not None:
         env[ADVICE_ENV] = args.advice
-    proc = subprocess.Popen(server_command(host, port), env=env)
+    env[DOORS_ENV] = doors_settings(host, port, args.allow_origin or ())
+    proc = subprocess.Popen(server_command(), env=env)
 
     def on_term(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt  # stop the server child too, not only this process
@@ -131,3 +139,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--advice", type=advice_dir_type, metavar="DIR",
                    help="a `dealersim advise` output folder: the page shows its three most "
                    "important changes, and the report written from the page includes them")
+    p.add_argument("--allow-origin", action="append", metavar="URL", type=origin_type,
+                   help="a web address browsers may open the page from besides this machine "
+                   "itself, e.g. http://192.168.1.20:8765 when serving on --host 0.0.0.0 "
+                   "(repeatable; any other address is refused)")

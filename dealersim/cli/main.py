@@ -19,11 +19,14 @@ from collections.abc import Callable, Sequence
 from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.cli import advise, calibrate, compare, dashboard, run, sweep
 from dealersim.cli.common import (
+    EXIT_FAILED,
     PROG,
     Parser,
     UsageError,
     VersionAction,
     assignment_type,
+    disk_full,
+    disk_full_line,
     fail,
     seed_type,
     strategy_type,
@@ -50,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Run '{PROG} COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action=VersionAction)
+    parser.set_defaults(parser=parser)  # for `dealersim docs`, which documents the parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=Parser)
 
@@ -83,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 on success, 2 for bad input (one line on stderr), 1 for other
-        failures, 130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
+        failures (a full disk: one line naming the path), 130 when interrupted (Ctrl-C), 143
+        when terminated (SIGTERM).
     """
+    args = None
     try:
         args = build_parser().parse_args(argv)
         with sigterm_as_interrupt():
@@ -103,3 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         return 1
+    except Exception as exc:
+        if not disk_full(exc):
+            raise
+        out = getattr(args, "out", None)
+        return fail(disk_full_line(getattr(exc, "filename", None) or out, out), EXIT_FAILED)

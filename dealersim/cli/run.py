@@ -29,7 +29,15 @@ from dealersim.model.params import field_specs, params_table
 from dealersim.model.params import format_value as format_cell
 from dealersim.model.results import RunResult, simulate
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names, strategy_overrides
-from dealersim.outputs.docs import update_params_table
+from dealersim.outputs.docs import (
+    EVIDENCE_PAGE,
+    cli_page,
+    kpis_page,
+    parameters_page,
+    update_evidence,
+    update_page,
+    update_params_table,
+)
 from dealersim.outputs.plots import save_run
 from dealersim.studies.validation import DEFAULT_REPLICATES, main_validate
 
@@ -145,7 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    """``dealersim docs``: regenerate the parameter table in docs/model.md."""
+    """``dealersim docs``: regenerate (or with ``--check`` check) every generated doc part."""
     path = args.path
     try:
         changed = update_params_table(path, check=args.check)
@@ -159,6 +167,56 @@ def cmd_docs(args: argparse.Namespace) -> int:
         print(f"{path}: parameter table is up to date")
     else:
         print(f"{path}: parameter table {'updated' if changed else 'already up to date'}")
+    evidence = check_evidence(Path(path).with_name(EVIDENCE_PAGE), args.check)
+    reference = reference_pages(Path(path).parent / "reference", args.parser, check=args.check)
+    return evidence or reference
+
+
+def check_evidence(page: Path, check: bool) -> int:
+    """Regenerate (or, with ``check``, check) the evidence page next to the parameter table.
+
+    Returns:
+        0 when the page is current and agrees with ``Params``; 1 otherwise, after one line per
+        problem on stderr.
+    """
+    try:
+        changed, problems = update_evidence(page, check=check)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        return fail(f"{page}: cannot read the evidence page ({exc.strerror or exc})", 1)
+    for problem in problems:
+        fail(f"{page}: {problem}", 1)
+    if check and changed:
+        return fail(f"{page}: the generated parts are out of date; run '{PROG} docs'", 1)
+    if problems:
+        return 1
+    state = ("is up to date" if check else
+             "updated" if changed else "already up to date")
+    print(f"{page}: evidence page {state}")
+    return 0
+
+
+def reference_pages(folder: Path, parser: argparse.ArgumentParser, *, check: bool) -> int:
+    """Write (or with ``check`` only check) the generated reference pages in ``folder``."""
+    pages = {"parameters.md": parameters_page(), "kpis.md": kpis_page(),
+             "cli.md": cli_page(parser)}
+    stale = []
+    for name, text in pages.items():
+        page = folder / name
+        try:
+            changed = update_page(page, text, check=check)
+        except OSError as exc:
+            raise UsageError(f"--path: cannot update {str(page)!r} "
+                             f"({exc.strerror or exc})") from None
+        if check and changed:
+            stale.append(str(page))
+        elif not check:
+            print(f"{page}: {'updated' if changed else 'already up to date'}")
+    if stale:
+        return fail(f"{', '.join(stale)}: out of date; run '{PROG} docs'", 1)
+    if check:
+        print(f"{folder}: the reference pages are up to date")
     return 0
 
 
@@ -193,12 +251,15 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT), type=out_dir_type,
                    help=f"output directory, replaced as a whole (default: {DEMO_OUT})")
 
-    p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md.")
+    p = command("docs", cmd_docs, "Regenerate the parameter table in docs/model.md, the "
+                "generated parts of the evidence page and the reference pages beside it "
+                "(parameters, KPIs, command line).")
     p.add_argument("--path", default=str(Path("docs") / "model.md"), metavar="FILE",
                    type=file_path_type,
-                   help="the Markdown file to update (default: docs/model.md)")
+                   help="the Markdown file to update (default: docs/model.md); the reference "
+                   "pages go into the folder 'reference' beside it")
     p.add_argument("--check", action="store_true",
-                   help="only check that the table is current (exit 1 if not)")
+                   help="only check that the generated docs are current (exit 1 if not)")
 
     p = command("validate", cmd_validate, "Run the validation checks against the story.")
     p.add_argument("--replicates", metavar="N", type=validate_replicates,

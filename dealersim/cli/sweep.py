@@ -23,12 +23,27 @@ from pathlib import Path
 from typing import Any
 
 from dealersim.base.procs import check_workers
-from dealersim.cli.common import UsageError, fail, parse_positive_int, resumable
+from dealersim.cli.common import (
+    EXIT_FAILED,
+    UsageError,
+    disk_full,
+    fail,
+    parse_positive_int,
+    resumable,
+    unfinished_out_removed,
+)
 from dealersim.studies.analyze import METHODS, AnalyzeError, analyze
 from dealersim.studies.sweeps import SpecError, parse_spec_text, read_spec_text, run_sweep
 
 SCHEDULER_RE = re.compile(r"^(tcp|tls|inproc|ws|wss|ucx)://[^\s/]+(:\d+)?/?$")
-EXIT_FAILED = 1
+
+
+def has_parts(out: Path) -> bool:
+    """Whether the sweep directory ``out`` holds finished parts (work worth resuming)."""
+    try:
+        return any((out / "runs").glob("part-*.parquet"))
+    except OSError:
+        return False
 
 
 def check_out_dir(text: str) -> Path:
@@ -86,12 +101,17 @@ def _sweep(args: argparse.Namespace) -> int:
               f"points x {spec.replicates:,} replicates = {spec.n_runs:,} runs")
         return 0
     try:
-        result = run_sweep(spec, out, workers=workers, scheduler=args.scheduler,
-                           resume=args.resume, spec_text=text, progress=not args.quiet)
+        with unfinished_out_removed(None if args.resume else out, finished=has_parts):
+            result = run_sweep(spec, out, workers=workers, scheduler=args.scheduler,
+                               resume=args.resume, spec_text=text, progress=not args.quiet)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+        reason = exc.strerror or ("No space left on device" if disk_full(exc)
+                                  else type(exc).__name__)
+        if not has_parts(out) and not out.exists():
+            return fail(f"--out: cannot write to {str(out)!r} ({reason}); nothing was kept; "
+                        "fix the disk, then run the sweep again", EXIT_FAILED)
         return fail(f"--out: cannot write to {str(out)!r} ({reason}); the sweep stopped, "
                     "finished parts are kept; fix the disk, then run again with --resume",
                     EXIT_FAILED)

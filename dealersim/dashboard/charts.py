@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.colors import to_hex
 
 from dealersim.dashboard.state import cash_curve, months_done
 from dealersim.model import kpis
+from dealersim.model.clock import DAYS_PER_MONTH
 from dealersim.model.market import OPEN_TERRITORY
 from dealersim.model.params import spec
 from dealersim.outputs.plots import EVENT_STYLES
 
-DAYS_PER_MONTH = 365.25 / 12
 SAMPLE_DAYS = 7
 """Chart points are weekly (plus the last day and the replay day)."""
 
@@ -249,6 +250,28 @@ def pay_chart(result: Any, upto: int | None = None) -> dict[str, Any]:
     return opt
 
 
+def morale_chart(result: Any, upto: int | None = None) -> dict[str, Any]:
+    """Each specialist's morale and income gap over time: why he stays or leaves."""
+    df = result.specialists
+    horizon = len(result.timeseries) - 1
+    if df.empty:
+        df = pd.DataFrame({"number": [], "day": [], "morale": [], "income_gap": []})
+    if upto is not None:
+        df = df[df["day"] <= upto]
+    opt = _base("Specialist's morale and income gap", "0 to 1")
+    opt["xAxis"] = _month_axis(horizon)
+    opt["yAxis"] = _value_axis("0 to 1", 1.0, max=1.0)
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+    opt["series"] = [
+        {"name": f"specialist {n}: {what}", "type": "line", "showSymbol": False,
+         "color": colours[(n - 1) % len(colours)],
+         "lineStyle": {"type": "solid" if column == "morale" else "dashed"},
+         "data": _points(months(rows["day"].to_numpy()), rows[column].to_numpy())}
+        for n, rows in df.groupby("number")
+        for column, what in (("morale", "morale"), ("income_gap", "income gap"))]
+    return opt
+
+
 def account_map_chart(result: Any, replay: Any, upto: int | None = None) -> dict[str, Any]:
     """Every account on the replayed day, by owning rep: managed, our hardware, competitor.
 
@@ -371,10 +394,10 @@ def compare_chart(name: str, runs: Sequence[tuple[str, Any]],
 
 
 def main_charts(result: Any, upto: int | None = None) -> dict[str, dict[str, Any]]:
-    """The charts of the main view, by key: the J-curve first, then the launch's four."""
+    """The charts of the main view, by key: the J-curve first, then the launch's five."""
     return {"cash": cash_chart([("your plan", result)], upto), "mrr": mrr_chart(result, upto),
             "funnel": funnel_chart(result, upto), "walls": walls_chart(result, upto),
-            "pay": pay_chart(result, upto)}
+            "pay": pay_chart(result, upto), "morale": morale_chart(result, upto)}
 
 
 __all__ = [
@@ -385,6 +408,7 @@ __all__ = [
     "funnel_chart",
     "funnel_counts",
     "main_charts",
+    "morale_chart",
     "mrr_chart",
     "pay_chart",
     "walls_chart",

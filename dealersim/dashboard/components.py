@@ -25,6 +25,7 @@ from solara.components.echarts import EchartsWidget
 
 from dealersim.dashboard import charts, words
 from dealersim.dashboard import state as st
+from dealersim.dashboard.upload import read_upload
 from dealersim.model import scenario as scenario_io
 from dealersim.model.params import GROUPS, SEED_MAX, parse_whole
 from dealersim.model.params import spec as field_spec
@@ -200,19 +201,10 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
         on_load(sc, where)
 
     def on_file(info: Any) -> None:
-        data = info["file_obj"].read(scenario_io.MAX_BYTES + 1)
-        problem = ""
-        if len(data) > scenario_io.MAX_BYTES:
-            problem = f"larger than {scenario_io.MAX_BYTES // 1024} kB"
-        elif b"\0" in data:
-            problem = "not a text file; expected a scenario file saved here"
-        else:
-            try:
-                raw = data.decode("utf-8")
-            except UnicodeDecodeError:
-                problem = "not a text file; expected a scenario file saved here"
-        if problem:
-            set_error(words.file_problem(info["name"], problem))
+        try:
+            raw = read_upload(info)  # read once, bounded; empty or binary refused
+        except ValueError as exc:
+            set_error(words.file_problem(info["name"], str(exc)))
             set_loaded("")
             return
         load_text(raw, info["name"])
@@ -222,7 +214,7 @@ def ScenarioBox(strategy: str, seed: int, values: dict[str, Any],
         solara.Text("Load a saved scenario file:", classes=["ds-help"])
         with solara.Div(classes=["ds-file-picker"]):
             FilePicker(on_file)
-        solara.FileDrop(label="…or drop the file here", on_file=on_file, lazy=False)
+        solara.FileDrop(label="…or drop the file here", on_file=on_file, lazy=True)
         solara.InputTextArea("…or paste a scenario file's text", value=text,
                              on_value=set_text, rows=3, continuous_update=True)
         solara.Button("Load the pasted text", on_click=lambda: load_text(text, "pasted text"),

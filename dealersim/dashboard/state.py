@@ -206,7 +206,7 @@ class _Recorder:
         flat = np.bincount(code, minlength=3 * len(self.groups))
         self.counts[model.day] = flat.reshape(-1, 3)
         self.people[model.day] = (model.specialists_hired, model.specialists_lost,
-                                  model.accounts_lost)
+                                  model.books.accounts_lost)
 
     def replay(self) -> Replay:
         return Replay(self.people[:, 0], self.people[:, 1], self.people[:, 2], self.groups,
@@ -233,7 +233,7 @@ def simulate_with_replay(strategy: str, seed: int, params: Params,
     result = RunResult(strategy, model.params, model.seed, package_version(),
                        model.datacollector.get_model_vars_dataframe(), summarize(model),
                        model.events.to_frame(), model.wall_history, frame,
-                       ledger_frame(model))
+                       ledger_frame(model), model.weighings.frame())
     return result, rec.replay()
 
 

@@ -9,19 +9,10 @@ minutes than it has.
 
 from __future__ import annotations
 
-DAYS_PER_WEEK = 7
-"""Days in a week (a physical constant)."""
-WORKDAYS_PER_WEEK = 5
-"""Workdays in a week."""
-WEEKEND = (6, 0)
-"""Day numbers (mod 7) that are weekends; day 1 is the launch, a Monday."""
+from dealersim.model.clock import DAYS_PER_WEEK, WEEKEND, is_workday
+
 DIARY_DAYS = 128
 """Days the diary looks ahead: more than any booking window (lead patience is at most 60)."""
-
-
-def is_workday(day: int) -> bool:
-    """Whether ``day`` is a workday (staff act on workdays; the market every day)."""
-    return day % DAYS_PER_WEEK not in WEEKEND
 
 
 class Diary:

@@ -41,14 +41,6 @@ fast as an IntEnum member (0.08 µs against 1.3 µs for one value), so the hot p
 SOURCE_NO = SimpleNamespace(**{source.name: int(source) for source in Source})
 """Each source as a plain int, for numpy (see :data:`STAGE_NO`)."""
 
-PIPELINE_STAGES = (
-    Stage.CONVERSATION,
-    Stage.APPOINTMENT,
-    Stage.ASSESSMENT,
-    Stage.PROPOSAL,
-    Stage.IMPLEMENTATION,
-)
-
 _LEGAL = {
     Stage.NONE: {Stage.CONVERSATION, Stage.APPOINTMENT, Stage.IMPLEMENTATION},
     Stage.CONVERSATION: {Stage.APPOINTMENT, Stage.NONE},

@@ -208,9 +208,20 @@ def _k(name: str, kind: Kind, unit: str, label: str, help: str, **extra: Any) ->
 
 SUMMARY: tuple[KPI, ...] = (
     _k("launch_succeeded", "flag", "share of runs", "Launch succeeded",
-       "At month 12 the program runs, the FIRST specialist is still in the seat, and the deals "
+       "The FIRST specialist is still in the seat at month 12, the program still runs at the "
+       "month the launch is judged on money (month 36 by default), and over the three months "
+       "up to it the managed gross profit (after delivery cost and the service it replaces, "
+       "with the leases taken over) covers the program's running cost (pay with burden, "
+       "running costs, managed overhead).", key=True),
+    _k("year_one_bookings_milestone", "flag", "share of runs", "Year-one bookings milestone met",
+       "At month 12 the program runs, the first specialist is still in the seat, and the deals "
        "signed in year one bring gross profit over their term of at least the launch bar "
-       "(launch_cover years of his base salary).", key=True),
+       "(launch_cover years of his base salary): the launch bar before success was judged on "
+       "money."),
+    _k("first_specialist_year_one", "flag", "share of runs",
+       "First specialist still in the seat at month 12",
+       "At month 12 the program runs and the FIRST specialist is still in the seat: the "
+       "launch survived its first year (the first half of a successful launch)."),
     _k("first_milestone_met", "flag", "share of runs", "First quota review met",
        "The first specialist met the first milestone at the first quota review.", key=True),
     _k("specialists_hired", "count", "people", "Specialists hired",
@@ -285,7 +296,7 @@ SUMMARY: tuple[KPI, ...] = (
        "The owner gave up on the managed-services program.", key=True),
     _k("program_succeeded", "flag", "share of runs", "Program succeeded (any specialist)",
        "As launch succeeded, but any specialist in the seat at month 12 counts (a successor "
-       "too)."),
+       "too), or no seat at all when reps sell."),
     _k("specialist_utilisation", "share", "share of minutes", "Specialist time used",
        "Minutes booked (visits, hand-offs, hardware, dials, permission calls) over minutes "
        "available, across the specialists' workdays.", optional=True),
@@ -322,6 +333,20 @@ SUMMARY: tuple[KPI, ...] = (
     _k("enterprise_value_added", "money", "US$", "Value added at the end",
        "What the business is worth at the end less what the same dealership without the "
        "program is worth then.", key=True, optional=True),
+    _k("run_rate_cover", "number", "x running cost", "Managed gross profit over running cost",
+       "The managed gross profit over the program's running cost in the three months up to "
+       "the month the launch is judged on money (1 or more: it covers it).", optional=True,
+       low=-math.inf),
+    _k("managed_print_price_ratio", "share", "price over the billing it replaced",
+       "Managed print price over the billing it replaced",
+       "The monthly managed print price of the accounts that signed, over the same accounts' "
+       "service and supplies billing on the day they signed (at most 1: managed print is sold "
+       "on savings); none when no managed print contract was signed.", optional=True),
+    _k("gross_margin_per_sales_pay", "number", "$ of gross margin per $ of pay",
+       "Gross margin sold per dollar of sales pay",
+       "First-year gross margin of the managed contracts signed over the run, per dollar of "
+       "sales pay (the specialists' salaries and commissions and the reps' credit); the trade "
+       "asks $7-9 of a managed-services seller.", optional=True),
 )
 """Every key of ``RunResult.summary``, in a stable order."""
 
@@ -356,6 +381,9 @@ LEDGER: tuple[KPI, ...] = (
        "Onboarding and implementation labour of each managed contract signed (a cost)."),
     _k("program_running", "money", "US$", "Program running costs",
        "Tools, marketing and the proposal builder while the program runs (a cost)."),
+    _k("managed_overhead", "money", "US$", "Managed services overhead",
+       "Selling, service-management and administration cost of running the managed business, "
+       "a share of managed revenue (a cost)."),
     _k("hardware_revenue", "money", "US$", "Hardware revenue (memo)",
        "Lease and service revenue billed, less the service replaced by managed print; not "
        "part of the net."),
@@ -425,7 +453,7 @@ LEDGER_LINES: tuple[str, ...] = tuple(k.name for k in LEDGER if k.name not in LE
 """Ledger lines that add up to the run's net cash (``gross_profit``)."""
 PROGRAM_LINES: tuple[str, ...] = (
     "specialist_salary", "payroll_burden", "specialist_commission", "rep_credit", "training",
-    "hiring", "implementation", "program_running",
+    "hiring", "implementation", "program_running", "managed_overhead",
 )
 """Ledger lines that are the program's costs (``program_cost`` is minus their sum)."""
 MONEY_KPIS: tuple[str, ...] = (

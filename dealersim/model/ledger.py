@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from dealersim.model.clock import DAYS_PER_MONTH, month_start
+from dealersim.model.economics import mps_margin, replaced_margin
 from dealersim.model.kpis import LEDGER, LEDGER_LINES, LEDGER_MEMO, PROGRAM_LINES
-from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS, US, month_start
+from dealersim.model.market import COMPETITOR, MIT, MPS, US
 from dealersim.model.params import Params
 
 if TYPE_CHECKING:
@@ -37,9 +39,18 @@ _N_NET = len(LEDGER_LINES)
 assert (_NET == np.arange(_N_NET)).all()  # the net lines come first: a row's net is row[:_N_NET]
 _MARKET = [_COL[c] for c in (
     "hardware_gp", "takeover_hardware_gp", "service_replaced", "managed_print_gp", "managed_it_gp",
-    "program_running", "hardware_revenue", "managed_revenue")]
+    "program_running", "managed_overhead", "hardware_revenue", "managed_revenue")]
 """The columns of the lines :meth:`Ledger._market_lines` returns, in its order."""
 _PROGRAM = np.array([_COL[c] for c in PROGRAM_LINES])
+_RUN_GP = np.array([_COL[c] for c in (
+    "managed_print_gp", "managed_it_gp", "takeover_hardware_gp", "service_replaced")])
+"""The program's managed gross profit: managed contracts after delivery, the leases taken over
+with them, less the service and supplies they replace."""
+_RUN_COST = np.array([_COL[c] for c in (
+    "specialist_salary", "payroll_burden", "program_running", "managed_overhead")])
+"""The program's running cost a month: pay with burden, running costs, managed overhead."""
+_PAY = np.array([_COL[c] for c in ("specialist_salary", "specialist_commission", "rep_credit")])
+"""Sales pay: the specialists' salaries and commissions and the reps' credit."""
 
 
 def n_months(horizon_days: int) -> int:
@@ -80,6 +91,12 @@ class Ledger:
         self._paid = 0.0  # specialist commissions booked so far
         self._program = 0.0  # the model's program_cost booked so far
         self._hired = 0
+        self.mps_price = 0.0
+        """Monthly price of every managed print contract signed (its MRR at signing), summed."""
+        self.mps_billing_before = 0.0
+        """The same accounts' service and supplies billing a month on the day they signed."""
+        self.signed_year_gm = 0.0
+        """First-year gross margin of every managed contract signed (12 months at its margin)."""
 
     # ------------------------------------------------------------------ booking
     def add(self, line: str, amount: float, day: int) -> None:
@@ -115,16 +132,18 @@ class Ledger:
         p, mk = self.params, model.market
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
-        replaced = p.service_share * mps_value * per_day
+        replaced = p.service_share * mps_value * per_day  # service and supplies billing replaced
+        managed = mk.live_mrr / DAYS_PER_MONTH
         return (
             (mk.held_value - taken_value) * per_day * margin,  # hardware_gp
             taken_value * per_day * margin,  # takeover_hardware_gp
-            -replaced * margin,  # service_replaced
-            (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * p.managed_margin,  # managed_print_gp
-            mit_mrr / DAYS_PER_MONTH * p.managed_margin,  # managed_it_gp
+            -replaced * replaced_margin(p, margin),  # service_replaced, at the service margin
+            (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * mps_margin(p),  # managed_print_gp
+            mit_mrr / DAYS_PER_MONTH * p.managed_margin,  # managed_it_gp, after delivery
             -p.program_cost_monthly / DAYS_PER_MONTH if model.program_running else 0.0,
+            -managed * p.managed_overhead_share,  # managed_overhead
             mk.held_value * per_day - replaced,  # hardware_revenue
-            mk.live_mrr / DAYS_PER_MONTH,  # managed_revenue
+            managed,  # managed_revenue
         )
 
     def day(self, model: DealershipModel) -> None:
@@ -182,11 +201,16 @@ class Ledger:
         the gross profit of its lease goes to the takeover line while we hold it.
         """
         mk, p = model.market, self.params
-        months = p.implementation_months_mit if mk.product[i] == MIT else (
-            p.implementation_months_mps)
+        it = mk.product[i] == MIT
+        months = p.implementation_months_mit if it else p.implementation_months_mps
         self.add("implementation", -months * mrr, model.day)
         if mk.holder[i] == COMPETITOR:
             self.taken_over[i] = True
+        self.signed_year_gm += 12.0 * mrr * (p.managed_margin if it else mps_margin(p))
+        if not it:
+            self.mps_price += mrr
+            self.mps_billing_before += p.service_share * float(mk.lease_value[i]) * (
+                model.volume_on(model.day))
 
     # ------------------------------------------------------------------ reading
     def monthly_net(self) -> np.ndarray:
@@ -196,6 +220,30 @@ class Ledger:
     def program_cost(self) -> float:
         """What the program cost over the run (positive)."""
         return float(-self.rows[:, _PROGRAM].sum())
+
+    def run_rate(self, month: int) -> tuple[float, float]:
+        """The program's managed gross profit and its running cost near ``month``.
+
+        Both over the three months up to ``month`` (1-based; the last month when the run is
+        shorter), in positive dollars.
+        """
+        k = max(1, min(int(month), self.months))
+        rows = self.rows[max(0, k - 3):k]
+        return float(rows[:, _RUN_GP].sum()), float(-rows[:, _RUN_COST].sum())
+
+    def sales_pay(self) -> float:
+        """Sales pay over the run (positive): specialists' salaries, commissions, reps' credit."""
+        return float(-self.rows[:, _PAY].sum())
+
+    def mps_price_ratio(self) -> float | None:
+        """Managed print's monthly price over the billing it replaced.
+
+        The price of every managed print contract signed over the same accounts' service and
+        supplies billing on the day they signed; ``None`` when none was signed.
+        """
+        if self.mps_billing_before <= 0.0:
+            return None
+        return self.mps_price / self.mps_billing_before
 
     def last_year(self, line: str) -> float:
         """A line's total over the last 12 months (annualised when the run is shorter)."""
@@ -262,7 +310,8 @@ def enterprise_value(ledger: Ledger) -> float:
 
     Earnings are the last 12 months' net cash (gross profit after program costs) less the
     hardware business's overhead (``overhead_share`` of hardware revenue; the managed business's
-    selling and delivery costs are in its margin and the program lines); the recurring share
+    delivery cost is in its margin, its selling and service-management overhead in the
+    ``managed_overhead`` line and the program lines); the recurring share
     is managed revenue over all revenue in those months. A business that earns nothing is
     valued at 0 here.
     """

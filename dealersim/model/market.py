@@ -10,40 +10,44 @@ revenue, live managed revenue, funnel counts) are kept up to date incrementally 
 
 from __future__ import annotations
 
-import bisect
+from collections.abc import Callable
+from enum import IntEnum
 
 import numpy as np
 
+from dealersim.model.clock import month_start, months_later
+from dealersim.model.economics import mps_price_share
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Stage, is_legal
 from dealersim.model.params import Params
 
-COMPETITOR = np.int8(0)
-US = np.int8(1)
+
+class Holder(IntEnum):
+    """Who holds an account's hardware lease."""
+
+    COMPETITOR = 0
+    US = 1
+
+
+class Product(IntEnum):
+    """The managed service an account has (or is pitched)."""
+
+    NONE = 0
+    MPS = 1
+    """Managed print."""
+    MIT = 2
+    """Managed IT."""
+
+
+# the kinds as numpy scalars of the columns' type, for the hot paths (see funnel.STAGE_NO)
+COMPETITOR = np.int8(Holder.COMPETITOR)
+US = np.int8(Holder.US)
 OPEN_TERRITORY = -1
 NO_HANDLER = -1
 
-DAYS_PER_MONTH = 365.0 / 12.0
-
-
-def month_start(k: int | np.ndarray) -> int | np.ndarray:
-    """First day of month ``k`` (day 0 starts month 0; months average 365/12 days)."""
-    return np.round(np.asarray(k) * DAYS_PER_MONTH).astype(np.int64) if isinstance(
-        k, np.ndarray) else int(round(k * DAYS_PER_MONTH))
-
-
-def months_later(day: int, months: int) -> int:
-    """The first month start at least ``months`` months after ``day``.
-
-    Leases and contracts start and end on month starts, so lease-end work happens on about
-    twelve days a year instead of every day.
-    """
-    k = int(np.ceil(day / DAYS_PER_MONTH - 1e-9))
-    return int(month_start(k + months))
-
 _US = int(US)  # a plain int: cheaper to compare numpy values with (see funnel.STAGE_NO)
 
-MPS = np.int8(1)
-MIT = np.int8(2)
+MPS = np.int8(Product.MPS)
+MIT = np.int8(Product.MIT)
 
 
 _NOTHING = np.empty(0, dtype=np.int64)
@@ -54,12 +58,15 @@ class Calendar:
     """Day-indexed buckets of account indices (a calendar queue).
 
     Entries may go stale when an account's due day changes; callers filter what
-    :meth:`pop` returns against the account's current due-day column.
+    :meth:`pop` returns against the account's current due-day column. The model puts each day
+    that gets a bucket on its event list (:attr:`on_new_day`), so a day's accounts are popped
+    on that day.
     """
 
     def __init__(self) -> None:
         self._buckets: dict[int, list[np.ndarray | int]] = {}
-        self._days: list[int] = []  # the days with a bucket, ascending (for next_day)
+        self.on_new_day: Callable[[int], object] | None = None
+        """Called with a day when it gets its first entry."""
 
     def add(self, day: int, idx: np.ndarray | int) -> None:
         """Schedule one account (an ``int``) or many (an index array) on ``day``."""
@@ -69,7 +76,8 @@ class Calendar:
         bucket = self._buckets.get(day)
         if bucket is None:
             bucket = self._buckets[day] = []
-            bisect.insort(self._days, day)
+            if self.on_new_day is not None:
+                self.on_new_day(day)
         bucket.append(idx)
 
     def add_grouped(self, days: np.ndarray, idx: np.ndarray) -> None:
@@ -93,16 +101,14 @@ class Calendar:
         parts = self._buckets.pop(int(day), None)
         if not parts:
             return _NOTHING
-        del self._days[bisect.bisect_left(self._days, int(day))]
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
         idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
         return np.unique(idx) if unique else idx
 
-    def next_day(self, day: int) -> int | None:
-        """The first day from ``day`` on with something scheduled (``None``: nothing is)."""
-        k = bisect.bisect_left(self._days, day)
-        return self._days[k] if k < len(self._days) else None
+    def days(self) -> list[int]:
+        """The days that have entries, ascending."""
+        return sorted(self._buckets)
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -135,13 +141,13 @@ class Market:
     """All accounts in the territory, ours and competitors', as columns.
 
     Attributes:
-        holder: ``US`` or ``COMPETITOR`` per account.
+        holder: :class:`Holder` per account.
         rep: Index of the rep whose territory holds the account, or ``OPEN_TERRITORY``.
         devices: Fleet size (devices).
         lease_value: Monthly hardware revenue at start-of-run prices.
         relationship: Relationship with the dealership, 0-1.
         lease_end: Day the current hardware lease ends.
-        managed: 0 none, 1 managed print (MPS), 2 managed IT, for live contracts.
+        managed: :class:`Product` of the live contract (``NONE`` when none).
         managed_mrr: Monthly recurring revenue of the live managed contract.
         managed_end: Day the managed contract ends (-1 when none).
         stage: Funnel stage (:class:`dealersim.model.funnel.Stage`).
@@ -180,6 +186,9 @@ class Market:
         self.relationship[n_own:] = rng.beta(m * k, (1.0 - m) * k, size=n_comp)
         first_month = rng.integers(1, p.lease_term_months + 1, size=n)
         self.lease_end = month_start(first_month)
+        sigma = p.mit_seats_sigma  # users at the account: managed IT bills per seat
+        mu = np.log(p.mit_seats_per_account) - sigma**2 / 2
+        self.seats = np.maximum(1.0, np.round(rng.lognormal(mu, sigma, size=n)))
 
         self.managed = np.zeros(n, dtype=np.int8)
         self.managed_mrr = np.zeros(n)
@@ -202,9 +211,6 @@ class Market:
         self.n_live = 0
         self.stage_counts = np.bincount(self.stage, minlength=len(Stage)).astype(np.int64)
         self.transitions = np.zeros((len(Stage), len(Stage)), dtype=np.int64)
-        self.pipeline_version = 0
-        """Counts the changes to the open opportunities (appointment to proposal): what depends
-        only on them (a specialist's expected pipeline) is kept until it moves."""
         self._open: dict[int, set[int]] = {}  # handler -> his open opportunities
 
         self.leases = Calendar()
@@ -225,11 +231,9 @@ class Market:
         self.stage[i] = to
         first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL  # the open opportunities
         was_open, now_open = first <= frm <= last, first <= to <= last
-        if was_open or now_open:
-            self.pipeline_version += 1
-            if was_open != now_open:
-                mine = self._open.setdefault(int(self.handler[i]), set())
-                (mine.add if now_open else mine.discard)(int(i))
+        if was_open != now_open:
+            mine = self._open.setdefault(int(self.handler[i]), set())
+            (mine.add if now_open else mine.discard)(int(i))
         self.stage_counts[frm] -= 1
         self.stage_counts[to] += 1
         self.transitions[frm, to] += 1
@@ -248,7 +252,6 @@ class Market:
         idx = idx[self.stage[idx] != STAGE_NO.NONE]
         if idx.size == 0:
             return
-        self.pipeline_version += 1
         stage = self.stage[idx]
         was_open = idx[(stage >= STAGE_NO.APPOINTMENT) & (stage <= STAGE_NO.PROPOSAL)]
         for i, h in zip(was_open.tolist(), self.handler[was_open].tolist(), strict=True):
@@ -366,15 +369,23 @@ class Market:
         idx = self.contracts.pop(day)
         return np.unique(idx[self.managed_end[idx] == day]) if idx.size else idx
 
-    def deal_mrr(self, i: int) -> float:
-        """Monthly recurring revenue of the managed deal pitched to account ``i``."""
-        mps = float(self.devices[i]) * self.params.mps_mrr_per_device
-        return mps * (self.params.mit_mrr_multiplier if self.product[i] == MIT else 1.0)
+    def deal_mrr(self, i: int, level: float = 1.0) -> float:
+        """Monthly recurring revenue of the managed deal pitched to account ``i``.
+
+        Managed IT: the account's seats times the fee per seat. Managed print: the service and
+        supplies part of the account's billing at today's print ``level`` (the print volume
+        relative to the start, which scales the billing), less the discount
+        (:mod:`dealersim.model.economics`).
+        """
+        if self.product[i] == MIT:
+            return float(self.seats[i]) * self.params.mit_fee_per_seat
+        return float(self.lease_value[i]) * level * mps_price_share(self.params)
 
     def deal_mrrs(self, idx: np.ndarray) -> np.ndarray:
-        """:meth:`deal_mrr` of every account in ``idx`` at once."""
-        mps = self.devices[idx] * self.params.mps_mrr_per_device
-        return mps * np.where(self.product[idx] == MIT, self.params.mit_mrr_multiplier, 1.0)
+        """:meth:`deal_mrr` of every account in ``idx`` at once, at start-of-run prices."""
+        p = self.params
+        return np.where(self.product[idx] == MIT, self.seats[idx] * p.mit_fee_per_seat,
+                        self.lease_value[idx] * mps_price_share(p))
 
     # ---------------------------------------------------------------- sampling
     def sample_prospect(

@@ -3,7 +3,8 @@
 :class:`SeriesRecorder` is what ``DealershipModel.datacollector`` holds. Each series column is a
 model attribute of the same name (as with ``mesa.DataCollector(model_reporters={name: name})``);
 :meth:`SeriesRecorder.collect` copies them into the next row of one preallocated float block with
-a single ``operator.attrgetter`` call and one row assignment: no deep copies, no dict per day.
+a single ``operator.attrgetter`` call (a column may name a dotted path instead, e.g.
+``books.dials``) and one row assignment: no deep copies, no dict per day.
 Columns that are cheaper to compute for all recorded days at once (the reps' wall mean and
 maximum) are *derived* when the series is read.
 
@@ -79,6 +80,7 @@ class SeriesRecorder(mesa.DataCollector):
         capacity: int,
         derived: Sequence[str] = (),
         derive: Derive | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.columns: tuple[str, ...] = tuple(columns)
         missing = set(derived) - set(self.columns)
@@ -89,7 +91,7 @@ class SeriesRecorder(mesa.DataCollector):
         self._derived = tuple(derived)
         self._derive = derive
         self._recorded = tuple(c for c in self.columns if c not in self._derived)
-        self._get = operator.attrgetter(*self._recorded)
+        self._get = operator.attrgetter(*((paths or {}).get(c, c) for c in self._recorded))
         self._single = len(self._recorded) == 1
         self._dtypes = series_dtypes(self.columns)
         self._block = np.empty((max(1, int(capacity)), len(self._recorded)))
@@ -105,14 +107,17 @@ class SeriesRecorder(mesa.DataCollector):
         self.tables: dict = {}
         self._validated = True
 
-    def collect(self, model: Any) -> None:
-        """Copy the model's column attributes into the next row (Mesa calls this ``collect``)."""
+    def collect(self, model: Any, at: float | None = None) -> None:
+        """Copy the model's column attributes into the next row (Mesa calls this ``collect``).
+
+        ``at`` is the row's time (default: the model's ``time``).
+        """
         n = self._n
         if n == self._block.shape[0]:
             self._block = np.concatenate([self._block, np.empty_like(self._block)])
         row = self._get(model)
         self._block[n] = (row,) if self._single else row
-        self._collection_steps.append(model.time)
+        self._collection_steps.append(float(model.time if at is None else at))
         self._n = n + 1
 
     def collect_days(self, model: Any, days: np.ndarray, varying: Mapping[str, np.ndarray]) -> None:
@@ -162,3 +167,41 @@ class SeriesRecorder(mesa.DataCollector):
     def get_model_vars_dataframe(self) -> pd.DataFrame:
         """The series as a DataFrame: one row per recorded day, one column per series."""
         return pd.DataFrame(self.arrays())
+
+
+SPECIALIST_COLUMNS = (
+    "number", "day", "tenure", "employed", "morale", "expected_income", "reservation_income",
+    "income_gap", "morale_deficit", "quit_hazard", "gap_factor", "morale_factor", "offer_hazard",
+)
+"""Columns of :meth:`SpecialistRecorder.frame`: who, when, and what he weighed."""
+
+
+class SpecialistRecorder:
+    """Each specialist's weighing of staying, one row per specialist and recorded day.
+
+    A row holds what he weighed on his latest workday up to that day (a weekend row repeats
+    Friday's): morale, the income he expects and the income he can accept, the gap between
+    them, the morale he lost, and his quit hazard (quits a year) with the factor by which the
+    gap and lost morale each multiply the base hazard. The day he leaves is his last row.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def record(self, days: Sequence[int], specialists: Sequence[Any]) -> None:
+        """Add a row for each of ``specialists`` (those in a seat, or who left that day)."""
+        for s in specialists:
+            w = s.weighed if s.weighed is not None else s.weigh()
+            for day in days:
+                if s.hired_day <= day and (s.left_day is None or day <= s.left_day):
+                    self.rows.append((
+                        s.number, int(day), int(day) - s.hired_day, s.left_day is None,
+                        w.morale, w.expected_income, w.reservation_income, w.income_gap,
+                        w.morale_deficit, w.quit_hazard, w.gap_factor, w.morale_factor,
+                        w.offer_hazard))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (:data:`SPECIALIST_COLUMNS`), by specialist, then day."""
+        df = pd.DataFrame(self.rows, columns=list(SPECIALIST_COLUMNS))
+        df = df.astype({"number": "int64", "day": "int64", "tenure": "int64", "employed": bool})
+        return df.sort_values(["number", "day"], kind="stable").reset_index(drop=True)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dealersim.model.clock import month_start
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Source
 from dealersim.model.ledger import (
@@ -134,14 +135,20 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     p = model.params
     first = model.specialists[0] if model.specialists else None
     horizon_years = model.day / 365.0
-    appts = model.first_appointments
+    books = model.books
+    appts = books.first_appointments
     n_appts = int(appts.sum())
     workdays = sum(s.workdays for s in model.specialists)
     judge_day = min(365, model.horizon)
     program = p.specialist_seats > 0 or p.rep_managed_selling > 0
     abandoned_by_judge = model.events.first("program_abandoned")
     running = program and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
-    bar_met = model.booked_year1 >= p.launch_target_mrr
+    bar_met = books.booked_year1 >= p.launch_target_mrr
+    money_month = min(p.success_month, model.ledger.months)
+    money_day = min(month_start(money_month), model.horizon)
+    running_then = program and (abandoned_by_judge is None or abandoned_by_judge[0] > money_day)
+    gp, cost = model.ledger.run_rate(money_month)
+    covered = running_then and cost > 0 and gp >= cost
 
     def seated(s: Any) -> bool:
         return s.hired_day <= judge_day and (s.left_day is None or s.left_day > judge_day)
@@ -149,8 +156,9 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     first_seated = first is not None and seated(first)
     any_seated = any(seated(s) for s in model.specialists)
     no_seat = p.specialist_seats == 0
-    succeeded = running and bar_met and (first_seated or no_seat)
-    program_succeeded = running and bar_met and (any_seated or no_seat)
+    milestone = running and bar_met and (first_seated or no_seat)
+    succeeded = running and covered and (first_seated or no_seat)
+    program_succeeded = running and covered and (any_seated or no_seat)
     start, end = model.market.n_own_start, model.market.n_held
     decline = 1.0 - (end / start) ** (1.0 / horizon_years) if horizon_years > 0 else 0.0
     first_tenure = None
@@ -161,44 +169,55 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         censored = first.left_day is None
     return {
         "launch_succeeded": bool(succeeded),
+        "year_one_bookings_milestone": bool(milestone),
+        "first_specialist_year_one": bool(running and first_seated),
         "first_milestone_met": bool(first is not None and first.first_milestone_met),
         "specialists_hired": model.specialists_hired,
         "specialists_lost": model.specialists_lost,
         "first_specialist_tenure_days": first_tenure,
         "first_specialist_censored": censored,
-        "days_to_first_managed_deal": model.first_deal_day,
+        "days_to_first_managed_deal": books.first_deal_day,
         "managed_contracts": int(model.managed_contracts),
-        "managed_mrr": round(float(model.managed_mrr), 2),
-        "booked_mrr_year1": round(float(model.booked_year1), 2),
+        "managed_mrr": round(float(model.market.live_mrr), 2),
+        "booked_mrr_year1": round(float(books.booked_year1), 2),
         "hardware_accounts_start": int(start),
         "hardware_accounts_end": int(end),
         "hardware_decline_per_year": round(float(decline), 6),
-        "accounts_lost_to_competitors": int(model.accounts_lost),
-        "hardware_only_churn_per_year": _rate(model.losses_hw_only, model.exposure_hw_only),
-        "managed_churn_per_year": _rate(model.losses_managed, model.exposure_managed),
-        "gross_profit": round(float(model.cumulative_gross_profit), 2),
+        "accounts_lost_to_competitors": int(books.accounts_lost),
+        "hardware_only_churn_per_year": _rate(books.losses_hw_only, books.exposure_hw_only),
+        "managed_churn_per_year": _rate(books.losses_managed, books.exposure_managed),
+        "gross_profit": round(float(model.ledger.net_total), 2),
         "wall_mean_day0": round(float(model.wall_mean_day0), 6),
         "wall_mean_day60": _round(model.wall_mean_day60),
         "wall_mean_end": round(float(model.wall_mean), 6),
         "warm_intro_share": round(float(appts[Source.INTRO]) / n_appts, 6) if n_appts else 0.0,
-        "specialist_dials_per_day": round(model.dials / workdays, 4) if workdays else 0.0,
-        "permission_requests": int(model.permission_requests),
-        "permission_denied": int(model.permission_denied),
-        "dials": int(model.dials),
-        "conversations": int(model.conversations),
+        "specialist_dials_per_day": round(books.dials / workdays, 4) if workdays else 0.0,
+        "permission_requests": int(books.permission_requests),
+        "permission_denied": int(books.permission_denied),
+        "dials": int(books.dials),
+        "conversations": int(books.conversations),
         "first_appointments": n_appts,
-        "proposals": int(model.proposals),
-        "deals": int(model.deals),
+        "proposals": int(books.proposals),
+        "deals": int(books.deals),
         "program_abandoned": bool(model.program_abandoned),
         "program_succeeded": bool(program_succeeded),
         "specialist_utilisation": (
-            round(model.minutes_booked_total / model.minutes_available_total, 6)
-            if model.minutes_available_total > 0 else None
+            round(books.minutes_booked_total / books.minutes_available_total, 6)
+            if books.minutes_available_total > 0 else None
         ),
         "specialist_overbooked_days": int(model.overbooked_days),
-        "leads_lost_to_capacity": int(model.leads_lost_to_capacity),
+        "leads_lost_to_capacity": int(books.leads_lost_to_capacity),
         **money_summary(model),
+        "run_rate_cover": round(gp / cost, 6) if program and cost > 0 else None,
+        "managed_print_price_ratio": _round_or_none(model.ledger.mps_price_ratio()),
+        "gross_margin_per_sales_pay": (
+            round(model.ledger.signed_year_gm / pay, 6) if (pay := model.ledger.sales_pay()) > 0
+            else None),
     }
+
+
+def _round_or_none(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)
 
 
 def _rate(losses: int, exposure_days: float) -> float | None:
@@ -228,6 +247,10 @@ class RunResult:
         ledger: Money by month and line (:meth:`dealersim.model.ledger.Ledger.frame`): one row
             per month, a column per line, ``net`` and ``cumulative``; its net lines add up to
             ``summary["gross_profit"]``.
+        specialists: Why each specialist stayed or left: one row per specialist and recorded
+            day (``number``, ``day``, ``morale``, ``expected_income``, ``reservation_income``,
+            ``income_gap``, ``quit_hazard`` and the factors behind it; see
+            :class:`dealersim.model.recorder.SpecialistRecorder`).
     """
 
     strategy: str
@@ -240,6 +263,7 @@ class RunResult:
     walls: np.ndarray = field(repr=False)
     account_map: pd.DataFrame = field(repr=False)
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    specialists: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def story(self, limit: int | None = None) -> str:
         """The event log as readable lines."""
@@ -327,4 +351,5 @@ def simulate(
         walls=model.wall_history,
         account_map=account_map,
         ledger=ledger_frame(model),
+        specialists=model.weighings.frame(),
     )

@@ -20,17 +20,14 @@ Errors are one-line ``ValueError``s naming the key (``params.n_reps``) and what 
 
 from __future__ import annotations
 
-import os
 import re
-import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from dealersim.base.io import atomic_file
+from dealersim.base.io import TOML_MAX_BYTES, atomic_file, parse_toml, read_toml_text
 from dealersim.model.params import SEED_MAX as SEED_MAX  # re-exported: the dashboard's seed box
 from dealersim.model.params import Params, check_seed, field_specs, shown, spec
 from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
@@ -38,8 +35,8 @@ from dealersim.model.strategies import make_params, strategy_names, strategy_ove
 TOP_LEVEL_KEYS = ("strategy", "seed", "description", "params")
 """Keys allowed at the top level of a scenario file."""
 
-MAX_BYTES = 256 * 1024
-"""Largest scenario file read (a real one is well under 4 kB)."""
+MAX_BYTES = TOML_MAX_BYTES
+"""Largest scenario file read: the cap of every TOML file (a real one is well under 4 kB)."""
 
 _STRING_OR_COMMENT = re.compile(
     r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*',
@@ -149,10 +146,7 @@ def loads(text: str) -> Scenario:
     Raises:
         ValueError: One line naming the problem (TOML syntax, unknown key, bad value).
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"not valid TOML: {' '.join(str(exc).split())}") from None
+    doc = parse_toml(text)
     check_plain_numbers(text)
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
@@ -197,38 +191,15 @@ def _where(path: Path) -> str:
 
 
 def read_text(path: str | Path) -> str:
-    """The text of a scenario file: a regular file of at most :data:`MAX_BYTES`, UTF-8, no NUL.
+    """The text of a scenario file: a regular UTF-8 file of at most :data:`MAX_BYTES`, no NUL.
 
-    The file type is checked with ``os.stat`` before opening, and again on the open descriptor
-    (opened non-blocking), so a named pipe, a device such as ``/dev/zero`` or a directory is
-    refused at once instead of hanging or reading forever.
+    A named pipe, a device such as ``/dev/zero`` or a directory is refused at once instead of
+    hanging or reading forever (see :func:`dealersim.base.io.read_toml_text`).
 
     Raises:
         ValueError: One line naming the file and the problem.
     """
-    where = _where(Path(path))
-    expected = "expected a TOML scenario file"
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ValueError(f"{where}: not a regular file (a directory, pipe or device); "
-                             f"{expected}")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ValueError(f"{where}: not a regular file; {expected}")
-            raw = f.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ValueError(f"{where}: cannot read ({exc.strerror or type(exc).__name__}); "
-                         f"{expected}") from None
-    if len(raw) > MAX_BYTES:
-        raise ValueError(f"{where}: larger than {MAX_BYTES // 1024} kB; {expected}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "\0"
-    if "\0" in text:
-        raise ValueError(f"{where}: binary content, not UTF-8 text; {expected}")
-    return text
+    return read_toml_text(path, "expected a TOML scenario file")
 
 
 def load(path: str | Path) -> Scenario:

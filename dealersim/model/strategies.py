@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from dealersim.model.params import Params, check_names
+from dealersim.model.params import Params, check_names, shown
 
 _REGISTRY: dict[str, Callable[[], dict[str, Any]]] = {}
 
@@ -218,3 +218,24 @@ def make_params(strategy: str = "overlay", **overrides: Any) -> Params:
     """
     check_names(overrides)
     return Params(**{**strategy_overrides(strategy), **overrides})
+
+
+def model_params(strategy: str, overrides: dict[str, Any]) -> Params:
+    """The parameters a model starts from: a preset with overrides, or a complete ``params=``.
+
+    ``overrides["params"]`` (a complete ``Params``) replaces the ``strategy`` preset; the other
+    overrides are applied to whichever it is.
+
+    Raises:
+        ValueError: One line for an unknown strategy, field or value out of range.
+    """
+    if not isinstance(strategy, str) or strategy not in strategy_names():
+        raise ValueError(f"strategy: {shown(strategy)} is unknown; "
+                         f"expected one of {', '.join(strategy_names())}")
+    overrides = dict(overrides)
+    params = overrides.pop("params", None)
+    if params is not None and not isinstance(params, Params):
+        raise ValueError(f"params: {shown(params)} is not allowed; expected a Params object")
+    if params is None:
+        return make_params(strategy, **overrides)
+    return params.replace(**overrides) if overrides else params

@@ -168,7 +168,7 @@ def evaluate_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tupl
         model = DealershipModel(s.strategy, rng=s.seed, record_every=0, **dict(s.overrides))
         model.run()
         row = {"run_id": s.run_id, **dict(s.labels), "seed": s.seed, **summarize(model)}
-        row.setdefault(PROGRAM_COST, round(model.program_cost + model.salaries_paid, 2))
+        row.setdefault(PROGRAM_COST, round(model.books.program_cost + model.books.salaries_paid, 2))
         out.append((row, None))
     return out
 

@@ -35,7 +35,6 @@ import math
 import random
 import shutil
 import time
-import tomllib
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -47,7 +46,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
-from dealersim.base.io import atomic_file, write_text
+from dealersim.base.io import atomic_file, parse_toml, read_toml_text, write_text
 from dealersim.base.procs import check_workers
 from dealersim.model.params import SEED_MAX, check_seed, field_specs, spec
 from dealersim.model.results import package_version
@@ -380,9 +379,9 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
         CalibrationError: One line naming the key and what is allowed.
     """
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CalibrationError(f"{source}: not valid TOML ({exc})") from None
+        data = parse_toml(text, source)
+    except ValueError as exc:
+        raise CalibrationError(str(exc)) from None
     data = _table(data, source, {"name", "seed", "sizes", "patterns", "budget", "parameters",
                                  "kernel"})
     name = data.get("name", "calibration")
@@ -440,11 +439,9 @@ def read_spec(path: str | Path) -> tuple[str, CalibrationSpec]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise CalibrationError(f"SPEC: cannot read {str(path)!r} ({reason}); expected a "
-                               "UTF-8 TOML file") from None
+        text = read_toml_text(path, "expected a UTF-8 TOML calibration spec")
+    except ValueError as exc:
+        raise CalibrationError(f"SPEC: {exc}") from None
     return text, parse_spec(text, f"SPEC {path}")
 
 

@@ -50,11 +50,12 @@ def catalogue_markdown(comp: Comparison, command: str) -> str:
         "",
         f"Every preset in `dealersim/model/strategies.py`, run on the same {comp.replicates} "
         f"replicate seeds (common random numbers, master seed {comp.seed}, dealersim "
-        f"{comp.version}, {p.years:g} simulated years). A launch succeeds when the program books "
-        f"at least ${p.launch_target_mrr:,.0f} of new monthly managed revenue in its first 12 "
-        f"months (their gross profit over the contract term pays back {p.launch_cover:g} "
-        "year(s) of the specialist's salary), with the FIRST specialist still in the seat at "
-        "month 12 (or no seat to fill) and the program not abandoned. Intervals are 95 %: "
+        f"{comp.version}, {p.years:g} simulated years). A launch succeeds when the FIRST "
+        "specialist is still in the seat at month 12 (or there is no seat to fill), the "
+        f"program is not abandoned, and by month {p.success_month} its managed gross profit "
+        "covers its running cost (docs/money.md, 'A success that means money'); the old "
+        f"bar, ${p.launch_target_mrr:,.0f} of new monthly managed revenue booked in year one, "
+        "is the year-one bookings milestone. Intervals are 95 %: "
         "Wilson for shares, Student-t for "
         f"means and for the paired differences against `{REFERENCE}`. Regenerate with `{command}`.",
         "",

@@ -454,7 +454,7 @@ DRIVERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("replaced", ("service_replaced",)),
     ("specialist", ("specialist_salary", "payroll_burden", "specialist_commission")),
     ("reps", ("rep_credit", "training")),
-    ("running", ("hiring", "implementation", "program_running")),
+    ("running", ("hiring", "implementation", "program_running", "managed_overhead")),
 )
 """What drives the cash difference to doing nothing: groups of ledger lines. The hardware
 group is counted against the baseline's net (which is all hardware gross profit), so the

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm as _tqdm_std
 from tqdm.auto import tqdm
 
 from dealersim.base.procs import (
@@ -194,6 +195,11 @@ def bundle(specs: Sequence[RunSpec], workers: int, per_task: int | None = None) 
     return [list(specs[i : i + per_task]) for i in range(0, len(specs), per_task)]
 
 
+_tqdm_std.monitor_interval = 0
+"""No progress bar starts tqdm's monitor thread: a pool forks only from a one-thread process,
+and a bar made before the pool would otherwise push it onto the slower fork server (whose
+server and resource tracker outlive a killed driver by seconds)."""
+
 _FORK_SAFE = sys.platform == "linux"
 """Whether a pool may fork from this process directly (Linux, when it runs a single thread)."""
 
@@ -247,8 +253,8 @@ def execute(
     task_args: Iterable[Any] = (),
     tasks: Sequence[Sequence[RunSpec]] | None = None,
     stop: Callable[[], None] | None = None,
-) -> Iterator[list[tuple[dict, Any]]]:
-    """Run ``specs`` and yield each finished task's ``(row, series)`` pairs.
+) -> TaskResults:
+    """Run ``specs``; iterate the result for each finished task's ``(row, series)`` pairs.
 
     With ``workers == 1`` and no executor the runs happen in this process, in order. Otherwise
     tasks go to ``executor`` (or a local process pool of ``workers``) and are yielded as they
@@ -280,9 +286,46 @@ def execute(
     serial = executor is None and workers <= 1
     if tasks is None:
         tasks = bundle(specs, 1, per_task or 1) if serial else bundle(specs, workers, per_task)
-    total = sum(len(t) for t in tasks)
-    # a local pool starts before the progress bar's thread does (see local_executor)
+    # the local pool starts now, when execute() is called, not when its results are first
+    # asked for: a caller's progress bar, made in between, must not run a thread yet when the
+    # workers are forked (see local_executor)
     pool = None if serial else local_executor(workers) if executor is None else executor
+    results = _results(tasks, pool, executor is None, serial, progress, task_fn, extra,
+                       series_stride, stop)
+    return TaskResults(results, pool if executor is None else None)
+
+
+class TaskResults(Iterator[Any]):
+    """What :func:`execute` returns: its results as they finish, and ``close`` to stop.
+
+    ``close`` stops the work at once (a local pool's workers are killed), also before the
+    first result was asked for.
+    """
+
+    def __init__(self, results: Iterator[Any], pool: ProcessPoolExecutor | None) -> None:
+        self._results = results
+        self._pool = pool
+        self._started = False
+
+    def __next__(self) -> Any:
+        self._started = True
+        return next(self._results)
+
+    def close(self) -> None:
+        """Stop: kill a local pool's workers, cancel what is queued."""
+        self._results.close()
+        if not self._started and self._pool is not None:
+            _kill_pool(self._pool)
+
+    def __del__(self) -> None:
+        if not self._started and self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _results(tasks: Sequence[Sequence[Any]], pool: Executor | None, own_pool: bool,
+             serial: bool, progress: bool, task_fn: Callable[..., Any], extra: tuple[Any, ...],
+             series_stride: int, stop: Callable[[], None] | None) -> Iterator[Any]:
+    total = sum(len(t) for t in tasks)
     with sigterm_as_interrupt(), tqdm(total=total, unit="run", disable=not progress,
                                       smoothing=0.1) as bar:
         if serial:
@@ -302,14 +345,14 @@ def execute(
                 bar.update(futures.pop(fut))
                 yield out
         except BaseException:
-            if executor is None:
+            if own_pool:
                 _kill_pool(pool)
             else:
                 for fut in futures:
                     fut.cancel()
             raise
         finally:
-            if executor is None:
+            if own_pool:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 

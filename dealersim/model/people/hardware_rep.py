@@ -74,14 +74,6 @@ class HardwareRep(mesa.Agent):
                             lambda self, v: self.team.minutes_left.__setitem__(self.index, v),
                             doc="Minutes of today's program time he has left.")
 
-    # ------------------------------------------------------------------ the day
-    def step(self) -> None:
-        """Settle the wall, react to how high it stands, and offer intros if motivated.
-
-        The same day as the team's (:meth:`Team.step`), for this rep alone.
-        """
-        self.team.step(np.array([self.index]))
-
     # ------------------------------------------------------------------ wall
     @property
     def credit(self) -> float:
@@ -91,10 +83,6 @@ class HardwareRep(mesa.Agent):
     def resting_wall(self) -> float:
         """Where the wall settles: his guard less the relief from his credit."""
         return float(self.team.resting_walls(np.array([self.index]))[0])
-
-    def settle_wall(self) -> None:
-        """Drift one day toward the resting level."""
-        self.team.settle_walls(np.array([self.index]))
 
     def raise_wall(self, amount: float) -> None:
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
@@ -167,16 +155,6 @@ class HardwareRep(mesa.Agent):
         left[r] -= minutes
         return True
 
-    def offer_intro(self) -> None:
-        """Maybe introduce the specialist to one of our customers nearing lease end."""
-        m = self.model
-        if self.walled_off or not m.employed_specialists:
-            return
-        if m.params.specialist_territory != "all":  # the specialist may not work our customers
-            return
-        if m.rng.random() < self.team.intro_chance() * (1.0 - self.wall):
-            self.introduce()
-
     def introduce(self) -> None:
         """Introduce the specialist to one of our customers nearing lease end, if time allows."""
         m, p = self.model, self.model.params
@@ -203,8 +181,7 @@ class HardwareRep(mesa.Agent):
         team.minutes_left[r] -= answered * per
         granted = 0 if team.walled_off[r] else int(
             m.rng.binomial(answered, 1.0 - float(team.wall[r])))
-        m.permission_requests += requests
-        m.permission_denied += requests - granted
+        m.books.asked_permission(requests, granted)
         if granted < requests and not self.denied_once:
             self.denied_once = True
             m.log(self.name, "permission_denied", "says no when asked before a call: "
@@ -222,7 +199,8 @@ class Team:
 
     Each :class:`HardwareRep` reads and writes his own entry; the day's routine for all reps
     (the wall settles, the reps react to it, the motivated ones offer intros) runs here on
-    whole columns, so its cost does not grow with a Python loop over reps.
+    whole columns, so its cost does not grow with a Python loop over reps. What the team
+    derives (resting walls, open reps, reaction levels) is read from the columns as they are.
     """
 
     def __init__(self, model: DealershipModel, n_reps: int) -> None:
@@ -233,11 +211,8 @@ class Team:
         self.complained = np.zeros(n_reps, dtype=bool)
         self.walled_off = np.zeros(n_reps, dtype=bool)
         self.minutes_left = np.zeros(n_reps)
-        self._rest: tuple[bytes, np.ndarray] = (b"", np.zeros(0))
-        self._open: tuple[bytes, np.ndarray] = (b"-", np.zeros(0, dtype=np.int64))
-        self._intro: tuple[tuple[float, float], float] = ((-1.0, -1.0), 0.0)
-        self._edges: tuple[tuple[bool, bytes, bytes], np.ndarray, np.ndarray] = (
-            (False, b"", b""), np.zeros(0), np.zeros(0))
+        self.worked = -1
+        """The last day the reps did their part of a workday (:meth:`workday`)."""
 
     def intro_chance(self) -> float:
         """Chance a rep with no wall introduces the specialist today (motivation and spotting).
@@ -245,31 +220,17 @@ class Team:
         Motivation and spotting are the same for every rep (credit, planning and training are
         team policies), so one rep's chance is this times one minus his wall.
         """
-        m = self.model
-        key = (m.team_goodwill, m.manager.leadership)
-        if self._intro[0] != key:
-            rep = self.reps[0]
-            self._intro = (key, m.params.intro_rate * rep.motivation() * rep.spotting())
-        return self._intro[1]
+        rep = self.reps[0]
+        return self.model.params.intro_rate * rep.motivation() * rep.spotting()
 
     def open_reps(self) -> np.ndarray:
         """The reps who have not walled off their accounts, in team order."""
-        key = self.walled_off.tobytes()
-        if self._open[0] != key:
-            self._open = (key, np.flatnonzero(~self.walled_off))
-        return self._open[1]
+        return np.flatnonzero(~self.walled_off)
 
     def resting_walls(self, idx: np.ndarray | slice) -> np.ndarray:
-        """Where the walls of reps ``idx`` settle: each rep's guard less his credit's relief.
-
-        Kept until a guard changes (read-only: callers must not write into it).
-        """
-        key, rest = self._rest
-        if key != (now := self.base_wall.tobytes()):
-            p = self.model.params
-            rest = _unit(self.base_wall - p.credit_wall_weight * rep_credit(p))
-            self._rest = (now, rest)
-        return rest[idx]
+        """Where the walls of reps ``idx`` settle: each rep's guard less his credit's relief."""
+        p = self.model.params
+        return _unit(self.base_wall[idx] - p.credit_wall_weight * rep_credit(p))
 
     def reaction_edges(self, present: bool) -> tuple[np.ndarray, np.ndarray]:
         """Per rep, the wall levels at which he reacts: at or above ``hi``, or below ``lo``.
@@ -277,74 +238,74 @@ class Team:
         ``hi`` is the complaint level (for a rep who has not complained, while a specialist is
         present) or the wall-off level (for a rep who has not walled off), whichever is lower;
         ``lo`` is the level at which a rep who complained calms down or a walled-off rep opens
-        up, whichever is higher. So "he reacts today" is two comparisons; the edges change only
-        when a rep reacts or a specialist comes or goes.
+        up, whichever is higher. So "he reacts today" is two comparisons.
         """
-        key = (bool(present), self.complained.tobytes(), self.walled_off.tobytes())
-        if self._edges[0] != key:
-            p = self.model.params
-            c, b, inf = self.complained, self.walled_off, np.inf
-            hi = np.minimum(np.where(~c & bool(present), p.complaint_level, inf),
-                            np.where(~b, p.wall_block_level, inf))
-            lo = np.maximum(np.where(c, p.complaint_level - p.wall_hysteresis, -inf),
-                            np.where(b, p.wall_block_level - p.wall_hysteresis, -inf))
-            self._edges = (key, hi, lo)
-        return self._edges[1], self._edges[2]
+        p = self.model.params
+        c, b, inf = self.complained, self.walled_off, np.inf
+        hi = np.minimum(np.where(~c & bool(present), p.complaint_level, inf),
+                        np.where(~b, p.wall_block_level, inf))
+        lo = np.maximum(np.where(c, p.complaint_level - p.wall_hysteresis, -inf),
+                        np.where(b, p.wall_block_level - p.wall_hysteresis, -inf))
+        return hi, lo
 
-    def settle_walls(self, idx: np.ndarray | slice) -> np.ndarray:
-        """Drift the walls of reps ``idx`` one day toward their resting levels; return them.
+    def start_day(self) -> None:
+        """The start of a day: minutes reset, walls settle one day, reps react.
+
+        Each rep's program minutes are reset, each wall drifts one day toward its resting
+        level, and reps whose wall crossed a level react (complain, calm down, wall off, open
+        up).
 
         A step of ``1 / wall_relax_days`` (at least 5 days, its lower bound) from a wall in
         [0, 1] toward a resting level in [0, 1] stays in [0, 1]: no clamping is needed.
         """
-        w = self.wall[idx]  # a view when idx is a slice (the whole team): updated in place
-        step = self.resting_walls(idx) - w
-        step /= self.model.params.wall_relax_days
+        m, p = self.model, self.model.params
+        self.minutes_left[:] = p.rep_program_minutes if m.workday else 0.0
+        w = self.wall
+        step = self.resting_walls(slice(None)) - w
+        step /= p.wall_relax_days
         w += step
-        if not isinstance(idx, slice):  # a copy: write it back
-            self.wall[idx] = w
-        return w
+        # who reacts (the four rules of react_to_wall, as reaction_edges states them), in
+        # plain floats: on a handful of reps cheaper than a dozen numpy calls
+        present = m.specialist_present
+        complain, calm = p.complaint_level, p.complaint_level - p.wall_hysteresis
+        block, unblock = p.wall_block_level, p.wall_block_level - p.wall_hysteresis
+        for r, (wr, c, b) in enumerate(zip(w.tolist(), self.complained.tolist(),
+                                           self.walled_off.tolist(), strict=True)):
+            if ((wr < calm) if c else (present and wr >= complain)) or (
+                    (wr < unblock) if b else (wr >= block)):
+                self.reps[r].react_to_wall()
 
-    def step(self, idx: np.ndarray | None = None) -> None:
-        """One day for the reps in ``idx`` (everyone by default).
+    def workday(self) -> None:
+        """The reps' part of a workday with a specialist at work (once a day, before his).
 
-        Program minutes are reset, each wall drifts toward its resting level, reps whose wall
-        crossed a level react (complain, calm down, wall off, open up), and on workdays of a
-        running program each rep without a wall-off offers an intro with his chance.
+        Each rep who has not walled off offers an intro with his chance (one draw per rep).
         """
         m, p = self.model, self.model.params
-        sel = slice(None) if idx is None else idx  # everyone: views, no copies
-        self.minutes_left[sel] = p.rep_program_minutes if m.workday else 0.0
-        w = self.settle_walls(sel)
-        hi, lo = self.reaction_edges(m.specialist_present)
-        react = (w >= hi[sel]) | (w < lo[sel])
-        if react.any():
-            for r in self._who(idx, react):
-                self.reps[r].react_to_wall()
-        if not (m.workday and m.program_running and m.employed_specialists):
+        if self.worked == m.day or not m.program_running:
             return
+        self.worked = m.day
         if p.specialist_territory != "all":  # the specialist may not work our customers
             return
-        chance = self.intro_chance() * (1.0 - self.wall[sel])
-        offers = (m.rng.random(chance.size) < chance) & ~self.walled_off[sel]
+        chance = self.intro_chance() * (1.0 - self.wall)
+        offers = (m.rng.random(chance.size) < chance) & ~self.walled_off
         if offers.any():
-            for r in self._who(idx, offers):
+            for r in np.flatnonzero(offers).tolist():
                 self.reps[r].introduce()
 
     def quiet_walls(self, days: int) -> np.ndarray:
-        """The walls over the next ``days`` quiet days, up to the first day a rep would react.
+        """The walls over the next ``days`` days with no events, up to a rep's reaction.
 
-        On a quiet day no specialist works, so a rep's day is his wall settling (exactly as
-        :meth:`settle_walls` does it, day after day). The block stops before the first day on
-        which a rep's wall crosses a level he reacts to (calming down, walling off, opening
-        up): that day is stepped in full. Nothing is written; the caller commits the block.
+        On such a day a rep's day is his wall settling (exactly as :meth:`start_day` does it,
+        day after day). The block stops before the first day on which a rep's wall crosses a
+        level he reacts to: that day is run in full. Nothing is written; the caller commits
+        the block.
 
         Returns:
             ``(k, n_reps)`` walls at the end of each of the first ``k <= days`` days.
         """
         p = self.model.params
         relax = p.wall_relax_days
-        # settle_walls day after day, rep by rep in plain floats (the same float64 operations,
+        # the settling day after day, rep by rep in plain floats (the same float64 operations,
         # without numpy's per-call cost on a handful of reps)
         columns = []
         for w, rest in zip(self.wall.tolist(), self.resting_walls(slice(None)).tolist(),
@@ -352,15 +313,10 @@ class Team:
             columns.append([w := w + (rest - w) / relax for _ in range(days)])
         out = np.fromiter(itertools.chain.from_iterable(columns), float,
                           count=days * self.wall.size).reshape(self.wall.size, days).T
-        hi, lo = self.reaction_edges(False)  # no specialist at work: nobody complains
+        hi, lo = self.reaction_edges(self.model.specialist_present)
         react = ((out >= hi) | (out < lo)).any(axis=1)
         first = int(np.argmax(react)) if react.any() else days
         return out[:first]
-
-    @staticmethod
-    def _who(idx: np.ndarray | None, mask: np.ndarray) -> list[int]:
-        """The reps (indices into the team) selected by ``mask`` over ``idx`` (None: all)."""
-        return (np.flatnonzero(mask) if idx is None else idx[mask]).tolist()
 
 
 def draw_culture(model: DealershipModel) -> float:

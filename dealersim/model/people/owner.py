@@ -17,7 +17,8 @@ class Owner(mesa.Agent):
     Policy levers live in ``Params`` (announcement, credit, rules, training, comp, territory,
     intervention, abandonment). Day to day the owner intervenes (before launch, or after enough
     conflicts), answers the specialist's call for help, refills an empty seat after the hiring
-    lag, and abandons the program after too many failed specialists.
+    lag (a moment he puts on the event list when the seat empties), and abandons the program
+    after too many failed specialists.
     """
 
     def __init__(self, model: DealershipModel) -> None:
@@ -26,21 +27,19 @@ class Owner(mesa.Agent):
         self.priority_today = model.params.owner_today_priority
         self.failures = 0
         self.next_reaction = model.params.intervention_after_conflicts
-        self.vacant_since: list[int] = []
         self.interventions = 0
-
-    def step(self) -> None:
-        """Intervene before launch if planned, and keep the specialist seats filled."""
-        m, p = self.model, self.model.params
-        if m.day == 0:
-            return
-        if m.day == 1 and p.intervention == "before_launch" and m.program_running:
-            self.intervene("works out the kinks before the launch: objectives, credit and rules "
-                           "are agreed with every rep")
-        self.fill_seats()
+        self.abandoned = False
 
     def launch(self) -> None:
-        """Day 1: hire the first specialists (announced beforehand, or a surprise)."""
+        """Day 1: hire the first specialists, and work out the kinks first if so planned."""
+        m, p = self.model, self.model.params
+        self.hire_first()
+        if p.intervention == "before_launch" and m.program_running:
+            self.intervene("works out the kinks before the launch: objectives, credit and rules "
+                           "are agreed with every rep")
+
+    def hire_first(self) -> None:
+        """Hire the first specialists (announced beforehand, or a surprise)."""
         m, p = self.model, self.model.params
         if p.specialist_seats == 0:
             return
@@ -96,21 +95,19 @@ class Owner(mesa.Agent):
         self.failures += 1
         for rep in m.reps:
             rep.base_wall = min(1.0, rep.base_wall + p.history_wall_effect)
-        if self.failures >= p.abandon_after_failures and not m.program_abandoned:
+        if self.failures >= p.abandon_after_failures and not self.abandoned:
             if not m.employed_specialists:
-                m.program_abandoned = True
+                self.abandoned = True
                 m.log(self.name, "program_abandoned", f"gives up on managed services after "
                       f"{self.failures} failed specialists")
             return
-        self.vacant_since.append(m.day)
+        m.at(m.day + p.hiring_lag_days, self.fill_seat, "owner")
 
-    def fill_seats(self) -> None:
-        """Hire a successor once the hiring lag has passed."""
-        m, p = self.model, self.model.params
-        while self.vacant_since and m.day - self.vacant_since[0] >= p.hiring_lag_days:
-            self.vacant_since.pop(0)
-            if m.program_abandoned:
-                continue
-            m.hire_specialist()
-            m.log(self.name, "rehire", f"hires a successor, specialist {m.specialists_hired}, "
-                  "into the same seat")
+    def fill_seat(self) -> None:
+        """The hiring lag has passed: hire a successor into the empty seat."""
+        m = self.model
+        if self.abandoned:
+            return
+        m.hire_specialist()
+        m.log(self.name, "rehire", f"hires a successor, specialist {m.specialists_hired}, "
+              "into the same seat")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from dealersim.model.diary import DAYS_PER_WEEK
+from dealersim.model.clock import DAYS_PER_WEEK
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
@@ -27,10 +27,14 @@ class SalesManager(mesa.Agent):
         self.conflicts = 0
         self.permission_active = model.params.permission_rule == "always"
 
-    def step(self) -> None:
-        """Weekly: a leading manager coaches the rep with the highest wall."""
+    def coach(self) -> None:
+        """Weekly, while a specialist works: coach the rep with the highest wall.
+
+        Only a leading manager coaches; he puts his next coaching a week on on the event list.
+        """
         m = self.model
-        if m.day % DAYS_PER_WEEK != 1 or not m.specialist_present or not self.leads:
+        m.at(m.day + DAYS_PER_WEEK, self.coach, "manager")
+        if not m.specialist_present:
             return
         rep = max(m.reps, key=lambda r: r.wall)
         rep.raise_wall(-m.params.coaching_relief * self.leadership)

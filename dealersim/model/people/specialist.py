@@ -3,24 +3,85 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from dealersim.model.diary import DAYS_PER_WEEK, WORKDAYS_PER_WEEK, Diary, is_workday
+from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, WORKDAY
+from dealersim.model.diary import Diary
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
-from dealersim.model.market import COMPETITOR, DAYS_PER_MONTH, MIT, MPS
+from dealersim.model.market import COMPETITOR, MIT, MPS
 from dealersim.model.params import Params
 from dealersim.model.people.hardware_rep import specialist_credit
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
 
-DAYS_PER_YEAR = 365.0
-"""Days in a (model) year."""
-WORKDAY = DAYS_PER_WEEK / WORKDAYS_PER_WEEK
-"""Calendar days a workday stands for (a week's hazard is spread over its workdays)."""
+class Exit(StrEnum):
+    """How a specialist left (also the kind of the story's event)."""
+
+    QUIT = "quit"
+    FIRED = "fired"
+
+
+def quit_hazard(gap: float, morale_deficit: float, params: Params) -> float:
+    """A specialist's yearly quit hazard: the base hazard times the gap's and morale's factors.
+
+    ``-log(1 - quit_base_rate) * exp(quit_gap_weight * gap + quit_morale_weight * deficit)``.
+    """
+    p = params
+    base = -math.log(1.0 - min(p.quit_base_rate, 0.999))
+    return base * math.exp(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit)
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """What a specialist weighed on a workday when deciding whether to stay."""
+
+    day: int
+    morale: float
+    expected_income: float
+    """Dollars a year he expects (salary, commission at his pace, his pipeline's worth)."""
+    reservation_income: float
+    """Dollars a year he can accept (drawn at hire)."""
+    income_gap: float
+    """Relative shortfall of expected below reservation income (0 when none)."""
+    morale_deficit: float
+    """Morale lost below the starting level."""
+    quit_hazard: float
+    """Quits a year at this rate (the base hazard times the two factors)."""
+    base_hazard: float
+    gap_factor: float
+    """How many times the income gap multiplies the base hazard."""
+    morale_factor: float
+    """How many times lost morale multiplies the base hazard."""
+    offer_hazard: float
+    """Acceptable job offers a year (0 unless he is searching)."""
+
+    def why(self, took_offer: bool) -> str:
+        """Why he leaves: what he took, then the causes, the largest first, with numbers."""
+        causes = []
+        if self.gap_factor > 1.0:
+            causes.append((self.gap_factor, f"the income gap (${self.expected_income:,.0f} a "
+                           f"year expected against the ${self.reservation_income:,.0f} he can "
+                           "accept)"))
+        if self.morale_factor > 1.0:
+            causes.append((self.morale_factor, f"lost morale (down {self.morale_deficit:.2f} to "
+                           f"{self.morale:.2f})"))
+        causes.sort(key=lambda c: -c[0])
+        said = "; ".join(f"{cause} {'multiplies his quit hazard' if k == 0 else ''} by "
+                         f"{factor:.1f}".replace("  ", " ")
+                         for k, (factor, cause) in enumerate(causes))
+        if took_offer:
+            head = "he takes a job offer elsewhere before the next review"
+            return f"{head} ({said})" if said else head
+        if not said:
+            return (f"a better offer elsewhere (his quit hazard is the base "
+                    f"{self.quit_hazard:.2f} a year)")
+        return said
 
 
 def quit_probability(
@@ -72,7 +133,7 @@ class Specialist(mesa.Agent):
         self.name = f"specialist {number}"
         self.hired_day = model.day
         self.left_day: int | None = None
-        self.left_as: str | None = None
+        self.left_as: Exit | None = None
         self.salary = p.base_salary
         self.booked_mrr = 0.0
         self.deals = 0
@@ -95,26 +156,36 @@ class Specialist(mesa.Agent):
         r_draw = model.rng.normal(0.0, r_spread) - r_spread**2 / 2
         self.reservation = p.reservation_income * float(np.exp(r_draw))
         self.morale = p.morale_initial
+        self.weighed: Weighing | None = None
+        """What he weighed on his latest workday (``None`` before his first)."""
         self.diary = Diary(p.selling_minutes * p.diary_meeting_share, model.day)
         self.minutes_available_today = 0.0
         self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
         self.overbooked_days = 0
-        self._pipeline = (-1, 0.0)  # (market pipeline version, value) of pipeline_value()
 
     # ------------------------------------------------------------------ the day
-    def step(self) -> None:
-        """One day: morale recovers; on workdays the comp plan, the week's decision, the minutes."""
-        m, p = self.model, self.model.params
+    def start_day(self) -> None:
+        """The start of each day in the seat: morale recovers a little, the diary turns a page."""
+        p = self.model.params
         self.minutes_available_today = self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
+        self.morale += (p.morale_initial - self.morale) / p.morale_recovery_days
+        self.diary.advance(self.model.day)
+
+    def workday(self) -> None:
+        """A workday: the reps' intros, the comp plan's review, the decision, the minutes.
+
+        The reps' part (:meth:`Team.workday`) runs once a day, before the first specialist's.
+        Schedules his next workday while he stays.
+        """
+        m = self.model
         if self.left_day is not None:
             return
-        self.morale += (p.morale_initial - self.morale) / p.morale_recovery_days
-        if not is_workday(m.day):
-            return
+        m.team.workday()
         if not self.review_quota() or not self.decide_to_stay():
             return
+        m.at(m.next_workday(), self.workday, "specialists")
         self.workdays += 1
         self.spend_day()
 
@@ -161,11 +232,27 @@ class Specialist(mesa.Agent):
         """Relative shortfall of expected income below this hire's reservation income (>= 0)."""
         return max(0.0, 1.0 - self.expected_income() / self.reservation)
 
+    def weigh(self) -> Weighing:
+        """Weigh staying today: expected income against the reservation, and morale lost."""
+        p = self.model.params
+        income = self.expected_income()
+        gap = max(0.0, 1.0 - income / self.reservation)
+        deficit = max(0.0, p.morale_initial - self.morale)
+        base = quit_hazard(0.0, 0.0, p)
+        self.weighed = Weighing(
+            day=self.model.day, morale=self.morale, expected_income=income,
+            reservation_income=self.reservation, income_gap=gap, morale_deficit=deficit,
+            quit_hazard=quit_hazard(gap, deficit, p), base_hazard=base,
+            gap_factor=math.exp(p.quit_gap_weight * gap),
+            morale_factor=math.exp(p.quit_morale_weight * deficit),
+            offer_hazard=p.job_offer_rate if self.searching else 0.0)
+        return self.weighed
+
     def decide_to_stay(self) -> bool:
         """Each workday: quit with the hazard from the income gap and lost morale.
 
         The hazard of a calendar week is spread over its workdays, so the decision has no
-        preferred day.
+        preferred day. A searching specialist also takes an offer when one comes.
 
         Returns:
             ``False`` if the specialist quit today.
@@ -173,23 +260,14 @@ class Specialist(mesa.Agent):
         m, p = self.model, self.model.params
         if self.tenure == 0:
             return True
-        gap = self.income_gap()
-        deficit = max(0.0, p.morale_initial - self.morale)
-        p_quit = quit_probability(gap, deficit, p, WORKDAY)
+        w = self.weigh()
+        p_quit = quit_probability(w.income_gap, w.morale_deficit, p, WORKDAY)
         p_offer = offer_probability(p, WORKDAY) if self.searching else 0.0
         u = m.rng.random()
         if u >= 1.0 - (1.0 - p_quit) * (1.0 - p_offer):
             return True
-        if u >= p_quit:
-            why = "he takes a job offer elsewhere before the next review"
-        elif gap > 0:
-            why = (f"expected income ${self.expected_income():,.0f} a year is below the "
-                   f"${self.reservation:,.0f} he can accept")
-        elif deficit > 0:
-            why = f"his morale is down to {self.morale:.2f}"
-        else:
-            why = "a better offer elsewhere"
-        self.leave("quit", f"quits after {self.tenure} days: {why}")
+        took_offer = u >= p_quit
+        self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(took_offer)}")
         return False
 
     # ------------------------------------------------------------------ comp plan
@@ -227,7 +305,7 @@ class Specialist(mesa.Agent):
         if self.misses >= p.search_after_misses:
             self.start_search()
         if self.misses >= p.fire_after_misses:
-            self.leave("fired", f"is let go after {t} days and {self.misses} missed reviews: "
+            self.leave(Exit.FIRED, f"is let go after {t} days and {self.misses} missed reviews: "
                        f"${self.booked_mrr:,.0f} booked against ${target:,.0f}")
             return False
         m.log(self.name, "milestone_missed", f"misses the milestone after {t} days in the job: "
@@ -280,30 +358,25 @@ class Specialist(mesa.Agent):
                 + self.pipeline_value())
 
     def pipeline_value(self) -> float:
-        """The commission his open opportunities should bring, each weighted by its chance.
-
-        Recomputed only when an open opportunity moved (``Market.pipeline_version``).
-        """
+        """The commission his open opportunities should bring, each weighted by its chance."""
         m, p = self.model, self.model.params
         mk = m.market
-        if self._pipeline[0] == mk.pipeline_version:
-            return self._pipeline[1]
         mine = mk.open_deals(self.number)
+        if mine.size == 0:
+            return 0.0
         stage = mk.stage[mine]
         ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
                          np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
-        chance = ahead * m.close_rates(mine, self.skill)
-        pipeline = float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
-                                * self.credit_shares(mine)))
-        self._pipeline = (mk.pipeline_version, pipeline)
-        return pipeline
+        chance = ahead * m.pipeline.close_rates(mine, self.skill)
+        return float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
+                            * self.credit_shares(mine)))
 
-    def leave(self, kind: str, text: str) -> None:
-        """Leave the dealership (``kind`` is ``"quit"`` or ``"fired"``); open deals are lost."""
+    def leave(self, kind: Exit, text: str) -> None:
+        """Leave the dealership (he quit, or was fired); open deals are lost."""
         m = self.model
         self.left_day = m.day
         self.left_as = kind
-        m.log(self.name, kind, text)
+        m.log(self.name, kind.value, text)
         m.specialist_left(self)
 
     # ------------------------------------------------------------------ prospecting
@@ -353,13 +426,12 @@ class Specialist(mesa.Agent):
         if denied:
             self.lose_morale(p.morale_denied)
         self.dials += n_cold + own_dials
-        m.dials += n_cold + own_dials
 
         skill = self.skill
         dial_warm = p.warm_lead_ratio ** (1.0 - p.warm_close_share)
         conv_cold = int(rng.binomial(n_cold, p.cold_connect_rate * p.conversation_rate))
         conv_own = int(rng.binomial(own_dials, p.cold_connect_rate * p.conversation_rate))
-        m.conversations += conv_cold + conv_own
+        m.books.dialled(n_cold + own_dials, conv_cold + conv_own)
         meet_cold = int(rng.binomial(conv_cold, min(1.0, p.cold_meeting_rate * skill)))
         meet_own = int(rng.binomial(conv_own, min(1.0, p.cold_meeting_rate * skill * dial_warm)))
         for _ in range(meet_cold):
@@ -386,7 +458,7 @@ class Specialist(mesa.Agent):
                                p.appointment_minutes + p.travel_minutes,
                                limit=self.diary.capacity * p.new_meeting_share)
         if slot < 0:
-            m.lost_to_capacity(i)
+            m.pipeline.lost_to_capacity(i)
             return False
         mk = m.market
         mk.source[i] = int(source)
@@ -413,5 +485,10 @@ class Specialist(mesa.Agent):
         self.deals += 1
         self.booked_mrr += mrr * share
         self.commission += p.commission_months * mrr * share
-        m.program_cost += p.commission_months * mrr * share
+        m.books.paid(p.commission_months * mrr * share)
         self.lose_morale(-p.morale_deal)
+
+    def earned_hardware(self, amount: float) -> None:
+        """He won open-territory hardware worth ``amount`` dollars of commission."""
+        self.hw_commission += amount
+        self.model.books.paid(amount)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from dealersim.model import kpis
+from dealersim.model.clock import DAYS_PER_MONTH
 from dealersim.model.strategies import strategy_title
 from dealersim.outputs.plots import money_axis, new_figure, tidy
 from dealersim.studies.compare import (
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from dealersim.studies.compare import Comparison
 
 DPI = 110
-DAYS_PER_MONTH = 365 / 12
 
 STRATEGY_COLORS = {
     "overlay": "#c0392b",
@@ -285,7 +285,7 @@ DRIVER_LABELS = {
     "replaced": "Service and supplies replaced",
     "specialist": "Specialist pay, burden and commissions",
     "reps": "Reps' credit and training",
-    "running": "Hiring, implementation and running costs",
+    "running": "Hiring, implementation, running costs and overhead",
 }
 """Plain labels of :data:`dealersim.studies.compare.DRIVERS`."""
 

@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -127,18 +128,62 @@ def _estimate_run_seconds(first: RunSpec) -> float:
     return max(time.perf_counter() - start, 1e-3)
 
 
+def _probe(scheduler: str, timeout: float) -> None:
+    """Ask ``scheduler`` who it is, in a fresh event loop, giving up after ``timeout`` seconds.
+
+    ``distributed.Client`` bounds the TCP connection by its ``timeout`` but not the exchange
+    after it: an address that accepts and never answers would hold it forever.
+
+    Raises:
+        TimeoutError: No answer in time.
+        OSError: No connection.
+    """
+    import asyncio  # noqa: PLC0415 - with the heavy import below
+
+    from distributed.core import rpc  # noqa: PLC0415 - heavy optional import
+
+    async def ask() -> None:
+        async with rpc(scheduler, timeout=timeout) as r:
+            await r.identity()
+
+    async def bounded() -> None:
+        await asyncio.wait_for(ask(), timeout)
+
+    failure: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            asyncio.run(bounded())
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    # a thread with a hard deadline: whatever the event loop does on cancellation, the answer
+    # (or its absence) is known within the timeout and a margin
+    thread = threading.Thread(target=probe, name="dealersim-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 2.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if failure:
+        raise failure[0]
+
+
 def connect(scheduler: str, timeout: float = CONNECT_SECONDS) -> Any:
     """A ``distributed.Client`` on ``scheduler``, or a one-line :class:`SchedulerUnreachable`.
 
-    ``distributed`` is imported here, not at the top: it costs about a second and only
-    ``--scheduler`` needs it.
+    The scheduler is first asked who it is (:func:`_probe`), so an address that does not answer
+    is refused within ``timeout`` seconds (plus the import). ``distributed`` is imported here,
+    not at the top: it costs about a second and only ``--scheduler`` needs it.
     """
     from distributed import Client  # heavy optional import (see the docstring)
 
     try:
+        _probe(scheduler, timeout)
         return Client(scheduler, set_as_default=False, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        reason = " ".join(str(exc).split())[:200] or "no answer"
+        if isinstance(exc, TimeoutError):
+            reason = f"no answer within {timeout:g} s"
         raise SchedulerUnreachable(
             f"--scheduler: cannot reach {scheduler!r} ({reason}); expected a running Dask "
             "scheduler (dask scheduler --host HOST --port PORT)"

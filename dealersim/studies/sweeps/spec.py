@@ -17,10 +17,7 @@ import difflib
 import hashlib
 import json
 import math
-import os
 import re
-import stat
-import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from dealersim.base.io import TOML_MAX_BYTES, parse_toml, read_toml_text
 from dealersim.model.kpis import SUMMARY_KEYS
 from dealersim.model.params import FieldSpec, Params, field_specs
 from dealersim.model.strategies import make_params, strategy_names, strategy_overrides
@@ -53,8 +51,8 @@ MAX_RUNS = 1_000_000
 """Cap on the runs of one sweep (points x replicates), checked before the design is built."""
 MAX_DESIGN_VALUES = 20_000_000
 """Cap on the factor values the driver holds (points x factors), about 2 GB of Python objects."""
-MAX_SPEC_BYTES = 1 << 20
-"""Cap on the size of a spec file (1 MiB); a spec is a few hundred bytes."""
+MAX_SPEC_BYTES = TOML_MAX_BYTES
+"""Cap on the size of a spec file: the cap of every TOML file (1 MiB)."""
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}")
 """Allowed experiment names (they appear in chart titles, where ``$`` starts math text)."""
 
@@ -473,19 +471,10 @@ def parse_spec(doc: dict[str, Any]) -> SweepSpec:
 def parse_spec_text(text: str, where: str = "spec") -> SweepSpec:
     """Parse TOML text into a :class:`SweepSpec` (one-line :class:`SpecError` on any problem)."""
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{where}: malformed TOML ({' '.join(str(exc).split())})") from None
+        doc = parse_toml(text, where)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
     return parse_spec(doc)
-
-
-def _file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return kind
-    return "not a regular file"
 
 
 def read_spec_text(path: str | Path) -> str:
@@ -497,26 +486,10 @@ def read_spec_text(path: str | Path) -> str:
     Raises:
         SpecError: One line naming the file and what is expected.
     """
-    expected = "expected a TOML sweep spec (a regular text file)"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the spec ({exc.strerror or exc}); "
-                        f"{expected}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise SpecError(f"{path}: is {_file_kind(mode)}; {expected}")
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(MAX_SPEC_BYTES + 1)
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES:,} bytes; {expected}")
-    try:
-        if b"\x00" in data:
-            raise UnicodeError
-        return data.decode("utf-8")
-    except UnicodeError:
-        raise SpecError(f"{path}: not UTF-8 text (a binary file?); {expected}") from None
+        return read_toml_text(path, "expected a TOML sweep spec (a regular text file)")
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def load_spec(path: str | Path) -> SweepSpec:

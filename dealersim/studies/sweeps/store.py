@@ -56,6 +56,12 @@ MANIFEST = "manifest.json"
 PART_GLOB = "part-*.parquet"
 TEMP_GLOBS = (".part-*.tmp", ".tmp-*")
 """Temporary files of a writer that died mid-write (now and in older versions)."""
+CHECKSUM_SUFFIX = ".sha256"
+CHECKSUM_DIR = "_sha256"
+"""Each part ``runs/part-X.parquet`` has its SHA-256 in ``runs/_sha256/part-X.parquet.sha256``
+(hex, one line), written before the part lands; a part whose bytes no longer match is refused
+on every read. (Parquet readers skip folders starting with ``_``, so ``pq.read_table("runs")``
+still reads the parts.)"""
 _PARAM_TYPES = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
                 "choice": pa.string()}
 
@@ -234,12 +240,38 @@ def plan(specs: Sequence[RunSpec], per_task: int) -> list[list[RunSpec]]:
     return [list(specs[i : i + per_task]) for i in range(0, len(specs), per_task)]
 
 
+def checksum_path(part: Path) -> Path:
+    """Where the SHA-256 of ``part`` is kept (``_sha256/part-X.parquet.sha256`` beside it)."""
+    return part.parent / CHECKSUM_DIR / (part.name + CHECKSUM_SUFFIX)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _write_table(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` atomically, with page checksums and its SHA-256 beside it.
+
+    The checksum file lands first, then the part (by atomic replace): a part on disk always has
+    its checksum.
+    """
     with atomic_file(path) as tmp:
         with open(tmp, "wb") as fh:
-            pq.write_table(table, fh)
+            pq.write_table(table, fh, write_page_checksum=True)
             fh.flush()
             os.fsync(fh.fileno())
+        write_text(checksum_path(path), file_sha256(tmp) + "\n")
+
+
+def _remove_part(path: Path) -> None:
+    """Remove a part and its checksum."""
+    path.unlink(missing_ok=True)
+    checksum_path(path).unlink(missing_ok=True)
 
 
 def write_part(out: Path, run_ids: Sequence[str], rows: list[dict[str, Any]],
@@ -272,7 +304,11 @@ def clean_temp(out: Path) -> int:
     n = 0
     for d in (out / "runs", out / "series"):
         for pattern in TEMP_GLOBS:
-            for p in d.glob(pattern):
+            for p in [*d.glob(pattern), *(d / CHECKSUM_DIR).glob(pattern)]:
+                p.unlink(missing_ok=True)
+                n += 1
+        for p in (d / CHECKSUM_DIR).glob(f"part-*{CHECKSUM_SUFFIX}"):  # its part never landed
+            if not (d / p.name.removesuffix(CHECKSUM_SUFFIX)).exists():
                 p.unlink(missing_ok=True)
                 n += 1
     return n
@@ -283,9 +319,32 @@ def _bad_part(path: Path, why: str) -> SpecError:
                      f"{path.parent} (move the file out)")
 
 
-def _open_part(path: Path) -> pq.ParquetFile:
+def _verify_part(path: Path) -> None:
+    """Refuse a part whose bytes differ from the SHA-256 written with it.
+
+    A part written by a version that kept no checksum file is read as it is (its pages' own
+    checksums, when present, are still verified by :func:`_open_part`).
+    """
+    sums = checksum_path(path)
     try:
-        pf = pq.ParquetFile(path)
+        expected = sums.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad_part(path, f"its checksum file is unreadable ({type(exc).__name__})") from None
+    try:
+        actual = file_sha256(path)
+    except OSError as exc:
+        raise _bad_part(path, f"unreadable ({exc.strerror or type(exc).__name__})") from None
+    if actual != expected:
+        raise _bad_part(path, f"damaged: its bytes no longer match the SHA-256 written with it "
+                        f"in {sums.name} (a changed byte or a damaged disk)")
+
+
+def _open_part(path: Path) -> pq.ParquetFile:
+    _verify_part(path)
+    try:
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as exc:
         raise _bad_part(path, f"not a Parquet file ({type(exc).__name__})") from None
     names = set(pf.schema_arrow.names)
@@ -411,7 +470,7 @@ def repair(out: Path, bundles: Sequence[Sequence[RunSpec]]) -> dict[str, int]:
     runs = {p.name for p in (out / "runs").glob(PART_GLOB)}
     for p in (out / "series").glob(PART_GLOB):
         if p.name not in runs:
-            p.unlink(missing_ok=True)
+            _remove_part(p)
             stats["removed"] += 1
     return stats
 
@@ -446,5 +505,5 @@ def _compact(out: Path, planned: dict[str, list[str]], on_disk: dict[str, list[s
         rewritten += 1
     for name in legacy:  # only after every covered bundle has its own part
         for d in ("runs", "series"):
-            (out / d / name).unlink(missing_ok=True)
+            _remove_part(out / d / name)
     return {"duplicates": total - len(first), "rewritten": rewritten, "removed": len(legacy)}
