@@ -45,7 +45,12 @@ $(VENV_STAMP): pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[dev,docs]'
 	@touch $@
 
-venv: $(VENV_STAMP) ## create .venv and install the package (only when pyproject.toml changed)
+# the dashboard's front end (npm packages Solara would fetch from a CDN at run time) is vendored
+# with the venv, so that `dealersim dashboard` works offline after `make venv`; without npm or
+# the registry the venv still builds and the line says what is missing
+venv: $(VENV_STAMP) ## create .venv, install the package and vendor the dashboard's front end
+	@$(VENV_PY) scripts/vendor_frontend.py || echo "warning: the dashboard's front end is not \
+	vendored (see the lines above); the page needs internet until 'make frontend' succeeds" >&2
 
 frontend: venv ## vendor Solara's front end (npm) into the venv, for offline dashboards
 	$(VENV_PY) scripts/vendor_frontend.py

@@ -36,7 +36,7 @@ def cli_study(tmp_path_factory):
     """``dealersim advise`` end to end: 3 plans x 5 replicates (seed 1)."""
     out = tmp_path_factory.mktemp("advise") / "study"
     code = main(["advise", "--target", "0.8", "--budget", "3", "--replicates", "5",
-                 "--seed", "1", *SMALL, "--out", str(out)])
+                 "--seed", "1", "--objective", "program_cost", *SMALL, "--out", str(out)])
     assert code == 0
     return out
 
@@ -135,7 +135,7 @@ def test_out_of_sample_check_holds(tmp_path):
     """
     n = 40
     a = advise.run_advise(tmp_path / "s", budget=2, replicates=n, seed=0, fixed=FIXED,
-                          progress=False, explain=False)
+                          progress=False, explain=False, rounds=(n,))
     settings = a.settings
     assert settings.search_seeds() == [seed_for(0, advise.SEARCH_KEY, i) for i in range(n)]
     assert not set(settings.search_seeds()) & set(settings.fresh_seeds())
@@ -168,7 +168,7 @@ def test_resume_continues(tmp_path):
     after = again.plans.set_index("trial")
     for t in (0, 1):
         assert after.loc[t, "success"] == before.loc[t, "success"]
-        assert after.loc[t, advise.PROGRAM_COST] == before.loc[t, advise.PROGRAM_COST]
+        assert after.loc[t, first.objective] == before.loc[t, first.objective]
     # a resumed study with nothing left to do runs nothing
     done = advise.run_advise(out, budget=3, replicates=2, seed=5, fixed=FIXED, progress=False,
                              explain=False, resume=True)
@@ -181,8 +181,8 @@ def test_resume_continues(tmp_path):
 
 
 def test_cli_resume(cli_study, capsys):
-    code = main(["advise", "--budget", "4", "--replicates", "5", "--seed", "1", *SMALL,
-                 "--out", str(cli_study), "--resume"])
+    code = main(["advise", "--budget", "4", "--replicates", "5", "--seed", "1",
+                 "--objective", "program_cost", *SMALL, "--out", str(cli_study), "--resume"])
     assert code == 0
     assert "4 plans in the study (1 run now" in capsys.readouterr().out
     assert len(pd.read_parquet(cli_study / "plans.parquet")) == 4
@@ -249,7 +249,7 @@ def test_force_replaces(tmp_path):
     assert main(["advise", "--budget", "1", "--replicates", "1", *SMALL, "--out", str(full),
                  "--force"]) == 0
     assert not (full / "old.txt").exists() and (full / "plans.csv").is_file()
-    assert np.isfinite(pd.read_csv(full / "plans.csv")[advise.PROGRAM_COST]).all()
+    assert np.isfinite(pd.read_csv(full / "plans.csv")[advise.DEFAULT_OBJECTIVE]).all()
 
 
 def test_dask_scheduler_gives_the_local_plans(tmp_path):
@@ -298,3 +298,41 @@ def test_compare_advice_must_be_an_advise_folder(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert "--advice" in err[-1] and "dealersim advise" in err[-1]
     assert not out.exists()
+
+
+def test_the_race_recommends_on_fresh_figures(tmp_path):
+    """Successive halving of the finalists on fresh seeds (4 plans x 4 search runs, seed 3).
+
+    Rounds of 4 and 8 fresh runs: every finalist runs the first round, the better half the
+    second; the plan recommended is the one first after the race, confirmed on 8 seeds the
+    race never used, and the words say "reaches the target" exactly when its confirmed success
+    does.
+    """
+    a = advise.run_advise(tmp_path / "s", budget=4, replicates=4, seed=3, fixed=FIXED,
+                          progress=False, explain=False, rounds=(4, 8), target=0.5)
+    c = a.checks
+    assert len(c) == 4 and set(c.plan) == set(a.plans.plan[:4])
+    assert a.recommended == c.plan.iloc[0] and c.fresh_runs.iloc[0] == 8
+    assert sorted(c.race_runs) == [4, 4, 8, 8]
+    # the winner's figures come from seeds that neither the search nor the race used
+    confirm = set(a.settings.confirm_seeds(8))
+    assert not confirm & set(a.settings.search_seeds()) and not confirm & set(
+        a.settings.fresh_seeds(8))
+    assert not set(a.settings.search_seeds()) & set(a.settings.fresh_seeds(8))
+    words = advise.fresh_verdict(a)
+    reaches = c.fresh_success.iloc[0] >= 0.5
+    assert words.startswith(f"{a.recommended} reaches the 50% target") == reaches
+    assert words.startswith("no plan reaches") == (not reaches)
+    assert ("falls short" in words) == (not reaches)
+    money = advise.money_words(a)
+    assert "paid back within 12 months" in money and "net present value" in money
+    assert 0 <= c.fresh_paid_back.iloc[0] <= 1
+
+
+def test_payback_objective_counts_every_run():
+    rows = [{"launch_succeeded": True, "payback_month": m} for m in (3, None, None, None)]
+    res = advise.outcome(rows, "payback_month", months=12)
+    assert res["value"] == 13 and res["paid_back"] == 0.25  # fewer than half ever pay back
+    rows[2]["payback_month"] = 9  # runs that never pay back stay in the denominator
+    assert advise.outcome(rows, "payback_month", months=12)["value"] == 9
+    assert advise.outcome(rows, "payback_month", months=12)["paid_back"] == 0.5

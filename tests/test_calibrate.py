@@ -388,7 +388,7 @@ def test_advise_runs_every_plan_on_the_same_draws_and_says_how_robust(tiny, tmp_
     text = (out / "advice.md").read_text(encoding="utf-8")
     sentence = [line for line in text.splitlines() if "of the parameter sets that reproduce"
                 in line]
-    assert len(sentence) == 1 and "your current plan" in sentence[0]
+    assert len(sentence) == 1 and "your current plan" in sentence[0].lower()
     assert "the advised plan" in sentence[0].lower() and "--posterior" in text
     # a resume with another (or no) posterior is refused: the plans ran on these draws
     with pytest.raises(advise.AdviseError, match="other settings"):

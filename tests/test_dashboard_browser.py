@@ -187,7 +187,7 @@ def test_dashboard_in_chromium(chromium, tmp_path):
 
             # my plan against anything: pin, change one lever, the cards show the change
             bench.change_seed(page, 0)
-            pick(page, "ds-strategy", "Planned")
+            pick(page, "ds-strategy", "The author's prescription")
             page.wait_for_function("() => document.querySelector('.ds-value-launch')"
                                    ".innerText.trim() === 'Succeeded'", timeout=60_000)
             page.locator(".ds-pin").first.click()
@@ -200,7 +200,7 @@ def test_dashboard_in_chromium(chromium, tmp_path):
             assert change.endswith("/mo vs the baseline"), change
             page.get_by_role("button", name="Compare", exact=True).click()
             page.locator(".ds-value-now-mrr").first.wait_for(timeout=30_000)
-            pick(page, "ds-compare", "Preset: Hardware only")
+            pick(page, "ds-compare", "Preset: No managed-services program")
             page.wait_for_function("() => { const c = document.querySelector("
                                    "'.ds-value-base-launch'); return c && "
                                    "c.innerText.trim() === 'No program'; }", timeout=60_000)

@@ -201,7 +201,7 @@ def test_page_shows_the_money_cards_and_the_jcurve(overlay):
         # pin, change a lever: the money cards show the change against the baseline
         rc.find(v.Btn, class_="ds-pin").widget.click()
         wait_until(lambda: text_of(rc, "ds-change-cost") == st.SAME)
-        rc.find(v.Select, label="Start from a plan").widget.v_model = "Planned"
+        rc.find(v.Select, label="Start from a plan").widget.v_model = "The author's prescription"
         wait_until(lambda: text_of(rc, "ds-change-cost").startswith("▲"))
         assert text_of(rc, "ds-change-cost").endswith("vs the baseline")
     finally:
@@ -240,7 +240,7 @@ def test_the_file_picker_refuses_a_bad_file_in_one_line_and_changes_nothing(name
         message = " ".join(str(c) for c in err.children)
         assert message.startswith(f"{name} was not loaded, nothing changed: ") and needle in message
         assert "\n" not in message
-        assert rc.find(v.Select, label="Start from a plan").widget.v_model == "Overlay"
+        assert rc.find(v.Select, label="Start from a plan").widget.v_model == "The story's launch"
         assert rc.find(v.Select, label="Compare with").widget.items == options
         assert {k: text_of(rc, f"ds-value-{k}") for k in before} == before
     finally:
@@ -255,7 +255,7 @@ def test_the_file_picker_loads_a_good_file():
         text = st.scenario_text("planned", 4, st.default_values("planned"))
         pick_file(rc, "mine.toml", text.encode())
         wait_until(lambda: rc.find(v.Select, label="Start from a plan").widget.v_model
-                   == "Planned")
+                   == "The author's prescription")
         wait_until(lambda: text_of(rc, "ds-computed").endswith("seed 4"))
     finally:
         rc.close()

@@ -87,7 +87,9 @@ def test_presets_and_choices_in_words_from_docstrings_and_help():
     assert sorted(titles.values()) == sorted(strategy_names())
     for title, name in titles.items():
         assert "_" not in title and words.strategy_line(name)
-        assert strategy_doc(name).startswith(words.strategy_line(name).split(":")[0])
+        # the owner's words of the presets (model.strategies), not their code names
+        assert strategy_doc(name).startswith(title) and name not in title.lower()
+        assert "`" not in words.strategy_line(name)
     credit = words.choice_titles(spec("credit_policy"))
     assert credit["Split (shares sum to 100 %)"] == "split"
     assert credit["Double (both full)"] == "double"
@@ -230,10 +232,11 @@ def test_presets_keep_the_owners_numbers_and_pinned_plans_keep_every_lever():
     pinned = st.Plan("Pinned plan", "overlay", dict(mine))
     titles = words.strategy_by_title()
     options = st.compare_titles(pinned, None, {}, titles)
-    assert options[0] == "Pinned plan" and "Preset: Planned" in options
+    assert options[0] == "Pinned plan" and "Preset: The author's prescription" in options
     got = st.compare_plan("Pinned plan", st.default_values("planned"), pinned, None, {}, titles)
     assert got.values == mine  # all levers included, whatever the current settings are
-    assert st.compare_plan("Preset: Planned", mine, pinned, None, {}, titles).values == planned
+    assert st.compare_plan("Preset: The author's prescription", mine, pinned, None, {},
+                           titles).values == planned
     assert st.compare_plan("nothing like it", mine, pinned, None, {}, titles) is None
 
 
@@ -298,10 +301,10 @@ def test_charts_replay_hides_the_future_and_keeps_the_axes(overlay):
 def test_page_uses_friendly_names_and_recomputes_on_a_preset(page):
     rc = page
     sel = rc.find(v.Select, label="Start from a plan").widget
-    assert sel.items == list(words.strategy_by_title()) and sel.v_model == "Overlay"
+    assert sel.items == list(words.strategy_by_title()) and sel.v_model == "The story's launch"
     assert text_of(rc, "ds-value-launch") == "Failed"
     before = text_of(rc, "ds-value-mrr")
-    sel.v_model = "Planned"
+    sel.v_model = "The author's prescription"
     # the planned run is shown when its managed revenue replaces the overlay's (the launch card
     # reads "Failed" for both at this seed: success is judged on money)
     wait_until(lambda: text_of(rc, "ds-value-mrr") != before, timeout=WAIT["timeout"])
@@ -320,7 +323,8 @@ def test_an_idle_page_runs_the_presets_in_advance():
         slider = rc.find(v.Html, class_="ds-control ds-field-n_reps").find(v.Slider)
         if not slider.widgets:  # the dealership's numbers are folded: open them
             rc.find(v.Btn, class_="ds-fold-title",
-                    children=[f"▸ Your dealership's numbers ({len(st.DEALERSHIP_FIELDS)})"]) \
+                    children=[f"▸ Your dealership's numbers "
+                              f"({len(st.DEALERSHIP_FIELDS) - len(st.HISTORY_FIELDS)})"]) \
                 .widget.click()
             slider = rc.find(v.Html, class_="ds-control ds-field-n_reps").find(v.Slider)
         slider.wait_for(**WAIT).widget.v_model = 5
@@ -332,7 +336,7 @@ def test_an_idle_page_runs_the_presets_in_advance():
 def test_pinned_baseline_against_a_changed_lever(page):
     rc = page
     before = text_of(rc, "ds-value-mrr")
-    rc.find(v.Select, label="Start from a plan").widget.v_model = "Planned"
+    rc.find(v.Select, label="Start from a plan").widget.v_model = "The author's prescription"
     wait_until(lambda: text_of(rc, "ds-value-mrr") != before, timeout=WAIT["timeout"])
     rc.find(v.Btn, class_="ds-pin").widget.click()
     wait_until(lambda: text_of(rc, "ds-change-mrr") == st.SAME)
@@ -345,13 +349,14 @@ def test_pinned_baseline_against_a_changed_lever(page):
     assert rc.find(v.Select, label="Compare with").widget.v_model.startswith("Pinned plan")
     # the comparison view shows both runs; a hardware-only baseline says "no program"
     rc.find(v.BtnToggle, class_="ds-views").widget.v_model = 2  # Compare
-    rc.find(v.Select, label="Compare with").widget.v_model = "Preset: Hardware only"
+    rc.find(v.Select, label="Compare with").widget.v_model = "Preset: No managed-services program"
     wait_text(rc, "ds-value-base-launch", "No program")
 
 
 def test_an_invalid_number_greys_the_results_and_says_why(page):
     rc = page
-    n = len([f for f in st.DEALERSHIP_FIELDS if f not in words.key_levers()])
+    n = len([f for f in st.DEALERSHIP_FIELDS
+             if f not in words.key_levers() and f not in st.HISTORY_FIELDS])
     rc.find(v.Btn, class_="ds-fold-title", children=[f"▸ Your dealership's numbers ({n})"]) \
         .widget.click()
     box = rc.find(v.Html, class_="ds-control ds-field-accounts_per_rep").find(v.TextField)
@@ -416,7 +421,8 @@ def test_scenario_paste_bad_then_good(page):
     before = text_of(rc, "ds-value-mrr")
     area.v_model = 'strategy = "planned"\nseed = 0\n'
     rc.find(v.Btn, class_="ds-load-scenario").widget.click()
-    wait_until(lambda: rc.find(v.Select, label="Start from a plan").widget.v_model == "Planned")
+    wait_until(lambda: rc.find(v.Select, label="Start from a plan").widget.v_model
+               == "The author's prescription")
     wait_until(lambda: text_of(rc, "ds-value-mrr") != before, timeout=WAIT["timeout"])
     assert "Scenario: pasted text" in rc.find(v.Select, label="Compare with").widget.items
 

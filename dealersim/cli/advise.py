@@ -1,4 +1,4 @@
-"""Subcommand ``advise``: the cheapest plan that reaches a success target.
+"""Subcommand ``advise``: the best plan for the money that reaches a success target.
 
 Examples:
     dealersim advise --target 0.8 --budget 24 --replicates 20 --out out/advice --workers 2
@@ -35,9 +35,9 @@ from dealersim.cli.sweep import SCHEDULER_RE
 from dealersim.model.params import spec
 from dealersim.outputs.advice import write_advice
 from dealersim.studies.advise import (
+    DEFAULT_OBJECTIVE,
     JOURNAL,
     OBJECTIVES,
-    PROGRAM_COST,
     AdviseError,
     Settings,
     check_objective,
@@ -160,7 +160,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
              run_options: Callable[..., None]) -> None:
     """Add ``advise`` to the ``dealersim`` parser."""
     p = command("advise", cmd_advise,
-                "The cheapest plan that works: search the owner's levers for a success target.")
+                "The best plan for the money that reaches a success target, checked on fresh "
+                "runs.")
     p.add_argument("--target", type=target_type, default=DEFAULT_TARGET, metavar="RATE",
                    help=f"launch success to reach, in (0, 1] (default {DEFAULT_TARGET})")
     p.add_argument("--budget", type=budget_type, default=DEFAULT_BUDGET, metavar="N",
@@ -169,9 +170,11 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--replicates", type=plan_replicates_type, default=DEFAULT_REPLICATES,
                    metavar="R", help=f"runs per plan, on the same seeds for every plan, 1 to "
                    f"{MAX_PLAN_REPLICATES:,} (default {DEFAULT_REPLICATES})")
-    p.add_argument("--objective", type=objective_type, default=PROGRAM_COST,
-                   metavar="NAME", help=f"the money side: {' or '.join(OBJECTIVES)} (npv once "
-                   f"this version computes it; default {PROGRAM_COST})")
+    p.add_argument("--objective", type=objective_type, default=DEFAULT_OBJECTIVE,
+                   metavar="NAME", help=f"the money side beside success: "
+                   f"{', '.join(OBJECTIVES)} (net present value against doing nothing, the "
+                   "month by which half the runs have paid back, or the program's cost; "
+                   f"default {DEFAULT_OBJECTIVE})")
     n_reps = spec("n_reps")
     p.add_argument("--size", type=size_type, metavar="REPS",
                    help=f"hardware reps of the dealership, {n_reps.allowed()} "

@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_compare(comp, out, force=args.force, plans=args.advice)
     print(f"{len(comp.runs)} runs in {comp.seconds:.1f} s on {workers} worker(s)")
     print(terminal_table(comp))
+    decision = json.loads((out / "decision.json").read_text(encoding="utf-8"))
+    print(decision["verdict"])
+    print(decision["rule"])
+    print(decision["horizon_note"])
     if args.posterior is not None:
         for other in strategies[1:]:
             print(robustness(comp.runs, [strategies[0], other]).sentence)
-    print(f"wrote: {out}/ (report.html, runs.parquet, timeseries.parquet, ledger.parquet, "
-          "summary.csv, charts)")
+    print(f"wrote: {out}/ (report.html, decision.json, runs.parquet, timeseries.parquet, "
+          "ledger.parquet, summary.csv, charts)")
     return 0
 
 

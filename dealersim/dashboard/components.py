@@ -277,6 +277,57 @@ def ReportBox(strategy: str, seed: int, values: dict[str, Any], advice: list[str
 
 
 @solara.component
+def VerdictCard(strategy: str, seed: int, values: dict[str, Any]):
+    """The verdict at the top: the decision of the settings' replicates, worded as the report.
+
+    Worked out in the background on demand (the same runs then give the report); the card says
+    when it is for earlier settings.
+    """
+    key = st.run_key(strategy, seed, values)
+
+    def work() -> tuple[Any, st.Verdict | None, str | None]:
+        try:
+            return key, st.verdict_for(strategy, seed, values, st.REPORT_REPLICATES), None
+        except Exception as exc:  # noqa: BLE001 - shown in the page
+            return key, None, " ".join(str(exc).split()) or type(exc).__name__
+
+    task = solara.lab.use_task(work, dependencies=None, raise_error=False)
+    done = task.latest
+    with solara.Div(classes=["ds-verdict"], style={
+            "border": "1px solid #ccc", "border-radius": "8px", "padding": "8px 12px",
+            "margin": "4px 0 10px", "background": "#fcfcfc"}):
+        solara.Text("The verdict", style={"font-size": "12px", "font-weight": "600",
+                                          "color": "#444", "display": "block"})
+        if done is not None and done[1] is not None:
+            got_key, verdict, _ = done
+            solara.Text(verdict.headline, classes=["ds-verdict-headline"],
+                        style={"font-size": "17px", "font-weight": "700", "display": "block",
+                               "margin": "2px 0"})
+            solara.Text(verdict.rule, classes=["ds-verdict-rule"],
+                        style={"font-size": "13px", "display": "block"})
+            HeadlineCards(verdict.cards, prefix="-verdict", classes=["ds-verdict-cards"])
+            for line in (verdict.sell, verdict.robust, verdict.horizon):
+                if line:
+                    solara.Text(line, classes=["ds-help"], style={"font-size": "12px"})
+            if got_key != key:
+                solara.Text("This verdict is for earlier settings: work it out again.",
+                            classes=["ds-help", "ds-verdict-stale"],
+                            style={"color": "#b3261e", "font-size": "12px"})
+        elif done is not None and done[2]:
+            solara.Error(f"The verdict could not be worked out: {done[2]}", dense=True)
+        else:
+            solara.Text(f"Your settings run {st.REPORT_REPLICATES} times with different luck, "
+                        "each against the same dealership staying hardware-only; the verdict "
+                        "and the report come from those runs.",
+                        classes=["ds-help"], style={"font-size": "12px"})
+        solara.Button("Work out the verdict", icon_name="mdi-scale-balance", on_click=task,
+                      disabled=task.pending, outlined=True, small=True,
+                      classes=["ds-verdict-button"])
+        if task.pending:
+            solara.ProgressLinear(True)
+
+
+@solara.component
 def Advice(things: list[str]):
     """The advice study's three most important changes, in plain words (nothing without)."""
     if not things:
@@ -584,10 +635,13 @@ def ControlsPanel(strategy: str, seed: int, values: dict[str, Any], invalid: dic
                      message=seed_error or "a whole number; the same seed tells the same story")
     solara.Button("Reset to the plan's settings", text=True, small=True, on_click=cb.reset)
     key = words.key_levers()
-    own = [n for n in st.DEALERSHIP_FIELDS if n not in key]
+    history = [n for n in st.HISTORY_FIELDS if n not in key]
+    own = [n for n in st.DEALERSHIP_FIELDS if n not in key and n not in history]
     ControlGroup("The main levers", list(key), values, invalid, cb, expand=True)
+    ControlGroup("Your history", history, values, invalid, cb, expand=True)
     ControlGroup("Your dealership's numbers", own, values, invalid, cb)
-    rest = [s.name for s in st.field_specs() if s.name not in key and s.name not in own]
+    shown = {*key, *own, *history, "years"}  # the horizon is the page's top control
+    rest = [s.name for s in st.field_specs() if s.name not in shown]
     with Fold(f"More levers ({len(rest)})", classes=["ds-more"]):
         for group in GROUPS:
             names = [n for n in rest if field_spec(n).group == group]
@@ -720,6 +774,7 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
     upto = day.value
     with solara.Div(classes=["ds-results"] + (["ds-stale"] if bad or failed else [])):
         base = baseline.result if baseline is not None and baseline.result is not None else None
+        VerdictCard(strategy, seed, values)
         HeadlineCards(st.headline(result, upto, outcome.replay, base,
                                   baseline.replay if base is not None else None))
         solara.Text("Money, against the same dealership staying hardware-only",
@@ -779,10 +834,19 @@ def Dashboard(initial_strategy: str = st.DEFAULT_STRATEGY, initial_seed: int = 0
     plan = st.compare_plan(p.compare, p.values, p.pinned, p.previous, p.scenarios, titles)
     compare = p.compare if plan is not None else NOTHING
     solara.Style(CSS)
+    years = float(p.values["years"])
+    span = st.horizon_words(years)
     with solara.Div(classes=["ds-page"]):
-        solara.Markdown("### Your managed-services launch, three years ahead\n"
+        solara.Markdown(f"### Your managed-services launch, {span} ahead\n"
                         "Pick a plan, set your own numbers, and see what happens: the whole "
-                        "three years are simulated on every change.", style={"font-size": "13px"})
+                        f"{span} are simulated on every change.", style={"font-size": "13px"})
+        with solara.Div(classes=["ds-bar", "ds-horizon-bar"]):
+            choices = [st.horizon_words(y) for y in sorted({*st.HORIZONS, years})]
+            solara.ToggleButtonsSingle(
+                value=span, values=choices, dense=True, classes=["ds-horizon"],
+                on_value=lambda text: cb.set_field("years", st.horizon_years(text)))
+            solara.Text(f"Money horizon: every card, chart, verdict and report shows {span}.",
+                        classes=["ds-help", "ds-horizon-note"], style={"font-size": "12px"})
         # on a phone the controls come first: a link down to the results
         solara.HTML(tag="a", unsafe_innerHTML="See the results ↓", classes=["ds-jump"],
                     attributes={"href": "#ds-results"})

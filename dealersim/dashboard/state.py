@@ -31,12 +31,20 @@ from dealersim.model.market import OPEN_TERRITORY, US, month_start
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
 from dealersim.model.results import RunResult, ledger_frame, package_version, summarize
 from dealersim.model.strategies import make_params, strategy_names
+from dealersim.model.strategies import strategy_title as model_strategy_title
 from dealersim.outputs.report import write_compare
-from dealersim.studies.compare import run_compare
+from dealersim.outputs.report.render import BAD, GOOD, first_screen
+from dealersim.studies.compare import Comparison, run_compare
+from dealersim.studies.decision import decide
 from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_STRATEGY = "overlay"
 SAME = "= same as the baseline"
+
+HISTORY_FIELDS = ("prior_failed_specialists",)
+"""The owner's own history: specialists who already failed in the seat (the story has two)."""
+HORIZONS = (3.0, 5.0, 10.0)
+"""The money horizons offered at the top of the page (years; every view uses the one chosen)."""
 
 DEALERSHIP_FIELDS = (
     "n_reps",
@@ -47,8 +55,10 @@ DEALERSHIP_FIELDS = (
     "lease_term_months",
     "base_salary",
     "monthly_quota_mrr",
+    *HISTORY_FIELDS,
 )
-"""The numbers an owner knows about their own dealership (``Params`` field names only)."""
+"""The numbers an owner knows about their own dealership and history (``Params`` field names
+only): picking a plan keeps them as the owner set them."""
 
 REPLICATES = 50
 """Replicate runs behind the 'How sure is that?' button."""
@@ -575,7 +585,8 @@ def money_cards(result: Any, day: int | None = None, baseline: Any = None) -> li
              fmt("cash_vs_hardware_only", now.cash, diff=True),
              f"{span}: your cash less the same dealership without the program",
              _good(now.cash, now.program)),
-        Card("low", "Cash low point", low_value, low_detail),
+        Card("low", "Cash low point", low_value, low_detail,
+             False if now.program and now.low_month else None),
         Card("payback", "Pays back", _payback_words(now, years),
              f"{whole}the month from which your cash stays ahead of staying hardware-only",
              None if not now.program else now.payback is not None),
@@ -728,17 +739,107 @@ def report_command(strategy: str, seed: int, n: int, overrides: dict[str, Any]) 
             "write_compare(comp, 'report')")
 
 
+_comparisons: OrderedDict[tuple[RunKey, int], Comparison] = OrderedDict()
+_comparisons_lock = threading.Lock()
+COMPARISONS_KEPT = 4
+"""Replicated runs kept for the verdict card and the report (the same runs give both)."""
+
+
+def comparison_for(strategy: str, seed: int, values: dict[str, Any], n: int = REPORT_REPLICATES,
+                   workers: int | None = None) -> Comparison:
+    """``n`` replicates of the settings against doing nothing, each with its ledgers (cached).
+
+    Seeds come from ``engine.replicate_seeds(seed, n)``; each run has its hardware-only twin on
+    the same seed (:func:`dealersim.studies.compare.run_compare`). The verdict card and the
+    report of the same settings read the same runs.
+    """
+    Params(**values)  # fail fast, in this process, with a one-line message
+    key = (run_key(strategy, seed, values), int(n))
+    with _comparisons_lock:
+        if key in _comparisons:
+            _comparisons.move_to_end(key)
+            return _comparisons[key]
+    overrides = overrides_from(values, strategy)
+    comp = run_compare([strategy], replicates=n, seed=int(seed), overrides=overrides,
+                       workers=workers or default_workers(), progress=False,
+                       command=report_command(strategy, seed, n, overrides))
+    comp.titles[strategy] = plan_title(strategy, values)
+    with _comparisons_lock:
+        _comparisons[key] = comp
+        while len(_comparisons) > COMPARISONS_KEPT:
+            _comparisons.popitem(last=False)
+    return comp
+
+
+def horizon_words(years: float) -> str:
+    """A money horizon in words: ``5 years``."""
+    return f"{years:g} year" + ("" if years == 1 else "s")
+
+
+def horizon_years(text: str) -> float:
+    """The years of a horizon in words (:func:`horizon_words`)."""
+    return float(text.split()[0])
+
+
+def plan_title(strategy: str, values: dict[str, Any]) -> str:
+    """The owner's plan in words: the preset's title, or "Your plan" when he changed a lever."""
+    title = model_strategy_title(strategy)
+    if apply_preset(strategy, dict(values)) == dict(values):
+        return title
+    return f"Your plan (started from {title[:1].lower() + title[1:]})"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict card: the decision of the settings' replicates, as the report words it.
+
+    Attributes:
+        headline: The verdict (the report's first line).
+        rule: Which view the recommendation follows and why.
+        horizon: Which horizon the figures cover.
+        cards: Keep the business, cash, low point, sell, how sure (one number each).
+        sell: The sell view in a sentence.
+        robust: How sure, in a sentence.
+        runs: Replicates behind it.
+    """
+
+    headline: str
+    rule: str
+    horizon: str
+    cards: list[Card]
+    sell: str
+    robust: str
+    runs: int
+
+
+def verdict_for(strategy: str, seed: int, values: dict[str, Any], n: int = REPORT_REPLICATES,
+                workers: int | None = None) -> Verdict:
+    """The verdict of these settings from :func:`dealersim.studies.decision.decide`.
+
+    The words and figures are the report's first screen
+    (:func:`dealersim.outputs.report.render.first_screen`) on the same runs
+    (:func:`comparison_for`), so the card and the report never disagree.
+    """
+    comp = comparison_for(strategy, seed, values, n, workers)
+    screen = first_screen(comp, decide(comp))
+    tone = {GOOD: True, BAD: False}
+    cards = [Card(f"verdict-{i}", c["label"], c["value"], c["note"], tone.get(c["color"]))
+             for i, c in enumerate(screen["cards"])]
+    return Verdict(screen["headline"], screen["rule"], screen["horizon"], cards,
+                   screen["sell"], screen["robust"], comp.replicates)
+
+
 def report_html(strategy: str, seed: int, values: dict[str, Any], n: int = REPORT_REPLICATES,
                 plans: Sequence[str] | None = None, workers: int | None = None) -> bytes:
     """The consultant's report (``report.html``) for these settings, as ``compare`` writes it.
 
-    Runs ``n`` replicates of the settings (seeds from ``engine.replicate_seeds(seed, n)``,
-    each with its hardware-only twin) through :func:`dealersim.studies.compare.run_compare`
-    and renders them with :func:`dealersim.outputs.report.write_compare` in a temporary
-    folder, which is removed.
+    Your plan against doing nothing: ``n`` replicates of the settings, each with its
+    hardware-only twin (:func:`comparison_for`, the runs of the verdict card), rendered with
+    :func:`dealersim.outputs.report.write_compare` in a temporary folder, which is removed.
+    It recommends your plan or doing nothing, never a plan it did not run.
 
     Args:
-        strategy: The preset the settings started from (the report's plan title).
+        strategy: The preset the settings started from.
         seed: Master seed.
         values: Every ``Params`` field.
         n: Replicates.
@@ -748,11 +849,7 @@ def report_html(strategy: str, seed: int, values: dict[str, Any], n: int = REPOR
     Returns:
         The HTML file's bytes (self-contained: charts embedded).
     """
-    Params(**values)  # fail fast, in this process, with a one-line message
-    overrides = overrides_from(values, strategy)
-    comp = run_compare([strategy], replicates=n, seed=int(seed), overrides=overrides,
-                       workers=workers or default_workers(), progress=False,
-                       command=report_command(strategy, seed, n, overrides))
+    comp = comparison_for(strategy, seed, values, n, workers)
     with tempfile.TemporaryDirectory(prefix="dealersim-report-") as tmp:
         out = write_compare(comp, Path(tmp) / "report", plans=plans)
         return (out / "report.html").read_bytes()

@@ -14,9 +14,20 @@ from typing import Any
 from dealersim.model import kpis
 from dealersim.model.params import FieldSpec, field_specs, spec
 from dealersim.model.strategies import strategy_doc, strategy_names, strategy_overrides
+from dealersim.model.strategies import strategy_line as model_strategy_line
+from dealersim.model.strategies import strategy_title as model_strategy_title
 
 PERCENT_UNITS = ("share", "probability", "share/year")
 """Unit codes of fractions that owners read as percentages (a share of 0.3 shows as 30 %)."""
+
+PLAIN_UNITS = {
+    "log-odds": "strength, 0 = none, higher = stronger",
+    "log-sd": "spread, 0 = all alike, higher = more varied",
+    "share of log-ratio": "share of the warm advantage",
+    "log-hazard per gap": "weight, 0 = no effect, higher = quits sooner",
+    "log-hazard per morale": "weight, 0 = no effect, higher = quits sooner",
+}
+"""Unit codes an owner does not read (statistics), in words."""
 
 WALL_SCALE = kpis.column("wall_mean").unit
 """What a wall value means, from the KPI registry: ``0 = open, 1 = walled off``."""
@@ -51,13 +62,13 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 
 # ---------------------------------------------------------------------------- strategies
 def strategy_title(name: str) -> str:
-    """A preset's friendly name: ``"rep_led"`` -> ``"Rep led"``."""
-    return name.replace("_", " ").capitalize()
+    """A preset's name in an owner's words (``"planned"`` -> "The author's prescription")."""
+    return model_strategy_title(name)
 
 
 def strategy_line(name: str) -> str:
-    """A preset's one-line explanation: the first sentence of its docstring."""
-    return strategy_doc(name).split("\n\n")[0].replace("\n", " ").strip()
+    """A preset's one-line explanation in plain words, without code names."""
+    return model_strategy_line(name)
 
 
 def strategy_by_title() -> dict[str, str]:
@@ -112,6 +123,8 @@ def unit_words(s: FieldSpec) -> str:
         return "% a year" if s.unit.endswith("/year") else "%"
     if s.unit in ("0-1", "wall"):
         return WALL_SCALE if "wall" in s.label.lower() or s.unit == "wall" else "scale 0 to 1"
+    if s.unit in PLAIN_UNITS:
+        return PLAIN_UNITS[s.unit]
     unit = re.sub(r"\bmin\b", "minutes", s.unit)
     unit = re.sub(r"^x\s*", "× ", unit)
     return unit.replace("/", " a ")

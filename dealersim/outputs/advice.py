@@ -88,7 +88,7 @@ def plan_scenario(advice: Advice, name: str) -> Scenario:
 
 def advice_text(advice: Advice) -> str:
     """``advice.md``: the recommendation, the check and the three changes, for people."""
-    lines = ["# The cheapest plan that works", ""]
+    lines = ["# The plan advised", ""]
     lines += [f"- {line}" for line in summary_lines(advice)]
     things = three_things(advice)
     if things:

@@ -1,4 +1,6 @@
-"""``advise``: the cheapest plan that works, searched over the owner's levers.
+"""``advise``: the best plan for the money that reaches a success target.
+
+The plans are searched over the owner's levers.
 
 A *plan* is a setting of the levers an owner controls (:data:`LEVERS`: credit for reps and its
 share, the manager's leadership, rep training, rules of engagement, the announcement, the
@@ -7,16 +9,22 @@ specialist's salary), on top of the story's overlay launch. Names, bounds and ch
 from the ``Params`` field metadata, never written here.
 
 The search is Optuna's multi-objective TPE sampler (seeded) over two objectives: the launch
-success rate (maximised) and a money objective (:data:`OBJECTIVES`: the program's cost,
-minimised, or its NPV, maximised once the KPI registry has it). Every plan runs on the same
-replicate seeds (common random numbers, ``SeedSequence`` via :func:`engine.seed_for`), on a
-local process pool or a Dask scheduler, through :func:`engine.execute`. The study lives in an
-Optuna journal file in the output directory, so a second call continues it (``resume``).
+success rate (maximised) and a money objective (:data:`OBJECTIVES`: the net present value
+against doing nothing, maximised, by default; the payback month or the program's cost,
+minimised). Every plan runs on the same replicate seeds (common random numbers,
+``SeedSequence`` via :func:`engine.seed_for`), on a local process pool or a Dask scheduler,
+through :func:`engine.execute`. The study lives in an Optuna journal file in the output
+directory, so a second call continues it (``resume``).
 
-The plans are ranked (those that reach the target first, cheapest first), the Pareto front is
-marked, and the chosen plans are rerun on fresh seeds (another ``SeedSequence`` spawn) as an
-out-of-sample check. For the recommended plan, each change from the overlay is undone in turn
-on those fresh seeds, which says which changes carry the success (:func:`three_things`).
+The plans are ranked on the search's figures (those that reach the target first, best money
+first), and the best ranked (:data:`FINALISTS`) race on fresh seeds (another ``SeedSequence``
+spawn, never searched on) by successive halving (:func:`race`): the winner of a search of
+noisy plans is partly luck, so the plan recommended is the one first on the fresh figures; it
+is confirmed on seeds that neither the search nor the race used (:func:`confirm`), and it
+"reaches the target" only when its confirmed success does. Its money (net present value,
+share paid back; the keep view of :mod:`dealersim.studies.decision`) is given on the same
+fresh runs. For the recommended plan, each change from the overlay is undone in turn on fresh
+seeds, which says which changes carry the success (:func:`three_things`).
 
 With a calibration's posterior (``posterior``), replicate *i* of every plan runs on the same
 parameter set drawn from it with replicate *i*'s seed (``studies.posterior.replicate_draws``),
@@ -51,9 +59,11 @@ from tqdm.auto import tqdm
 from dealersim.base.stats import interval, wilson
 from dealersim.model import kpis
 from dealersim.model.dealership import DealershipModel
+from dealersim.model.ledger import n_months
 from dealersim.model.params import FieldSpec, format_value, spec
 from dealersim.model.results import package_version, summarize
 from dealersim.model.strategies import make_params, strategy_doc, strategy_names
+from dealersim.studies.decision import keep_of_runs
 from dealersim.studies.engine import RunSpec, collect_rows, execute, local_executor, seed_for
 from dealersim.studies.posterior import (
     Robustness,
@@ -84,21 +94,34 @@ PROGRAM_COST_LABEL = "Program cost over the run"
 """Label of the program cost while the KPI registry has no ``program_cost`` entry yet (then the
 registry's label wins): specialist salaries and program commissions, read from the model."""
 
-OBJECTIVES: dict[str, str] = {PROGRAM_COST: "minimize", "npv": "maximize"}
-"""Money objectives ``--objective`` may name, with the direction Optuna optimises them in."""
+OBJECTIVES: dict[str, str] = {"npv": "maximize", "payback_month": "minimize",
+                              PROGRAM_COST: "minimize"}
+"""Money objectives ``--objective`` may name, with the direction Optuna optimises them in: the
+net present value against doing nothing (the keep view of :mod:`dealersim.studies.decision`,
+the default), the payback month (the month by which half the runs have paid back, a run that
+never pays back counting as not paid back) or the program's cost."""
+DEFAULT_OBJECTIVE = "npv"
+
+RACE_GROWTH: tuple[int, ...] = (1, 2, 4)
+"""Successive halving of the finalists on fresh seeds: fresh runs per plan at each round, in
+multiples of the search's runs per plan (20, 40, 80 at the default 20; the same seeds,
+growing); after each round the better half go on, so the last plan has four times the runs
+the search gave it."""
+FINALISTS = 4
+"""Plans of the search (best ranked) that race on fresh seeds."""
 
 STUDY = "advise"
 JOURNAL = "study.journal"
 """The Optuna journal file in the output directory (what ``resume`` continues)."""
 
-MAX_CHECKED = 3
-"""Plans rerun on fresh seeds: the cheapest front plans that reach the target (or the best)."""
 
 SEARCH_KEY = 0
 CHECK_KEY = 1
 SAMPLER_KEY = 2
+CONFIRM_KEY = 3
 """``SeedSequence`` spawn keys under the master seed: search replicates, fresh replicates for
-the out-of-sample check, the sampler's seed."""
+the race on fresh seeds, the sampler's seed, and the confirmation of the race's winner (seeds
+the selection never saw)."""
 
 
 class AdviseError(ValueError):
@@ -203,9 +226,18 @@ class Settings:
         """The replicate seeds every plan runs on."""
         return [seed_for(self.seed, SEARCH_KEY, i) for i in range(self.replicates)]
 
-    def fresh_seeds(self) -> list[int]:
-        """Replicate seeds of the out-of-sample check (a different spawn: never searched on)."""
-        return [seed_for(self.seed, CHECK_KEY, i) for i in range(self.replicates)]
+    def fresh_seeds(self, n: int | None = None) -> list[int]:
+        """The first ``n`` (default: ``replicates``) fresh seeds (never searched on)."""
+        return [seed_for(self.seed, CHECK_KEY, i) for i in range(
+            self.replicates if n is None else n)]
+
+    def confirm_seeds(self, n: int) -> list[int]:
+        """Seeds of the confirmation of the race's winner (neither searched nor raced on)."""
+        return [seed_for(self.seed, CONFIRM_KEY, i) for i in range(n)]
+
+    def months(self) -> int:
+        """Months in each run."""
+        return n_months(make_params(BASE, **self.fixed).horizon_days)
 
 
 def check_settings(settings: Settings) -> None:
@@ -300,18 +332,33 @@ class Runner:
                                     task_fn=evaluate_task, progress=False))
 
 
-def outcome(rows: Sequence[dict[str, Any]], objective: str) -> dict[str, Any]:
-    """Success (Wilson) and the money objective (mean, Student t) over one plan's runs."""
+def outcome(rows: Sequence[dict[str, Any]], objective: str,
+            months: int | None = None) -> dict[str, Any]:
+    """Success (Wilson) and the money objective (mean, Student t) over one plan's runs.
+
+    The payback month is the month by which half the runs have paid back (from the probability
+    curve of :func:`dealersim.studies.decision.keep_of_runs`; ``months + 1`` when fewer than
+    half pay back within the runs), with no interval. ``paid_back`` is the share of runs paid
+    back by the end.
+    """
     y = [bool(r[SUCCESS]) for r in rows]
     money = np.array([np.nan if r.get(objective) is None else float(r[objective])
                       for r in rows])
     rate, low, high = wilson(sum(y), len(y))
+    paid = float(np.mean([r.get("payback_month") is not None for r in rows])) if rows else 0.0
+    if objective == "payback_month":
+        keep = keep_of_runs(rows, months or 1)
+        value = float(keep.median_payback or (months or 1) + 1)
+        return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
+                "success_high": high, "value": value, "value_low": math.nan,
+                "value_high": math.nan, "paid_back": paid}
     if objective in kpis.SUMMARY_KEYS:
         value, vlow, vhigh = kpis.kpi(objective).interval(money)
     else:  # the program cost before the registry has it: never negative
         value, vlow, vhigh = interval(money, bounds=(0.0, math.inf))
     return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
-            "success_high": high, "value": value, "value_low": vlow, "value_high": vhigh}
+            "success_high": high, "value": value, "value_low": vlow, "value_high": vhigh,
+            "paid_back": paid}
 
 
 def search(study: optuna.Study, settings: Settings, budget: int, runner: Runner, *,
@@ -330,7 +377,8 @@ def search(study: optuna.Study, settings: Settings, budget: int, runner: Runner,
                      for s in plan_specs(f"t{n:05d}", lv, settings, seeds, (("trial", n),))]
             rows = runner.rows(specs)
             for t in trials:
-                res = outcome([r for r in rows if r["trial"] == t.number], settings.objective)
+                res = outcome([r for r in rows if r["trial"] == t.number], settings.objective,
+                              settings.months())
                 for key, value in res.items():
                     t.set_user_attr(key, value)
                 study.tell(t, [res["value"], res["success"]])
@@ -349,13 +397,12 @@ class Advice:
             ``on_front`` (Pareto front of the money objective vs success), ``meets_target``,
             the success rate with its Wilson interval, the money objective's mean and interval,
             then one column per lever.
-        checks: The out-of-sample check: per chosen plan, its success in the search and on
-            fresh seeds (Wilson intervals) and ``holds`` (fresh rate inside the search
-            interval).
+        checks: The race of the finalists on fresh seeds (:func:`race`), the recommended plan
+            first with its figures on the confirmation seeds (:func:`confirm`).
         ablation: For the recommended plan, each change from the overlay undone in turn on the
             fresh seeds: ``lever``, ``label``, ``plan_value``, ``base_value``, ``without``
             (success rate without the change), ``with_all`` and ``drop``.
-        recommended: The plan advised (``plan-NN``): the best-ranked one, or ``None``.
+        recommended: The plan advised (``plan-NN``): the winner of the race, or ``None``.
         settings: Replicates, seed, objective and fixed overrides.
         target: The success target.
         trials: Plans in the study; ``ran``: plans run in this call.
@@ -434,36 +481,127 @@ def plan_table(study: optuna.Study, objective: str, target: float) -> pd.DataFra
     return table
 
 
-def chosen_plans(plans: pd.DataFrame, limit: int = MAX_CHECKED) -> list[str]:
-    """The plans to check on fresh seeds: front plans that reach the target, else the best."""
-    front = plans[plans.on_front]
-    hits = front[front.meets_target]
-    pick = hits if len(hits) else front.sort_values("success", ascending=False)
-    return list(pick.plan[:limit])
+def finalists(plans: pd.DataFrame, limit: int = FINALISTS) -> list[str]:
+    """The plans that race on fresh seeds: the best ranked of the search."""
+    return list(plans.plan[:limit])
 
 
-def check_plans(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings,
-                runner: Runner) -> pd.DataFrame:
-    """Rerun ``names`` on fresh seeds; both success rates and whether the fresh one holds."""
+def fresh_rank(res: dict[str, Any], objective: str, target: float) -> tuple[float, ...]:
+    """Sort key of a plan on its fresh figures.
+
+    Plans that reach the target come first, best money first; then the others, most
+    successful first.
+    """
+    money = res["value"] if OBJECTIVES[objective] == "minimize" else -res["value"]
+    money = money if money == money else math.inf
+    if res["success"] >= target:
+        return (0.0, money, -res["success"])
+    return (1.0, -res["success"], money)
+
+
+def race(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings, runner: Runner,
+         target: float, rounds: Sequence[int] | None = None) -> pd.DataFrame:
+    """Race ``names`` on fresh seeds (successive halving) and rank them on the fresh figures.
+
+    Round *k* runs every plan still in on the first ``rounds[k]`` fresh seeds (the runs of the
+    earlier rounds are kept); the better half (at least one) go on. The winner is the plan
+    ranked first after the last round it reached with the most runs (:func:`fresh_rank`).
+
+    Returns:
+        One row per finalist, the winner first: ``plan``, its search success with its Wilson
+        interval, ``fresh_success`` with its interval and ``fresh_runs``, the money objective
+        on the fresh runs (``fresh_value``, ``fresh_value_low``, ``fresh_value_high``),
+        ``fresh_paid_back`` (share of fresh runs paid back by the end), ``fresh_npv``,
+        ``reaches`` (fresh success at or above the target), ``holds`` (fresh rate inside the
+        search interval) and ``round`` (the last round it ran in, from 1).
+    """
+    if rounds is None:
+        rounds = [settings.replicates * g for g in RACE_GROWTH]
     table = advice_plans.set_index("plan")
-    seeds = settings.fresh_seeds()
-    specs = []
-    for k, name in enumerate(names):
-        levers = {s.name: s.coerce(_plain(table.loc[name, s.name])) for s in lever_specs()}
-        specs += plan_specs(f"c{k:03d}", levers, settings, seeds, (("plan", name),))
-    rows = runner.rows(specs) if specs else []
+    alive = list(names)
+    rows: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    last: dict[str, int] = {}
+    done = 0
+    months = settings.months()
+    for k, n in enumerate(rounds):
+        seeds = settings.fresh_seeds(n)[done:]
+        specs = []
+        for j, name in enumerate(alive):
+            levers = {s.name: s.coerce(_plain(table.loc[name, s.name])) for s in lever_specs()}
+            specs += plan_specs(f"c{k}-{j:03d}", levers, settings, seeds, (("plan", name),))
+        for r in (runner.rows(specs) if specs else []):
+            rows[r["plan"]].append(r)
+        for name in alive:
+            last[name] = k + 1
+        done = n
+        ranked = sorted(alive, key=lambda x: fresh_rank(
+            outcome(rows[x], settings.objective, months), settings.objective, target))
+        if len(ranked) == 1 or k == len(rounds) - 1:
+            alive = ranked
+            break
+        alive = ranked[:max(1, math.ceil(len(ranked) / 2))]
     out = []
     for name in names:
         r = table.loc[name]
-        fresh = outcome([x for x in rows if x["plan"] == name], settings.objective)
+        fresh = outcome(rows[name], settings.objective, months)
+        npv_values = [x.get("npv") for x in rows[name] if x.get("npv") is not None]
         out.append({"plan": name, "success": r.success, "success_low": r.success_low,
                     "success_high": r.success_high, "fresh_success": fresh["success"],
                     "fresh_low": fresh["success_low"], "fresh_high": fresh["success_high"],
-                    "fresh_runs": fresh["runs"],
-                    "holds": bool(r.success_low <= fresh["success"] <= r.success_high)})
-    return pd.DataFrame(out, columns=["plan", "success", "success_low", "success_high",
-                                      "fresh_success", "fresh_low", "fresh_high", "fresh_runs",
-                                      "holds"])
+                    "fresh_runs": fresh["runs"], "fresh_value": fresh["value"],
+                    "fresh_value_low": fresh["value_low"],
+                    "fresh_value_high": fresh["value_high"],
+                    "fresh_paid_back": fresh["paid_back"],
+                    "fresh_npv": float(np.mean(npv_values)) if npv_values else math.nan,
+                    "reaches": bool(fresh["success"] >= target),
+                    "holds": bool(r.success_low <= fresh["success"] <= r.success_high),
+                    "round": last.get(name, 0)})
+    cols = ["plan", "success", "success_low", "success_high", "fresh_success", "fresh_low",
+            "fresh_high", "fresh_runs", "fresh_value", "fresh_value_low", "fresh_value_high",
+            "fresh_paid_back", "fresh_npv", "reaches", "holds", "round"]
+    frame = pd.DataFrame(out, columns=cols)
+    if frame.empty:
+        return frame
+    order = {name: i for i, name in enumerate(alive)}
+    frame["_last"] = -frame["round"]
+    frame["_order"] = [order.get(p, len(order)) for p in frame.plan]
+    frame["_rank"] = [fresh_rank(outcome(rows[p], settings.objective, months),
+                                 settings.objective, target) for p in frame.plan]
+    frame = frame.sort_values(["_last", "_order", "_rank"], kind="stable")
+    return frame.drop(columns=["_last", "_order", "_rank"]).reset_index(drop=True)
+
+
+def confirm(checks: pd.DataFrame, plans: pd.DataFrame, settings: Settings, runner: Runner,
+            target: float, n: int) -> pd.DataFrame:
+    """Run the race's winner on ``n`` seeds neither the search nor the race used.
+
+    The winner of a race is again the luckiest of its finalists on the race's seeds; its
+    figures on seeds that played no part in choosing it are unbiased. They become the winner's
+    fresh figures (``fresh_*``, ``reaches``, ``holds``); the race's own are kept as
+    ``race_success`` and ``race_runs``.
+    """
+    checks = checks.copy()
+    checks["race_success"] = checks.fresh_success
+    checks["race_runs"] = checks.fresh_runs
+    if checks.empty:
+        return checks
+    name = checks.plan.iloc[0]
+    row = plans.set_index("plan").loc[name]
+    levers = {s.name: s.coerce(_plain(row[s.name])) for s in lever_specs()}
+    rows = runner.rows(plan_specs("k", levers, settings, settings.confirm_seeds(n),
+                                  (("plan", name),)))
+    fresh = outcome(rows, settings.objective, settings.months())
+    npv_values = [x.get("npv") for x in rows if x.get("npv") is not None]
+    update = {"fresh_success": fresh["success"], "fresh_low": fresh["success_low"],
+              "fresh_high": fresh["success_high"], "fresh_runs": fresh["runs"],
+              "fresh_value": fresh["value"], "fresh_value_low": fresh["value_low"],
+              "fresh_value_high": fresh["value_high"], "fresh_paid_back": fresh["paid_back"],
+              "fresh_npv": float(np.mean(npv_values)) if npv_values else math.nan,
+              "reaches": bool(fresh["success"] >= target),
+              "holds": bool(row.success_low <= fresh["success"] <= row.success_high)}
+    for key, value in update.items():
+        checks.loc[0, key] = value
+    return checks
 
 
 def ablate(levers: dict[str, Any], settings: Settings, runner: Runner) -> pd.DataFrame:
@@ -525,7 +663,7 @@ def run_advise(
     budget: int = 24,
     replicates: int = 20,
     seed: int = 0,
-    objective: str = PROGRAM_COST,
+    objective: str = DEFAULT_OBJECTIVE,
     fixed: dict[str, Any] | None = None,
     workers: int = 1,
     scheduler: str | None = None,
@@ -535,6 +673,7 @@ def run_advise(
     explain: bool = True,
     before_start: Callable[[], None] | None = None,
     posterior: str | Path | None = None,
+    rounds: Sequence[int] | None = None,
 ) -> Advice:
     """Search the levers, rank the plans, check the chosen ones on fresh seeds.
 
@@ -561,6 +700,8 @@ def run_advise(
         posterior: A calibration directory: replicate *i* of every plan runs on the parameter
             set drawn from its posterior with replicate *i*'s seed, and
             :attr:`Advice.robustness` compares the advised plan with the current one.
+        rounds: Fresh runs per plan at each round of the race of the finalists (:func:`race`;
+            default: :data:`RACE_GROWTH` times ``replicates``).
 
     Raises:
         AdviseError: One line for a bad argument, a directory holding another study, or an
@@ -572,6 +713,12 @@ def run_advise(
         raise AdviseError(f"target: {target!r} is not allowed; expected a number in (0, 1]")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise AdviseError(f"budget: {budget!r} is not allowed; expected an integer >= 1")
+    rounds = tuple(rounds) if rounds is not None else tuple(
+        replicates * g for g in RACE_GROWTH) if isinstance(replicates, int) else ()
+    if not rounds or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+                         for n in rounds) or list(rounds) != sorted(set(rounds)):
+        raise AdviseError(f"rounds: {rounds!r} is not allowed; expected increasing whole "
+                          "numbers of runs >= 1")
     drawn = None
     if posterior is not None:
         try:
@@ -606,11 +753,13 @@ def run_advise(
         ran = search(study, settings, budget, runner, batch=max(2, runner.workers),
                      progress=progress)
         plans = plan_table(study, objective, float(target))
-        checks = check_plans(plans, chosen_plans(plans), settings, runner)
-        recommended = str(plans.plan.iloc[0]) if len(plans) else None
+        checks = race(plans, finalists(plans), settings, runner, float(target), rounds)
+        checks = confirm(checks, plans, settings, runner, float(target), rounds[-1])
+        recommended = str(checks.plan.iloc[0]) if len(checks) else None
         ablation, robust = _empty_ablation(), None
         if recommended is not None:
-            levers = {s.name: s.coerce(_plain(plans.iloc[0][s.name])) for s in lever_specs()}
+            row = plans.set_index("plan").loc[recommended]
+            levers = {s.name: s.coerce(_plain(row[s.name])) for s in lever_specs()}
             if explain:
                 ablation = ablate(levers, settings, runner)
             if drawn is not None:
@@ -684,15 +833,17 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
     if advice.recommended is None or advice.ablation.empty:
         return []
     out: list[str] = []
-    row = advice.plan(advice.recommended)
-    if not bool(row.meets_target):
-        out.append(f"No plan tried reached {advice.target:.0%} success; the closest succeeds in "
-                   f"{row.success:.0%} of simulated dealerships like yours.")
+    fresh = advice.checks.iloc[0]
+    reaches = bool(fresh.reaches)
+    if not reaches:
+        out.append(f"No plan tried reached {advice.target:.0%} success on fresh runs; the "
+                   f"closest succeeds in {fresh.fresh_success:.0%} of simulated dealerships "
+                   "like yours.")
     preset = preset_of(advice.levers(advice.recommended), advice.settings.fixed)
     if preset is not None:
         line = strategy_doc(preset).splitlines()[0].rstrip(".")
         cheap = OBJECTIVES[advice.objective] == "minimize"
-        which = ("most successful plan tried" if not bool(row.meets_target)
+        which = ("most successful plan tried" if not reaches
                  else "cheapest plan that works" if cheap else "most valuable plan that works")
         out.append(f"The {which} is {line[0].lower()}{line[1:]}.")
     helps = advice.ablation[advice.ablation["drop"] > 0]
@@ -705,24 +856,66 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
     return out
 
 
+def objective_words(name: str, value: float, months: int) -> str:
+    """A money objective's value as an owner reads it."""
+    if name == "payback_month":
+        return (f"half paid back by month {value:.0f}" if value <= months
+                else f"fewer than half paid back within {months} months")
+    return f"{objective_label(name).lower()} {kpis.money(value)}"
+
+
+def fresh_verdict(advice: Advice) -> str:
+    """The recommendation on the fresh figures, in one sentence.
+
+    "Reaches the target" only when the fresh estimate does; otherwise the best plan and how far
+    it falls short.
+    """
+    if advice.recommended is None or advice.checks.empty:
+        return "no plan was tried"
+    c = advice.checks.iloc[0]
+    figures = (f"success {c.fresh_success:.0%} ({c.fresh_low:.0%} to {c.fresh_high:.0%}) on "
+               f"{c.fresh_runs} fresh runs that neither the search nor the race used")
+    if bool(c.reaches):
+        return (f"{advice.recommended} reaches the {advice.target:.0%} target: {figures}")
+    short = (advice.target - c.fresh_success) * 100
+    return (f"no plan reaches the {advice.target:.0%} target on fresh runs; the best, "
+            f"{advice.recommended}, falls short by {short:.0f} points: {figures}")
+
+
+def money_words(advice: Advice) -> str:
+    """The advised plan's money on the fresh runs (keep view), in one sentence."""
+    if advice.recommended is None or advice.checks.empty:
+        return ""
+    c = advice.checks.iloc[0]
+    months = advice.settings.months()
+    parts = [f"{c.fresh_paid_back:.0%} of them paid back within {months} months"]
+    if c.fresh_npv == c.fresh_npv:
+        parts.append(f"net present value against doing nothing {kpis.money(c.fresh_npv)}")
+    if advice.objective not in ("npv",):
+        parts.append(objective_words(advice.objective, c.fresh_value, months))
+    return f"its money on the same runs: {', '.join(parts)}"
+
+
 def summary_lines(advice: Advice) -> list[str]:
-    """What the command prints: the recommendation and the out-of-sample check."""
-    label = objective_label(advice.objective)
+    """What the command prints: the recommendation on fresh runs, its money, the race."""
+    months = advice.settings.months()
     lines = [f"{advice.trials} plans in the study ({advice.ran} run now, "
              f"{advice.settings.replicates} runs each) in {advice.seconds:.1f} s"]
     if advice.recommended is not None:
-        r = advice.plan(advice.recommended)
-        verdict = "reaches" if r.meets_target else "does not reach"
-        lines.append(f"recommended: {advice.recommended} {verdict} the {advice.target:.0%} "
-                     f"target: success {r.success:.0%} ({r.success_low:.0%} to "
-                     f"{r.success_high:.0%}), {label.lower()} "
-                     f"{kpis.money(r[advice.objective])}")
-    for c in advice.checks.itertuples():
-        lines.append(f"check {c.plan}: {c.success:.0%} in the search ({c.success_low:.0%} to "
-                     f"{c.success_high:.0%}), {c.fresh_success:.0%} on {c.fresh_runs} fresh "
-                     f"runs ({c.fresh_low:.0%} to {c.fresh_high:.0%}): "
-                     f"{'holds' if c.holds else 'does NOT hold'}")
+        lines.append("recommended: " + fresh_verdict(advice))
+        lines.append(money_words(advice))
+    for k, c in enumerate(advice.checks.itertuples()):
+        race = getattr(c, "race_success", c.fresh_success)
+        runs = getattr(c, "race_runs", c.fresh_runs)
+        line = (f"race {c.plan}: {c.success:.0%} in the search ({c.success_low:.0%} to "
+                f"{c.success_high:.0%}), {race:.0%} on {runs} race runs")
+        if k == 0:
+            line += (f", {c.fresh_success:.0%} on {c.fresh_runs} confirmation runs "
+                     f"({c.fresh_low:.0%} to {c.fresh_high:.0%}), "
+                     f"{objective_words(advice.objective, c.fresh_value, months)}")
+        else:
+            line += f", {objective_words(advice.objective, c.fresh_value, months)}"
+        lines.append(f"{line}; the search figure {'holds' if c.holds else 'does NOT hold'}")
     if advice.robustness is not None:
         lines.append(advice.robustness.sentence[0].upper() + advice.robustness.sentence[1:])
     return lines
-

@@ -35,7 +35,7 @@ from dealersim.base.stats import kaplan_meier, paired_diff
 from dealersim.model import kpis
 from dealersim.model.params import Params
 from dealersim.model.results import package_version
-from dealersim.model.strategies import make_params
+from dealersim.model.strategies import make_params, strategy_title
 from dealersim.studies.engine import (
     RunSpec,
     execute,
@@ -106,6 +106,8 @@ class Comparison:
         seconds: Wall time of the runs.
         posterior: The calibration directory replicates drew parameter sets from (``None``:
             the ``Params`` defaults).
+        titles: Plain names of the plans for a reader, where the preset's title would mislead
+            (e.g. "your plan" for settings changed from a preset); see :meth:`title`.
     """
 
     strategies: list[str]
@@ -120,7 +122,12 @@ class Comparison:
     command: str
     seconds: float = 0.0
     posterior: str | None = None
+    titles: dict[str, str] = field(default_factory=dict)
     _summary: pd.DataFrame | None = field(default=None, repr=False)
+
+    def title(self, strategy: str) -> str:
+        """The plan's plain name: :attr:`titles`, else the preset's title."""
+        return self.titles.get(strategy) or strategy_title(strategy)
 
     def params(self, strategy: str) -> Params:
         """The full parameter set of ``strategy`` in this comparison."""
@@ -321,7 +328,13 @@ def formatted_summary(comp: Comparison, keys: Sequence[str]) -> list[dict[str, A
     return out
 
 
-def terminal_table(comp: Comparison, keys: Sequence[str] = kpis.KEY_KPIS) -> str:
+TABLE_KPIS: tuple[str, ...] = tuple(k for k in kpis.KEY_KPIS if k != "payback_month")
+"""The KPIs of the summary tables: the key KPIs but the payback month, whose average over the
+runs that pay back mixes different subsets; payback is shown as the share of runs paid back by
+each month (:mod:`dealersim.studies.decision`)."""
+
+
+def terminal_table(comp: Comparison, keys: Sequence[str] = TABLE_KPIS) -> str:
     """The summary as a plain-text table: estimate [95 % CI] per strategy, difference vs ref."""
     ref = comp.strategies[0]
     head = ["KPI", *comp.strategies]

@@ -39,8 +39,10 @@ from dealersim.base.procs import (
     worker_init,
 )
 from dealersim.model.dealership import DealershipModel
+from dealersim.model.ledger import COLUMNS as LEDGER_COLUMNS
+from dealersim.model.ledger import program_exists
+from dealersim.model.results import baseline_ledger, package_version, summarize
 from dealersim.model.results import ledger_frame as run_ledger
-from dealersim.model.results import package_version, summarize
 
 
 def seed_for(master: int, *key: int) -> int:
@@ -129,13 +131,19 @@ def run_ledger_task(specs: Sequence[RunSpec], series_stride: int = 0,
     """As :func:`run_task`, but each run also returns its monthly ledger.
 
     Returns:
-        ``(row, {"series": arrays or None, "ledger": {column: monthly array}})`` per run.
+        ``(row, {"series": arrays or None, "ledger": {column: monthly array}})`` per run; the
+        ledger also holds every line of the hardware-only twin as ``baseline_<line>`` (so the
+        money can be recomputed under other money assumptions, see
+        :mod:`dealersim.studies.decision`).
     """
     out = []
     for spec in specs:
         model, row = _run(spec, series_stride)
         series = model.datacollector.arrays() if series_stride else None
         ledger = {c: v.to_numpy() for c, v in run_ledger(model).items()}
+        base = (baseline_ledger(model.params, spec.seed) if program_exists(model.params)
+                else model.ledger)  # cached: the run that gave ``baseline_net``
+        ledger.update({f"baseline_{c}": base.rows[:, j] for j, c in enumerate(LEDGER_COLUMNS)})
         out.append((row, {"series": series, "ledger": ledger}))
     return out
 

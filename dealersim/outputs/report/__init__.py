@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from dealersim.outputs.report.charts import (
     plot_effects,
 )
 from dealersim.outputs.report.render import compare_report
+from dealersim.studies.decision import decide
 
 if TYPE_CHECKING:
     from dealersim.studies.compare import Comparison
@@ -35,7 +37,9 @@ __all__ = [
 
 def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
                   stories: bool = True, plans: Sequence[str] | None = None) -> Path:
-    """Write runs, series, ledger, summary, charts and the HTML report into ``out`` (atomically).
+    """Write runs, series, ledger, summary, the decision, charts and the HTML report (atomically).
+
+    ``decision.json`` is :meth:`dealersim.studies.decision.Decision.to_dict` of the runs.
 
     Args:
         comp: The comparison.
@@ -55,6 +59,10 @@ def write_compare(comp: Comparison, out: str | Path, *, force: bool = False,
         if comp.ledger is not None:
             comp.ledger.to_parquet(tmp / "ledger.parquet", index=False)
         comp.summary().to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
-        compare_report(comp, tmp, stories=stories, plans=plans)
+        decision = decide(comp) if comp.ledger is not None else None
+        if decision is not None:
+            (tmp / "decision.json").write_text(json.dumps(decision.to_dict(), indent=1) + "\n",
+                                               encoding="utf-8")
+        compare_report(comp, tmp, stories=stories, plans=plans, decision=decision)
     return Path(out)
 

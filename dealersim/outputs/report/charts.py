@@ -116,7 +116,7 @@ def _bands(ax: Axes, comp: Comparison, column: str, label: str = "{}") -> None:
         x = d.index.to_numpy() / DAYS_PER_MONTH
         c = color_of(s, comp.strategies)
         ax.fill_between(x, d[0.1], d[0.9], color=c, alpha=0.18, lw=0)
-        ax.plot(x, d[0.5], color=c, lw=2.2, label=label.format(name_of(s)))
+        ax.plot(x, d[0.5], color=c, lw=2.2, label=label.format(comp.title(s)))
     _month_axis(ax, float(comp.series.day.max()))
 
 
@@ -150,7 +150,7 @@ def plot_success(comp: Comparison, path: Path) -> Path:
                     color="white")
         else:
             ax.text(hi + 0.015, yi, f"{est:.0%}", va="center", fontsize=10, fontweight="bold")
-    ax.set_yticks(y, [textwrap.fill(name_of(s), 28) for s in rows.index])
+    ax.set_yticks(y, [textwrap.fill(comp.title(s), 28) for s in rows.index])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     if "overlay" in comp.strategies:
@@ -173,13 +173,13 @@ def plot_survival(comp: Comparison, path: Path) -> Path:
     for s, km in curves.items():
         c = color_of(s, comp.strategies)
         x = km.time.to_numpy() / DAYS_PER_MONTH
-        ax.step(x, km.survival, where="post", color=c, lw=2.2, label=name_of(s))
+        ax.step(x, km.survival, where="post", color=c, lw=2.2, label=comp.title(s))
         ax.fill_between(x, km.low, km.high, step="post", color=c, alpha=0.15, lw=0)
     p = comp.params(comp.strategies[0])
     _month_axis(ax, p.horizon_days)
     ax.axvline(p.first_milestone_day / DAYS_PER_MONTH, color="0.5", ls="--", lw=1)
     ax.text(p.first_milestone_day / DAYS_PER_MONTH + 0.3, 0.5,
-            f"first quota review\n({name_of(comp.strategies[0])})", fontsize=8, color="0.35")
+            f"first quota review\n({comp.title(comp.strategies[0])})", fontsize=8, color="0.35")
     ax.set_ylim(0, 1.03)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("still in the seat")
@@ -229,7 +229,7 @@ def plot_funnel(comp: Comparison, path: Path) -> Path:
             ax.text(m + top * 0.01, yi, f"{m:,.0f}" if m >= 10 else f"{m:.1f}", va="center",
                     fontsize=8)
         ax.set_xlim(0, top * 1.15)
-        ax.set_yticks(y, [name_of(s) for s in comp.strategies], fontsize=8)
+        ax.set_yticks(y, [comp.title(s) for s in comp.strategies], fontsize=8)
         ax.set_title(kpis.kpi(stage).label, loc="left", fontsize=10)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
         tidy(ax)
@@ -255,7 +255,7 @@ def plot_jcurve(comp: Comparison, path: Path) -> Path:
         x = d.month.to_numpy(float)
         c = color_of(s, comp.strategies)
         ax.fill_between(x, d["low"], d["high"], color=c, alpha=0.15, lw=0)
-        ax.plot(x, d["mean"], color=c, lw=2.2, label=name_of(s))
+        ax.plot(x, d["mean"], color=c, lw=2.2, label=comp.title(s))
         bottom, month = curve_bottom(d["mean"].to_numpy())
         if month:
             ax.plot([month], [bottom], "o", color=c, ms=6)
@@ -263,7 +263,7 @@ def plot_jcurve(comp: Comparison, path: Path) -> Path:
         if back is not None:
             ax.axvline(back, color=c, ls=":", lw=1.2)
         horizon = max(horizon, float(x.max()))
-    ax.axhline(0, color="black", lw=0.9)
+    ax.axhline(0, color="black", lw=0.9, label="doing nothing")
     ax.set_xlim(0, max(horizon, 1.0))
     step = 6 if horizon > 18 else 3
     ax.set_xticks(np.arange(0, horizon + 0.01, step))
@@ -304,7 +304,7 @@ def plot_drivers(comp: Comparison, path: Path) -> Path:
         vals = table.loc[s, names].to_numpy(float)
         pos = y + 0.4 - height * (k + 0.5)
         ax.barh(pos, vals, height=height * 0.92, color=color_of(s, comp.strategies),
-                alpha=0.85, label=name_of(s))
+                alpha=0.85, label=comp.title(s))
     ax.axvline(0, color="black", lw=0.9)
     ax.set_yticks(y, [textwrap.fill(DRIVER_LABELS[n_], 26) for n_ in names], fontsize=8.5)
     money_axis(ax.xaxis)

@@ -20,7 +20,7 @@ from dealersim.base.stats import km_at, km_median
 from dealersim.model import kpis
 from dealersim.model.params import format_value, spec
 from dealersim.model.results import simulate
-from dealersim.model.strategies import strategy_doc, strategy_line, strategy_title
+from dealersim.model.strategies import strategy_doc, strategy_line
 from dealersim.outputs.report.charts import (
     DAYS_PER_MONTH,
     DRIVER_LABELS,
@@ -28,14 +28,15 @@ from dealersim.outputs.report.charts import (
     compare_charts,
 )
 from dealersim.studies.compare import (
+    TABLE_KPIS,
     drivers,
     formatted_summary,
     owner_money,
-    recommend,
     representative,
     survival_curves,
 )
 from dealersim.studies.culture import MIN_RUNS, OBSERVE, culture_sentences, culture_table
+from dealersim.studies.decision import Decision, decide, horizon_note, sell_words
 from dealersim.studies.posterior import robustness
 
 if TYPE_CHECKING:
@@ -177,75 +178,84 @@ def _in_sentence(title: str) -> str:
     return title if word.isupper() else title[:1].lower() + title[1:]
 
 
-def verdict(comp: Comparison, money: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The report's first screen: a verdict and a recommendation in plain words, with money.
+GOOD, BAD, NEUTRAL = "#1e8449", "#c0392b", "#7f8c8d"
+"""Colours by meaning on the first screen: a gain, a loss, neither."""
 
-    The plan named is the one with the highest owner value (net present value plus the value
-    added at the end, discounted; see :func:`recommend`) when that beats doing nothing: the
-    verdict is to do it. When no plan beats doing nothing the verdict says so and names the
-    plan that most often succeeds, to use if the owner launches anyway. The figures are those
-    behind the cash curve (bottom, its month, payback of the average curve) and the average
-    value added at the end.
+
+def _tone(x: float | None) -> str:
+    """The colour of a money figure: a loss is never green."""
+    if x is None or x != x or x == 0:
+        return NEUTRAL
+    return GOOD if x > 0 else BAD
+
+
+def _spread(sp: Any) -> str:
+    """A spread over the runs in words: ``$a to $b in 8 of 10 dealerships``."""
+    return f"{kpis.money(sp.low)} to {kpis.money(sp.high)} in 8 of 10 dealerships"
+
+
+def first_screen(comp: Comparison, d: Decision | None) -> dict[str, Any]:
+    """The report's first screen from the decision: verdict, rule, keep and sell, robustness.
+
+    Every figure comes from :func:`dealersim.studies.decision.decide`, as on the dashboard's
+    verdict card; each card shows one number under its label. The plan shown is the one
+    recommended, or else the one most often paid back (what the owner would launch anyway).
     """
-    p = comp.params(comp.strategies[0])
-    years = f"{p.years:g}"
-    span = _years(p.years)
-    launches = [s for s in comp.strategies if money[s]["program_cost"] > 0]
-    if not launches:
+    if d is None or not d.plans:
         return {"best": None, "headline": "None of these plans launches managed services.",
-                "recommendation": "", "cards": []}
-    best = recommend(dict(money))
-    pays = best is not None
-    if best is None:  # name the plan that most often builds the business
-        best = max(launches, key=lambda s: (money[s]["success"], money[s]["owner_value"]))
-    m = money[best]
-    title = strategy_title(best)
-    what = (f"{_in_sentence(title)} \N{EM DASH} "
-            f"{_in_sentence(strategy_line(best).rstrip('.'))}")
-    if pays:
-        headline = f"Do this: {what}."
-        lead = "It"
-    else:
-        headline = (f"On these costs no plan pays for itself within {span}; if you "
-                    f"launch anyway, do this: {what}.")
-        lead = "Done this way, it"
-    rivals = [s for s in launches if s != best]
-    against = ""
-    if rivals:
-        rival = max(rivals, key=lambda s: money[s]["success"])
-        against = (f", against {_share(money[rival]['success'])} for "
-                   f"{_in_sentence(strategy_title(rival))}")
-    succeed = (f"{lead} succeeds in {_share(m['success'])} of {comp.replicates} simulated "
-               f"dealerships like yours{against}")
-    if m["bottom_month"]:
-        cost = (f"it costs you about {_money_word(m['bottom'])} at the bottom of the cash "
-                f"curve, in month {m['bottom_month']}")
-    else:
-        cost = "it never costs more than doing nothing"
-    if m["payback_month"] is not None:
-        back = f"pays back in month {m['payback_month']}"
-    else:
-        end = _money_word(m["cash_end"])
-        back = (f"is still {end} behind doing nothing after {span}"
-                if m["cash_end"] < 0 else f"has not paid back for good after {span}")
-    added = m["value_added"]
-    value = (f"adds {_money_word(added)} to what the business is worth in year {years}"
-             if added >= 0 else
-             f"takes {_money_word(added)} off what the business is worth in year {years}")
+                "rule": "", "horizon": "", "cards": [], "sell": "", "robust": "",
+                "tornado": "", "payback": None}
+    best = d.recommendation or max(d.plans, key=lambda s: (d.keep[s].paid_back,
+                                                          d.keep[s].npv.mean))
+    k, sv = d.keep[best], d.sell[best]
+    span = _years(d.horizon_years)
+    shown = "" if d.recommendation else f" ({_in_sentence(comp.title(best))})"
+    half = (f"half by month {k.median_payback}" if k.median_payback is not None
+            else f"fewer than half within {span}")
     cards = [
-        {"label": "Bottom of the cash curve", "value": kpis.money(m["bottom"]),
-         "note": f"in month {m['bottom_month']}" if m["bottom_month"] else "never below"},
-        {"label": "Pays back", "value": f"month {m['payback_month']}"
-         if m["payback_month"] is not None else f"not in {span}",
-         "note": f"{_share(m['paid_back'])} of dealerships pay back within {span}"},
-        {"label": f"Value added in year {years}", "value": kpis.money(added),
-         "note": f"worth {kpis.money(m['enterprise_value_end'])} against "
-                 f"{kpis.money(m['baseline_value_end'])} doing nothing"},
-        {"label": "Launch succeeds", "value": _share(m["success"]),
-         "note": f"of {comp.replicates} simulated dealerships"},
+        {"label": f"Keep the business: paid back within {span}{shown}",
+         "value": _share(k.paid_back), "color": GOOD if k.paid_back >= 0.5 else BAD,
+         "note": f"of simulated dealerships; {half}"},
+        {"label": "Cash in today's dollars against doing nothing",
+         "value": kpis.money(k.npv.mean), "color": _tone(k.npv.mean),
+         "note": _spread(k.npv)},
+        {"label": "Cash low point against doing nothing",
+         "value": kpis.money(k.low_point.mean), "color": _tone(k.low_point.mean),
+         "note": (f"typically in month {k.low_month}; " if k.low_month else "") +
+         _spread(k.low_point)},
+        {"label": f"Sell in year {d.horizon_years:g}: value added",
+         "value": kpis.money(sv.value_added.mean), "color": _tone(sv.value_added.mean),
+         "note": f"at {sv.multiple:.2f} times earnings against {sv.baseline_multiple:.2f} "
+                 "doing nothing"},
     ]
-    return {"best": best, "headline": headline,
-            "recommendation": f"{succeed}; {cost}, {back}, and {value}.", "cards": cards}
+    robust = ""
+    if d.draws and best in d.robustness:
+        share = d.robustness[best]
+        cards.append({"label": "The verdict holds under", "value": _share(share),
+                      "color": GOOD if share >= 0.8 else BAD if share < 0.5 else NEUTRAL,
+                      "note": f"of {d.draws} plausible money assumptions"})
+        robust = (f"Drawing the money assumptions (costs, discount rate, overhead and value "
+                  f"multiples) over their plausible ranges {d.draws} times, the verdict on "
+                  f"{_in_sentence(comp.title(best))} holds in {_share(share)} of them and "
+                  f"the recommendation stays the same in {_share(d.recommendation_holds)}.")
+    top = [t for t in d.tornado if t["high"] != t["low"] or t["npv_high"] != t["npv_low"]][:3]
+    torn = ""
+    if top:
+        parts = [f"{t['label'].lower()} ("
+                 + (f"paid back {_share(t['low'])} to {_share(t['high'])}, "
+                    if t["low"] != t["high"] else "")
+                 + f"today's cash {kpis.money(t['npv_low'])} to {kpis.money(t['npv_high'])})"
+                 for t in top]
+        torn = "The money assumptions that move payback most: " + "; ".join(parts) + "."
+    months = sorted({*range(12, d.horizon_months + 1, 12), d.horizon_months})
+    payback = {"months": months,
+               "rows": [{"plan": s, "title": comp.title(s),
+                         "values": [_share(d.keep[s].payback_probability.get(m, 0.0))
+                                    for m in months]} for s in d.plans]}
+    return {"best": best, "headline": d.verdict, "rule": d.rule,
+            "horizon": horizon_note(d.horizon_years), "cards": cards,
+            "sell": sell_words(sv, d.horizon_years), "robust": robust, "tornado": torn,
+            "payback": payback}
 
 
 def _drivers_rows(comp: Comparison) -> list[dict[str, Any]]:
@@ -267,7 +277,7 @@ def culture_context(comp: Comparison) -> dict[str, Any] | None:
     """
     if comp.replicates < MIN_RUNS or "wall_mean_day0" not in comp.runs:
         return None
-    titles = {s: strategy_title(s) for s in comp.strategies}
+    titles = {s: comp.title(s) for s in comp.strategies}
     table = culture_table(comp.runs, comp.strategies, reference=comp.strategies[0])
     rows = [dict(r, title=titles[r["strategy"]]) for r in table.to_dict("records")]
     return {"observe": OBSERVE, "sentences": culture_sentences(table, titles), "rows": rows}
@@ -275,7 +285,8 @@ def culture_context(comp: Comparison) -> dict[str, Any] | None:
 
 def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
                     stories: bool = True,
-                    plans: Sequence[str] | None = None) -> dict[str, Any]:
+                    plans: Sequence[str] | None = None,
+                    decision: Decision | None = None) -> dict[str, Any]:
     """Everything ``compare.html.j2`` shows.
 
     Args:
@@ -284,7 +295,10 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         stories: Re-run one representative run per strategy for its story.
         plans: Plain-words plans for the optional "If you can only change three things"
             section (from ``dealersim advise``); none: the section is left out.
+        decision: The decision of these runs (default: :func:`decide` on them).
     """
+    if decision is None and comp.ledger is not None:
+        decision = decide(comp)
     p = comp.params(comp.strategies[0])
     rows: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in comp.strategies}
     for row in comp.summary().to_dict("records"):
@@ -298,10 +312,10 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
     robust = ([robustness(comp.runs, [comp.strategies[0], other]).sentence
                for other in comp.strategies[1:]] if comp.posterior is not None else [])
     return {
-        "verdict": verdict(comp, money),
+        "verdict": first_screen(comp, decision),
         "robustness": robust,
         "plans": list(plans or [])[:3],
-        "titles": {s: strategy_title(s) for s in comp.strategies},
+        "titles": {s: comp.title(s) for s in comp.strategies},
         "lines": {s: strategy_line(s) for s in comp.strategies},
         "money": money,
         "money_rows": [
@@ -330,7 +344,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         "colors": {s: color_of(s, comp.strategies) for s in comp.strategies},
         "r": rows,
         "tenure": tenure,
-        "key_rows": formatted_summary(comp, kpis.KEY_KPIS),
+        "key_rows": formatted_summary(comp, TABLE_KPIS),
         "other_rows": formatted_summary(comp, kpis.OTHER_KPIS),
         "charts": {name: embed(path) for name, path in charts.items()},
         "stories": [_story(comp, s) for s in comp.strategies] if stories else [],
@@ -343,12 +357,14 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
 
 
 def compare_report(comp: Comparison, out: Path, *, stories: bool = True,
-                   plans: Sequence[str] | None = None) -> Path:
+                   plans: Sequence[str] | None = None,
+                   decision: Decision | None = None) -> Path:
     """Draw the charts and write ``report.html`` into ``out``.
 
-    ``plans``: see :func:`compare_context`.
+    ``plans`` and ``decision``: see :func:`compare_context`.
     """
-    context = compare_context(comp, compare_charts(comp, out), stories=stories, plans=plans)
+    context = compare_context(comp, compare_charts(comp, out), stories=stories, plans=plans,
+                              decision=decision)
     path = out / "report.html"
     path.write_text(render("compare.html.j2", context), encoding="utf-8")
     return path
