@@ -329,7 +329,7 @@ def test_run_passes_quiet_days_exactly_as_stepping(strategy, seed, overrides):
     assert a["totals"] == b["totals"]
     assert a["steps"] == b["steps"]
     assert ran.steps == stepped.steps and ran.time == stepped.time
-    if strategy != "planned":  # stretches of days were really closed at once, many days
+    if strategy == "hardware_only":  # stretches of days were really closed at once, many days
         assert sum(passed) > 100 and max(passed) > 1
 
 
