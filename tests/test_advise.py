@@ -252,6 +252,7 @@ def test_force_replaces(tmp_path):
     assert np.isfinite(pd.read_csv(full / "plans.csv")[advise.PROGRAM_COST]).all()
 
 
+@pytest.mark.dask
 def test_dask_scheduler_gives_the_local_plans(tmp_path):
     """The same study on a two-worker Dask cluster and in this process: identical tables."""
     distributed = pytest.importorskip("distributed")

@@ -108,6 +108,7 @@ def card(page, key: str) -> str:
     return page.locator(f".ds-value-{key}").first.inner_text().strip()
 
 
+@pytest.mark.browser
 def test_dashboard_in_chromium(chromium, tmp_path):
     from playwright.sync_api import sync_playwright
 

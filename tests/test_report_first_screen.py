@@ -92,6 +92,7 @@ def page_text(chromium_path, tmp_path_factory):
     return first, above, cards
 
 
+@pytest.mark.browser
 def test_first_screen_holds_the_verdict_and_the_money(page_text):
     first, _, cards = page_text
     assert re.search(r"Do this:|if you launch anyway, do this:", first), first
@@ -104,6 +105,7 @@ def test_first_screen_holds_the_verdict_and_the_money(page_text):
     assert cards is not None and cards["y"] + cards["height"] <= VIEWPORT["height"], cards
 
 
+@pytest.mark.browser
 def test_no_code_names_seeds_paths_or_grades_above_the_methods(page_text):
     _, above, _ = page_text
     words = set(re.findall(r"[A-Za-z_]+", above))
@@ -121,6 +123,7 @@ def test_no_code_names_seeds_paths_or_grades_above_the_methods(page_text):
         assert jargon not in above, jargon
 
 
+@pytest.mark.browser
 def test_percentages_above_the_methods_lie_in_0_to_100(page_text):
     _, above, _ = page_text
     values = [float(v) for v in re.findall(r"(-?\d+(?:\.\d+)?) ?%", above)]
@@ -128,6 +131,7 @@ def test_percentages_above_the_methods_lie_in_0_to_100(page_text):
     assert all(0 <= v <= 100 for v in values), values
 
 
+@pytest.mark.browser
 def test_three_things_section_renders_the_plans_and_only_when_given(page_text, tmp_path):
     _, above, _ = page_text
     assert "If you can only change three things" in above
