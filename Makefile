@@ -17,7 +17,7 @@ PIP_ARGS    ?=
 PYTEST_ARGS ?=
 ARGS        ?=
 # directories that ruff checks (only those that exist: git does not keep empty folders)
-LINT_PATHS  := $(wildcard dealersim tests experiments scripts)
+LINT_PATHS  := $(wildcard dealersim tests experiments scripts benchmarks)
 
 SHELL       := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -56,7 +56,7 @@ browser: venv ## find or install Chromium for the browser test (see scripts/find
 
 # --- checks ------------------------------------------------------------------------------
 
-lint: venv ## ruff check dealersim, tests, experiments and scripts
+lint: venv ## ruff check dealersim, tests, experiments, scripts and benchmarks
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
 test: venv frontend browser ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
@@ -71,8 +71,8 @@ test: venv frontend browser ## ruff, the generated docs are current, then pytest
 demo: venv ## the main job: overlay vs planned, 300 paired replicates over 5 years -> out/demo/report.html (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
-bench: venv frontend browser ## run the benchmarks: python -m dealersim.cli.bench ARGS
-	DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m dealersim.cli.bench $(ARGS)
+bench: venv frontend browser ## run the benchmarks: python -m benchmarks.run ARGS
+	DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m benchmarks.run $(ARGS)
 
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)

@@ -5,7 +5,7 @@ which installs Chromium where it may) or, in a bare pytest run, what that script
 installing anything; when there is none the test fails with the script's one line saying what to
 install.
 
-The server and the measurements come from :mod:`dealersim.dashboard.bench` (what ``make bench``
+The server and the measurements come from ``benchmarks/dashboard.py`` (what ``make bench``
 uses). At 1366 x 768 the test checks the first screen has no code names and no layout problem,
 measures the change-to-redraw median over 10 seed changes and the replay's frame interval (both
 PRINTED with the machine's load), switches to a preset, pins a baseline and changes a lever
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from dealersim.dashboard import bench, words
+from benchmarks import dashboard as bench
+from dealersim.dashboard import words
 from dealersim.dashboard.components import PLAY_FRAME_SECONDS
 
 pytestmark = pytest.mark.timeout(600)
