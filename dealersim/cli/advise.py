@@ -74,7 +74,7 @@ def target_type(text: str) -> float:
 
 
 def objective_type(text: str) -> str:
-    """``--objective``: a money objective this version computes."""
+    """``--objective``: a money objective of ``OBJECTIVES``."""
     try:
         return check_objective(text)
     except AdviseError as exc:
@@ -165,8 +165,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    metavar="R", help=f"runs per plan, on the same seeds for every plan, 1 to "
                    f"{MAX_PLAN_REPLICATES:,} (default {DEFAULT_REPLICATES})")
     p.add_argument("--objective", type=objective_type, default=PROGRAM_COST,
-                   metavar="NAME", help=f"the money side: {' or '.join(OBJECTIVES)} (npv once "
-                   f"this version computes it; default {PROGRAM_COST})")
+                   metavar="NAME", help=f"the money side: {' or '.join(OBJECTIVES)} (default "
+                   f"{PROGRAM_COST})")
     n_reps = spec("n_reps")
     p.add_argument("--size", type=size_type, metavar="REPS",
                    help=f"hardware reps of the dealership, {n_reps.allowed()} "

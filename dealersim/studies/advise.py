@@ -29,7 +29,6 @@ better (``studies.posterior.robustness``).
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -48,7 +47,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from dealersim.base.stats import interval, wilson
+from dealersim.base.stats import wilson
 from dealersim.model import kpis
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.params import FieldSpec, format_value, spec
@@ -80,12 +79,11 @@ SUCCESS = "launch_succeeded"
 """The success KPI (a flag: its rate over replicates has a Wilson interval)."""
 
 PROGRAM_COST = "program_cost"
-PROGRAM_COST_LABEL = "Program cost over the run"
-"""Label of the program cost while the KPI registry has no ``program_cost`` entry yet (then the
-registry's label wins): specialist salaries and program commissions, read from the model."""
+"""The default objective: the program's cost over the run (a summary KPI)."""
 
 OBJECTIVES: dict[str, str] = {PROGRAM_COST: "minimize", "npv": "maximize"}
-"""Money objectives ``--objective`` may name, with the direction Optuna optimises them in."""
+"""Money objectives ``--objective`` may name (summary KPIs), with the direction Optuna optimises
+them in."""
 
 STUDY = "advise"
 JOURNAL = "study.journal"
@@ -111,42 +109,31 @@ def lever_specs() -> list[FieldSpec]:
 
 
 def objective_label(name: str) -> str:
-    """Plain label of a money objective (the KPI registry's, when it has the KPI)."""
-    if name in kpis.SUMMARY_KEYS:
-        return kpis.label(name)
-    return PROGRAM_COST_LABEL if name == PROGRAM_COST else name
+    """Plain label of a money objective (the KPI registry's)."""
+    return kpis.label(name)
 
 
 def check_objective(name: str) -> str:
-    """A money objective that this version can compute.
-
-    ``program_cost`` always works; any other must be a summary KPI in the registry.
+    """A money objective of :data:`OBJECTIVES`.
 
     Raises:
         AdviseError: One line naming ``objective`` and the allowed values.
     """
-    usable = [o for o in OBJECTIVES if o == PROGRAM_COST or o in kpis.SUMMARY_KEYS]
-    if name not in usable:
-        why = " (not a KPI of this version yet)" if name in OBJECTIVES else ""
-        raise AdviseError(f"objective: {name!r} is not allowed{why}; expected one of "
-                          f"{', '.join(usable)}")
+    if name not in OBJECTIVES:
+        raise AdviseError(f"objective: {name!r} is not allowed; expected one of "
+                          f"{', '.join(OBJECTIVES)}")
     return name
 
 
 def evaluate_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, None]]:
-    """Engine task: run a bundle and return summary rows with the program cost.
-
-    The program cost (specialist salaries and commissions) is taken from the model while the
-    KPI registry has no ``program_cost`` key; once it has one, the summary's value is kept.
-    """
+    """Engine task: run a bundle and return its summary rows (the objectives are summary KPIs)."""
     del series_stride  # plans keep no time series
     out: list[tuple[dict, None]] = []
     for s in specs:
         model = DealershipModel(s.strategy, rng=s.seed, record_every=0, **dict(s.overrides))
         model.run()
-        row = {"run_id": s.run_id, **dict(s.labels), "seed": s.seed, **summarize(model)}
-        row.setdefault(PROGRAM_COST, round(model.program_cost + model.salaries_paid, 2))
-        out.append((row, None))
+        out.append(({"run_id": s.run_id, **dict(s.labels), "seed": s.seed, **summarize(model)},
+                    None))
     return out
 
 
@@ -306,10 +293,7 @@ def outcome(rows: Sequence[dict[str, Any]], objective: str) -> dict[str, Any]:
     money = np.array([np.nan if r.get(objective) is None else float(r[objective])
                       for r in rows])
     rate, low, high = wilson(sum(y), len(y))
-    if objective in kpis.SUMMARY_KEYS:
-        value, vlow, vhigh = kpis.kpi(objective).interval(money)
-    else:  # the program cost before the registry has it: never negative
-        value, vlow, vhigh = interval(money, bounds=(0.0, math.inf))
+    value, vlow, vhigh = kpis.kpi(objective).interval(money)
     return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
             "success_high": high, "value": value, "value_low": vlow, "value_high": vhigh}
 
@@ -546,7 +530,7 @@ def run_advise(
         replicates: Runs per plan (the same seeds for every plan; as many fresh ones for the
             check).
         seed: Master seed.
-        objective: The money objective, a key of :data:`OBJECTIVES` this version computes.
+        objective: The money objective, a key of :data:`OBJECTIVES`.
         fixed: ``Params`` overrides for every run (not levers), e.g. ``{"n_reps": 6}``.
         workers: Local worker processes (1: in this process).
         scheduler: A Dask scheduler address to run on instead (reached before anything is
