@@ -1,9 +1,10 @@
 # dealersim: developer and CI entry points.  `make` (or `make help`) lists the targets.
 #
 # Every target creates .venv on first use (`$(PY) -m venv .venv`) and installs the package
-# editable with its dev extras; the install runs again only when pyproject.toml is newer
-# than the stamp $(VENV)/.installed.  So `make test` works as the first command on a fresh
-# clone.  It also finds the two system tools the tests need, installing them with apt-get
+# editable with every extra and the dev tools (`.[all,dev]`); the install runs again only when
+# pyproject.toml is newer than the stamp $(VENV)/.installed.  So `make test` (or `make check`)
+# works as the first command on a fresh clone.  `make test` also finds the two system tools its
+# browser tests need, installing them with apt-get
 # where it may (root or passwordless sudo; DEALERSIM_NO_INSTALL=1 forbids it):
 #   Chromium  scripts/find_browser.py: $DEALERSIM_CHROMIUM, PATH, Playwright's, apt-get
 #   npm       scripts/find_npm.py, only while Solara's front end is not vendored yet
@@ -16,6 +17,8 @@ VENV_STAMP  := $(VENV)/.installed
 PIP_ARGS    ?=
 PYTEST_ARGS ?=
 ARGS        ?=
+# the fast tier: every test without one of these marks (pyproject.toml registers them)
+FAST        := not (slow or browser or notebook or dask or validation)
 # directories that ruff checks (only those that exist: git does not keep empty folders)
 LINT_PATHS  := $(wildcard dealersim tests experiments scripts benchmarks)
 
@@ -24,7 +27,7 @@ SHELL       := bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-.PHONY: help venv frontend browser test lint demo bench validate clean
+.PHONY: help venv frontend browser check test lint demo bench validate clean
 
 help: ## list the targets
 	@echo "dealersim make targets (PY=$(PY), venv in $(VENV)):"
@@ -41,8 +44,8 @@ $(VENV_PY):
 	$(PY) -m venv $(VENV)
 
 $(VENV_STAMP): pyproject.toml | $(VENV_PY)
-	@echo ">>> installing dealersim (editable, dev extras) into $(VENV)"
-	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[dev]'
+	@echo ">>> installing dealersim (editable, every extra and the dev tools) into $(VENV)"
+	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[all,dev]'
 	@touch $@
 
 venv: $(VENV_STAMP) ## create .venv and install the package (only when pyproject.toml changed)
@@ -59,10 +62,16 @@ browser: venv ## find or install Chromium for the browser test (see scripts/find
 lint: venv ## ruff check dealersim, tests, experiments, scripts and benchmarks
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
-test: venv frontend browser ## ruff, the generated docs are current, then pytest (PYTEST_ARGS='-k name -x')
+# no frontend, no browser: the fast tier needs neither npm nor Chromium
+check: venv ## lint and the fast tests, under a minute, no browser needed (PYTEST_ARGS)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/dealersim docs --check
-	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	$(VENV_PY) -m pytest -q -n 2 -m "$(FAST)" $(PYTEST_ARGS)
+
+test: venv frontend browser ## ruff, the generated docs are current, then every test, the slowest 25 listed
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/dealersim docs --check
+	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest --durations=25 $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from dealersim.base.extras import need
 from dealersim.cli.common import (
     UsageError,
     add_posterior_option,
@@ -108,6 +109,7 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
 
 def cmd_advise(args: argparse.Namespace) -> int:
     """``dealersim advise``: search the owner's levers, rank the plans, check them."""
+    need("advise", "dealersim advise")
     seed = args.seed if args.seed is not None else 0
     fixed: dict[str, Any] = overrides_of(args.set, args.years)
     if args.size is not None:

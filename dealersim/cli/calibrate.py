@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from dealersim.base.extras import need
 from dealersim.base.procs import signals_as_flag
 from dealersim.cli.common import (
     UsageError,
@@ -52,6 +53,7 @@ def _say(line: str) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``dealersim calibrate``: check everything, then run or resume the calibration."""
+    need("calibrate", "dealersim calibrate")
     return resumable(lambda: _calibrate(args), f"finished generations kept in {args.out}")
 
 
@@ -97,6 +99,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """``dealersim discover``: where does the overlay still succeed? (PRIM boxes)."""
+    need("calibrate", "dealersim discover")
     try:
         found = discover(args.source, strategy=args.strategy, runs=args.runs,
                          workers=args.workers, seed=args.seed if args.seed is not None else 0,

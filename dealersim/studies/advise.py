@@ -37,16 +37,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
+from dealersim.base.extras import need
 from dealersim.base.stats import wilson
 from dealersim.model import kpis
 from dealersim.model.dealership import DealershipModel
@@ -98,6 +96,22 @@ SAMPLER_KEY = 2
 """``SeedSequence`` spawn keys under the master seed: search replicates, fresh replicates for
 the out-of-sample check, the sampler's seed."""
 
+
+if TYPE_CHECKING:
+    import optuna
+
+
+def _optuna() -> ModuleType:
+    """Optuna (the optional extra ``advise``), imported on first use.
+
+    Raises:
+        MissingExtra: Optuna is not installed (one line with the pip command).
+    """
+    need("advise", "dealersim advise")
+    import optuna  # optional extra, imported here so the package imports without it
+    import optuna.storages.journal
+
+    return optuna
 
 class AdviseError(ValueError):
     """Bad input or a directory that holds another study (one line)."""
@@ -228,7 +242,9 @@ def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
         raise AdviseError(f"--out: {str(out)!r} already holds an advise study; use --resume to "
                           "continue it or --force to start again")
     out.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(path)))
+    optuna = _optuna()
+    TrialState = optuna.trial.TrialState  # noqa: N806  (the library's class)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     directions = [OBJECTIVES[settings.objective], "maximize"]
     study = optuna.create_study(storage=storage, study_name=STUDY, directions=directions,
                                 load_if_exists=True)
@@ -254,6 +270,7 @@ def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
 def sampler_for(settings: Settings, done: int) -> optuna.samplers.BaseSampler:
     """The seeded multi-objective TPE sampler (reseeded by the number of plans already done)."""
     seed = seed_for(settings.seed, SAMPLER_KEY, done) % 2**32
+    optuna = _optuna()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
@@ -301,7 +318,7 @@ def outcome(rows: Sequence[dict[str, Any]], objective: str) -> dict[str, Any]:
 def search(study: optuna.Study, settings: Settings, budget: int, runner: Runner, *,
            batch: int, progress: bool) -> int:
     """Run plans until the study holds ``budget`` finished ones; return how many ran now."""
-    done = len(study.get_trials(states=(TrialState.COMPLETE,)))
+    done = len(study.get_trials(states=(_optuna().trial.TrialState.COMPLETE,)))
     study.sampler = sampler_for(settings, done)
     seeds = settings.search_seeds()
     ran = 0
@@ -390,7 +407,7 @@ def _plain(value: Any) -> Any:
 
 def plan_table(study: optuna.Study, objective: str, target: float) -> pd.DataFrame:
     """Every finished plan as a ranked table (see :attr:`Advice.plans`)."""
-    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    trials = study.get_trials(states=(_optuna().trial.TrialState.COMPLETE,))
     front = {t.number for t in study.best_trials}
     cheap_first = OBJECTIVES[objective] == "minimize"
     rows = []
@@ -585,6 +602,7 @@ def run_advise(
             runner = Runner(pool, workers)
         else:
             runner = Runner(None, 1)
+        optuna = _optuna()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = open_study(out, settings, resume=resume)
         ran = search(study, settings, budget, runner, batch=max(2, runner.workers),

@@ -47,6 +47,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
+from dealersim.base.extras import need
 from dealersim.base.io import atomic_file, write_text
 from dealersim.base.procs import check_workers
 from dealersim.model.params import SEED_MAX, check_seed, field_specs, spec
@@ -613,8 +614,13 @@ class SeededSampler:
 
 @functools.cache
 def _pyabc() -> Any:
-    """pyabc, imported on first use: the import takes seconds and only calibrate needs it."""
-    import pyabc  # heavy import, deferred (see the docstring)
+    """pyabc, imported on first use: the import takes seconds and only calibrate needs it.
+
+    Raises:
+        MissingExtra: pyabc (the optional extra ``calibrate``) is not installed.
+    """
+    need("calibrate", "dealersim calibrate")
+    import pyabc  # heavy import of an optional extra, deferred (see the docstring)
 
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("pyabc").setLevel(logging.WARNING)

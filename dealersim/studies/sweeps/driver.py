@@ -28,6 +28,7 @@ from typing import Any
 import tomli_w
 from tqdm.auto import tqdm
 
+from dealersim.base.extras import need
 from dealersim.base.io import write_text
 from dealersim.base.procs import check_workers
 from dealersim.model.strategies import make_params
@@ -130,9 +131,14 @@ def _estimate_run_seconds(first: RunSpec) -> float:
 def connect(scheduler: str, timeout: float = CONNECT_SECONDS) -> Any:
     """A ``distributed.Client`` on ``scheduler``, or a one-line :class:`SchedulerUnreachable`.
 
-    ``distributed`` is imported here, not at the top: it costs about a second and only
-    ``--scheduler`` needs it.
+    ``distributed`` (the optional extra ``dask``) is imported here, not at the top: it costs
+    about a second and only ``--scheduler`` needs it.
+
+    Raises:
+        MissingExtra: ``distributed`` is not installed.
+        SchedulerUnreachable: No scheduler answers at ``scheduler``.
     """
+    need("dask", "--scheduler")
     from distributed import Client  # heavy optional import (see the docstring)
 
     try:
