@@ -61,6 +61,7 @@ def run_finder(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_finder_without_a_browser_says_what_to_install_in_one_line(tmp_path):
     proc = run_finder(tmp_path)
     assert proc.returncode == 1 and proc.stdout == ""
