@@ -76,36 +76,40 @@ class Target:
         return max(self.low - value, value - self.high, 0.0) / self.scale
 
 
-_INF = math.inf
-TARGETS: dict[str, Target] = {
-    "overlay launch success": Target(0.10, 0.30, 0.1, ("overlay",)),
-    "overlay first milestone met": Target(-_INF, 0.25, 0.1, ("overlay",)),
-    "overlay median first-specialist tenure": Target(90.0, 180.0, 45.0, ("overlay",)),
-    "overlay successors also fail": Target(0.75, _INF, 0.1, ("overlay",)),
-    "overlay walls rise, day 0 to day 60": Target(0.0, _INF, 0.05, ("overlay",)),
-    "overlay warm intro share (median run)": Target(-_INF, 0.20, 0.1, ("overlay",)),
-    "planned launch success": Target(0.75, _INF, 0.1, ("planned",)),
-    "planned walls fall, day 0 to day 60": Target(-_INF, 0.0, 0.05, ("planned",)),
-    "planned warm intro share (median run)": Target(0.50, _INF, 0.1, ("planned",)),
-    "hardware_only account base decline": Target(0.05, 0.15, 0.05, ("hardware_only",)),
-    "managed vs hardware-only churn": Target(-_INF, 0.5, 0.25, ("planned_long",)),
-    "dials/day under ask-permission vs without":
-        Target(-_INF, 0.70, 0.2, ("overlay_ask_always", "overlay_ask_never")),
-    "overlay success with top skill": Target(-_INF, 0.50, 0.1, ("overlay_skill_high",)),
-    "planned success with default skill": Target(0.75, _INF, 0.1, ("planned",)),
-    "overlay tenure spread: busiest leaving day": Target(-_INF, 0.50, 0.1, ("overlay",)),
-    "more extension never shortens tenure":
-        Target(0.0, _INF, 10.0, ("overlay_ext0", "overlay", "overlay_ext90")),
-    "overlay + double credit alone": Target(-_INF, 0.60, 0.1, ("overlay_credit",)),
-    "overlay + a leading manager alone": Target(-_INF, 0.60, 0.1, ("overlay_leader",)),
-    "overlay + rules of engagement alone": Target(-_INF, 0.60, 0.1, ("overlay_rules",)),
-    "overlay + rep training alone": Target(-_INF, 0.60, 0.1, ("overlay_training",)),
-    "overlay + owner intervention alone": Target(-_INF, 0.60, 0.1, ("overlay_owner",)),
-    "overlay + quota ramp alone": Target(-_INF, 0.60, 0.1, ("overlay_ramp",)),
+_SCALES_AND_ARMS: dict[str, tuple[float, tuple[str, ...]]] = {
+    "overlay launch success": (0.1, ("overlay",)),
+    "overlay first milestone met": (0.1, ("overlay",)),
+    "overlay median first-specialist tenure": (45.0, ("overlay",)),
+    "overlay successors also fail": (0.1, ("overlay",)),
+    "overlay walls rise, day 0 to day 60": (0.05, ("overlay",)),
+    "overlay warm intro share (median run)": (0.1, ("overlay",)),
+    "planned launch success": (0.1, ("planned",)),
+    "planned walls fall, day 0 to day 60": (0.05, ("planned",)),
+    "planned warm intro share (median run)": (0.1, ("planned",)),
+    "hardware_only account base decline": (0.05, ("hardware_only",)),
+    "managed vs hardware-only churn": (0.25, ("planned_long",)),
+    "dials/day under ask-permission vs without": (0.2, ("overlay_ask_always", "overlay_ask_never")),
+    "overlay success with top skill": (0.1, ("overlay_skill_high",)),
+    "planned success with default skill": (0.1, ("planned",)),
+    "overlay tenure spread: busiest leaving day": (0.1, ("overlay",)),
+    "more extension never shortens tenure": (10.0, ("overlay_ext0", "overlay", "overlay_ext90")),
+    "overlay + double credit alone": (0.1, ("overlay_credit",)),
+    "overlay + a leading manager alone": (0.1, ("overlay_leader",)),
+    "overlay + rules of engagement alone": (0.1, ("overlay_rules",)),
+    "overlay + rep training alone": (0.1, ("overlay_training",)),
+    "overlay + owner intervention alone": (0.1, ("overlay_owner",)),
+    "overlay + quota ramp alone": (0.1, ("overlay_ramp",)),
 }
-"""Every validation check's target as numbers (a test checks them against ``Check.ok``)."""
+"""Each validation check's distance scale and the arms its measure reads (its bounds are the
+check's own, written once in ``validation.CHECKS``)."""
 
 CHECKS_BY_NAME: dict[str, Check] = {c.what: c for c in CHECKS}
+
+TARGETS: dict[str, Target] = {
+    name: Target(CHECKS_BY_NAME[name].low, CHECKS_BY_NAME[name].high, scale, arms)
+    for name, (scale, arms) in _SCALES_AND_ARMS.items()
+}
+"""Every validation check's target as numbers: the check's bounds, with its scale and arms."""
 
 
 def stat_key(check: Check, size: int) -> str:
