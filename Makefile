@@ -1,9 +1,10 @@
 # dealersim: developer and CI entry points.  `make` (or `make help`) lists the targets.
 #
 # Every target creates .venv on first use (`$(PY) -m venv .venv`) and installs the package
-# editable with its dev extras; the install runs again only when pyproject.toml is newer
-# than the stamp $(VENV)/.installed.  So `make test` works as the first command on a fresh
-# clone.  It also finds the two system tools the tests need, installing them with apt-get
+# editable with every extra and the dev tools (`.[all,dev]`); the install runs again only when
+# pyproject.toml is newer than the stamp $(VENV)/.installed.  So `make test` (or `make check`)
+# works as the first command on a fresh clone.  `make test` also finds the two system tools its
+# browser tests need, installing them with apt-get
 # where it may (root or passwordless sudo; DEALERSIM_NO_INSTALL=1 forbids it):
 #   Chromium  scripts/find_browser.py: $DEALERSIM_CHROMIUM, PATH, Playwright's, apt-get
 #   npm       scripts/find_npm.py, only while Solara's front end is not vendored yet
@@ -16,15 +17,17 @@ VENV_STAMP  := $(VENV)/.installed
 PIP_ARGS    ?=
 PYTEST_ARGS ?=
 ARGS        ?=
+# the fast tier: every test without one of these marks (pyproject.toml registers them)
+FAST        := not (slow or browser or notebook or dask or validation)
 # directories that ruff checks (only those that exist: git does not keep empty folders)
-LINT_PATHS  := $(wildcard dealersim tests experiments scripts)
+LINT_PATHS  := $(wildcard dealersim tests experiments scripts benchmarks)
 
 SHELL       := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-.PHONY: help venv frontend browser test lint docs demo bench validate clean
+.PHONY: help venv frontend browser check test lint docs demo bench validate clean
 
 help: ## list the targets
 	@echo "dealersim make targets (PY=$(PY), venv in $(VENV)):"
@@ -41,8 +44,8 @@ $(VENV_PY):
 	$(PY) -m venv $(VENV)
 
 $(VENV_STAMP): pyproject.toml | $(VENV_PY)
-	@echo ">>> installing dealersim (editable, dev extras) into $(VENV)"
-	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[dev,docs]'
+	@echo ">>> installing dealersim (editable, every extra, the dev tools and the docs tools) into $(VENV)"
+	$(VENV_PY) -m pip install --disable-pip-version-check $(PIP_ARGS) -e '.[all,dev,docs]'
 	@touch $@
 
 # the dashboard's front end (npm packages Solara would fetch from a CDN at run time) is vendored
@@ -61,13 +64,19 @@ browser: venv ## find or install Chromium for the browser test (see scripts/find
 
 # --- checks ------------------------------------------------------------------------------
 
-lint: venv ## ruff check dealersim, tests, experiments and scripts
+lint: venv ## ruff check dealersim, tests, experiments, scripts and benchmarks
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
-test: venv frontend browser docs ## ruff, the generated docs are current, the site builds, then pytest (PYTEST_ARGS='-k name -x')
+# no frontend, no browser: the fast tier needs neither npm nor Chromium
+check: venv ## lint and the fast tests, under a minute, no browser needed (PYTEST_ARGS)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/dealersim docs --check
-	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	$(VENV_PY) -m pytest -q -n 2 -m "$(FAST)" $(PYTEST_ARGS)
+
+test: venv frontend browser docs ## ruff, the generated docs are current, the site builds, then every test, the slowest 25 listed
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/dealersim docs --check
+	@rc=0; DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m pytest --durations=25 $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
@@ -81,8 +90,8 @@ docs: venv ## build the documentation site offline into site/ (open site/index.h
 demo: venv ## the main job: overlay vs planned, 300 paired replicates over 5 years -> out/demo/report.html (dealersim demo ARGS)
 	$(VENV)/bin/dealersim demo $(ARGS)
 
-bench: venv frontend browser ## run the benchmarks: python -m dealersim.cli.bench ARGS
-	DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m dealersim.cli.bench $(ARGS)
+bench: venv frontend browser ## run the benchmarks: python -m benchmarks.run ARGS
+	DEALERSIM_CHROMIUM="$$(cat $(VENV)/.browser)" $(VENV_PY) -m benchmarks.run $(ARGS)
 
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)

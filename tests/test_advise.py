@@ -55,6 +55,7 @@ def test_levers_come_from_params_metadata():
         Params(**values)
 
 
+@pytest.mark.slow
 def test_cli_writes_everything(cli_study):
     out = cli_study
     names = set(os.listdir(out))
@@ -71,6 +72,7 @@ def test_cli_writes_everything(cli_study):
     assert tomls == sorted(plans[plans.on_front].plan)
 
 
+@pytest.mark.slow
 def test_ranking_and_front_are_consistent(cli_study):
     plans = pd.read_parquet(cli_study / "plans.parquet")
     cost = advise.PROGRAM_COST
@@ -87,6 +89,7 @@ def test_ranking_and_front_are_consistent(cli_study):
     assert (plans[cost] > 0).all()
 
 
+@pytest.mark.slow
 def test_scenario_files_run(cli_study, tmp_path, capsys):
     plans = pd.read_parquet(cli_study / "plans.parquet").set_index("plan")
     for path in sorted((cli_study / "plans").glob("*.toml")):
@@ -101,6 +104,7 @@ def test_scenario_files_run(cli_study, tmp_path, capsys):
     assert (tmp_path / "run" / "summary.json").is_file()
 
 
+@pytest.mark.slow
 def test_plain_words(cli_study):
     text = (cli_study / "advice.md").read_text()
     assert "If you can only change three things" in text or "does not reach" in text
@@ -125,6 +129,7 @@ def test_preset_of():
     assert advise.preset_of(odd, FIXED) is None
 
 
+@pytest.mark.slow
 def test_out_of_sample_check_holds(tmp_path):
     """The overlay and the planned preset (the two plans enqueued first) rerun on fresh seeds.
 
@@ -149,6 +154,7 @@ def test_out_of_sample_check_holds(tmp_path):
     assert trials.loc[1, "success"] > trials.loc[0, "success"]
 
 
+@pytest.mark.slow
 def test_resume_continues(tmp_path):
     out = tmp_path / "s"
     first = advise.run_advise(out, budget=2, replicates=2, seed=5, fixed=FIXED, progress=False,
@@ -180,6 +186,7 @@ def test_resume_continues(tmp_path):
         advise.run_advise(out, budget=3, replicates=2, seed=5, fixed=FIXED, progress=False)
 
 
+@pytest.mark.slow
 def test_cli_resume(cli_study, capsys):
     code = main(["advise", "--budget", "4", "--replicates", "5", "--seed", "1",
                  "--objective", "program_cost", *SMALL, "--out", str(cli_study), "--resume"])
@@ -188,13 +195,12 @@ def test_cli_resume(cli_study, capsys):
     assert len(pd.read_parquet(cli_study / "plans.parquet")) == 4
 
 
-def test_objective_npv_only_with_the_kpi():
-    if "npv" in kpis.SUMMARY_KEYS:
-        assert advise.check_objective("npv") == "npv"
-    else:
-        with pytest.raises(advise.AdviseError, match="program_cost"):
-            advise.check_objective("npv")
-    with pytest.raises(advise.AdviseError, match="expected one of"):
+def test_every_objective_is_a_summary_kpi_with_its_label():
+    for name in advise.OBJECTIVES:
+        assert name in kpis.SUMMARY_KEYS
+        assert advise.check_objective(name) == name
+        assert advise.objective_label(name) == kpis.label(name)
+    with pytest.raises(advise.AdviseError, match="expected one of program_cost, npv"):
         advise.check_objective("profit")
 
 
@@ -222,6 +228,7 @@ def test_bad_input_exits_2_and_writes_nothing(argv, needle, tmp_path, monkeypatc
     assert out == "" and listing(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_nonempty_out_needs_resume_or_force(tmp_path, capsys):
     full = tmp_path / "full"
     full.mkdir()
@@ -234,6 +241,7 @@ def test_nonempty_out_needs_resume_or_force(tmp_path, capsys):
         assert listing(full) == ["mine.txt"]
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_writes_nothing(tmp_path, capsys):
     code = main(["advise", "--budget", "1", "--replicates", "1", "--years", "1",
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")])
@@ -242,6 +250,7 @@ def test_unreachable_scheduler_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_force_replaces(tmp_path):
     full = tmp_path / "full"
     full.mkdir()
@@ -252,6 +261,7 @@ def test_force_replaces(tmp_path):
     assert np.isfinite(pd.read_csv(full / "plans.csv")[advise.DEFAULT_OBJECTIVE]).all()
 
 
+@pytest.mark.dask
 def test_dask_scheduler_gives_the_local_plans(tmp_path):
     """The same study on a two-worker Dask cluster and in this process: identical tables."""
     distributed = pytest.importorskip("distributed")
@@ -265,17 +275,7 @@ def test_dask_scheduler_gives_the_local_plans(tmp_path):
     pd.testing.assert_frame_equal(remote.checks, local.checks)
 
 
-def test_cli_objective_npv_needs_the_kpi(tmp_path, monkeypatch, capsys):
-    if "npv" in kpis.SUMMARY_KEYS:
-        assert advise.objective_label("npv") == kpis.label("npv")
-        return
-    monkeypatch.chdir(tmp_path)
-    code = main(["advise", "--objective", "npv", "--out", "o"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "--objective" in err[0] and "program_cost" in err[0]
-    assert listing(tmp_path) == []
-
-
+@pytest.mark.slow
 def test_three_things_reach_the_compare_report(cli_study, tmp_path, capsys):
     """``compare --advice DIR`` puts advise's sentences into the report's own section."""
     things = read_three_things(cli_study)

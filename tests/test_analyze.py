@@ -25,6 +25,7 @@ def _sweep(tmp_path, text, name="s"):
     return out
 
 
+@pytest.mark.slow
 def test_sobol_indices_with_cis(tmp_path, capsys):
     text = 'sampler = "sobol"\nsamples = 16\n' + BASE + """
 [factors]
@@ -45,6 +46,7 @@ kpis = ["dials", "wall_mean_end"]
     assert (out / "analysis" / "indices.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_morris_and_method_mismatch(tmp_path, capsys):
     text = 'sampler = "morris"\nsamples = 6\n' + BASE + """
 [factors]
@@ -62,6 +64,7 @@ kpis = ["wall_mean_day60"]
         analyze(out, kpis=["nonsense"])
 
 
+@pytest.mark.slow
 def test_binary_kpi_uses_replicate_mean_per_point(tmp_path):
     text = 'sampler = "grid"\nreplicates = 4\n' + BASE + """
 [factors]
@@ -76,6 +79,7 @@ credit_policy = ["none", "double"]
     np.testing.assert_allclose(means.launch_succeeded, expect)
 
 
+@pytest.mark.slow
 def test_grid_heatmaps_and_tipping_line(tmp_path):
     text = 'sampler = "grid"\nreplicates = 3\n' + BASE + """
 [factors]
@@ -96,6 +100,7 @@ kpis = ["launch_succeeded", "wall_mean_day60"]
     assert len(tip) == 4  # one row per (credit policy, leadership) column
 
 
+@pytest.mark.slow
 def test_oat_lever_effects_against_the_base(tmp_path):
     text = """
 strategy = "planned"

@@ -200,6 +200,7 @@ CAP_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("argv", "argument", "needle"), [c[1:] for c in CAP_CASES],
                          ids=[c[0] for c in CAP_CASES])
 def test_caps_refused_at_once(tmp_path, argv, argument, needle):
@@ -280,6 +281,7 @@ def test_out_paths(cli_in, tmp_path, make, argv, needle):
     cli_in(argv, argument, needle)
 
 
+@pytest.mark.slow
 def test_run_out_force_replaces_and_writes_all(tmp_path, capsys):
     full = tmp_path / "full"
     full.mkdir()
@@ -362,6 +364,7 @@ def test_scenario_strings_and_comments_may_hold_odd_numbers(tmp_path):
     assert sc.seed == 3 and sc.params == {"n_reps": 12}
 
 
+@pytest.mark.slow
 def test_docs_path_fifo_does_not_hang(tmp_path):
     os.mkfifo(tmp_path / "model.md")
     before = listing(tmp_path)
@@ -371,6 +374,7 @@ def test_docs_path_fifo_does_not_hang(tmp_path):
     assert listing(tmp_path) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "dev-urandom"])
 def test_scenario_special_files_do_not_hang(tmp_path, kind):
     if kind == "fifo":

@@ -6,12 +6,15 @@ import multiprocessing
 
 import mesa
 import pandas as pd
+import pytest
 
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.strategies import make_params
 from dealersim.studies.compare import run_compare
 from dealersim.studies.engine import replicate_seeds
+
+pytestmark = pytest.mark.slow
 
 STRATEGIES = ["overlay", "planned"]
 SEED, REPLICATES = 7, 3

@@ -102,6 +102,7 @@ def _fake(rule, reps=40, factors=FACTORS):
                        seed=0, overrides={}, version="test", command="test", factors=factors)
 
 
+@pytest.mark.slow
 def test_verdict_names_the_lever_only_when_nothing_else_is_enough():
     """The verdict follows the numbers it quotes (synthetic outcomes, 40 replicates a cell)."""
     # credit is necessary and sufficient: "without it nothing else is enough"
@@ -134,6 +135,7 @@ def small_blame():
                            workers=1, progress=False)
 
 
+@pytest.mark.slow
 def test_run_blame(small_blame, tmp_path):
     b = small_blame
     assert len(b.runs) == 32 and len(b.cells) == 4
@@ -157,6 +159,7 @@ def test_run_blame(small_blame, tmp_path):
     assert "owner&#39;s whole preparation" in html or "owner's whole preparation" in html
 
 
+@pytest.mark.slow
 def test_owner_preparation_matters(small_blame):
     """The story's claim, with a loose tolerance: preparing the launch raises success.
 
@@ -167,6 +170,7 @@ def test_owner_preparation_matters(small_blame):
     assert e.ci_low > 0 and e.effect >= 0.3
 
 
+@pytest.mark.slow
 def test_cli_factor_selection(tmp_path, capsys):
     out = tmp_path / "b"
     code = main(["blame", "--factors", "credit,quota", "--replicates", "2", "--years", "1",

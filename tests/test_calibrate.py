@@ -127,6 +127,7 @@ def test_bad_specs_are_refused_in_one_line(text, where):
 
 
 # ------------------------------------------------------------------ running
+@pytest.mark.slow
 def test_same_spec_and_seed_give_an_identical_posterior_on_any_worker_count(tiny, tmp_path):
     spec, first = tiny
     again = tmp_path / "again"
@@ -138,6 +139,7 @@ def test_same_spec_and_seed_give_an_identical_posterior_on_any_worker_count(tiny
         pd.read_parquet(first / "posterior.parquet"))
 
 
+@pytest.mark.slow
 def test_an_interrupted_calibration_resumes_to_the_same_posterior(tiny, tmp_path):
     spec, first = tiny
     out = tmp_path / "cut"
@@ -159,6 +161,7 @@ def test_an_interrupted_calibration_resumes_to_the_same_posterior(tiny, tmp_path
     assert (out / "posterior.parquet").read_bytes() == (first / "posterior.parquet").read_bytes()
 
 
+@pytest.mark.slow
 def test_each_kernel_proposes_as_documented_and_is_deterministic(tiny, tmp_path):
     spec, first = tiny
     other = "product" if spec.kernel == "joint" else "joint"
@@ -180,6 +183,7 @@ def test_each_kernel_proposes_as_documented_and_is_deterministic(tiny, tmp_path)
     assert not runs[0].posterior.equals(load_calibration(first).posterior)
 
 
+@pytest.mark.slow
 def test_the_budget_caps_the_simulations_and_keeps_the_last_full_generation(tmp_path):
     text = TINY.replace("max_simulations = 40", "max_simulations = 6")
     lines: list[str] = []
@@ -190,6 +194,7 @@ def test_the_budget_caps_the_simulations_and_keeps_the_last_full_generation(tmp_
         parse_spec(TINY.replace("max_simulations = 40", "max_simulations = 3"))
 
 
+@pytest.mark.slow
 def test_outputs_are_complete_and_consistent(tiny):
     spec, out = tiny
     cal = load_calibration(out)
@@ -260,6 +265,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(make, tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tmp_path):
     spec, cal = tiny
     out = tmp_path / "cal"
@@ -286,6 +292,7 @@ def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tm
 
 
 # ------------------------------------------------------------------ compare --posterior
+@pytest.mark.slow
 def test_each_replicate_draws_one_set_shared_by_every_strategy(tiny):
     _, cal = tiny
     post = load_posterior(cal)
@@ -329,6 +336,7 @@ def _not_a_calibration(tmp_path: Path) -> Path:
     return bad
 
 
+@pytest.mark.slow
 def test_blame_draws_one_set_per_replicate_shared_by_every_cell(tiny, tmp_path, capsys):
     _, cal = tiny
     post = load_posterior(cal)
@@ -357,6 +365,7 @@ def test_blame_draws_one_set_per_replicate_shared_by_every_cell(tiny, tmp_path, 
     assert f"--posterior {cal}" in (out / "report.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_advise_runs_every_plan_on_the_same_draws_and_says_how_robust(tiny, tmp_path,
                                                                       monkeypatch):
     _, cal = tiny
@@ -395,6 +404,7 @@ def test_advise_runs_every_plan_on_the_same_draws_and_says_how_robust(tiny, tmp_
         advise.run_advise(out, budget=4, replicates=4, seed=1, fixed=FIXED_ADVISE, resume=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["blame", "advise"])
 def test_blame_and_advise_refuse_a_posterior_that_is_not_a_calibration(command, tmp_path,
                                                                        capsys):
@@ -418,6 +428,7 @@ def _synthetic(n: int = 400) -> tuple[pd.DataFrame, list[str]]:
     return cases, ["specialist_skill", "wall_initial"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("finder", [_prim_box, _cart_boxes])
 def test_discovery_finds_the_planted_box(finder):
     cases, names = _synthetic()
@@ -434,6 +445,7 @@ def test_discovery_finds_the_planted_box(finder):
     assert "specialist skill above 1.2" in text.lower() and "coverage" in text
 
 
+@pytest.mark.slow
 def test_discover_over_a_posterior_and_bad_sources(tiny, tmp_path):
     _, cal = tiny
     found = discover(cal, runs=12, seed=3)
@@ -445,6 +457,7 @@ def test_discover_over_a_posterior_and_bad_sources(tiny, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_discover_over_a_sweep(tmp_path):
     out = tmp_path / "sweep"
     run_sweep(parse_spec_text("""
@@ -472,6 +485,7 @@ flag every 0.2 s while its workers run, so on a quiet machine it takes about a s
 bound leaves room for a shared, busy one."""
 
 
+@pytest.mark.slow
 def test_one_ctrl_c_stops_the_run_within_seconds_and_resume_finishes(tmp_path):
     text = TINY.replace("generations = 2", "generations = 4")
     spec = tmp_path / "spec.toml"

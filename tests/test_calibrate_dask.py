@@ -9,10 +9,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from test_calibrate import DEALERSIM, TINY
 from test_sweep_dask import cluster  # noqa: F401  (the fixture: scheduler + 2 workers)
 
 from dealersim.studies.calibrate import parse_spec, run_calibration
+
+pytestmark = pytest.mark.dask
 
 
 def test_dask_calibration_equals_the_local_one(cluster, tmp_path):  # noqa: F811

@@ -149,6 +149,7 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("argv", "needles"), [c[1:] for c in BAD_INPUTS],
                          ids=[c[0] for c in BAD_INPUTS])
 def test_bad_input_subprocess(argv, needles, tmp_path):
@@ -162,6 +163,7 @@ def _console_script() -> str | None:
     return str(local) if local.exists() else shutil.which("dealersim")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_console_script() is None, reason="dealersim console script not installed")
 @pytest.mark.parametrize("case", ["nan", "unknown-field", "unknown-strategy", "set-no-equals",
                                   "years-zero", "seed-float"])
@@ -171,6 +173,7 @@ def test_bad_input_console_script(case, tmp_path):
     _assert_one_line_error(proc.returncode, proc.stderr, needles)
 
 
+@pytest.mark.slow
 def test_unwritable_out_subprocess(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
@@ -221,6 +224,7 @@ def test_run_without_out_prints_only(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_run_set_reaches_the_params(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["run", "--strategy", "planned", "--years", "0.5", "--seed", "7",
@@ -242,6 +246,7 @@ def test_run_is_reproducible(capsys):
     assert outputs[0] == outputs[1]
 
 
+@pytest.mark.slow
 def test_run_subprocess(tmp_path):
     proc = _run([sys.executable, "-m", "dealersim.cli", "run", "--years", "0.25", "--seed", "1"],
                 tmp_path)
@@ -269,6 +274,7 @@ def test_strategies(capsys):
             assert key in text
 
 
+@pytest.mark.slow
 def test_demo(tmp_path, capsys):
     out = tmp_path / "demo"
     code = main(["demo", "--years", "0.5", "--seed", "2", "--out", str(out)])
@@ -303,6 +309,7 @@ def test_docs_creates_and_updates(tmp_path, capsys):
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_validate_runs_and_writes_markdown(tmp_path, capsys):
     out = tmp_path / "v"
     code = main(["validate", "--replicates", "2", "--out", str(out)])
@@ -340,6 +347,7 @@ def test_summary_table_aligns_columns():
     assert len({len(line) for line in lines[2:]}) == 1
 
 
+@pytest.mark.slow
 def test_plots_without_pyplot(tmp_path):
     """plot_run works for a run without a program, and never touches pyplot's global state."""
     from dealersim.model.results import simulate

@@ -122,6 +122,7 @@ def test_common_random_numbers(small_comp):
     assert set(runs.version) == {small_comp.version}
 
 
+@pytest.mark.slow
 def test_runs_identical_for_any_worker_count(small_comp):
     two = compare.run_compare(["overlay", "planned"], replicates=4, seed=11, overrides=SMALL,
                               workers=2, progress=False)
@@ -145,6 +146,7 @@ def test_summary_intervals(small_comp):
     assert row.n_pairs == 4
 
 
+@pytest.mark.slow
 def test_write_compare_outputs(small_comp, tmp_path):
     out = report.write_compare(small_comp, tmp_path / "cmp")
     names = {p.name for p in out.iterdir()}
@@ -192,6 +194,7 @@ def test_atomic_dir_interrupted(tmp_path, small_comp, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_force_replaces(tmp_path, small_comp):
     out = tmp_path / "cmp"
     out.mkdir()
@@ -239,6 +242,7 @@ def test_nonempty_out_needs_force(tmp_path, capsys):
     assert (out / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_compare_command(tmp_path, capsys):
     out = tmp_path / "o"
     out.mkdir()  # an empty directory is fine
@@ -253,6 +257,7 @@ def test_compare_command(tmp_path, capsys):
         out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_no_half_written_files(tmp_path):
     """SIGINT to the whole process group mid-run: DIR is absent (or complete), no temp dirs."""
     out = tmp_path / "o"
@@ -276,6 +281,7 @@ def test_ctrl_c_leaves_no_half_written_files(tmp_path):
 
 
 # ------------------------------------------------------------------ catalogue
+@pytest.mark.slow
 def test_catalogue(tmp_path, capsys):
     path = tmp_path / "docs" / "strategies.md"
     code = main(["catalogue", "--replicates", "2", "--years", "0.25", "--workers", "1",

@@ -5,7 +5,7 @@ which installs Chromium where it may) or, in a bare pytest run, what that script
 installing anything; when there is none the test fails with the script's one line saying what to
 install.
 
-The server and the measurements come from :mod:`dealersim.dashboard.bench` (what ``make bench``
+The server and the measurements come from ``benchmarks/dashboard.py`` (what ``make bench``
 uses). At 1366 x 768 the test checks the first screen has no code names and no layout problem,
 measures the change-to-redraw median over 10 seed changes and the replay's frame interval (both
 PRINTED with the machine's load), switches to a preset, pins a baseline and changes a lever
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from dealersim.dashboard import bench, words
+from benchmarks import dashboard as bench
+from dealersim.dashboard import words
 from dealersim.dashboard.components import PLAY_FRAME_SECONDS
 
 pytestmark = pytest.mark.timeout(600)
@@ -60,6 +61,7 @@ def run_finder(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_finder_without_a_browser_says_what_to_install_in_one_line(tmp_path):
     proc = run_finder(tmp_path)
     assert proc.returncode == 1 and proc.stdout == ""
@@ -108,6 +110,7 @@ def card(page, key: str) -> str:
     return page.locator(f".ds-value-{key}").first.inner_text().strip()
 
 
+@pytest.mark.browser
 def test_dashboard_in_chromium(chromium, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -187,6 +187,7 @@ def test_main_view_starts_with_the_jcurve_and_compare_overlays_it(overlay, plann
 
 
 # ---------------------------------------------------------------- the page
+@pytest.mark.slow
 def test_page_shows_the_money_cards_and_the_jcurve(overlay):
     box, rc = solara.render(Dashboard(), handle_error=False)
     try:
@@ -222,6 +223,7 @@ def pick_file(rc, name: str, data: bytes) -> None:
     widget.file_info = [{"name": name, "size": len(data), "type": "application/toml"}]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, data, needle", [
     ("photo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "not a text file"),
     ("plan.toml", b"[params]\nn_reps = 999\n", 'Hardware reps ("n_reps" in the file): 999 is '
@@ -247,6 +249,7 @@ def test_the_file_picker_refuses_a_bad_file_in_one_line_and_changes_nothing(name
         rc.close()
 
 
+@pytest.mark.slow
 def test_the_file_picker_loads_a_good_file():
     box, rc = solara.render(Dashboard(), handle_error=False)
     try:
@@ -261,6 +264,7 @@ def test_the_file_picker_loads_a_good_file():
         rc.close()
 
 
+@pytest.mark.slow
 def test_the_report_button_writes_a_real_report(monkeypatch):
     monkeypatch.setattr(st, "REPORT_REPLICATES", 3)
     written: list[bytes] = []

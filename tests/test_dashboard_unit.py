@@ -240,6 +240,7 @@ def test_presets_keep_the_owners_numbers_and_pinned_plans_keep_every_lever():
     assert st.compare_plan("nothing like it", mine, pinned, None, {}, titles) is None
 
 
+@pytest.mark.slow
 def test_cards_show_the_change_against_the_baseline(overlay):
     planned = st.run_config("planned", 0, st.default_values("planned"))
     cards = {c.key: c for c in st.headline(planned.result, None, planned.replay,
@@ -258,6 +259,7 @@ def test_hardware_only_says_no_program():
     assert card.value == "No program" and "failed" not in card.detail.lower()
 
 
+@pytest.mark.slow
 def test_how_sure_says_it_in_one_plain_sentence():
     values = st.default_values("planned") | {"years": 1.0}
     out = st.run_replicates("planned", 1, values, n=4, workers=1)
@@ -298,6 +300,7 @@ def test_charts_replay_hides_the_future_and_keeps_the_axes(overlay):
 
 
 # ---------------------------------------------------------------- the page
+@pytest.mark.slow
 def test_page_uses_friendly_names_and_recomputes_on_a_preset(page):
     rc = page
     sel = rc.find(v.Select, label="Start from a plan").widget
@@ -312,6 +315,7 @@ def test_page_uses_friendly_names_and_recomputes_on_a_preset(page):
     assert credit.widget.v_model == "Double (both full)"
 
 
+@pytest.mark.slow
 def test_an_idle_page_runs_the_presets_in_advance():
     st.clear_cache()
     values = st.default_values("overlay") | {"n_reps": 5}
@@ -333,6 +337,7 @@ def test_an_idle_page_runs_the_presets_in_advance():
         rc.close()
 
 
+@pytest.mark.slow
 def test_pinned_baseline_against_a_changed_lever(page):
     rc = page
     before = text_of(rc, "ds-value-mrr")
@@ -353,6 +358,7 @@ def test_pinned_baseline_against_a_changed_lever(page):
     wait_text(rc, "ds-value-base-launch", "No program")
 
 
+@pytest.mark.slow
 def test_an_invalid_number_greys_the_results_and_says_why(page):
     rc = page
     n = len([f for f in st.DEALERSHIP_FIELDS
@@ -376,6 +382,7 @@ def test_an_invalid_number_greys_the_results_and_says_why(page):
     wait_until(lambda: not rc.find(v.Html, class_="ds-results ds-stale").widgets)
 
 
+@pytest.mark.slow
 def test_a_bad_seed_says_not_updated(page):
     rc = page
     seed = rc.find(v.TextField, label="Seed (the run's luck)").widget
@@ -391,6 +398,7 @@ def test_a_bad_seed_says_not_updated(page):
     assert not rc.find(v.Alert, class_="ds-not-updated").widgets
 
 
+@pytest.mark.slow
 def test_replay_slider_shows_the_day_in_cards_and_every_chart(page, overlay):
     rc = page
     rc.find(v.Slider, label="Replay day").widget.v_model = 40
@@ -408,6 +416,7 @@ def test_replay_slider_shows_the_day_in_cards_and_every_chart(page, overlay):
     assert all("|41|" in t for t in tokens()), tokens()
 
 
+@pytest.mark.slow
 def test_scenario_paste_bad_then_good(page):
     rc = page
     rc.find(v.Btn, class_="ds-fold-title",
@@ -439,6 +448,7 @@ def test_the_plans_and_the_glossary_are_one_click_away(page):
     assert "Seed" in text and words.WALL_SCALE in text
 
 
+@pytest.mark.slow
 def test_story_view_filters_by_actor(page):
     rc = page
     rc.find(v.BtnToggle, class_="ds-views").widget.v_model = 3  # Story

@@ -1,31 +1,31 @@
-"""The EMA Workbench adapter, run with the real ``ema_workbench`` package."""
+"""The EMA Workbench adapter, run with the real ``ema_workbench`` package.
+
+The EMA Workbench takes seconds to import, so the tests import it (and the adapter) themselves:
+collecting this file for another tier costs nothing.
+"""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from ema_workbench import (
-    BooleanParameter,
-    CategoricalParameter,
-    IntegerParameter,
-    RealParameter,
-    SequentialEvaluator,
-    perform_experiments,
-)
 
-from dealersim.adapters.ema import (
-    DEFAULT_OUTCOMES,
-    default_levers,
-    default_uncertainties,
-    make_model,
-    parameter,
-)
 from dealersim.model.params import field_specs, spec
 from dealersim.model.results import simulate
 
+pytestmark = pytest.mark.slow
+
 
 def test_parameters_come_from_params_metadata():
+    from ema_workbench import (
+        BooleanParameter,
+        CategoricalParameter,
+        IntegerParameter,
+        RealParameter,
+    )
+
+    from dealersim.adapters.ema import default_levers, default_uncertainties, parameter
+
     assert isinstance(parameter("wall_initial"), RealParameter)
     assert isinstance(parameter("n_reps"), IntegerParameter)
     assert isinstance(parameter("credit_policy"), CategoricalParameter)
@@ -41,6 +41,10 @@ def test_parameters_come_from_params_metadata():
 
 
 def test_small_ema_experiment_runs_the_model():
+    from ema_workbench import SequentialEvaluator, perform_experiments
+
+    from dealersim.adapters.ema import DEFAULT_OUTCOMES, make_model
+
     model = make_model("overlay", uncertainties={"wall_initial": (0.0, 0.6),
                                                  "intro_rate": (0.05, 0.3)},
                        levers=["credit_policy", "manager_leadership"], seed=3, years=0.25)
@@ -62,6 +66,8 @@ def test_small_ema_experiment_runs_the_model():
 
 
 def test_bad_inputs_are_one_line_errors():
+    from dealersim.adapters.ema import make_model
+
     with pytest.raises(ValueError, match="both"):
         make_model(uncertainties=["credit_policy"], levers=["credit_policy"])
     with pytest.raises(ValueError, match="summary KPI"):

@@ -58,6 +58,7 @@ def test_same_seed_same_run_in_process():
     assert fingerprint(first) == fingerprint(second)
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_across_processes():
     """Fresh interpreters (with different hash seeds) reproduce the in-process run exactly."""
     strategy, seed, years = "planned", 11, 1.0
@@ -171,6 +172,7 @@ def run_and_check(strategy: str, seed: int, overrides: dict, check_every: int = 
     return model
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(run_configs())
 def test_invariants_hold_across_parameter_space(config):
@@ -408,6 +410,7 @@ def test_batch_run_matches_simulate():
 
 
 # ================================================================== the result of a run
+@pytest.mark.slow
 def test_simulate_result_shape(story_runs):
     result = story_runs[("overlay", 0)]
     assert list(result.summary) == list(SUMMARY_KEYS)
@@ -454,6 +457,7 @@ def kinds_by_seed(story_runs, strategy):
     }
 
 
+@pytest.mark.slow
 def test_overlay_story_beats(story_runs):
     """Each story beat occurs in at least one of the story seeds (not necessarily all)."""
     kinds = kinds_by_seed(story_runs, "overlay")
@@ -462,6 +466,7 @@ def test_overlay_story_beats(story_runs):
     assert any({"quit", "fired"} & k for k in kinds.values()), "no specialist quit or was fired"
 
 
+@pytest.mark.slow
 def test_planned_story_closes_deals(story_runs):
     kinds = kinds_by_seed(story_runs, "planned")
     assert any("first_deal" in k for k in kinds.values()), kinds

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from notebooks import stored_without_outputs
@@ -16,6 +17,7 @@ def test_notebook_is_stored_without_outputs():
     stored_without_outputs(NOTEBOOK.name)
 
 
+@pytest.mark.notebook
 def test_notebook_runs(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))

@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 NB = Path(__file__).resolve().parents[1] / "notebooks" / "02_owner_policy_explorer.ipynb"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.notebook, pytest.mark.timeout(180)]
 
 
 def test_notebook_02_executes_and_renders_the_page(tmp_path):

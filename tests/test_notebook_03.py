@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from notebooks import executed, stored_without_outputs
 
 NAME = "03_sweeps_and_sensitivity.ipynb"
@@ -11,6 +13,7 @@ def test_notebook_is_stored_without_outputs():
     stored_without_outputs(NAME)
 
 
+@pytest.mark.notebook
 def test_notebook_executes():
     last, texts = executed(NAME)
     assert last == "True"  # the LocalCluster rows equal the local-pool rows

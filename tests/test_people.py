@@ -290,12 +290,14 @@ def _mean(strategy: str, key: str, **overrides) -> float:
                           for s in SEEDS]))
 
 
+@pytest.mark.slow
 def test_touch_effect_visible():
     """Six seeds, one year: walls on day 60 are lower without the per-call shock."""
     assert _mean("overlay", "wall_mean_day60", wall_touch_shock=0.0) < _mean(
         "overlay", "wall_mean_day60") - 0.01
 
 
+@pytest.mark.slow
 def test_planned_without_rules_of_engagement_differs():
     with_rules = [simulate("planned", seed=s, years=1.0).summary for s in SEEDS]
     without = [simulate("planned", seed=s, years=1.0, rules_of_engagement=False).summary
@@ -305,6 +307,7 @@ def test_planned_without_rules_of_engagement_differs():
         [r["wall_mean_day60"] for r in with_rules])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lever", [
     {"manager_leadership": 0.9}, {"rep_training": 0.6}, {"intervention": "before_launch"},
     {"credit_policy": "double"}, {"rules_of_engagement": True},

@@ -166,6 +166,7 @@ def test_batch_run_reads_every_recorded_day():
     pd.testing.assert_frame_equal(theirs[list(SERIES_COLUMNS)], expected, check_exact=True)
 
 
+@pytest.mark.slow
 def test_solaraviz_plot_components_render():
     solara = pytest.importorskip("solara")
     from mesa.visualization import SolaraViz, make_plot_component

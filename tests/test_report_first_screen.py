@@ -166,6 +166,7 @@ def test_no_code_names_seeds_paths_or_grades_above_the_methods(page_text):
         assert jargon not in above, jargon
 
 
+@pytest.mark.browser
 def test_percentages_above_the_methods_lie_in_0_to_100(page_text):
     _, above, *_ = page_text
     values = [float(v) for v in re.findall(r"(-?\d+(?:\.\d+)?) ?%", above)]
@@ -173,6 +174,7 @@ def test_percentages_above_the_methods_lie_in_0_to_100(page_text):
     assert all(0 <= v <= 100 for v in values), values
 
 
+@pytest.mark.browser
 def test_three_things_section_renders_the_plans_and_only_when_given(page_text, tmp_path):
     _, above, *_ = page_text
     assert "If you can only change three things" in above

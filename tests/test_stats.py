@@ -77,6 +77,7 @@ TOL = 1e-12
 
 
 # ------------------------------------------------------------------ cross-checks
+@pytest.mark.slow
 @pytest.mark.parametrize("level", [0.8, 0.9, 0.95, 0.99])
 def test_wilson_matches_hand_written(level):
     for n in (1, 2, 3, 5, 10, 17, 50, 100, 300):
@@ -85,6 +86,7 @@ def test_wilson_matches_hand_written(level):
             assert got == pytest.approx(want, abs=TOL, rel=0), (k, n, level)
 
 
+@pytest.mark.slow
 def test_mean_ci_matches_hand_written():
     rng = np.random.default_rng(1)
     for size in (2, 3, 5, 10, 30, 100):
@@ -106,6 +108,7 @@ def test_paired_diff_is_t_on_the_differences():
     assert (d, lo, hi) == pytest.approx(_ref_mean_ci(b[ok] - a[ok]), rel=TOL)
 
 
+@pytest.mark.slow
 def test_kaplan_meier_matches_hand_written():
     rng = np.random.default_rng(3)
     for _ in range(150):
@@ -245,6 +248,7 @@ def test_kaplan_meier_edges():
 
 
 # ------------------------------------------------------------------ logistic regression
+@pytest.mark.slow
 def test_logistic_irls_matches_statsmodels():
     sm = pytest.importorskip("statsmodels.api")
     rng = np.random.default_rng(4)

@@ -66,6 +66,7 @@ def test_binary_spec_file(tmp_path, capsys):
     assert "not UTF-8 text" in err and str(spec) in err
 
 
+@pytest.mark.slow
 def test_spec_that_is_a_fifo_a_device_or_a_directory(tmp_path):
     fifo = tmp_path / "pipe.toml"
     os.mkfifo(fifo)

@@ -24,6 +24,8 @@ from sweep_watch import rows_on_disk
 from dealersim.cli import main
 from dealersim.studies.sweeps import parse_spec_text, read_runs, run_sweep
 
+pytestmark = pytest.mark.dask
+
 SPEC = """
 name = "dask"
 strategy = "overlay"

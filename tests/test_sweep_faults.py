@@ -25,6 +25,8 @@ from sweep_watch import default_sigint, rows_on_disk
 from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.studies.sweeps import SpecError, read_runs
 
+pytestmark = pytest.mark.slow
+
 SPEC = """
 name = "faults"
 strategy = "overlay"

@@ -19,6 +19,8 @@ import pytest
 from dealersim.cli import main
 from dealersim.studies.sweeps import SpecError, parse_spec_text, read_runs, read_series, run_sweep
 
+pytestmark = pytest.mark.slow
+
 SPEC = """
 name = "resume"
 strategy = "overlay"

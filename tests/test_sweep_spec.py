@@ -90,6 +90,7 @@ def test_bad_options_fail_in_one_line(tmp_path, capsys):
     assert len(err) == 2 and "--workers" in err[0] and "--scheduler" in err[1]
 
 
+@pytest.mark.slow
 def test_cli_subprocess_exit_code_2(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(GOOD.replace("high = 0.5", "high = 7"))

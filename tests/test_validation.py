@@ -10,6 +10,8 @@ import pytest
 
 from dealersim.studies.validation import CHECKS, SIZES, validate
 
+pytestmark = pytest.mark.validation
+
 REPLICATES = 100
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from dealersim.base.extras import need
 from dealersim.cli.common import (
     UsageError,
     add_posterior_option,
@@ -75,7 +76,7 @@ def target_type(text: str) -> float:
 
 
 def objective_type(text: str) -> str:
-    """``--objective``: a money objective this version computes."""
+    """``--objective``: a money objective of ``OBJECTIVES``."""
     try:
         return check_objective(text)
     except AdviseError as exc:
@@ -110,6 +111,7 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
 
 def cmd_advise(args: argparse.Namespace) -> int:
     """``dealersim advise``: search the owner's levers, rank the plans, check them."""
+    need("advise", "dealersim advise")
     seed = args.seed if args.seed is not None else 0
     fixed: dict[str, Any] = overrides_of(args.set, args.years)
     if args.size is not None:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dealersim.base.extras import need
 from dealersim.base.procs import signals_as_flag
 from dealersim.cli.common import (
     UsageError,
@@ -78,6 +79,7 @@ def finished_generations(out: Path) -> bool:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``dealersim calibrate``: check everything, then run or resume the calibration."""
+    need("calibrate", "dealersim calibrate")
     return resumable(lambda: _calibrate(args), f"finished generations kept in {args.out}")
 
 
@@ -125,6 +127,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """``dealersim discover``: where does the overlay still succeed? (PRIM boxes)."""
+    need("calibrate", "dealersim discover")
     if args.out is not None:
         check_target(args.out, args.force)  # before any simulation
     try:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from dealersim.base.extras import need
 from dealersim.dashboard import ADVICE_ENV
 from dealersim.dashboard.server import (
     APP_MODULE,
@@ -96,6 +97,7 @@ def warning_text(host: str, port: int) -> str:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """``dealersim dashboard``: serve the page until interrupted."""
+    need("dashboard", "dealersim dashboard")
     host, port = args.host, args.port
     if not is_loopback(host):
         print(warning_text(host, port), file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from dealersim.base.extras import MissingExtra
 from dealersim.base.procs import Terminated, sigterm_as_interrupt
 from dealersim.cli import advise, calibrate, compare, dashboard, run, sweep
 from dealersim.cli.common import (
@@ -86,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 2 for bad input (one line on stderr), 1 for other
-        failures (a full disk: one line naming the path), 130 when interrupted (Ctrl-C), 143
-        when terminated (SIGTERM).
+        The exit code: 0 on success, 2 for bad input or a missing optional extra (one line on
+        stderr), 1 for other failures (a full disk: one line naming the path), 130 when
+        interrupted (Ctrl-C), 143 when terminated (SIGTERM).
     """
     args = None
     try:
@@ -97,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return args.handler(args)
     except UsageError as exc:
         return fail(exc)
+    except MissingExtra as exc:  # one line naming the extra and the pip command
+        sys.stdout.flush()
+        print(" ".join(str(exc).split()), file=sys.stderr)
+        return 2
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except Terminated as exc:

@@ -3,8 +3,9 @@
 ``state`` holds the pure logic (controls from ``Params`` metadata, runs with daily replay
 snapshots, headline cards and their change against a baseline, replicates), ``words`` the
 plain words (friendly names, units, allowed ranges, glossary), ``charts`` builds ECharts
-options (data the browser draws), ``components`` and ``app`` build the page, ``bench`` measures
-it in a real browser, and ``dealersim.cli.dashboard`` serves it (``dealersim dashboard``).
+options (data the browser draws), ``components`` and ``app`` build the page, and
+``dealersim.cli.dashboard`` serves it (``dealersim dashboard``); ``benchmarks/dashboard.py`` (in
+the repository, not installed) measures it in a real browser.
 """
 
 ADVICE_ENV = "DEALERSIM_ADVICE"

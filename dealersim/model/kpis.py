@@ -446,7 +446,6 @@ SERIES: tuple[KPI, ...] = (
 """Every column of the daily time series, in a stable order."""
 
 _SUMMARY = {k.name: k for k in SUMMARY}
-_LEDGER = {k.name: k for k in LEDGER}
 LEDGER_MEMO: tuple[str, ...] = ("hardware_revenue", "managed_revenue")
 """Ledger lines shown for reference only: revenue, not part of the net."""
 LEDGER_LINES: tuple[str, ...] = tuple(k.name for k in LEDGER if k.name not in LEDGER_MEMO)
@@ -502,19 +501,6 @@ def column(name: str) -> KPI:
     if found is None:
         raise ValueError(f"column: {name!r} is not a time-series column; expected one of "
                          f"{', '.join(SERIES_COLUMNS)}")
-    return found
-
-
-def ledger_line(name: str) -> KPI:
-    """The ledger line called ``name``.
-
-    Raises:
-        ValueError: One line naming the unknown line and the known ones.
-    """
-    found = _LEDGER.get(name)
-    if found is None:
-        raise ValueError(f"ledger line: {name!r} is unknown; expected one of "
-                         f"{', '.join(_LEDGER)}")
     return found
 
 

@@ -46,17 +46,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from dealersim.base.stats import interval, wilson
+from dealersim.base.extras import need
+from dealersim.base.stats import wilson
 from dealersim.model import kpis
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.ledger import n_months
@@ -90,9 +88,7 @@ SUCCESS = "launch_succeeded"
 """The success KPI (a flag: its rate over replicates has a Wilson interval)."""
 
 PROGRAM_COST = "program_cost"
-PROGRAM_COST_LABEL = "Program cost over the run"
-"""Label of the program cost while the KPI registry has no ``program_cost`` entry yet (then the
-registry's label wins): specialist salaries and program commissions, read from the model."""
+"""The default objective: the program's cost over the run (a summary KPI)."""
 
 OBJECTIVES: dict[str, str] = {"npv": "maximize", "payback_month": "minimize",
                               PROGRAM_COST: "minimize"}
@@ -124,6 +120,22 @@ the race on fresh seeds, the sampler's seed, and the confirmation of the race's 
 the selection never saw)."""
 
 
+if TYPE_CHECKING:
+    import optuna
+
+
+def _optuna() -> ModuleType:
+    """Optuna (the optional extra ``advise``), imported on first use.
+
+    Raises:
+        MissingExtra: Optuna is not installed (one line with the pip command).
+    """
+    need("advise", "dealersim advise")
+    import optuna  # optional extra, imported here so the package imports without it
+    import optuna.storages.journal
+
+    return optuna
+
 class AdviseError(ValueError):
     """Bad input or a directory that holds another study (one line)."""
 
@@ -134,42 +146,31 @@ def lever_specs() -> list[FieldSpec]:
 
 
 def objective_label(name: str) -> str:
-    """Plain label of a money objective (the KPI registry's, when it has the KPI)."""
-    if name in kpis.SUMMARY_KEYS:
-        return kpis.label(name)
-    return PROGRAM_COST_LABEL if name == PROGRAM_COST else name
+    """Plain label of a money objective (the KPI registry's)."""
+    return kpis.label(name)
 
 
 def check_objective(name: str) -> str:
-    """A money objective that this version can compute.
-
-    ``program_cost`` always works; any other must be a summary KPI in the registry.
+    """A money objective of :data:`OBJECTIVES`.
 
     Raises:
         AdviseError: One line naming ``objective`` and the allowed values.
     """
-    usable = [o for o in OBJECTIVES if o == PROGRAM_COST or o in kpis.SUMMARY_KEYS]
-    if name not in usable:
-        why = " (not a KPI of this version yet)" if name in OBJECTIVES else ""
-        raise AdviseError(f"objective: {name!r} is not allowed{why}; expected one of "
-                          f"{', '.join(usable)}")
+    if name not in OBJECTIVES:
+        raise AdviseError(f"objective: {name!r} is not allowed; expected one of "
+                          f"{', '.join(OBJECTIVES)}")
     return name
 
 
 def evaluate_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, None]]:
-    """Engine task: run a bundle and return summary rows with the program cost.
-
-    The program cost (specialist salaries and commissions) is taken from the model while the
-    KPI registry has no ``program_cost`` key; once it has one, the summary's value is kept.
-    """
+    """Engine task: run a bundle and return its summary rows (the objectives are summary KPIs)."""
     del series_stride  # plans keep no time series
     out: list[tuple[dict, None]] = []
     for s in specs:
         model = DealershipModel(s.strategy, rng=s.seed, record_every=0, **dict(s.overrides))
         model.run()
-        row = {"run_id": s.run_id, **dict(s.labels), "seed": s.seed, **summarize(model)}
-        row.setdefault(PROGRAM_COST, round(model.books.program_cost + model.books.salaries_paid, 2))
-        out.append((row, None))
+        out.append(({"run_id": s.run_id, **dict(s.labels), "seed": s.seed, **summarize(model)},
+                    None))
     return out
 
 
@@ -273,7 +274,9 @@ def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
         raise AdviseError(f"--out: {str(out)!r} already holds an advise study; use --resume to "
                           "continue it or --force to start again")
     out.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(path)))
+    optuna = _optuna()
+    TrialState = optuna.trial.TrialState  # noqa: N806  (the library's class)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     directions = [OBJECTIVES[settings.objective], "maximize"]
     study = optuna.create_study(storage=storage, study_name=STUDY, directions=directions,
                                 load_if_exists=True)
@@ -299,6 +302,7 @@ def open_study(out: Path, settings: Settings, *, resume: bool) -> optuna.Study:
 def sampler_for(settings: Settings, done: int) -> optuna.samplers.BaseSampler:
     """The seeded multi-objective TPE sampler (reseeded by the number of plans already done)."""
     seed = seed_for(settings.seed, SAMPLER_KEY, done) % 2**32
+    optuna = _optuna()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
@@ -352,10 +356,7 @@ def outcome(rows: Sequence[dict[str, Any]], objective: str,
         return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
                 "success_high": high, "value": value, "value_low": math.nan,
                 "value_high": math.nan, "paid_back": paid}
-    if objective in kpis.SUMMARY_KEYS:
-        value, vlow, vhigh = kpis.kpi(objective).interval(money)
-    else:  # the program cost before the registry has it: never negative
-        value, vlow, vhigh = interval(money, bounds=(0.0, math.inf))
+    value, vlow, vhigh = kpis.kpi(objective).interval(money)
     return {"successes": int(sum(y)), "runs": len(y), "success": rate, "success_low": low,
             "success_high": high, "value": value, "value_low": vlow, "value_high": vhigh,
             "paid_back": paid}
@@ -364,7 +365,7 @@ def outcome(rows: Sequence[dict[str, Any]], objective: str,
 def search(study: optuna.Study, settings: Settings, budget: int, runner: Runner, *,
            batch: int, progress: bool) -> int:
     """Run plans until the study holds ``budget`` finished ones; return how many ran now."""
-    done = len(study.get_trials(states=(TrialState.COMPLETE,)))
+    done = len(study.get_trials(states=(_optuna().trial.TrialState.COMPLETE,)))
     study.sampler = sampler_for(settings, done)
     seeds = settings.search_seeds()
     ran = 0
@@ -453,7 +454,7 @@ def _plain(value: Any) -> Any:
 
 def plan_table(study: optuna.Study, objective: str, target: float) -> pd.DataFrame:
     """Every finished plan as a ranked table (see :attr:`Advice.plans`)."""
-    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    trials = study.get_trials(states=(_optuna().trial.TrialState.COMPLETE,))
     front = {t.number for t in study.best_trials}
     cheap_first = OBJECTIVES[objective] == "minimize"
     rows = []
@@ -685,7 +686,7 @@ def run_advise(
         replicates: Runs per plan (the same seeds for every plan; as many fresh ones for the
             check).
         seed: Master seed.
-        objective: The money objective, a key of :data:`OBJECTIVES` this version computes.
+        objective: The money objective, a key of :data:`OBJECTIVES`.
         fixed: ``Params`` overrides for every run (not levers), e.g. ``{"n_reps": 6}``.
         workers: Local worker processes (1: in this process).
         scheduler: A Dask scheduler address to run on instead (reached before anything is
@@ -748,6 +749,7 @@ def run_advise(
             runner = Runner(pool, workers)
         else:
             runner = Runner(None, 1)
+        optuna = _optuna()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = open_study(out, settings, resume=resume)
         ran = search(study, settings, budget, runner, batch=max(2, runner.workers),

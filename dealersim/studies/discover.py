@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from dealersim.base.extras import need
 from dealersim.base.io import atomic_dir
 from dealersim.model.params import check_seed, field_specs, spec
 from dealersim.model.strategies import strategy_names, strategy_overrides
@@ -132,7 +133,12 @@ def _pct(x: float) -> str:
 
 @functools.cache
 def _prim() -> Any:
-    """The EMA Workbench's PRIM, imported on first use (an optional, slow import)."""
+    """The EMA Workbench's PRIM, imported on first use (an optional, slow import).
+
+    Raises:
+        MissingExtra: The EMA Workbench (the optional extra ``calibrate``) is not installed.
+    """
+    need("calibrate", "dealersim discover")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim  # optional heavy import (see the docstring)
@@ -194,6 +200,7 @@ def _prim_box(cases: pd.DataFrame, names: list[str], threshold: float) -> list[B
 
 def _cart_boxes(cases: pd.DataFrame, names: list[str], threshold: float) -> list[Box]:
     """CART leaves whose density reaches ``threshold`` (scikit-learn, imported here: slow)."""
+    need("calibrate", "dealersim discover --method cart")
     from sklearn.tree import DecisionTreeClassifier  # heavy import, only for --method cart
 
     x = cases[names].to_numpy(float)

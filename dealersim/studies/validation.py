@@ -8,6 +8,7 @@ other sizes, with common random numbers: replicate *i* of every arm uses the see
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -55,14 +56,35 @@ ARMS: dict[str, tuple[str, dict[str, Any]]] = {
 
 @dataclass(frozen=True)
 class Check:
-    """One measurable part of a pattern."""
+    """One measurable part of a pattern, with its target written once.
+
+    Attributes:
+        pattern: The pattern it belongs to (``P1``-``P9``).
+        what: What is measured, in words (also the check's name).
+        target: The target in words, as the report prints it.
+        source: Where the target comes from.
+        measure: ``rows by arm -> (value, text)``.
+        low: Smallest value inside the target (``-inf``: none, as in "<= 25 %").
+        high: Largest value inside the target (``inf``: none, as in ">= 75 %").
+        strict: The finite bounds themselves are outside (as in "rise": above 0).
+    """
 
     pattern: str
     what: str
     target: str
     source: str
     measure: Callable[[dict[str, list[dict]]], tuple[float, str]]
-    ok: Callable[[float], bool]
+    low: float = -math.inf
+    high: float = math.inf
+    strict: bool = False
+
+    def ok(self, value: float) -> bool:
+        """Whether ``value`` meets the target (never for NaN)."""
+        if self.strict:
+            above = value > self.low if math.isfinite(self.low) else value >= self.low
+            below = value < self.high if math.isfinite(self.high) else value <= self.high
+            return above and below
+        return self.low <= value <= self.high
 
 
 def _col(rows: list[dict], key: str) -> np.ndarray:
@@ -179,49 +201,48 @@ STORY = "evidence:lamb-2016"
 CHECKS: tuple[Check, ...] = (
     Check("P1", "overlay launch success", "10-30 %",
           f"author's '8 of 10 dealerships' (opinion, {STORY} beat 16)",
-          lambda r: _rate(r["overlay"], LAUNCH), lambda v: 0.10 <= v <= 0.30),
+          lambda r: _rate(r["overlay"], LAUNCH), 0.10, 0.30),
     Check("P2", "overlay first milestone met", "<= 25 %", f"{STORY} beats 5, 11",
-          lambda r: _rate(r["overlay"], "first_milestone_met"), lambda v: v <= 0.25),
+          lambda r: _rate(r["overlay"], "first_milestone_met"), high=0.25),
     Check("P2", "overlay median first-specialist tenure", "90-180 days",
-          f"{STORY} beats 5, 11, 12", _median_tenure, lambda v: 90 <= v <= 180),
+          f"{STORY} beats 5, 11, 12", _median_tenure, 90.0, 180.0),
     Check("P2", "overlay successors also fail", ">= 75 % of successors leave",
-          f"{STORY} beat 9", _successors_fail, lambda v: v >= 0.75),
+          f"{STORY} beat 9", _successors_fail, low=0.75),
     Check("P3", "overlay walls rise, day 0 to day 60", "rise", f"{STORY} beats 6, 10",
-          _wall_change("overlay"), lambda v: v > 0),
+          _wall_change("overlay"), low=0.0, strict=True),
     Check("P3", "overlay warm intro share (median run)", "<= 20 %", f"{STORY} beat 10",
-          _median_share("overlay", "warm_intro_share"), lambda v: v <= 0.20),
+          _median_share("overlay", "warm_intro_share"), high=0.20),
     Check("P4", "planned launch success", ">= 75 %", f"{STORY} beats 13-15",
-          lambda r: _rate(r["planned"], LAUNCH), lambda v: v >= 0.75),
+          lambda r: _rate(r["planned"], LAUNCH), low=0.75),
     Check("P4", "planned walls fall, day 0 to day 60", "fall",
           "evidence:zoltners-2011-who-owns-customers: credit and enforcement lower guarding",
-          _wall_change("planned"), lambda v: v < 0),
+          _wall_change("planned"), high=0.0, strict=True),
     Check("P4", "planned warm intro share (median run)", ">= 50 %",
           "evidence:service-leadership-2016-q2-trends: an expert overlay working through the reps "
           "works",
-          _median_share("planned", "warm_intro_share"), lambda v: v >= 0.50),
+          _median_share("planned", "warm_intro_share"), low=0.50),
     Check("P5", "hardware_only account base decline", "5-15 % a year",
           "estimate: hardware account loss 5-15 % a year (no source found) [U]",
-          lambda r: _mean(r["hardware_only"], "hardware_decline_per_year"),
-          lambda v: 0.05 <= v <= 0.15),
+          lambda r: _mean(r["hardware_only"], "hardware_decline_per_year"), 0.05, 0.15),
     Check("P6", "managed vs hardware-only churn", "ratio <= 0.5",
           "evidence:photizo-2015-mps-customers: managed contracts are stickier", _churn_ratio,
-          lambda v: v <= 0.5),
+          high=0.5),
     Check("P7", "dials/day under ask-permission vs without", "ratio <= 0.70",
-          f"{STORY} beat 7", _dials_ratio, lambda v: v <= 0.70),
+          f"{STORY} beat 7", _dials_ratio, high=0.70),
     Check("P8", "overlay success with top skill", "<= 50 %", f"{STORY} beat 13",
-          lambda r: _rate(r["overlay_skill_high"], LAUNCH), lambda v: v <= 0.50),
+          lambda r: _rate(r["overlay_skill_high"], LAUNCH), high=0.50),
     Check("P8", "planned success with default skill", ">= 75 %", f"{STORY} beat 13",
-          lambda r: _rate(r["planned"], LAUNCH), lambda v: v >= 0.75),
+          lambda r: _rate(r["planned"], LAUNCH), low=0.75),
     Check("P2", "overlay tenure spread: busiest leaving day", "<= 50 % of first specialists",
           f"{STORY} beat 12: leaving is a decision, not a date", _tenure_mode_share,
-          lambda v: v <= 0.50),
+          high=0.50),
     Check("P2", "more extension never shortens tenure", "0 <= 30 <= 90 days",
           f"{STORY} beat 11; PySD 'Sales Agent': subsidy length matters", _extension_order,
-          lambda v: v >= 0),
+          low=0.0),
     *(
         Check("P9", f"overlay + {what} alone", "< 60 %",
               f"{STORY} beats 13-15: it takes the plan, not one fix",
-              _success_of(arm), lambda v: v < 0.60)
+              _success_of(arm), high=0.60, strict=True)
         for what, arm in (
             ("double credit", "overlay_credit"), ("a leading manager", "overlay_leader"),
             ("rules of engagement", "overlay_rules"), ("rep training", "overlay_training"),

@@ -29,6 +29,7 @@ from typing import Any
 import tomli_w
 from tqdm.auto import tqdm
 
+from dealersim.base.extras import need
 from dealersim.base.io import write_text
 from dealersim.base.procs import check_workers
 from dealersim.model.strategies import make_params
@@ -172,9 +173,15 @@ def connect(scheduler: str, timeout: float = CONNECT_SECONDS) -> Any:
     """A ``distributed.Client`` on ``scheduler``, or a one-line :class:`SchedulerUnreachable`.
 
     The scheduler is first asked who it is (:func:`_probe`), so an address that does not answer
-    is refused within ``timeout`` seconds (plus the import). ``distributed`` is imported here,
-    not at the top: it costs about a second and only ``--scheduler`` needs it.
+    is refused within ``timeout`` seconds (plus the import). ``distributed`` (the optional extra
+    ``dask``) is imported here, not at the top: it costs about a second and only ``--scheduler``
+    needs it.
+
+    Raises:
+        MissingExtra: ``distributed`` is not installed.
+        SchedulerUnreachable: No scheduler answers at ``scheduler``.
     """
+    need("dask", "--scheduler")
     from distributed import Client  # heavy optional import (see the docstring)
 
     try:

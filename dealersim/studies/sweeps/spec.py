@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -499,15 +499,6 @@ def load_spec(path: str | Path) -> SweepSpec:
         SpecError: One line for an unreadable or binary file or a bad spec.
     """
     return parse_spec_text(read_spec_text(path), str(path))
-
-
-def iter_factor_table(spec: SweepSpec) -> Iterator[tuple[str, str]]:
-    """``(field, allowed values)`` lines describing the factors (for ``sweep --dry-run``)."""
-    for f in spec.factors:
-        if f.values is not None:
-            yield f.name, ", ".join(str(v) for v in f.values)
-        else:
-            yield f.name, f"[{f.low}, {f.high}]"
 
 
 def asdict(spec: SweepSpec) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The sweep benchmark of ``make bench`` (:func:`benchmark`), and its driver-memory probe.
 
-``python -m dealersim.cli.bench_sweep`` prints the figures; ``python -m dealersim.cli.bench_sweep
---memory-probe N`` is the fresh driver process whose peak memory :func:`driver_peak_mb` measures
-(it runs an N-run, 0.25-year sweep and prints ``runs seconds peak_MB``).
+``python -m benchmarks.sweep`` prints the figures; ``python -m benchmarks.sweep --memory-probe N``
+is the fresh driver process whose peak memory :func:`driver_peak_mb` measures (it runs an N-run,
+0.25-year sweep and prints ``runs seconds peak_MB``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import mesa
 from dealersim.model.dealership import DealershipModel
 from dealersim.studies.sweeps import SweepSpec, parse_spec, run_sweep
 
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root (the memory probe runs ``python -m benchmarks.sweep`` there)."""
 BENCH_YEARS = 3.0
 PROBE_YEARS = 0.25
 """Horizon of the memory probe's runs (short, so a 10,000-run sweep takes minutes)."""
@@ -51,8 +53,8 @@ def memory_probe(runs: int) -> tuple[int, float, float]:
 def driver_peak_mb(runs: int) -> tuple[int, float, float]:
     """:func:`memory_probe` in a fresh driver process; return (runs, seconds, peak MB)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "dealersim.cli.bench_sweep", "--memory-probe", str(runs)],
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "benchmarks.sweep", "--memory-probe", str(runs)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"memory benchmark ({runs} runs) failed: {proc.stderr[-2000:]}")
@@ -137,7 +139,7 @@ def _dask_overhead(runs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the sweep figures, or run the memory probe (``--memory-probe N``)."""
-    parser = argparse.ArgumentParser(prog="python -m dealersim.cli.bench_sweep",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep",
                                      description=__doc__)
     parser.add_argument("--memory-probe", type=int, metavar="N",
                         help="run an N-run short sweep and print: runs seconds peak_MB")

@@ -1,12 +1,12 @@
 """``make bench``: speed and memory figures, each a ratio measured in one run on this machine.
 
-Run with ``python -m dealersim.cli.bench [--quick]``. Every ratio compares two things timed in
-the same process *in turn*, round after round (a kernel, then a run, then the kernel again...),
-and takes the best time of each side, so a machine shared with other jobs slows both sides
-alike. Every figure carries the 1-minute load average (``os.getloadavg``) seen while it was
-measured: on 2 cores, figures taken at a load above about 2 are not comparable. Results are
-printed with their targets and written to ``out/bench/results.json``; docs/performance.md
-records them.
+Run with ``python -m benchmarks.run [--quick]`` from the repository root. Every ratio compares two
+things timed in the same process *in turn*, round after round (a kernel, then a run, then the
+kernel again...), and takes the best time of each side, so a machine shared with other jobs slows
+both sides alike. Every figure carries the 1-minute load average (``os.getloadavg``) seen while it
+was measured: on 2 cores, figures taken at a load above about 2 are not comparable. Results are
+printed with their targets and written to ``out/bench/results.json``; docs/performance.md records
+them.
 """
 
 from __future__ import annotations
@@ -310,16 +310,6 @@ def _timed_in_subprocess(code: str) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
-def _optional(module: str, fn: str, **kwargs: Any) -> dict[str, Any] | None:
-    """Run ``module.fn(**kwargs)`` if that feature exists in this version."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), fn)(**kwargs)
-
-
 def report(results: dict[str, Any]) -> str:
     """Human-readable lines, each figure with its target and the load it was measured at."""
     lines: list[str] = []
@@ -402,7 +392,7 @@ def _compare_lines(c: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, print them and write ``out/bench/results.json``."""
-    parser = argparse.ArgumentParser(prog="python -m dealersim.cli.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and runs")
     parser.add_argument("--only", choices=("model", "compare", "sweep", "dashboard"),
                         help="one section")
@@ -416,9 +406,13 @@ def main(argv: list[str] | None = None) -> int:
         results["compare"] = bench_compare(50 if args.quick else 200, 1 if args.quick else 2)
     if args.only in (None, "sweep"):
         quick = {"runs": 100, "memory_runs": None, "dask_runs": 200} if args.quick else {}
-        results["sweep"] = _optional("dealersim.cli.bench_sweep", "benchmark", **quick)
+        from benchmarks import sweep
+
+        results["sweep"] = sweep.benchmark(**quick)
     if args.only in (None, "dashboard"):  # needs Chromium: $DEALERSIM_CHROMIUM (make browser)
-        results["dashboard"] = _optional("dealersim.dashboard.bench", "measure")
+        from benchmarks import dashboard
+
+        results["dashboard"] = dashboard.measure()
     print(report(results))
     out = Path("out") / "bench"
     out.mkdir(parents=True, exist_ok=True)

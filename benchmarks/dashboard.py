@@ -1,9 +1,10 @@
 """Measure the dashboard in a real browser: change-to-redraw latency, replay frames, layout.
 
-``redraw_median()`` is what ``make bench`` calls: it serves the page on a free loopback port
-(``dealersim dashboard``), opens it in Chromium through Playwright, changes the seed ``n``
-times and returns the median seconds from each change to the moment the browser holds the
-new run in every card and chart and has painted it. The browser test uses the same helpers.
+``measure()`` is what ``make bench`` calls (``python -m benchmarks.dashboard`` prints it): it
+serves the page on a free loopback port (``dealersim dashboard``), opens it in Chromium through
+Playwright, changes the seed ``n`` times and returns the median seconds from each change to the
+moment the browser holds the new run in every card and chart and has painted it. The browser test
+uses the same helpers.
 
 Playwright is an optional (dev) dependency: it is imported inside the functions that drive a
 browser, so importing this module never needs it. The browser is ``$DEALERSIM_CHROMIUM`` or
