@@ -200,7 +200,8 @@ def test_every_objective_is_a_summary_kpi_with_its_label():
         assert name in kpis.SUMMARY_KEYS
         assert advise.check_objective(name) == name
         assert advise.objective_label(name) == kpis.label(name)
-    with pytest.raises(advise.AdviseError, match="expected one of program_cost, npv"):
+    with pytest.raises(advise.AdviseError,
+                       match="expected one of npv, payback_month, program_cost"):
         advise.check_objective("profit")
 
 

@@ -106,7 +106,7 @@ def test_a_source_must_have_the_form(page, source):
 def test_grade_is_still_parsed():
     assert spec("cold_connect_rate").grade == "B"
     assert spec("managed_stickiness").grade == "U"  # [B/U]: the worse grade
-    assert spec("mps_mrr_per_device").grade == "U"
+    assert spec("mit_seats_sigma").grade == "U"
 
 
 def test_used_by_and_estimates_are_generated(page):

@@ -249,14 +249,14 @@ def test_report_culture_section():
     rows = [dict(strategy=s, replicate=r, wall_mean_day0=r / 60, launch_succeeded=r < 20)
             for s in ("overlay", "planned") for r in range(60)]
     comp = SimpleNamespace(replicates=60, runs=pd.DataFrame(rows),
-                           strategies=["overlay", "planned"])
+                           strategies=["overlay", "planned"], title=str.capitalize)
     ctx = culture_context(comp)
     assert ctx is not None and len(ctx["sentences"]) == 2
     assert "succeed in 100% of launches" in ctx["sentences"][0]
     assert "goodwill" in ctx["observe"] and "guarded" in ctx["observe"]
     assert {r["third"] for r in ctx["rows"]} == {"open", "middle", "guarded", "open - guarded"}
     assert culture_context(SimpleNamespace(replicates=10, runs=comp.runs,
-                                           strategies=comp.strategies)) is None
+                                           strategies=comp.strategies, title=comp.title)) is None
     source = ENV.loader.get_source(ENV, "compare.html.j2")[0]
     assert "culture.observe" in source and "culture.sentences" in source
 

@@ -56,7 +56,7 @@ def _bad(tmp_path: Path, text: str, capsys) -> str:
         (GOOD.replace('"double"]', '"triple"]'), ["credit_policy", "none, split, double, team"]),
         (GOOD.replace('sampler = "grid"', 'sampler = "magic"'), ["sampler", "sobol"]),
         (GOOD.replace("replicates = 2", "replicates = 0"), ["replicates", "from 1 to"]),
-        (GOOD.replace("replicates = 2", "replicates = 2\nreplicates = 3"), ["malformed TOML"]),
+        (GOOD.replace("replicates = 2", "replicates = 2\nreplicates = 3"), ["not valid TOML"]),
         (GOOD.replace("replicates = 2", "samples = 0"), ["samples", "from 1 to"]),
         (GOOD.replace("[fixed]", "[fixd]"), ["fixd", "unknown key"]),
         (GOOD.replace("years = 0.25", "years = 0.1"), ["years", "[0.25, 20]"]),
@@ -65,7 +65,7 @@ def _bad(tmp_path: Path, text: str, capsys) -> str:
          ["credit_policy", "list"]),
         (GOOD.replace("levels = 3}", "levels = 3, step = 2}"), ["step", "unknown key"]),
         (GOOD.replace("[factors]", "[factors]\nn_reps = [1, 4]"), ["n_reps", "[2, 50]"]),
-        ('name = "x"\nsampler = [', ["malformed TOML"]),
+        ('name = "x"\nsampler = [', ["not valid TOML"]),
     ],
 )
 def test_bad_specs_fail_in_one_line_with_exit_2(tmp_path, capsys, text, needles):
