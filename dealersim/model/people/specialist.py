@@ -364,26 +364,12 @@ class Specialist(mesa.Agent):
         mine = mk.open_deals(self.number)
         if mine.size == 0:
             return 0.0
-        # Element by element in plain floats: the same products, in the same order, as
-        # Pipeline.close_rates, Market.deal_mrrs and credit_shares (each a double, so the
-        # same bits), summed by np.sum as one array; a handful of deals costs less this way
-        # than twenty numpy calls.
-        both = p.assessment_rate * p.proposal_rate
-        ahead_of = {STAGE_NO.APPOINTMENT: both, STAGE_NO.ASSESSMENT: p.proposal_rate}
-        cold_rate, warm_rate = p.opp_to_deal_cold, m.pipeline.warm_opp_to_deal()
-        skill, months = self.skill, p.commission_months
-        per_device, mit, mit_no = p.mps_mrr_per_device, p.mit_mrr_multiplier, int(MIT)
-        credit = specialist_credit(p)
-        values = []
-        for stage, source, devices, product, rep in zip(
-                mk.stage[mine].tolist(), mk.source[mine].tolist(), mk.devices[mine].tolist(),
-                mk.product[mine].tolist(), mk.rep[mine].tolist(), strict=True):
-            cold = source == SOURCE_NO.COLD
-            close = min(1.0, (cold_rate if cold else warm_rate) / both * skill)
-            mrr = devices * per_device * (mit if product == mit_no else 1.0)
-            share = credit if rep >= 0 and not cold else 1.0
-            values.append(ahead_of.get(stage, 1.0) * close * months * mrr * share)
-        return float(np.sum(np.array(values)))
+        stage = mk.stage[mine]
+        ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
+                         np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
+        chance = ahead * m.pipeline.close_rates(mine, self.skill)
+        return float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
+                            * self.credit_shares(mine)))
 
     def leave(self, kind: Exit, text: str) -> None:
         """Leave the dealership (he quit, or was fired); open deals are lost."""
