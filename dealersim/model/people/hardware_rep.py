@@ -161,7 +161,10 @@ class HardwareRep(mesa.Agent):
         i = m.market.sample_intro(m.rng, self.book, m.day)
         if i < 0 or not self.spend_minutes(p.intro_minutes):
             return
-        specialist = m.employed_specialists[int(m.rng.integers(len(m.employed_specialists)))]
+        seated = m.employed_specialists
+        # with one in a seat there is nothing to draw: the generator's integers over a single
+        # value returns it without taking a number from the stream, so skipping it is the same run
+        specialist = seated[int(m.rng.integers(len(seated)))] if len(seated) > 1 else seated[0]
         if m.rng.random() < p.intro_meeting_rate and specialist.book_meeting(i, Source.INTRO):
             self.intros += 1
             specialist.lose_morale(-p.morale_intro)
