@@ -301,6 +301,7 @@ def test_compare_advice_must_be_an_advise_folder(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_race_recommends_on_fresh_figures(tmp_path):
     """Successive halving of the finalists on fresh seeds (4 plans x 4 search runs, seed 3).
 

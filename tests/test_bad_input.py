@@ -502,6 +502,7 @@ TOML_COMMANDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", list(TOML_COMMANDS))
 @pytest.mark.parametrize(("shape", "text"), deep_toml_cases(),
                          ids=[c[0] for c in deep_toml_cases()])
@@ -529,6 +530,7 @@ def test_parse_toml_caps(assert_one_line_error):
     assert_one_line_error(exc, "f.toml", "larger than 1,048,576 bytes")
 
 
+@pytest.mark.slow
 def test_calibrate_spec_over_the_cap_refused_before_any_run(tmp_path):
     """A 2.5 MB calibration spec: one line, exit 2, no history.db, no directory."""
     spec = tmp_path / "big.toml"

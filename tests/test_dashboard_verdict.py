@@ -42,6 +42,7 @@ def card_and_report():
     return verdict, " ".join(text.split()), values
 
 
+@pytest.mark.slow
 def test_the_card_and_the_report_say_the_same(card_and_report):
     verdict, report, _ = card_and_report
     assert verdict.headline and verdict.headline in report
@@ -52,6 +53,7 @@ def test_the_card_and_the_report_say_the_same(card_and_report):
         assert card.title in report and card.value in report and card.detail in report
 
 
+@pytest.mark.slow
 def test_the_page_report_compares_the_plan_with_doing_nothing(card_and_report):
     _, report, values = card_and_report
     comp = st.comparison_for("planned", 2, values, n=3, workers=1)  # cached: the same runs

@@ -32,6 +32,7 @@ def _kpi(arm, name):
     return arm[name].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["overlay", "planned"])
 def test_recomputed_money_is_the_runs_money(comp, strategy):
     r = decision.run_money(decision.books(comp, strategy))
@@ -60,6 +61,7 @@ def test_a_money_draw_matches_new_runs_with_that_value(name, value):
     np.testing.assert_allclose(r.low, _kpi(arm, "monthly_cash_flow_min"), atol=0.05)
 
 
+@pytest.mark.slow
 def test_the_decision_of_the_runs(comp):
     d = decision.decide(comp, draws=40, seed=1)
     assert d.plans == ["overlay", "planned"] and d.horizon_months == 24
@@ -93,6 +95,7 @@ def test_money_draws_lie_within_the_bounds():
         assert values.max() - values.min() > 0.8 * (spec(name).high - spec(name).low)
 
 
+@pytest.mark.slow
 def test_the_sell_view_says_when_the_case_rests_on_the_sale(comp):
     d = decision.decide(comp, view="sell", draws=0)
     assert "sell view" in d.rule
@@ -102,6 +105,7 @@ def test_the_sell_view_says_when_the_case_rests_on_the_sale(comp):
         decision.decide(comp, view="hold")
 
 
+@pytest.mark.slow
 def test_compare_writes_decision_json(tmp_path, capsys):
     out = tmp_path / "cmp"
     code = main(["compare", "overlay", "planned", "--replicates", "3", "--years", "1",

@@ -75,6 +75,7 @@ def runs():
     return {(s, seed): simulate(s, seed=seed) for s in ("overlay", "planned") for seed in SEEDS}
 
 
+@pytest.mark.slow
 def test_price_ratio_at_most_one_on_every_run(runs):
     """Five seeds x two strategies: the managed print price never exceeds the billing it
     replaced (here it is the billing less the discount, on every run that signed one)."""
@@ -95,6 +96,7 @@ def test_price_ratio_is_one_without_a_discount():
     assert r.summary["managed_print_price_ratio"] == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_cannibalisation_scales_with_the_service_margin_only():
     """Same seed, the service margin halved: the same contracts, the replaced service halves
     and the hardware gross profit is untouched (the replaced service is not charged at the
@@ -107,6 +109,7 @@ def test_cannibalisation_scales_with_the_service_margin_only():
     np.testing.assert_allclose(b.service_replaced, a.service_replaced / 2, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_overhead_lowers_the_earnings_a_buyer_values():
     """The managed overhead is booked every month and lowers the valuation's earnings by
     exactly its share of the last year's managed revenue (times the multiple, which does not
@@ -125,6 +128,7 @@ def test_overhead_lowers_the_earnings_a_buyer_values():
     assert r2.summary["enterprise_value_end"] == pytest.approx(ev2, abs=0.01)
 
 
+@pytest.mark.slow
 def test_success_is_the_run_rate_bar(runs):
     """launch_succeeded is exactly: the first specialist seated at day 365, and the program's
     managed gross profit covering its running cost over the three months to the judged month,
@@ -153,6 +157,7 @@ def test_success_is_the_run_rate_bar(runs):
             assert s["program_succeeded"]
 
 
+@pytest.mark.slow
 def test_gross_margin_per_sales_pay(runs):
     """First-year gross margin of the contracts signed over the sales pay of the run."""
     for r in (runs[("planned", seed)] for seed in SEEDS):

@@ -71,6 +71,7 @@ def test_the_refused_modules_are_every_extra():
         need(extra, "the test")
 
 
+@pytest.mark.slow
 def test_commands_that_need_an_extra_say_which_in_one_line(tmp_path):
     spec = str(ROOT / "experiments" / "calibration.toml")
     proc = core_only(tmp_path, ["calibrate", spec, "--out", "cal"],

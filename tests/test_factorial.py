@@ -156,6 +156,7 @@ def _plan_blame(rule, reps=30):
                        measures=blame.measure_effects(runs, PLAN))
 
 
+@pytest.mark.slow
 def test_plan_sentence_follows_the_cells():
     """Synthetic outcomes, 30 seeds a cell: the verdict is chosen from the cells it quotes."""
     # success needs every lever: supported, and every lever is needed
@@ -220,6 +221,7 @@ def test_cli_bad_design_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_tiny_real_factorial_page(tmp_path, capsys):
     """A real run: the 64-cell fraction, 2 seeds a cell, 1 year, 4 reps; 6 culture runs."""
     page = tmp_path / "factorial.md"
@@ -269,6 +271,7 @@ def test_cli_factorial_set_on_a_lever_refused(tmp_path, capsys):
     assert not page.exists()
 
 
+@pytest.mark.slow
 def test_predicted_plan_contrasts_exact_without_higher_interactions():
     """In the fraction, 'lever alone' and 'all but one' against the whole plan are predicted
     from mains and two-factor interactions; with no higher-order terms they are exact."""

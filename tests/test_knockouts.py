@@ -162,6 +162,7 @@ def test_rows_and_csv():
         (n, str(k), m) for n in names for k in (4, 5) for m in MEASURES}
 
 
+@pytest.mark.slow
 def test_cli_writes_csv(tmp_path, capsys):
     out = tmp_path / "ko"
     docs = tmp_path / "validation.md"
