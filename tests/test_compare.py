@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from sweep_watch import default_sigint
 
 from dealersim.base.stats import (
     kaplan_meier,
@@ -265,7 +266,8 @@ def test_ctrl_c_leaves_no_half_written_files(tmp_path):
     proc = subprocess.Popen(
         [str(exe), "compare", "overlay", "planned", "--replicates", "400", "--workers", "2",
          "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=default_sigint)  # a nohup shell would leave the child deaf to Ctrl-C
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 60
     while len(parent.children(recursive=True)) < 2 and time.monotonic() < deadline:
