@@ -19,6 +19,7 @@ from test_dashboard_unit import text_of, wait_until
 from dealersim.base.io import TOML_MAX_BYTES
 from dealersim.dashboard.components import Dashboard
 from dealersim.dashboard.upload import read_upload
+from dealersim.dashboard.words import strategy_title
 
 WAIT = {"timeout": 90, "iteration_delay": 0.2}
 FIFTY_MB = 50 * 1024 * 1024
@@ -110,7 +111,8 @@ def test_the_drop_zone_refuses_in_one_line_and_changes_nothing(name, size, needl
         assert message.startswith(f"{name} was not loaded, nothing changed: "), message
         assert needle in message and "\n" not in message
         assert stream.given <= TOML_MAX_BYTES + 1  # the 50 MB file: nothing read past the cap
-        assert rc.find(v.Select, label="Start from a plan").widget.v_model == "Overlay"
+        picked = rc.find(v.Select, label="Start from a plan").widget.v_model
+        assert picked == strategy_title("overlay")
         wait_until(lambda: {k: text_of(rc, f"ds-value-{k}") for k in before} == before)
     finally:
         rc.close()
