@@ -190,9 +190,16 @@ def test_dashboard_in_chromium(chromium, tmp_path):
 
             # my plan against anything: pin, change one lever, the cards show the change
             bench.change_seed(page, 0)
+            mrr_before = page.locator(".ds-value-mrr").first.inner_text().strip()
             pick(page, "ds-strategy", "The author's prescription")
-            page.wait_for_function("() => document.querySelector('.ds-value-launch')"
-                                   ".innerText.trim() === 'Succeeded'", timeout=60_000)
+            # the planned run is on the page when its managed MRR replaces the overlay's and its
+            # verdict is final (success is judged on money, so it may be either)
+            page.wait_for_function(
+                "(before) => { const mrr = document.querySelector('.ds-value-mrr');"
+                " const launch = document.querySelector('.ds-value-launch');"
+                " return mrr && launch && mrr.innerText.trim() !== before"
+                " && ['Succeeded', 'Failed'].includes(launch.innerText.trim()); }",
+                arg=mrr_before, timeout=60_000)
             page.locator(".ds-pin").first.click()
             page.locator(".ds-change-mrr").first.wait_for(timeout=60_000)
             page.locator(".ds-field-announce_before_launch .v-input__slot").first.click()
