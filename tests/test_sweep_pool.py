@@ -13,14 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-
-from dealersim.studies.engine import execute, local_executor, run_task
 
 SPEC = """
 name = "pool"
@@ -86,24 +83,38 @@ def test_sweep_workers_forked_from_the_driver_and_gone_after_kill_9(tmp_path):
                 pass
 
 
+POOL_CHECK = """
+import os, threading
+from tqdm.auto import tqdm
+from dealersim.studies.engine import execute, local_executor, run_task
+
+assert threading.active_count() == 1, "the test process must run one thread"
+results = execute([], tasks=[[]], workers=2, progress=False, task_fn=run_task)
+try:
+    pool = results._pool
+    assert pool is not None and pool._mp_context.get_start_method() == "fork"
+    with tqdm(total=1, disable=False, file=open(os.devnull, "w")) as bar:
+        bar.update(1)
+        monitors = [t for t in threading.enumerate() if type(t).__name__ == "TMonitor"]
+        assert monitors == [], "tqdm started its monitor thread"
+finally:
+    results.close()
+pool = local_executor(1)
+try:
+    assert pool._mp_context.get_start_method() == "fork"
+finally:
+    pool.shutdown()
+print("ok")
+"""
+
+
 def test_the_pool_starts_when_execute_is_called_before_any_bar():
     """execute() forks its pool at once (a caller's bar made afterwards cannot push it onto
-    the fork server), and no bar starts tqdm's monitor thread."""
-    from tqdm.auto import tqdm
+    the fork server), and no bar starts tqdm's monitor thread.
 
-    assert threading.active_count() == 1, "the test process must run one thread"
-    results = execute([], tasks=[[]], workers=2, progress=False, task_fn=run_task)
-    try:
-        pool = results._pool
-        assert pool is not None and pool._mp_context.get_start_method() == "fork"
-        with tqdm(total=1, disable=False, file=open(os.devnull, "w")) as bar:  # noqa: SIM115
-            bar.update(1)
-            monitors = [t for t in threading.enumerate() if type(t).__name__ == "TMonitor"]
-            assert monitors == [], "tqdm started its monitor thread"
-    finally:
-        results.close()
-    pool = local_executor(1)
-    try:
-        assert pool._mp_context.get_start_method() == "fork"
-    finally:
-        pool.shutdown()
+    Run in a fresh interpreter: the test process has threads left by earlier tests (Dask,
+    the dashboard), and a process with threads rightly does not fork its pool.
+    """
+    done = subprocess.run([sys.executable, "-c", POOL_CHECK], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
