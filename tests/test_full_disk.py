@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_calibrate import TINY as TINY_CALIBRATION  # the calibration tests' smallest spec
 
 TINY_SWEEP = """
 name = "tiny"
@@ -27,21 +28,6 @@ seed = 8
 years = 0.25
 [factors]
 wall_initial = {low = 0.0, high = 0.6, levels = 2}
-"""
-TINY_CALIBRATION = """
-name = "tiny"
-seed = 11
-sizes = [4]
-patterns = ["P5", "overlay launch success"]
-[budget]
-population = 4
-generations = 2
-replicates = 1
-max_simulations = 40
-predictive = 3
-[parameters]
-include = ["renewal_loss", "specialist_skill"]
-around_default = 0.3
 """
 COMMANDS = {
     "compare": "compare overlay planned --replicates 2 --years 0.25 --workers 1",

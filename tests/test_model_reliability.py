@@ -296,6 +296,20 @@ def _everything(model: DealershipModel) -> dict:
     }
 
 
+def assert_same_model_run(stepped: DealershipModel, ran: DealershipModel) -> None:
+    """Two finished models are the same run, bit for bit: summaries, series, ledger, walls,
+    story, running totals, steps and the specialists' records."""
+    a, b = _everything(stepped), _everything(ran)
+    assert a["summary"] == b["summary"]
+    for column, values in a["series"].items():
+        np.testing.assert_array_equal(values, b["series"][column], err_msg=column)
+    np.testing.assert_array_equal(a["ledger"], b["ledger"])
+    np.testing.assert_array_equal(a["walls"], b["walls"])
+    assert a["events"] == b["events"] and a["totals"] == b["totals"]
+    assert a["steps"] == b["steps"]
+    pd.testing.assert_frame_equal(stepped.weighings.frame(), ran.weighings.frame())
+
+
 @pytest.mark.parametrize(("strategy", "seed", "overrides"), [
     ("overlay", 1, {}),  # the specialist leaves early: most of the run is quiet
     ("overlay", 6, {"n_reps": 4}),
@@ -321,15 +335,7 @@ def test_run_passes_quiet_days_exactly_as_stepping(strategy, seed, overrides):
     original = ran._quiet_stretch
     ran._quiet_stretch = lambda walls: passed.append(walls.shape[0]) or original(walls)
     ran.run()
-    a, b = _everything(stepped), _everything(ran)
-    assert a["summary"] == b["summary"]
-    for column, values in a["series"].items():
-        np.testing.assert_array_equal(values, b["series"][column], err_msg=column)
-    np.testing.assert_array_equal(a["ledger"], b["ledger"])
-    np.testing.assert_array_equal(a["walls"], b["walls"])
-    assert a["events"] == b["events"]
-    assert a["totals"] == b["totals"]
-    assert a["steps"] == b["steps"]
+    assert_same_model_run(stepped, ran)
     assert ran.steps == stepped.steps and ran.time == stepped.time
     if strategy == "hardware_only":  # stretches of days were really closed at once, many days
         assert sum(passed) > 100 and max(passed) > 1
@@ -359,15 +365,7 @@ def test_step_driven_and_run_driven_runs_agree(strategy, seed, n_reps, every, by
     for _ in range(by_hand):
         ran.step()
     ran.run()
-    a, b = _everything(stepped), _everything(ran)
-    assert a["summary"] == b["summary"]
-    for column, values in a["series"].items():
-        np.testing.assert_array_equal(values, b["series"][column], err_msg=column)
-    np.testing.assert_array_equal(a["ledger"], b["ledger"])
-    np.testing.assert_array_equal(a["walls"], b["walls"])
-    assert a["events"] == b["events"] and a["totals"] == b["totals"]
-    assert a["steps"] == b["steps"]
-    pd.testing.assert_frame_equal(stepped.weighings.frame(), ran.weighings.frame())
+    assert_same_model_run(stepped, ran)
 
 
 def test_quiet_walls_stop_before_a_rep_reacts():
