@@ -184,7 +184,7 @@ def test_culture_thirds_and_gap():
             # the planned run of a seed reports a slightly different wall: its third must
             # still be the overlay run's
             rows.append(dict(strategy=s, replicate=r, seed=r,
-                             wall_mean_day0=w + (0.05 if s == "planned" else 0.0),
+                             guard_day0=w + (0.05 if s == "planned" else 0.0),
                              launch_succeeded=bool(w < 0.2) if s == "overlay" else True))
     runs = pd.DataFrame(rows)
     third = thirds(runs)
@@ -209,7 +209,7 @@ def test_culture_thirds_and_gap():
 
 
 def test_culture_table_refuses_runs_without_the_columns():
-    with pytest.raises(ValueError, match="missing column 'wall_mean_day0'"):
+    with pytest.raises(ValueError, match="missing column 'guard_day0'"):
         culture_table(pd.DataFrame({"strategy": ["overlay"], "replicate": [0],
                                     "launch_succeeded": [True]}))
 
@@ -248,7 +248,7 @@ def test_report_culture_section():
 
     from dealersim.outputs.report.render import ENV, culture_context
 
-    rows = [dict(strategy=s, replicate=r, wall_mean_day0=r / 60, launch_succeeded=r < 20)
+    rows = [dict(strategy=s, replicate=r, guard_day0=r / 60, launch_succeeded=r < 20)
             for s in ("overlay", "planned") for r in range(60)]
     comp = SimpleNamespace(replicates=60, runs=pd.DataFrame(rows),
                            strategies=["overlay", "planned"], title=str.capitalize)

@@ -25,7 +25,7 @@ from dealersim.model.people.hardware_rep import (
     specialist_credit,
     team_goodwill,
 )
-from dealersim.model.people.specialist import offer_probability, quit_probability
+from dealersim.model.people.specialist import accept_chance, base_hazard, search_effort
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
 
@@ -168,29 +168,53 @@ def test_full_diary_loses_leads():
 
 
 # ================================================================== quitting
-def test_quit_probability_under_an_income_gap():
+def test_search_effort_rises_with_the_gap_and_lost_morale():
     p = Params()
-    base = -math.log(1 - p.quit_base_rate) * 7 / 365
-    assert quit_probability(0.0, 0.0, p) == pytest.approx(1 - math.exp(-base))
-    gap = 0.1
-    expected = 1 - math.exp(-base * math.exp(p.quit_gap_weight * gap))
-    assert quit_probability(gap, 0.0, p) == pytest.approx(expected)
-    daily = quit_probability(gap, 0.0, p, days=1.0)
-    assert 1 - (1 - daily) ** 7 == pytest.approx(quit_probability(gap, 0.0, p))
-    probs = [quit_probability(g, 0.0, p) for g in (0.0, 0.05, 0.1, 0.2)]
-    assert probs == sorted(probs) and probs[-1] > 5 * probs[0]
-    assert quit_probability(0.0, 0.3, p) > quit_probability(0.0, 0.0, p)
+    assert search_effort(0.0, 0.0, p) == 0.0
+    efforts = [search_effort(g, 0.0, p) for g in (0.0, 0.05, 0.1, 0.2, 1.0)]
+    assert efforts == sorted(efforts) and 0.0 < efforts[-1] < 1.0
+    assert search_effort(0.1, 0.0, p) == pytest.approx(1 - math.exp(-p.quit_gap_weight * 0.1))
+    assert search_effort(0.0, 0.3, p) > search_effort(0.0, 0.1, p) > 0.0
 
 
-def test_quit_decision_follows_the_hazard():
-    """With a huge gap he quits at his first decision (his second workday)."""
-    model = small(quit_gap_weight=30.0)
+def test_an_offer_is_likelier_to_beat_staying_when_he_expects_less_or_lost_morale():
+    p = Params(offer_spread=0.15)
+    res = 70_000.0
+    # an offer is a log-normal of mean ``res``: its median is below res, so at threshold res
+    # the chance is just under one half
+    assert accept_chance(res, res, 0.0, p) == pytest.approx(
+        0.5 * math.erfc((0.15**2 / 2 / 0.15) / math.sqrt(2)))
+    chances = [accept_chance(e, res, 0.0, p) for e in (100_000, 80_000, 70_000, 50_000)]
+    assert chances == sorted(chances) and chances[0] < 0.2 and chances[-1] > 0.95
+    assert accept_chance(80_000, res, 0.3, p) > accept_chance(80_000, res, 0.0, p)
+    # no spread: he takes any offer above what he expects, none below
+    assert accept_chance(60_000, res, 0.0, Params(offer_spread=0.0)) == 1.0
+    assert accept_chance(80_000, res, 0.0, Params(offer_spread=0.0)) == 0.0
+
+
+def test_the_quit_hazard_is_his_own_reasons_plus_offers_he_would_take():
+    model = small()
     s = model.specialists[0]
-    s.reservation = 1e9  # nothing he can earn here is acceptable
-    while s.left_day is None and model.day < 30:
+    s.reservation = 2 * s.expected_income()  # a 50 % gap
+    w = s.weigh()
+    p = model.params
+    assert w.income_gap == pytest.approx(0.5)
+    assert w.search_effort == pytest.approx(search_effort(0.5, w.morale_deficit, p))
+    assert w.offer_rate == pytest.approx(p.job_offer_rate * w.search_effort)
+    assert w.quit_hazard == pytest.approx(base_hazard(p) + w.offer_rate * w.accept_chance)
+    assert w.gap_part == 1.0  # no morale lost yet: the gap is all of why he looks
+
+
+def test_with_a_huge_gap_he_takes_the_first_offer():
+    """Searching full time with 52 offers a year, and nothing he can earn here acceptable, he
+    takes an offer within 120 days (P(no offer) ~ exp(-52*119/365) ~ 4e-8)."""
+    model = small(quit_gap_weight=30.0, job_offer_rate=52.0)
+    s = model.specialists[0]
+    s.reservation = 1e9
+    while s.left_day is None and model.day < 120:
         model.step()
-    assert s.left_day is not None and s.left_day <= 3
-    assert model.events.first("quit") is not None
+    assert s.left_as == "quit" and s.left_day is not None
+    assert "takes a job offer" in model.events.first("quit")[3]
 
 
 NO_QUITS = dict(first_milestone_day=30, quit_base_rate=0.0, quit_gap_weight=0.0,
@@ -216,16 +240,27 @@ def test_no_extension_cuts_at_the_review():
     assert model.specialists[0].cut_applied
 
 
-def test_offer_probability_is_poisson():
-    p = Params(job_offer_rate=5.0)
-    assert offer_probability(p, 365.0) == pytest.approx(1 - math.exp(-5.0))
-    daily = offer_probability(p, 1.0)
-    assert 1 - (1 - daily) ** 7 == pytest.approx(offer_probability(p))
-    assert offer_probability(Params(job_offer_rate=0.0)) == 0.0
+def test_offers_he_declines_are_told_once():
+    """No gap and full morale, but offers come daily: he declines those below his income."""
+    model = small(quit_base_rate=0.0, job_offer_rate=52.0, quit_gap_weight=0.0,
+                  quit_morale_weight=0.0)
+    s = model.specialists[0]
+    s.reservation = 0.5 * s.expected_income()  # offers pay about half what he earns here
+    _run_until(model, 40)
+    # search effort is zero, so no offer arrives at all
+    assert s.offers_declined == 0 and s.left_day is None
+    model2 = small(quit_base_rate=0.0, job_offer_rate=52.0, quit_gap_weight=0.0,
+                   quit_morale_weight=20.0)
+    s2 = model2.specialists[0]
+    s2.reservation = 0.3 * s2.expected_income()
+    s2.morale = model2.params.morale_initial - 0.05  # a little lost morale: he looks
+    _run_until(model2, 120)
+    assert s2.offers_declined >= 1 and s2.left_day is None
+    assert len(model2.events.to_frame().query("kind == 'offer_declined'")) == 1
 
 
 REVIEWS = dict(NO_QUITS, milestone_interval_days=30, extension_days=0, performance_cut=0.0,
-               search_after_misses=2, fire_after_misses=4, intro_rate=0.0)
+               fire_after_misses=4, intro_rate=0.0)
 
 
 def reviewed(**overrides) -> DealershipModel:
@@ -240,35 +275,35 @@ def _run_until(model, day):
         model.step()
 
 
-def test_job_search_starts_at_the_second_miss_and_an_offer_ends_the_job():
-    """Reviews every 30 days from day 30, nothing booked; offers come about weekly."""
-    model = reviewed(job_offer_rate=52.0)
+def test_missed_reviews_cut_his_pay_and_the_search_ends_the_job():
+    """Reviews every 30 days from day 30, nothing booked, a 30 % cut at the first miss: the
+    gap sends him looking, and with 52 offers a year at full effort he leaves before the
+    fourth review (P(still there) < 1e-3 for the ~60 workdays at effort > 0.5)."""
+    model = reviewed(job_offer_rate=52.0, performance_cut=0.3, quit_gap_weight=4.0)
     s = model.specialists[0]
-    _run_until(model, 45)
-    assert s.misses == 1 and not s.searching and s.left_day is None
-    _run_until(model, 65)
-    assert s.misses == 2 and (s.searching or s.left_as == "quit")
+    s.reservation = s.expected_income()  # no gap until the cut
+    _run_until(model, 25)
+    assert s.left_day is None and s.weighed.search_effort == 0.0
     _run_until(model, 125)
-    # P(no offer in the ~55 workdays before the fourth review) = exp(-52 * 60 / 365) ~ 2e-4
     assert s.left_as == "quit" and s.left_day < 1 + 4 * 30
     assert model.events.first("job_search") is not None
 
 
-def test_without_offers_the_searching_specialist_is_fired():
+def test_without_offers_he_is_let_go_at_the_fourth_miss():
     model = reviewed()
     s = model.specialists[0]
     _run_until(model, 125)
-    assert s.searching and s.left_as == "fired" and s.misses == 4
+    assert s.left_as == "fired" and s.misses == 4
 
 
-def test_a_met_milestone_ends_the_search():
+def test_a_met_milestone_resets_the_misses():
     model = reviewed()
     s = model.specialists[0]
     _run_until(model, 65)
-    assert s.searching
+    assert s.misses == 2
     s.booked_mrr = 1e6  # far above any target: the next review is met
     _run_until(model, 95)
-    assert s.misses == 0 and not s.searching and s.left_day is None
+    assert s.misses == 0 and s.left_day is None
 
 
 def test_team_culture_spread_shrinks_with_team_size():
@@ -428,19 +463,85 @@ def test_every_specialist_hired_explains_himself_every_recorded_day(seed):
 
 
 def test_the_leaving_line_names_the_larger_cause_first_with_its_numbers():
-    """Overlay seeds 1-6, 1 year: each quit names the causes, largest factor first."""
+    """Overlay seeds 1-8, 1 year: each quit for an offer names the causes, larger part first."""
     checked = 0
-    for seed in range(1, 7):
+    for seed in range(1, 9):
         r = simulate("overlay", seed=seed, years=1)
-        for day, actor, text in r.events[r.events.kind == "quit"][["day", "actor", "text"]].values:
+        quits = r.events[(r.events.kind == "quit") & r.events.text.str.contains("offer of")]
+        for day, actor, text in quits[["day", "actor", "text"]].values:
             last = r.specialists[(r.specialists.number == int(actor.split()[-1]))
                                  & (r.specialists.day == day)].iloc[-1]
-            factors = {"income gap": last.gap_factor, "lost morale": last.morale_factor}
-            named = sorted((text.index(k), v) for k, v in factors.items() if k in text)
-            assert [v for _, v in named] == sorted((v for _, v in named), reverse=True)
-            assert all(v > 1.0 for _, v in named)
+            parts = {"income gap": last.gap_part, "lost morale": 1.0 - last.gap_part}
+            named = sorted((text.index(k), v) for k, v in parts.items() if k in text)
+            assert named and [v for _, v in named] == sorted((v for _, v in named), reverse=True)
             if "income gap" in text:
                 assert f"${last.expected_income:,.0f} a year expected" in text
-                assert f"by {last.gap_factor:.1f}" in text
+                assert f"{last.gap_part:.0%} of why he looks" in text
             checked += 1
     assert checked >= 3
+
+
+# ================================================================== beats that emerge
+def test_the_peace_keeping_manager_imposes_the_rule_after_complaints_pile_up():
+    """A rep above the complaint level complains again each week; the rule comes at the
+    third complaint (``rule_after_complaints`` = 3), not at the first."""
+    model = small(rule_after_complaints=3, complaint_level=0.5, wall_relax_days=365.0,
+                  wall_touch_shock=0.0)
+    rep = model.reps[0]
+    rep.wall = 0.9
+    manager = model.manager
+    days = []
+    for _ in range(20):
+        model.step()
+        if manager.complaints_heard and (not days or days[-1][1] != manager.complaints_heard):
+            days.append((model.day, manager.complaints_heard))
+        if manager.permission_active:
+            break
+    assert manager.permission_active
+    assert [n for _, n in days][:3] == [1, 2, 3]
+    # a week between a rep's complaints (another rep may complain in between)
+    assert days[-1][0] - days[0][0] >= 7
+    assert model.events.first("permission_rule")[0] == days[-1][0]
+
+
+def test_a_leading_manager_never_makes_the_rule():
+    model = small(manager_leadership=1.0, complaint_level=0.5, wall_relax_days=365.0)
+    model.reps[0].wall = 0.9
+    for _ in range(30):
+        model.step()
+    assert model.manager.conflicts >= 3 and not model.manager.permission_active
+
+
+def test_he_asks_for_help_only_when_his_forecast_is_short():
+    """400 workdays' draws each: never when his forecast covers the target; with nothing in
+    sight, on a share 1 - exp(-help_rate * 7/5 / (365/12)) of days (within 0.08)."""
+    model = small(help_rate=10.0)
+    s = model.specialists[0]
+    s.booked_mrr = 10 * s.quota_target(s.next_review)
+    assert not any(s.feels_behind() for _ in range(400))
+    s.booked_mrr = 0.0
+    share = np.mean([s.feels_behind() for _ in range(400)])
+    assert share == pytest.approx(1 - math.exp(-10.0 * 1.4 / (365 / 12)), abs=0.08)
+    none = small(help_threshold=0.0, help_rate=10.0).specialists[0]
+    assert not any(none.feels_behind() for _ in range(100))
+
+
+def test_the_call_for_help_is_spread_over_weeks_not_a_date():
+    """12 overlay runs (seeds 0-11, 8 reps, 1 year): the call for help, where made, falls on
+    at least 6 different days."""
+    days = []
+    for seed in range(12):
+        r = simulate("overlay", seed=seed, years=1, n_reps=8)
+        asked = r.events[r.events.kind == "asks_for_help"]
+        if len(asked):
+            days.append(int(asked.day.iloc[0]))
+    assert len(days) >= 6 and len(set(days)) >= 6
+
+
+def test_walls_start_at_the_pre_launch_level_and_settle_at_each_reps_guard():
+    model = DealershipModel("overlay", rng=3, n_reps=6, accounts_per_rep=30)
+    p = model.params
+    start = p.wall_initial + p.history_wall_effect * p.prior_failed_specialists
+    np.testing.assert_allclose(model.team.wall, start)
+    assert model.team.base_wall.std() > 0  # each rep his own guard
+    assert model.guard_day0 == pytest.approx(model.team.base_wall.mean())

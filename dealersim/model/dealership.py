@@ -98,9 +98,11 @@ class DealershipModel(mesa.Model):
         self.manager = SalesManager(self)
         culture = draw_culture(self)
         self.team_goodwill = team_goodwill(params, culture)
-        walls = initial_walls(self, culture)
+        walls, guards = initial_walls(self, culture)
         self.team = Team(self, params.n_reps)
-        self.reps = [HardwareRep(self, r, float(w)) for r, w in enumerate(walls)]
+        self.reps = [HardwareRep(self, r, float(w), float(g))
+                     for r, (w, g) in enumerate(zip(walls, guards, strict=True))]
+        self.guard_day0 = float(guards.mean())
         self.team.reps = self.reps
         self.specialists: list[Specialist] = []
         self.employed_specialists: list[Specialist] = []
@@ -284,6 +286,11 @@ class DealershipModel(mesa.Model):
         k = walls.shape[0]
         days = np.arange(self.day + 1, self.day + 1 + k)
         last = int(days[-1])
+        if last >= self.volume.size:  # stepped past the horizon: extend the day tables
+            more = np.arange(self.volume.size, last + 1)
+            self.volume = np.concatenate((self.volume, [print_volume(self.params, d)
+                                                        for d in more]))
+            self.margin = np.concatenate((self.margin, hardware_margin(self.params, more)))
         self.team.wall[:] = walls[-1]
         self.team.minutes_left[:] = self.params.rep_program_minutes if is_workday(last) else 0.0
         net = self.books.close_days(self, days)

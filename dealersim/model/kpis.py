@@ -267,6 +267,10 @@ SUMMARY: tuple[KPI, ...] = (
        key=True),
     _k("wall_mean_day0", "index", "0 = open, 1 = walled off", "Reps' wall on day 0",
        "How protective the reps are of their accounts on day 0, averaged over reps."),
+    _k("guard_day0", "index", "0 = open, 1 = walled off", "Reps' guard before the launch",
+       "Where the reps' walls settle once a specialist works their accounts (their culture "
+       "and dispositions, before anything happens), averaged over reps: what an owner can "
+       "learn of his team before he launches."),
     _k("wall_mean_day60", "index", "0 = open, 1 = walled off", "Reps' wall on day 60",
        "How protective the reps are of their accounts on day 60.", key=True, optional=True),
     _k("wall_mean_end", "index", "0 = open, 1 = walled off", "Reps' wall at the end",

@@ -479,13 +479,15 @@ class Params:
     )
     wall_initial: float = _p(
         0.25, 0.0, 1.0, unit="0-1", label="Initial wall", group="hardware reps",
-        help="Mean protectiveness of reps over their accounts before the launch.",
+        help="Protectiveness of reps over their accounts before the launch (before the "
+        "history of failed specialists); once a specialist works the territory each rep's wall "
+        "settles at his guard: this plus the team's culture and his own disposition.",
         source="evidence:zoltners-2011-who-owns-customers; reps guard the accounts they see as "
         "theirs; level estimated [U]",
     )
     wall_spread: float = _p(
         0.10, 0.0, 0.3, unit="0-1", label="Wall spread", group="hardware reps",
-        help="Standard deviation of the initial wall across reps.",
+        help="Standard deviation of the reps' guards (where each wall settles) within a team.",
         source="estimate: reps differ in how protective they are [U]",
     )
     culture_spread: float = _p(
@@ -504,8 +506,9 @@ class Params:
         "one over the root of its size [U]",
     )
     wall_touch_shock: float = _p(
-        0.001, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
-        help="Wall rise when the specialist touches a rep's account without credit or rules.",
+        0.004, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
+        help="Wall rise each time the specialist calls (or asks to call) into a rep's accounts, "
+        "without credit or rules.",
         source="evidence:zoltners-2011-who-owns-customers; a threat to the rep's renewal raises "
         "guarding; size estimated [U]",
     )
@@ -774,9 +777,12 @@ class Params:
         "carries the whole lead-to-deal advantage [B]",
     )
     intro_meeting_rate: float = _p(
-        0.6, 0.1, 1.0, unit="probability", label="Intro meeting rate", group="specialist",
-        help="Share of a rep's warm intros that become a first appointment.",
-        source="estimate: most warm intros lead to a first appointment [U]",
+        0.247, 0.05, 1.0, unit="probability", label="Intro meeting rate", group="specialist",
+        help="Share of a rep's warm intros (referral leads) that become a first appointment "
+        "(an opportunity). With the warm close rate this gives the referral lead-to-deal rate.",
+        source="evidence:implisit-2014-referrals; 3.63 % of referral leads become deals and "
+        "14.7 % of referral opportunities do, so 24.7 % of referral leads become opportunities "
+        "[B]",
     )
     assessment_rate: float = _p(
         0.6, 0.1, 1.0, unit="probability", label="Appointment to assessment",
@@ -882,33 +888,37 @@ class Params:
         "turnover, which includes reps who miss quota or are let go [U]",
     )
     quit_gap_weight: float = _p(
-        30.0, 0.0, 30.0, unit="log-hazard per gap", label="Quit hazard per income gap",
+        4.0, 0.0, 30.0, unit="per gap", label="Job search per income gap",
         group="specialist",
-        help="Rise of the log quit hazard per unit of relative shortfall of expected income "
-        "below the reservation income.",
+        help="How fast the specialist's job search grows with the relative shortfall of "
+        "expected income below his reservation income: his search effort is "
+        "1 - exp(-(this x gap + the morale weight x lost morale)).",
         source="evidence:pysd-sales-agent; income below what a seller needs drives quitting; "
         "size estimated [U]",
     )
     quit_morale_weight: float = _p(
-        8.0, 0.0, 20.0, unit="log-hazard per morale", label="Quit hazard per lost morale",
+        3.0, 0.0, 20.0, unit="per morale", label="Job search per lost morale",
         group="specialist",
-        help="Rise of the log quit hazard per unit of morale lost below its starting level.",
-        source="estimate: lost morale raises the quit hazard [U]",
+        help="How fast the specialist's job search grows with morale lost below its starting "
+        "level (see the income-gap weight).",
+        source="estimate: lost morale sends a seller looking [U]",
     )
     job_offer_rate: float = _p(
-        8.0, 0.0, 52.0, unit="offers/year", label="Job offers while searching",
+        8.0, 0.0, 52.0, unit="offers/year", label="Job offers when searching hard",
         group="specialist",
-        help="Rate of acceptable outside offers while the specialist looks for a job (once he "
-        "has missed ``search_after_misses`` reviews in a row); he takes the first one. 8 a year "
-        "is a mean search of about 6.5 weeks.",
+        help="Outside offers a year that a specialist searching full time gets (times his "
+        "search effort when he searches less). He takes an offer that pays more than he "
+        "expects to earn here, discounted by the morale he lost. 8 a year is a mean search of "
+        "about 6.5 weeks.",
         source="evidence:shrm-time-to-fill; evidence:bls-cps-unemployment-duration; posts fill "
         "in about 6 weeks, a median job search lasts 9-10 weeks; rate estimated [U]",
     )
-    search_after_misses: int = _p(
-        2, 1, 10, unit="reviews", label="Job search after misses", group="specialist",
-        help="Missed quota reviews in a row after which the specialist starts looking for a "
-        "job (the salary cut starts the search too): he sees the firing coming.",
-        source="evidence:lamb-2016; beat 12, he leaves before he is let go; count estimated [U]",
+    offer_spread: float = _p(
+        0.15, 0.0, 0.6, unit="log spread", label="Spread of outside offers",
+        group="specialist",
+        help="Spread (log-normal) of what outside offers pay around the specialist's "
+        "reservation income.",
+        source="estimate: offers for the same seller differ by about 15 % [U]",
     )
     morale_initial: float = _p(
         0.8, 0.1, 1.0, unit="0-1", label="Starting morale", group="specialist",
@@ -959,15 +969,19 @@ class Params:
     )
     help_threshold: float = _p(
         0.5, 0.0, 1.0, unit="share of target", label="Call for help below", group="specialist",
-        help="Share of the first milestone's target below which the specialist asks for help.",
+        help="Share of the next review's target below which the specialist's forecast (booked "
+        "plus his pipeline's expected MRR) makes him feel behind and ask for help.",
         source="evidence:lamb-2016; beat 11, the quota is out of reach at day 60 and he asks for "
         "help; threshold estimated [U]",
     )
-    help_lead_days: int = _p(
-        30, 0, 120, unit="days", label="Call for help before review", group="specialist",
-        help="Days before the first milestone on which the specialist checks whether to ask "
-        "for help.",
-        source="evidence:lamb-2016; beat 11, he asks at day 60 of a 90-day milestone [C]",
+    help_rate: float = _p(
+        0.4, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
+        group="specialist",
+        help="How readily the specialist asks for help: calls for help a month when nothing "
+        "toward the next review's target is in sight (less the closer his forecast comes to "
+        "the call-for-help share of it).",
+        source="evidence:lamb-2016; beat 11, he asks around day 60, weeks after falling behind; "
+        "rate estimated [U]",
     )
     hiring_lag_days: int = _p(
         75, 0, 365, unit="days", label="Hiring lag", group="specialist",
@@ -1020,8 +1034,17 @@ class Params:
     )
     complaint_level: float = _p(
         0.55, 0.1, 0.95, unit="0-1", label="Complaint level", group="sales manager",
-        help="Wall height at which a rep complains to the manager (a conflict).",
+        help="Wall height at which a rep complains to the manager (a conflict); he complains "
+        "again each week his wall stays there.",
         source="evidence:lamb-2016; beat 6, reps tell him to stop calling; level estimated [U]",
+    )
+    rule_after_complaints: int = _p(
+        3, 1, 20, unit="complaints", label="Complaints before the rule",
+        group="sales manager",
+        help="Complaints a peace-keeping manager hears before he imposes the ask-permission "
+        "rule.",
+        source="evidence:lamb-2016; beats 6-7, reps (more than one) tell him to stop calling, "
+        "then the manager makes the rule; count estimated [U]",
     )
     # ---------------------------------------------------------------- owner
     owner_today_priority: float = _p(
@@ -1176,7 +1199,7 @@ class Params:
         source="evidence:lamb-2016; beat 11, a 30-day extension [C]",
     )
     fire_after_misses: int = _p(
-        3, 1, 10, unit="reviews", label="Let go after misses", group="comp plan",
+        4, 1, 10, unit="reviews", label="Let go after misses", group="comp plan",
         help="Consecutive missed quota reviews after which the owner lets the specialist go.",
         source="evidence:lamb-2016; in the story he quits before he is fired; count estimated "
         "[U]",

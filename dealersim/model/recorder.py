@@ -171,7 +171,8 @@ class SeriesRecorder(mesa.DataCollector):
 
 SPECIALIST_COLUMNS = (
     "number", "day", "tenure", "employed", "morale", "expected_income", "reservation_income",
-    "income_gap", "morale_deficit", "quit_hazard", "gap_factor", "morale_factor", "offer_hazard",
+    "income_gap", "morale_deficit", "search_effort", "gap_part", "offer_rate", "accept_chance",
+    "quit_hazard",
 )
 """Columns of :meth:`SpecialistRecorder.frame`: who, when, and what he weighed."""
 
@@ -181,8 +182,10 @@ class SpecialistRecorder:
 
     A row holds what he weighed on his latest workday up to that day (a weekend row repeats
     Friday's): morale, the income he expects and the income he can accept, the gap between
-    them, the morale he lost, and his quit hazard (quits a year) with the factor by which the
-    gap and lost morale each multiply the base hazard. The day he leaves is his last row.
+    them, the morale he lost, how hard he searches for another job (and the gap's part in
+    it), the offers a year he gets, the chance an offer beats staying, and his quit hazard
+    (departures a year: his own reasons plus offers he would take). The day he leaves is his
+    last row.
     """
 
     def __init__(self) -> None:
@@ -197,8 +200,8 @@ class SpecialistRecorder:
                     self.rows.append((
                         s.number, int(day), int(day) - s.hired_day, s.left_day is None,
                         w.morale, w.expected_income, w.reservation_income, w.income_gap,
-                        w.morale_deficit, w.quit_hazard, w.gap_factor, w.morale_factor,
-                        w.offer_hazard))
+                        w.morale_deficit, w.search_effort, w.gap_part, w.offer_rate,
+                        w.accept_chance, w.quit_hazard))
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame (:data:`SPECIALIST_COLUMNS`), by specialist, then day."""

@@ -188,6 +188,7 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         "managed_churn_per_year": _rate(books.losses_managed, books.exposure_managed),
         "gross_profit": round(float(model.ledger.net_total), 2),
         "wall_mean_day0": round(float(model.wall_mean_day0), 6),
+        "guard_day0": round(float(model.guard_day0), 6),
         "wall_mean_day60": _round(model.wall_mean_day60),
         "wall_mean_end": round(float(model.wall_mean), 6),
         "warm_intro_share": round(float(appts[Source.INTRO]) / n_appts, 6) if n_appts else 0.0,

@@ -1,15 +1,15 @@
 """How much the outcome depends on the team's culture: success by thirds of the team's openness.
 
 Each run draws its team's culture once, before the launch: how guarded the reps are about their
-accounts and how much goodwill they have towards a newcomer (the same draw sets both). What an
-owner can see of it is the reps' guard on day 0, before anything has happened
-(``wall_mean_day0``, the mean over reps). :func:`culture_table` splits the replicates into
-thirds of that day-0 guard (open, middle, guarded), with the cut points taken from the reference
-strategy's runs, and gives each strategy's success rate per third with Wilson intervals, the gap
-between open and guarded teams (Newcombe's interval for a difference of two independent rates)
-and the share of successes that came from open teams. Strategies on the same seeds face the same
-teams (common random numbers: the culture is drawn before any strategy acts), so a replicate
-falls in the same third under every strategy.
+accounts and how much goodwill they have towards a newcomer (the same draw sets both). What an owner
+can see of it is the reps' guard on day 0, before anything has happened (``guard_day0``, the mean
+over reps of where each rep's wall settles). :func:`culture_table` splits the replicates into thirds
+of that day-0 guard (open, middle, guarded), with the cut points taken from the reference strategy's
+runs, and gives each strategy's success rate per third with Wilson intervals, the gap between open
+and guarded teams (Newcombe's interval for a difference of two independent rates) and the share of
+successes that came from open teams. Strategies on the same seeds face the same teams (common random
+numbers: the culture is drawn before any strategy acts), so a replicate falls in the same third
+under every strategy.
 
 Used by the consultant's report (methods appendix) and by the factorial page of the docs.
 """
@@ -27,7 +27,7 @@ from dealersim.base.stats import LEVEL, wilson
 from dealersim.model.kpis import kpi
 from dealersim.studies.compare import numeric
 
-CULTURE = "wall_mean_day0"
+CULTURE = "guard_day0"
 """The KPI that stands for the team's culture as an owner sees it: the reps' guard on day 0."""
 OUTCOME = "launch_succeeded"
 THIRDS: tuple[str, ...] = ("open", "middle", "guarded")
@@ -78,7 +78,7 @@ def culture_table(runs: pd.DataFrame, strategies: Sequence[str] | None = None,
     """Success rate per strategy and third of the team's day-0 guard.
 
     Args:
-        runs: One row per run with ``strategy``, ``replicate``, ``wall_mean_day0`` and
+        runs: One row per run with ``strategy``, ``replicate``, ``guard_day0`` and
             ``launch_succeeded`` (a comparison's runs).
         strategies: The strategies to show, in order (default: as they appear).
         reference: The strategy whose runs set the cut points.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from dealersim.model.clock import DAYS_PER_WEEK
 from dealersim.model.funnel import Source
 from dealersim.model.params import Params
 
@@ -45,13 +46,14 @@ class HardwareRep(mesa.Agent):
     permission and no warm intros. The rep gives the program a few minutes a workday.
     """
 
-    def __init__(self, model: DealershipModel, index: int, wall: float) -> None:
+    def __init__(self, model: DealershipModel, index: int, wall: float,
+                 guard: float | None = None) -> None:
         super().__init__(model)
         self.index = index
         self.name = f"rep {index + 1}"
         self.book = model.market.books[index]
         self.team = model.team
-        self.team.base_wall[index] = wall
+        self.team.base_wall[index] = wall if guard is None else guard
         self.team.wall[index] = wall
         self.denied_once = False
         self.intros = 0
@@ -108,13 +110,20 @@ class HardwareRep(mesa.Agent):
         p = self.model.params
         self.raise_wall(-p.shared_win_relief if self.credit > 0 else p.deal_taken_shock)
 
+    def complaint_due(self) -> bool:
+        """Whether a week has passed since his last complaint (he complains again)."""
+        return self.model.day - float(self.team.last_complaint[self.index]) >= DAYS_PER_WEEK
+
     def react_to_wall(self) -> None:
-        """Complain at the complaint level; wall off the book at the wall-off level."""
+        """Complain at the complaint level (again each week); wall off at the wall-off level."""
         p, m = self.model.params, self.model
-        if not self.complained and self.wall >= p.complaint_level and m.specialist_present:
+        if (self.wall >= p.complaint_level and m.specialist_present
+                and (not self.complained or self.complaint_due())):
+            if not self.complained:
+                m.log(self.name, "wall_up", "tells the manager nobody works his accounts "
+                      f"without his permission (wall {self.wall:.2f})")
             self.complained = True
-            m.log(self.name, "wall_up", "tells the manager nobody works his accounts without his "
-                  f"permission (wall {self.wall:.2f})")
+            self.team.last_complaint[self.index] = m.day
             m.manager.hear_complaint(self)
         elif self.complained and self.wall < p.complaint_level - p.wall_hysteresis:
             self.complained = False
@@ -214,6 +223,8 @@ class Team:
         self.complained = np.zeros(n_reps, dtype=bool)
         self.walled_off = np.zeros(n_reps, dtype=bool)
         self.minutes_left = np.zeros(n_reps)
+        self.last_complaint = np.full(n_reps, -np.inf)
+        """The day each rep last complained to the manager."""
         self.worked = -1
         """The last day the reps did their part of a workday (:meth:`workday`)."""
 
@@ -272,9 +283,12 @@ class Team:
         present = m.specialist_present
         complain, calm = p.complaint_level, p.complaint_level - p.wall_hysteresis
         block, unblock = p.wall_block_level, p.wall_block_level - p.wall_hysteresis
-        for r, (wr, c, b) in enumerate(zip(w.tolist(), self.complained.tolist(),
-                                           self.walled_off.tolist(), strict=True)):
-            if ((wr < calm) if c else (present and wr >= complain)) or (
+        due = m.day - DAYS_PER_WEEK
+        for r, (wr, c, b, last) in enumerate(zip(w.tolist(), self.complained.tolist(),
+                                                 self.walled_off.tolist(),
+                                                 self.last_complaint.tolist(), strict=True)):
+            again = present and wr >= complain and last <= due
+            if ((wr < calm or again) if c else (present and wr >= complain)) or (
                     (wr < unblock) if b else (wr >= block)):
                 self.reps[r].react_to_wall()
 
@@ -345,8 +359,20 @@ def team_goodwill(params: Params, culture: float) -> float:
     return min(1.0, params.goodwill + params.culture_goodwill * openness)
 
 
-def initial_walls(model: DealershipModel, culture: float) -> np.ndarray:
-    """Draw each rep's wall before the launch: the team's culture, the rep, and history."""
+def initial_walls(model: DealershipModel, culture: float) -> tuple[np.ndarray, np.ndarray]:
+    """Draw each rep's wall before the launch, and the guard it settles at after it.
+
+    Before the launch nobody has a reason to guard his book against a specialist: every rep's
+    wall is ``wall_initial`` plus what the failed specialists before left behind. His guard
+    (where the wall settles once the specialist works the territory) adds the team's culture
+    and his own disposition (``wall_spread``).
+    So a guarded team's walls rise over the first weeks, faster the more the specialist calls
+    into their books; an open team's fall.
+
+    Returns:
+        ``(walls, guards)``, one entry per rep, each in [0, 1].
+    """
     p = model.params
-    mean = p.wall_initial + culture + p.history_wall_effect * p.prior_failed_specialists
-    return np.clip(model.rng.normal(mean, p.wall_spread, size=p.n_reps), 0.0, 1.0)
+    start = min(1.0, p.wall_initial + p.history_wall_effect * p.prior_failed_specialists)
+    guards = np.clip(model.rng.normal(start + culture, p.wall_spread, size=p.n_reps), 0.0, 1.0)
+    return np.full(p.n_reps, start), guards

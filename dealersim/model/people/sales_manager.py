@@ -25,6 +25,8 @@ class SalesManager(mesa.Agent):
         self.name = "manager"
         self.leadership = model.params.manager_leadership
         self.conflicts = 0
+        self.complaints_heard = 0
+        """Complaints heard since the rule was last lifted (or the launch)."""
         self.permission_active = model.params.permission_rule == "always"
 
     def coach(self) -> None:
@@ -56,9 +58,14 @@ class SalesManager(mesa.Agent):
         """The owner steps in: the peace-keeping ask-permission rule is lifted."""
         if self.model.params.permission_rule == "manager":
             self.permission_active = False
+            self.complaints_heard = 0
 
     def hear_complaint(self, rep: HardwareRep) -> None:
-        """A rep complains about the specialist calling their accounts."""
+        """A rep complains about the specialist calling his accounts.
+
+        A leading manager steps in each time. One who keeps the peace lets the complaints pile
+        up; at ``rule_after_complaints`` he makes the specialist ask before every call.
+        """
         m, p = self.model, self.model.params
         self.conflicts += 1
         if self.leads:
@@ -66,7 +73,10 @@ class SalesManager(mesa.Agent):
             m.log(self.name, "manager_steps_in", f"steps in with {rep.name}: the rules stand, and "
                   "he gets credit on what the specialist closes in his book")
         elif p.permission_rule == "manager" and not self.permission_active:
-            self.permission_active = True
-            m.log(self.name, "permission_rule", 'keeps the peace: "give the rep a heads-up '
-                  'before every call into his accounts"')
+            self.complaints_heard += 1
+            if self.complaints_heard >= p.rule_after_complaints:
+                self.permission_active = True
+                m.log(self.name, "permission_rule", "keeps the peace after "
+                      f"{self.complaints_heard} complaints: \"give the rep a heads-up before "
+                      "every call into his accounts\"")
         m.owner.hear_conflict()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, WORKDAY
+from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR, WORKDAY
 from dealersim.model.diary import Diary
 from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
 from dealersim.model.market import COMPETITOR, MIT, MPS
@@ -27,14 +27,37 @@ class Exit(StrEnum):
     FIRED = "fired"
 
 
-def quit_hazard(gap: float, morale_deficit: float, params: Params) -> float:
-    """A specialist's yearly quit hazard: the base hazard times the gap's and morale's factors.
+def search_effort(gap: float, morale_deficit: float, params: Params) -> float:
+    """How hard a specialist looks for another job (0: not at all, 1: full time).
 
-    ``-log(1 - quit_base_rate) * exp(quit_gap_weight * gap + quit_morale_weight * deficit)``.
+    ``1 - exp(-(quit_gap_weight * gap + quit_morale_weight * morale_deficit))``: it rises with
+    the gap between the income he can accept and the income he expects, and with lost morale.
     """
     p = params
-    base = -math.log(1.0 - min(p.quit_base_rate, 0.999))
-    return base * math.exp(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit)
+    return 1.0 - math.exp(-(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit))
+
+
+def accept_chance(expected_income: float, reservation: float, morale_deficit: float,
+                  params: Params) -> float:
+    """Chance that an outside offer beats staying.
+
+    Offers pay his reservation income times a log-normal draw (spread ``offer_spread``, mean
+    one). He takes one that pays more than he expects here, discounted by the morale he lost:
+    ``offer > expected_income * (1 - morale_deficit)``.
+    """
+    threshold = expected_income * (1.0 - morale_deficit)
+    sigma = params.offer_spread
+    if threshold <= 0.0:
+        return 1.0
+    if sigma <= 0.0:
+        return 1.0 if reservation > threshold else 0.0
+    z = (math.log(threshold / reservation) + sigma**2 / 2.0) / sigma
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def base_hazard(params: Params) -> float:
+    """Quits a year for reasons of his own (``quit_base_rate`` as a yearly hazard)."""
+    return -math.log(1.0 - min(params.quit_base_rate, 0.999))
 
 
 @dataclass(frozen=True)
@@ -51,68 +74,39 @@ class Weighing:
     """Relative shortfall of expected below reservation income (0 when none)."""
     morale_deficit: float
     """Morale lost below the starting level."""
-    quit_hazard: float
-    """Quits a year at this rate (the base hazard times the two factors)."""
+    search_effort: float
+    """How hard he looks for another job (0-1): from the gap and lost morale."""
+    gap_part: float
+    """The share of his search effort that comes from the income gap (the rest: morale)."""
+    offer_rate: float
+    """Outside offers a year he gets (``job_offer_rate`` times his search effort)."""
+    accept_chance: float
+    """Chance that an offer beats staying."""
     base_hazard: float
-    gap_factor: float
-    """How many times the income gap multiplies the base hazard."""
-    morale_factor: float
-    """How many times lost morale multiplies the base hazard."""
-    offer_hazard: float
-    """Acceptable job offers a year (0 unless he is searching)."""
+    """Quits a year for reasons of his own."""
 
-    def why(self, took_offer: bool) -> str:
-        """Why he leaves: what he took, then the causes, the largest first, with numbers."""
+    @property
+    def quit_hazard(self) -> float:
+        """Departures a year at this rate: his own reasons, plus offers he would take."""
+        return self.base_hazard + self.offer_rate * self.accept_chance
+
+    def why(self, offer: float | None) -> str:
+        """Why he leaves: the offer he takes, then the causes, the larger first, with numbers."""
         causes = []
-        if self.gap_factor > 1.0:
-            causes.append((self.gap_factor, f"the income gap (${self.expected_income:,.0f} a "
-                           f"year expected against the ${self.reservation_income:,.0f} he can "
-                           "accept)"))
-        if self.morale_factor > 1.0:
-            causes.append((self.morale_factor, f"lost morale (down {self.morale_deficit:.2f} to "
-                           f"{self.morale:.2f})"))
+        if self.income_gap > 0:
+            causes.append((self.gap_part, f"the income gap (${self.expected_income:,.0f} a year "
+                           f"expected against the ${self.reservation_income:,.0f} he can "
+                           f"accept: {self.gap_part:.0%} of why he looks)"))
+        if self.morale_deficit > 0:
+            causes.append((1.0 - self.gap_part, f"lost morale (down {self.morale_deficit:.2f} to "
+                           f"{self.morale:.2f}: {1.0 - self.gap_part:.0%} of why he looks)"))
         causes.sort(key=lambda c: -c[0])
-        said = "; ".join(f"{cause} {'multiplies his quit hazard' if k == 0 else ''} by "
-                         f"{factor:.1f}".replace("  ", " ")
-                         for k, (factor, cause) in enumerate(causes))
-        if took_offer:
-            head = "he takes a job offer elsewhere before the next review"
-            return f"{head} ({said})" if said else head
-        if not said:
-            return (f"a better offer elsewhere (his quit hazard is the base "
-                    f"{self.quit_hazard:.2f} a year)")
-        return said
-
-
-def quit_probability(
-    gap: float, morale_deficit: float, params: Params, days: float = DAYS_PER_WEEK
-) -> float:
-    """Chance that a specialist quits within ``days`` calendar days (a proportional hazard).
-
-    The hazard is the base hazard (``quit_base_rate`` a year) times
-    ``exp(quit_gap_weight * gap + quit_morale_weight * morale_deficit)``.
-
-    Args:
-        gap: Relative shortfall of expected income below the reservation income, >= 0.
-        morale_deficit: Morale lost below the starting level, >= 0.
-        params: Model parameters.
-        days: Length of the period in calendar days (a week by default).
-
-    Returns:
-        A probability in [0, 1].
-    """
-    p = params
-    base = -math.log(1.0 - min(p.quit_base_rate, 0.999)) * days / DAYS_PER_YEAR
-    hazard = base * math.exp(p.quit_gap_weight * gap + p.quit_morale_weight * morale_deficit)
-    return 1.0 - math.exp(-hazard)
-
-
-def offer_probability(params: Params, days: float = DAYS_PER_WEEK) -> float:
-    """Chance that a searching specialist gets an acceptable offer within ``days`` days.
-
-    Offers arrive as a Poisson process at ``job_offer_rate`` a year.
-    """
-    return 1.0 - math.exp(-params.job_offer_rate * days / DAYS_PER_YEAR)
+        said = "; ".join(text for _, text in causes)
+        if offer is None:
+            return (f"leaves for reasons of his own ({self.base_hazard:.2f} such departures a "
+                    "year)" + (f"; {said}" if said else ""))
+        head = f"takes a job offer of ${offer:,.0f} a year"
+        return f"{head}: {said}" if said else head
 
 
 class Specialist(mesa.Agent):
@@ -143,6 +137,7 @@ class Specialist(mesa.Agent):
         self.grace_until: int | None = None
         self.asked_for_help = False
         self.searching = False
+        self.offers_declined = 0
         self.next_review = p.first_milestone_day
         self.milestones_met = 0
         self.misses = 0
@@ -238,21 +233,26 @@ class Specialist(mesa.Agent):
         income = self.expected_income()
         gap = max(0.0, 1.0 - income / self.reservation)
         deficit = max(0.0, p.morale_initial - self.morale)
-        base = quit_hazard(0.0, 0.0, p)
+        push_gap, push_morale = p.quit_gap_weight * gap, p.quit_morale_weight * deficit
+        effort = search_effort(gap, deficit, p)
         self.weighed = Weighing(
             day=self.model.day, morale=self.morale, expected_income=income,
             reservation_income=self.reservation, income_gap=gap, morale_deficit=deficit,
-            quit_hazard=quit_hazard(gap, deficit, p), base_hazard=base,
-            gap_factor=math.exp(p.quit_gap_weight * gap),
-            morale_factor=math.exp(p.quit_morale_weight * deficit),
-            offer_hazard=p.job_offer_rate if self.searching else 0.0)
+            search_effort=effort,
+            gap_part=push_gap / (push_gap + push_morale) if push_gap + push_morale > 0 else 0.0,
+            offer_rate=p.job_offer_rate * effort,
+            accept_chance=accept_chance(income, self.reservation, deficit, p),
+            base_hazard=base_hazard(p))
         return self.weighed
 
     def decide_to_stay(self) -> bool:
-        """Each workday: quit with the hazard from the income gap and lost morale.
+        """Each workday: leave for reasons of his own, or get an outside offer and weigh it.
 
-        The hazard of a calendar week is spread over its workdays, so the decision has no
-        preferred day. A searching specialist also takes an offer when one comes.
+        Offers arrive at ``job_offer_rate`` a year times his search effort (a Poisson process;
+        a workday carries a fifth of a week). An offer pays his reservation income times a
+        log-normal draw; he takes it if it pays more than he expects here, discounted by the
+        morale he lost, and declines it otherwise. So departures are spread out over weeks
+        after what drives them (the cut, a missed review), not on the day of it.
 
         Returns:
             ``False`` if the specialist quit today.
@@ -261,14 +261,25 @@ class Specialist(mesa.Agent):
         if self.tenure == 0:
             return True
         w = self.weigh()
-        p_quit = quit_probability(w.income_gap, w.morale_deficit, p, WORKDAY)
-        p_offer = offer_probability(p, WORKDAY) if self.searching else 0.0
-        u = m.rng.random()
-        if u >= 1.0 - (1.0 - p_quit) * (1.0 - p_offer):
+        if w.search_effort >= 0.5 and not self.searching:
+            self.searching = True
+            m.log(self.name, "job_search", "starts looking for another job")
+        rate = w.base_hazard + w.offer_rate
+        if m.rng.random() >= 1.0 - math.exp(-rate * WORKDAY / DAYS_PER_YEAR):
             return True
-        took_offer = u >= p_quit
-        self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(took_offer)}")
-        return False
+        if m.rng.random() * rate < w.base_hazard:
+            self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(None)}")
+            return False
+        sigma = p.offer_spread
+        offer = self.reservation * math.exp(float(m.rng.normal(0.0, sigma)) - sigma**2 / 2.0)
+        if offer > w.expected_income * (1.0 - w.morale_deficit):
+            self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(offer)}")
+            return False
+        self.offers_declined += 1
+        if self.offers_declined == 1:
+            m.log(self.name, "offer_declined", f"turns down an outside offer of ${offer:,.0f} a "
+                  f"year: he still expects ${w.expected_income:,.0f} here")
+        return True
 
     # ------------------------------------------------------------------ comp plan
     def review_quota(self) -> bool:
@@ -279,8 +290,7 @@ class Specialist(mesa.Agent):
         """
         m, p = self.model, self.model.params
         t = self.tenure
-        if (not self.asked_for_help and t >= p.first_milestone_day - p.help_lead_days
-                and self.booked_mrr < p.help_threshold * self.quota_target(p.first_milestone_day)):
+        if not self.asked_for_help and self.feels_behind():
             self.asked_for_help = True
             m.log(self.name, "asks_for_help", "sees the quota is out of reach and asks for "
                   "leadership, cooperation from the reps and a comp adjustment")
@@ -297,13 +307,10 @@ class Specialist(mesa.Agent):
         if met:
             self.milestones_met += 1
             self.misses = 0
-            self.searching = False
             m.log(self.name, "milestone_met", f"meets the milestone after {t} days in the job: "
                   f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
             return True
         self.misses += 1
-        if self.misses >= p.search_after_misses:
-            self.start_search()
         if self.misses >= p.fire_after_misses:
             self.leave(Exit.FIRED, f"is let go after {t} days and {self.misses} missed reviews: "
                        f"${self.booked_mrr:,.0f} booked against ${target:,.0f}")
@@ -340,12 +347,30 @@ class Specialist(mesa.Agent):
         m.log(self.name, "salary_cut", f"has his base cut by {p.performance_cut:.0%} to "
               f"${self.salary:,.0f}")
 
-    def start_search(self) -> None:
-        """Start looking for a job (once): offers arrive at ``job_offer_rate`` a year."""
-        if self.searching:
-            return
-        self.searching = True
-        self.model.log(self.name, "job_search", "starts looking for another job")
+    def forecast_mrr(self) -> float:
+        """Booked MRR he counts on: booked, plus his open deals' MRR weighted by their chances.
+
+        Quota credit only (his share of each deal).
+        """
+        return self.booked_mrr + self.pipeline_value() / self.model.params.commission_months
+
+    def feels_behind(self) -> bool:
+        """Whether today he sees the quota out of reach and asks for help (a chance a workday).
+
+        He compares his forecast (:meth:`forecast_mrr`) with ``help_threshold`` of the target
+        at his next review; the further short he is, the likelier he asks today:
+        ``help_rate`` asks a month when nothing at all is in sight. So he asks when results
+        are behind, weeks into the job, not on a date.
+        """
+        m, p = self.model, self.model.params
+        need = p.help_threshold * self.quota_target(self.next_review)
+        if need <= 0.0:
+            return False
+        short = max(0.0, 1.0 - self.forecast_mrr() / need)
+        if short <= 0.0:
+            return False
+        return bool(m.rng.random() < 1.0 - math.exp(-p.help_rate * short * WORKDAY
+                                                     / DAYS_PER_MONTH))
 
     def expected_income(self) -> float:
         """Income he expects over the next year.
@@ -419,8 +444,8 @@ class Specialist(mesa.Agent):
                 rep = m.reps[r]
                 calls = rep.answer_permission(k) if ask else k
                 denied = denied or calls < k
+                rep.touched(k, asked=ask)  # each call, and each ask, reminds him of it
                 if calls:
-                    rep.touched(calls, asked=ask)
                     own_dials += calls
                     picks.append((r, calls))
         if denied:

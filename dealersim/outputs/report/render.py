@@ -275,7 +275,7 @@ def culture_context(comp: Comparison) -> dict[str, Any] | None:
     (:func:`dealersim.studies.culture.culture_table`); ``None`` with fewer than ``MIN_RUNS``
     runs per strategy.
     """
-    if comp.replicates < MIN_RUNS or "wall_mean_day0" not in comp.runs:
+    if comp.replicates < MIN_RUNS or "guard_day0" not in comp.runs:
         return None
     titles = {s: comp.title(s) for s in comp.strategies}
     table = culture_table(comp.runs, comp.strategies, reference=comp.strategies[0])
