@@ -73,16 +73,37 @@ def tiny(tmp_path_factory) -> tuple[CalibrationSpec, Path]:
 
 # ------------------------------------------------------------------ targets and spec
 def test_every_check_has_a_numeric_target_that_agrees_with_its_pass_rule():
-    assert set(TARGETS) == {c.what for c in CHECKS}
+    assert set(TARGETS) == {c.what for c in CHECKS if c.is_pattern}
     for check in CHECKS:
-        t = TARGETS[check.what]
-        finite = [v for v in (t.low, t.high) if math.isfinite(v)]
+        finite = [v for v in (check.low, check.high) if math.isfinite(v)]
         probes = [v + d for v in finite for d in (-1e-3, 1e-3)] + [-1e3, 1e3]
-        probes += [(t.low + t.high) / 2] if len(finite) == 2 else []
+        probes += [(check.low + check.high) / 2] if len(finite) == 2 else []
         for v in probes:
-            assert check.ok(v) == (t.low <= v <= t.high), (check.what, v)
-        assert t.gap(0.5 * (t.low + t.high) if len(finite) == 2 else finite[0]) == 0
-        assert t.gap(float("nan")) > 0
+            assert check.ok(v) == (check.low <= v <= check.high), (check.what, v)
+        inside = 0.5 * (check.low + check.high) if len(finite) == 2 else finite[0]
+        assert check.gap(inside) == 0
+        assert check.gap(float("nan")) > 0
+
+
+@pytest.mark.parametrize("patterns, where", [
+    ('["P4"]', "'P4' is a prediction"),
+    ('["P9"]', "'P9' is a prediction"),
+    ('["planned launch success"]', "'planned launch success' is a prediction"),
+    ('["overlay + quota ramp alone"]', "is a prediction"),
+    ('["P8"]', "'P8' is or holds a prediction"),
+    ('["P6"]', "'P6' is a prediction"),
+])
+def test_spec_refuses_a_prediction_in_one_line(patterns, where):
+    with pytest.raises(CalibrationError, match=where) as exc:
+        parse_spec(f"patterns = {patterns}")
+    assert "\n" not in str(exc.value) and isinstance(exc.value, ValueError)
+
+
+def test_default_patterns_are_every_pattern_and_no_prediction():
+    spec = parse_spec("")
+    assert set(spec.checks) == set(TARGETS)
+    assert not {"planned", "planned_long"} & set(spec.arms)
+    assert not any(a in spec.arms for a in ("overlay_credit", "overlay_rules"))
 
 
 def test_default_parameters_are_unsourced_and_never_levers():

@@ -70,7 +70,6 @@ from dealersim.studies.calibrate.spec import (
     MAX_PARTICLES,
     MAX_REPLICATES,
     MAX_SIMULATIONS,
-    NAN_GAP,
     PINNED_SD_RATIO,
     PINNED_SHIFT,
     PPC_KEY,
@@ -80,13 +79,13 @@ from dealersim.studies.calibrate.spec import (
     CalibrationError,
     CalibrationSpec,
     Prior,
-    Target,
     default_parameters,
     lever_fields,
     parse_spec,
     read_spec,
     stat_key,
 )
+from dealersim.studies.validation import NAN_GAP
 
 __all__ = [
     "Budget",
@@ -112,7 +111,6 @@ __all__ = [
     "SPEC_COPY",
     "SeededSampler",
     "TARGETS",
-    "Target",
     "check_directory",
     "default_parameters",
     "defaults_lines",

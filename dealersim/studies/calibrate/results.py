@@ -60,6 +60,7 @@ class Calibration:
 def spec_json_text(spec_: CalibrationSpec) -> str:
     """A TOML text equivalent to ``spec_`` (kept in the directory when no file was given)."""
     lines = [f"name = {json.dumps(spec_.name)}", f"seed = {spec_.seed}",
+             *([f"years = {spec_.years!r}"] if spec_.years is not None else []),
              f"kernel = {json.dumps(spec_.kernel)}",
              f"sizes = {list(spec_.sizes)}", f"patterns = {json.dumps(list(spec_.checks))}",
              "[budget]"]
