@@ -6,6 +6,7 @@ The calibrations here are tiny (4 parameter sets a generation, 2 generations, 1 
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from dealersim.model.strategies import strategy_overrides
 from dealersim.studies import advise
 from dealersim.studies.blame import blame_specs
 from dealersim.studies.calibrate import (
+    PREDICTED_ARMS,
     TARGETS,
     CalibrationError,
     CalibrationSpec,
@@ -34,6 +36,8 @@ from dealersim.studies.calibrate import (
     load_calibration,
     parameters_frame,
     parse_spec,
+    prediction_markdown,
+    prediction_table,
     run_calibration,
     transition,
     weighted_quantile,
@@ -55,6 +59,7 @@ generations = 2
 replicates = 1
 max_simulations = 40
 predictive = 3
+predictive_replicates = 1
 [parameters]
 include = ["renewal_loss", "specialist_skill"]
 around_default = 0.3
@@ -230,11 +235,62 @@ def test_outputs_are_complete_and_consistent(tiny):
     assert (d.simulations >= spec.budget.population).all()
     assert d.acceptance_rate.between(0, 1).all() and (d.ess <= spec.budget.population).all()
     c = cal.check
-    assert list(c.stat) == spec.stat_keys() and len(cal.predictive) == 3 * len(c)
+    assert list(c.stat) == spec.stat_keys() and len(cal.ppc) == 3 * len(c)
     assert ((c.q05 <= c["median"]) & (c["median"] <= c.q95)).all()
     assert set(cal.parameters.parameter) == {p.name for p in spec.priors}
     for name in ("marginals.png", "pairwise.png", "predictive_check.png"):
         assert not (out / name).exists()  # plots are drawn by the command, not the study
+
+
+@pytest.mark.slow
+def test_manifest_names_population_ess_sizes_and_parameters(tiny):
+    spec, out = tiny
+    manifest = json.loads((out / "calibration.json").read_text())
+    assert {"population", "ess_last", "sizes", "parameters"} <= set(manifest)
+    assert manifest["population"] == spec.budget.population
+    assert manifest["sizes"] == list(spec.sizes)
+    assert manifest["parameters"] == [p.name for p in spec.priors]
+    w = pd.read_parquet(out / "posterior.parquet").weight.to_numpy(float)
+    assert 1.0 <= manifest["ess_last"] <= spec.budget.population
+    assert manifest["ess_last"] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), abs=0.01)
+
+
+@pytest.mark.slow
+def test_predictive_parquet_has_both_sources_every_arm_size_and_measure(tiny):
+    spec, out = tiny
+    frame = pd.read_parquet(out / "predictive.parquet")
+    assert list(frame.columns) == ["source", "draw", "strategy", "n_reps", "measure", "value"]
+    assert set(frame.source) == {"prior", "posterior"}
+    assert set(frame.strategy) == set(PREDICTED_ARMS) >= {"overlay", "planned"}
+    assert set(frame.n_reps) == set(spec.sizes)
+    assert {"launch_succeeded", "first_specialist_tenure_days", "booked_mrr_year1",
+            "cash_vs_hardware_only"} <= set(frame.measure)
+    per = frame.groupby(["source", "strategy", "n_reps", "measure"]).size()
+    assert (per == spec.budget.predictive).all()  # one row per draw, the same for both
+    ok = frame[frame.measure == "launch_succeeded"].value
+    assert ok.between(0, 1).all()
+
+
+def test_prediction_table_renders_prior_posterior_and_claim():
+    # a hand-made predictive frame: 3 draws per source, 1 size; the lever arm adds 0.2
+    rows = []
+    for source, base in (("prior", 0.2), ("posterior", 0.4)):
+        for k in range(3):
+            for arm in PREDICTED_ARMS:
+                v = base + (0.2 if arm == "overlay_credit" else 0.0) + 0.01 * k
+                for m in ("launch_succeeded", "first_specialist_year_one"):
+                    rows.append(dict(source=source, draw=k, strategy=arm, n_reps=8, measure=m,
+                                     value=v))
+    table = prediction_table(pd.DataFrame(rows))
+    credit = table[table.what.str.contains("double credit")].iloc[0]
+    assert credit.prior_median == pytest.approx(0.2) and credit.posterior_low == pytest.approx(0.2)
+    planned = table.iloc[0]
+    assert planned.prior_median == pytest.approx(0.21) and planned.posterior_median == (
+        pytest.approx(0.41))
+    text = prediction_markdown(table)
+    assert text.splitlines()[0].startswith("| reps | prediction | prior")
+    assert "| 8 | planned" in text and "+20 (+20 to +20)" in text and ">= 75 %" in text
+    assert len(text.splitlines()) == 2 + len(table) == 2 + 2 + 6
 
 
 def test_weighted_quantile_and_pinned_down():

@@ -120,7 +120,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     for line in summary_lines(cal):
         print(line)
     print(f"wrote: {args.out}/ (posterior.parquet, diagnostics, parameters.csv, "
-          "predictive_check.csv, summary.md, charts) in "
+          "predictive_check.csv, predictive.parquet, predictions.csv, summary.md, charts) in "
           f"{cal.seconds:.0f} s")
     return 0
 

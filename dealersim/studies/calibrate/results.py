@@ -13,6 +13,7 @@ import pandas as pd
 
 from dealersim.base.io import atomic_file, write_text
 from dealersim.model.results import package_version
+from dealersim.studies.calibrate.predictions import prediction_markdown, prediction_table
 from dealersim.studies.calibrate.sampler import _pyabc
 from dealersim.studies.calibrate.spec import (
     LOW_ESS,
@@ -38,8 +39,12 @@ class Calibration:
             ``distance_max``, ``inside_share`` (accepted sets with every pattern inside).
         parameters: One row per parameter: prior, posterior summary, today's default, whether
             the patterns pin it down.
-        predictive: One row per predictive draw and statistic: ``draw``, ``stat``, ``value``.
+        ppc: The posterior predictive check's draws, one row per draw and pattern statistic:
+            ``draw``, ``particle``, ``stat``, ``value``.
         check: The posterior predictive check, one row per statistic (see :func:`ppc_table`).
+        predictive: The predictions (``predictive.parquet``), one row per source (prior or
+            posterior), draw, arm (``strategy``), team size and measure (see
+            :func:`run_predictions`).
         seconds: Wall time of this invocation.
     """
 
@@ -47,9 +52,24 @@ class Calibration:
     posterior: pd.DataFrame
     diagnostics: pd.DataFrame
     parameters: pd.DataFrame
-    predictive: pd.DataFrame
+    ppc: pd.DataFrame
     check: pd.DataFrame
+    predictive: pd.DataFrame
     seconds: float = 0.0
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """Planned's success and each lever's effect, prior and posterior (see below).
+
+        See :func:`dealersim.studies.calibrate.predictions.prediction_table`.
+        """
+        return prediction_table(self.predictive)
+
+    @property
+    def ess_last(self) -> float:
+        """The effective sample size of the last generation's weights."""
+        w = self.posterior.weight.to_numpy(float)
+        return float(w.sum() ** 2 / np.sum(w ** 2))
 
     @property
     def not_pinned(self) -> list[str]:
@@ -122,8 +142,10 @@ def write_tables(cal: Calibration, out: Path) -> None:
     _parquet(cal.posterior, out / "posterior.parquet")
     _csv(cal.diagnostics, out / "diagnostics.csv")
     _csv(cal.parameters, out / "parameters.csv")
-    _parquet(cal.predictive, out / "predictive.parquet")
+    _parquet(cal.ppc, out / "ppc.parquet")
     _csv(cal.check, out / "predictive_check.csv")
+    _parquet(cal.predictive, out / "predictive.parquet")
+    _csv(cal.predictions, out / "predictions.csv")
     _csv(pd.DataFrame({"parameter": cal.not_pinned}), out / "not_pinned_down.csv")
     diag = {"generations": cal.diagnostics.to_dict(orient="records"),
             "final": {"ess": float(cal.diagnostics.ess.iloc[-1]),
@@ -135,6 +157,10 @@ def write_tables(cal: Calibration, out: Path) -> None:
     write_text(out / "summary.md", summary_markdown(cal))
     manifest = {"name": cal.spec.name, "seed": cal.spec.seed, "digest": cal.spec.digest(),
                 "version": package_version(), "seconds": round(cal.seconds, 1),
+                "population": len(cal.posterior), "ess_last": round(cal.ess_last, 2),
+                "sizes": list(cal.spec.sizes),
+                "parameters": [p.name for p in cal.spec.priors],
+                "patterns": list(cal.spec.checks),
                 "spec": cal.spec.to_json()}
     write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
@@ -204,6 +230,11 @@ def summary_markdown(cal: Calibration) -> str:
     out += [f"| {r.label} | {_num(r.default)} | {_num(r.prior_low)} to {_num(r.prior_high)} | "
             f"{_num(r['median'])} | {_num(r.q05)} to {_num(r.q95)} | "
             f"{'yes' if r.pinned_down else 'no'} |" for _, r in p.iterrows()]
+    out += ["", "## Predictions: the plan out of sample", "",
+            f"Not fitted: each of {cal.spec.budget.predictive} draws from the prior and as many "
+            f"from the posterior run {cal.spec.budget.predictive_replicates} times per arm and "
+            "size at the default horizon; a lever's effect is its arm minus the overlay, paired "
+            "per draw (percentage points).", "", prediction_markdown(cal.predictions)]
     out += ["", f"Method: ABC-SMC (pyabc), master seed {cal.spec.seed}, see "
             "docs/calibration.md.", ""]
     return "\n".join(out)
@@ -224,8 +255,9 @@ def load_calibration(out: str | Path) -> Calibration:
             spec=spec_, posterior=pd.read_parquet(out / "posterior.parquet"),
             diagnostics=pd.read_csv(out / "diagnostics.csv"),
             parameters=pd.read_csv(out / "parameters.csv"),
-            predictive=pd.read_parquet(out / "predictive.parquet"),
-            check=pd.read_csv(out / "predictive_check.csv"))
+            ppc=pd.read_parquet(out / "ppc.parquet"),
+            check=pd.read_csv(out / "predictive_check.csv"),
+            predictive=pd.read_parquet(out / "predictive.parquet"))
     except (OSError, ValueError) as exc:
         raise CalibrationError(f"{str(out)!r} holds no finished calibration "
                                f"({type(exc).__name__}); expected a directory written by "
