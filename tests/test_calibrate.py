@@ -111,6 +111,26 @@ def test_default_patterns_are_every_pattern_and_no_prediction():
     assert not any(a in spec.arms for a in ("overlay_credit", "overlay_rules"))
 
 
+def test_shipped_spec_fits_patterns_only_at_three_sizes_with_enough_parameters():
+    from dealersim.studies.calibrate import read_spec
+    from dealersim.studies.validation import CHECKS as ALL
+
+    _, spec = read_spec(Path(__file__).parents[1] / "experiments" / "calibration.toml")
+    kinds = {c.what: c.is_pattern for c in ALL}
+    assert all(kinds[c] for c in spec.checks)  # no prediction
+    assert not {"planned", "planned_long"} & set(spec.arms)
+    assert spec.sizes == (4, 8, 12) and spec.budget.population == 200
+    names = {p.name for p in spec.priors}
+    assert len(names) >= 20
+    assert {"culture_spread", "culture_goodwill", "open_culture_level", "wall_initial",
+            "wall_spread", "wall_touch_shock", "complaint_level", "wall_block_level",
+            "wall_relax_days", "launch_surprise", "deal_taken_shock", "dial_minutes",
+            "permission_minutes", "lookup_minutes", "intro_rate", "own_account_preference",
+            "quit_gap_weight", "quit_morale_weight", "job_offer_rate", "reservation_income",
+            "morale_cut", "renewal_loss", "competitor_win_rate"} <= names
+    assert not names & lever_fields()
+
+
 def test_default_parameters_are_unsourced_and_never_levers():
     names = default_parameters()
     assert len(names) > 50

@@ -7,10 +7,10 @@ arm the chosen patterns need (``dealersim.studies.validation.ARMS``), ``replicat
 and team size with common random numbers, and the chosen patterns are measured exactly as
 ``dealersim validate`` measures them. Only patterns (the world before the launch and the failed
 launch) are fitted; the planned launch and each lever are then predicted out of sample from the
-prior and from the posterior (``predictive.parquet``). Its distance is how far the patterns fall outside their
-target ranges (zero when every pattern is inside), so the posterior is the set of parameter sets
-that reproduce the story (pattern-oriented modelling, Grimm et al. 2005; van der Vaart et al.
-2015).
+prior and from the posterior (``predictive.parquet``). The distance is how far the patterns
+fall outside their target ranges (zero when every pattern is inside), so the posterior is the
+set of parameter sets that reproduce the story (pattern-oriented modelling, Grimm et al. 2005;
+van der Vaart et al. 2015).
 
 Determinism: pyabc's own parallel samplers reseed their workers from the operating system.
 :class:`SeededSampler` replaces them: candidate *j* of generation *t* draws its proposal and its
@@ -56,9 +56,11 @@ from dealersim.studies.calibrate.results import (
     diagnostics_frame,
     load_calibration,
     posterior_frame,
+    prediction_section,
     spec_json_text,
     summary_lines,
     summary_markdown,
+    write_prediction_docs,
     write_tables,
 )
 from dealersim.studies.calibrate.run import (
@@ -132,6 +134,7 @@ __all__ = [
     "particle_overrides",
     "posterior_frame",
     "prediction_markdown",
+    "prediction_section",
     "prediction_table",
     "ppc_table",
     "read_spec",
@@ -145,5 +148,6 @@ __all__ = [
     "summary_markdown",
     "transition",
     "weighted_quantile",
+    "write_prediction_docs",
     "write_tables",
 ]

@@ -46,6 +46,8 @@ mean over its replicates."""
 COLUMNS: tuple[str, ...] = ("source", "draw", "strategy", "n_reps", "measure", "value")
 """Columns of ``predictive.parquet``."""
 
+PREDICTIONS_FILE = "predictions.csv"
+"""The prediction table in a calibration directory (read by the report)."""
 SOURCES: tuple[str, ...] = ("prior", "posterior")
 PRIOR_KEY = 1_000_033
 """Seed key of the prior's draws."""
@@ -179,13 +181,26 @@ def _pct(x: float, points: bool) -> str:
     return f"{x * 100:+.0f}" if points else f"{x:.0%}"
 
 
+def prediction_cells(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The prediction table as text cells, one dict per row.
+
+    Keys ``n_reps``, ``what``, ``prior``, ``posterior``, ``claim``: a share as a percentage,
+    an effect in signed percentage points. ``table`` is :func:`prediction_table`'s frame (or
+    ``predictions.csv`` read back).
+    """
+    out = []
+    for _, r in table.iterrows():
+        points = str(r.what).startswith("effect")
+        cells = {s: f"{_pct(r[f'{s}_median'], points)} ({_pct(r[f'{s}_low'], points)} to "
+                    f"{_pct(r[f'{s}_high'], points)})" for s in SOURCES}
+        out.append(dict(n_reps=int(r.n_reps), what=str(r.what), claim=str(r.claim), **cells))
+    return out
+
+
 def prediction_markdown(table: pd.DataFrame) -> str:
     """The prediction table in Markdown: prior interval | posterior interval | the claim."""
     lines = ["| reps | prediction | prior: median (90 % of draws) | posterior: median (90 % "
              "of draws) | what the article claims |", "|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        points = r.what.startswith("effect")
-        cells = [f"{_pct(r[f'{s}_median'], points)} ({_pct(r[f'{s}_low'], points)} to "
-                 f"{_pct(r[f'{s}_high'], points)})" for s in SOURCES]
-        lines.append(f"| {r.n_reps} | {r.what} | {cells[0]} | {cells[1]} | {r.claim} |")
+    lines += [f"| {c['n_reps']} | {c['what']} | {c['prior']} | {c['posterior']} | "
+              f"{c['claim']} |" for c in prediction_cells(table)]
     return "\n".join(lines)
