@@ -337,7 +337,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("make", ["missing", "bad_toml", "bad_key", "resume_empty", "busy",
-                                  "bad_scheduler"])
+                                  "bad_scheduler", "bad_docs", "prediction"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(make, tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text(TINY)
@@ -356,6 +356,11 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(make, tmp_path):
         (out / "keep.txt").write_text("mine")
     elif make == "bad_scheduler":
         args += ["--scheduler", "not an address"]
+    elif make == "bad_docs":
+        args += ["--docs", str(tmp_path / "no_dir" / "validation.md")]
+    elif make == "prediction":
+        spec.write_text(TINY.replace('patterns = ["P5", "overlay launch success"]',
+                                     'patterns = ["P5", "planned launch success"]'))
     before = sorted(p.name for p in tmp_path.rglob("*"))
     code = main(["calibrate", *args])
     assert code == 2
@@ -367,9 +372,16 @@ def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tm
     spec, cal = tiny
     out = tmp_path / "cal"
     (tmp_path / "spec.toml").write_text(TINY)
-    proc = _cli("calibrate", str(tmp_path / "spec.toml"), "--out", str(out), "--workers", "1")
+    docs = tmp_path / "validation.md"
+    docs.write_text("# Validation\n\nkept\n")
+    proc = _cli("calibrate", str(tmp_path / "spec.toml"), "--out", str(out), "--workers", "1",
+                "--docs", str(docs))
     assert proc.returncode == 0, proc.stderr
     assert "Posterior predictive check" in proc.stdout and "default" in proc.stdout
+    text = docs.read_text()
+    assert text.startswith("# Validation\n\nkept\n")
+    assert "<!-- predictions:start -->" in text and "<!-- predictions:end -->" in text
+    assert "| 4 | planned launch success (judged on money) |" in text
     for name in ("marginals.png", "pairwise.png", "predictive_check.png", "summary.md",
                  "diagnostics.json", "not_pinned_down.csv"):
         assert (out / name).stat().st_size > 0
@@ -382,6 +394,10 @@ def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tm
     report = (cmp_out / "report.html").read_text(encoding="utf-8")
     assert "of the parameter sets that reproduce the story" in report  # under the verdict
     assert report.index("parameter sets that reproduce") < report.index("<section id=methods>")
+    # the calibration's predictions, prior against posterior, in the methods appendix
+    assert (report.index("<section id=methods>")
+            < report.index("What the calibration predicts for the plan"))
+    assert "before calibration" in report and "planned launch success (judged on money)" in report
     bad = _cli("compare", "overlay", "planned", "--posterior", str(tmp_path), "--replicates",
                "2", "--out", str(tmp_path / "never"))
     assert bad.returncode == 2 and "--posterior" in bad.stderr
