@@ -30,6 +30,7 @@ from dealersim.studies.validation import (
     table,
     update_marked_section,
     validate,
+    write_markdown,
 )
 
 REPLICATES = 100
@@ -128,3 +129,16 @@ def test_beat_kpis_are_the_first_event_day_or_none(strategy):
         assert r.summary["permission_rule_day"] is None and r.summary["help_asked_day"] is None
     else:
         assert any(r.summary[k] is not None for k in BEAT_KPIS)
+
+
+def test_validate_markdown_keeps_the_prediction_section_and_splits_the_kinds(tmp_path):
+    path = tmp_path / "validation.md"
+    section = "<!-- predictions:start -->\nkept table\n<!-- predictions:end -->"
+    path.write_text("old text\n\n" + section + "\n")
+    pattern = next(c for c in PATTERNS if c.what == "overlay launch success")
+    prediction = next(c for c in PREDICTIONS if c.what == "planned launch success")
+    write_markdown([Outcome(pattern, 8, 0.2, "20%"), Outcome(prediction, 8, 0.5, "50%", 0.4, 0.6)],
+                   path, replicates=3, seconds=1.0)
+    text = path.read_text()
+    assert "old text" not in text and section in text
+    assert "**1 of 1 pattern checks pass**" in text and "1 predictions" in text

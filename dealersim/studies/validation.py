@@ -550,22 +550,21 @@ P7 compares the same seeds with the ask-permission rule always on versus never o
 seat at month 12 with the program running (`first_specialist_year_one`); a successor who happens
 to be seated does not count. Success on money (`launch_succeeded`: that, and by month 36 the
 managed gross profit covering the program's running cost) is reported in docs/money.md: the
-story does not tell it. Tenure comes from a daily quit hazard (income gap and
-morale), so P2 also checks that no single day holds more than half of the first specialists
-who left (censored runs excluded) and that a longer extension (a grace period before the cut)
-never shortens the mean first-year tenure (tenure capped at 365 days, arms at 0, 30 and 90
-days). From the second missed review in a row the specialist looks for another job and takes
-the first offer (`job_offer_rate` a year); the firing on the third missed review is left for
-those who found nothing, so first specialists do not pile up on one day. A team's
-culture is the mean of its reps' dispositions, so its spread shrinks with team size (a 4-rep
-team is more often clearly open, or clearly guarded, than a 12-rep one). The warm intro share
-(P3, P4) is read on the median run: per run it is bimodal by
-design (about a third of teams, clearly more open than typical, introduce the specialist unasked;
-the rest do not), so the mean mixes two populations; the mean is shown next to it. P9 adds
-each lever of the planned preset alone to the overlay: the author's prescription is that it
-takes the plan, not one fix. No source we found contradicts this for a single lever (Zoltners
-et al. describe credit as necessary for cooperation, not sufficient; Kotter's stages are a
-sequence), so the target was kept.
+story does not tell it. Tenure comes from a daily quit hazard (income gap and morale), so P2
+also checks that no single day holds more than 10 % of the first specialists who left (censored
+runs excluded: leaving is a decision, not a date) and that a longer extension (a grace period
+before the cut) never shortens the mean first-year tenure (tenure capped at 365 days, arms at 0,
+30 and 90 days). From the second missed review in a row the specialist looks for another job and
+takes the first offer (`job_offer_rate` a year); the firing on the third missed review is left
+for those who found nothing, so first specialists do not pile up on one day. A team's culture is
+the mean of its reps' dispositions, so its spread shrinks with team size (a 4-rep team is more
+often clearly open, or clearly guarded, than a 12-rep one). The warm intro share (P3, P4) is
+read on the median run: per run it is bimodal by design (about a third of teams, clearly more
+open than typical, introduce the specialist unasked; the rest do not), so the mean mixes two
+populations; the mean is shown next to it. P9 adds each lever of the planned preset alone to the
+overlay: the author's prescription is that it takes the plan, not one fix. No source we found
+contradicts this for a single lever (Zoltners et al. describe credit as necessary for
+cooperation, not sufficient; Kotter's stages are a sequence), so the target was kept.
 
 {table(outcomes, markdown=True)}
 
