@@ -218,6 +218,13 @@ def summary_lines(cal: Calibration) -> list[str]:
                      f"{len(cal.posterior)}): a few sets carry most of the weight, so the "
                      "intervals below and the pinned-down verdicts are rough; run a larger "
                      "population.")
+    for _, r in cal.predictions.iterrows():
+        if r.what.startswith("planned launch success"):
+            lines.append(
+                f"Predicted (not fitted), planned launch success on money at {r.n_reps} reps: "
+                f"prior {r.prior_median:.0%} ({r.prior_low:.0%} to {r.prior_high:.0%}), "
+                f"posterior {r.posterior_median:.0%} ({r.posterior_low:.0%} to "
+                f"{r.posterior_high:.0%}); every lever in summary.md.")
     pinned = len(cal.parameters) - len(cal.not_pinned)
     lines.append(f"The patterns pin down {pinned} of {len(cal.parameters)} parameters; the "
                  f"posterior of the other {len(cal.not_pinned)} is about their prior.")
