@@ -6,6 +6,7 @@ The calibrations here are tiny (4 parameter sets a generation, 2 generations, 1 
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from dealersim.model.strategies import strategy_overrides
 from dealersim.studies import advise
 from dealersim.studies.blame import blame_specs
 from dealersim.studies.calibrate import (
+    PREDICTED_ARMS,
     TARGETS,
     CalibrationError,
     CalibrationSpec,
@@ -34,6 +36,8 @@ from dealersim.studies.calibrate import (
     load_calibration,
     parameters_frame,
     parse_spec,
+    prediction_markdown,
+    prediction_table,
     run_calibration,
     transition,
     weighted_quantile,
@@ -55,6 +59,7 @@ generations = 2
 replicates = 1
 max_simulations = 40
 predictive = 3
+predictive_replicates = 1
 [parameters]
 include = ["renewal_loss", "specialist_skill"]
 around_default = 0.3
@@ -73,16 +78,57 @@ def tiny(tmp_path_factory) -> tuple[CalibrationSpec, Path]:
 
 # ------------------------------------------------------------------ targets and spec
 def test_every_check_has_a_numeric_target_that_agrees_with_its_pass_rule():
-    assert set(TARGETS) == {c.what for c in CHECKS}
+    assert set(TARGETS) == {c.what for c in CHECKS if c.is_pattern}
     for check in CHECKS:
-        t = TARGETS[check.what]
-        finite = [v for v in (t.low, t.high) if math.isfinite(v)]
+        finite = [v for v in (check.low, check.high) if math.isfinite(v)]
         probes = [v + d for v in finite for d in (-1e-3, 1e-3)] + [-1e3, 1e3]
-        probes += [(t.low + t.high) / 2] if len(finite) == 2 else []
+        probes += [(check.low + check.high) / 2] if len(finite) == 2 else []
         for v in probes:
-            assert check.ok(v) == (t.low <= v <= t.high), (check.what, v)
-        assert t.gap(0.5 * (t.low + t.high) if len(finite) == 2 else finite[0]) == 0
-        assert t.gap(float("nan")) > 0
+            assert check.ok(v) == (check.low <= v <= check.high), (check.what, v)
+        inside = 0.5 * (check.low + check.high) if len(finite) == 2 else finite[0]
+        assert check.gap(inside) == 0
+        assert check.gap(float("nan")) > 0
+
+
+@pytest.mark.parametrize("patterns, where", [
+    ('["P4"]', "'P4' is a prediction"),
+    ('["P9"]', "'P9' is a prediction"),
+    ('["planned launch success"]', "'planned launch success' is a prediction"),
+    ('["overlay + quota ramp alone"]', "is a prediction"),
+    ('["P8"]', "'P8' is or holds a prediction"),
+    ('["P6"]', "'P6' is a prediction"),
+])
+def test_spec_refuses_a_prediction_in_one_line(patterns, where):
+    with pytest.raises(CalibrationError, match=where) as exc:
+        parse_spec(f"patterns = {patterns}")
+    assert "\n" not in str(exc.value) and isinstance(exc.value, ValueError)
+
+
+def test_default_patterns_are_every_pattern_and_no_prediction():
+    spec = parse_spec("")
+    assert set(spec.checks) == set(TARGETS)
+    assert not {"planned", "planned_long"} & set(spec.arms)
+    assert not any(a in spec.arms for a in ("overlay_credit", "overlay_rules"))
+
+
+def test_shipped_spec_fits_patterns_only_at_three_sizes_with_enough_parameters():
+    from dealersim.studies.calibrate import read_spec
+    from dealersim.studies.validation import CHECKS as ALL
+
+    _, spec = read_spec(Path(__file__).parents[1] / "experiments" / "calibration.toml")
+    kinds = {c.what: c.is_pattern for c in ALL}
+    assert all(kinds[c] for c in spec.checks)  # no prediction
+    assert not {"planned", "planned_long"} & set(spec.arms)
+    assert spec.sizes == (4, 8, 12) and spec.budget.population == 200
+    names = {p.name for p in spec.priors}
+    assert len(names) >= 20
+    assert {"culture_spread", "culture_goodwill", "open_culture_level", "wall_initial",
+            "wall_spread", "wall_touch_shock", "complaint_level", "wall_block_level",
+            "wall_relax_days", "launch_surprise", "deal_taken_shock", "dial_minutes",
+            "permission_minutes", "lookup_minutes", "intro_rate", "own_account_preference",
+            "quit_gap_weight", "quit_morale_weight", "job_offer_rate", "reservation_income",
+            "morale_cut", "renewal_loss", "competitor_win_rate"} <= names
+    assert not names & lever_fields()
 
 
 def test_default_parameters_are_unsourced_and_never_levers():
@@ -209,11 +255,62 @@ def test_outputs_are_complete_and_consistent(tiny):
     assert (d.simulations >= spec.budget.population).all()
     assert d.acceptance_rate.between(0, 1).all() and (d.ess <= spec.budget.population).all()
     c = cal.check
-    assert list(c.stat) == spec.stat_keys() and len(cal.predictive) == 3 * len(c)
+    assert list(c.stat) == spec.stat_keys() and len(cal.ppc) == 3 * len(c)
     assert ((c.q05 <= c["median"]) & (c["median"] <= c.q95)).all()
     assert set(cal.parameters.parameter) == {p.name for p in spec.priors}
     for name in ("marginals.png", "pairwise.png", "predictive_check.png"):
         assert not (out / name).exists()  # plots are drawn by the command, not the study
+
+
+@pytest.mark.slow
+def test_manifest_names_population_ess_sizes_and_parameters(tiny):
+    spec, out = tiny
+    manifest = json.loads((out / "calibration.json").read_text())
+    assert {"population", "ess_last", "sizes", "parameters"} <= set(manifest)
+    assert manifest["population"] == spec.budget.population
+    assert manifest["sizes"] == list(spec.sizes)
+    assert manifest["parameters"] == [p.name for p in spec.priors]
+    w = pd.read_parquet(out / "posterior.parquet").weight.to_numpy(float)
+    assert 1.0 <= manifest["ess_last"] <= spec.budget.population
+    assert manifest["ess_last"] == pytest.approx(w.sum() ** 2 / (w ** 2).sum(), abs=0.01)
+
+
+@pytest.mark.slow
+def test_predictive_parquet_has_both_sources_every_arm_size_and_measure(tiny):
+    spec, out = tiny
+    frame = pd.read_parquet(out / "predictive.parquet")
+    assert list(frame.columns) == ["source", "draw", "strategy", "n_reps", "measure", "value"]
+    assert set(frame.source) == {"prior", "posterior"}
+    assert set(frame.strategy) == set(PREDICTED_ARMS) >= {"overlay", "planned"}
+    assert set(frame.n_reps) == set(spec.sizes)
+    assert {"launch_succeeded", "first_specialist_tenure_days", "booked_mrr_year1",
+            "cash_vs_hardware_only"} <= set(frame.measure)
+    per = frame.groupby(["source", "strategy", "n_reps", "measure"]).size()
+    assert (per == spec.budget.predictive).all()  # one row per draw, the same for both
+    ok = frame[frame.measure == "launch_succeeded"].value
+    assert ok.between(0, 1).all()
+
+
+def test_prediction_table_renders_prior_posterior_and_claim():
+    # a hand-made predictive frame: 3 draws per source, 1 size; the lever arm adds 0.2
+    rows = []
+    for source, base in (("prior", 0.2), ("posterior", 0.4)):
+        for k in range(3):
+            for arm in PREDICTED_ARMS:
+                v = base + (0.2 if arm == "overlay_credit" else 0.0) + 0.01 * k
+                for m in ("launch_succeeded", "first_specialist_year_one"):
+                    rows.append(dict(source=source, draw=k, strategy=arm, n_reps=8, measure=m,
+                                     value=v))
+    table = prediction_table(pd.DataFrame(rows))
+    credit = table[table.what.str.contains("double credit")].iloc[0]
+    assert credit.prior_median == pytest.approx(0.2) and credit.posterior_low == pytest.approx(0.2)
+    planned = table.iloc[0]
+    assert planned.prior_median == pytest.approx(0.21) and planned.posterior_median == (
+        pytest.approx(0.41))
+    text = prediction_markdown(table)
+    assert text.splitlines()[0].startswith("| reps | prediction | prior")
+    assert "| 8 | planned" in text and "+20 (+20 to +20)" in text and ">= 75 %" in text
+    assert len(text.splitlines()) == 2 + len(table) == 2 + 2 + 6
 
 
 def test_weighted_quantile_and_pinned_down():
@@ -240,7 +337,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("make", ["missing", "bad_toml", "bad_key", "resume_empty", "busy",
-                                  "bad_scheduler"])
+                                  "bad_scheduler", "bad_docs", "prediction"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(make, tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text(TINY)
@@ -259,6 +356,11 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(make, tmp_path):
         (out / "keep.txt").write_text("mine")
     elif make == "bad_scheduler":
         args += ["--scheduler", "not an address"]
+    elif make == "bad_docs":
+        args += ["--docs", str(tmp_path / "no_dir" / "validation.md")]
+    elif make == "prediction":
+        spec.write_text(TINY.replace('patterns = ["P5", "overlay launch success"]',
+                                     'patterns = ["P5", "planned launch success"]'))
     before = sorted(p.name for p in tmp_path.rglob("*"))
     code = main(["calibrate", *args])
     assert code == 2
@@ -270,9 +372,16 @@ def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tm
     spec, cal = tiny
     out = tmp_path / "cal"
     (tmp_path / "spec.toml").write_text(TINY)
-    proc = _cli("calibrate", str(tmp_path / "spec.toml"), "--out", str(out), "--workers", "1")
+    docs = tmp_path / "validation.md"
+    docs.write_text("# Validation\n\nkept\n")
+    proc = _cli("calibrate", str(tmp_path / "spec.toml"), "--out", str(out), "--workers", "1",
+                "--docs", str(docs))
     assert proc.returncode == 0, proc.stderr
     assert "Posterior predictive check" in proc.stdout and "default" in proc.stdout
+    text = docs.read_text()
+    assert text.startswith("# Validation\n\nkept\n")
+    assert "<!-- predictions:start -->" in text and "<!-- predictions:end -->" in text
+    assert "| 4 | planned launch success (judged on money) |" in text
     for name in ("marginals.png", "pairwise.png", "predictive_check.png", "summary.md",
                  "diagnostics.json", "not_pinned_down.csv"):
         assert (out / name).stat().st_size > 0
@@ -285,6 +394,10 @@ def test_cli_calibrate_writes_the_charts_and_compare_uses_the_posterior(tiny, tm
     report = (cmp_out / "report.html").read_text(encoding="utf-8")
     assert "of the parameter sets that reproduce the story" in report  # under the verdict
     assert report.index("parameter sets that reproduce") < report.index("<section id=methods>")
+    # the calibration's predictions, prior against posterior, in the methods appendix
+    assert (report.index("<section id=methods>")
+            < report.index("What the calibration predicts for the plan"))
+    assert "before calibration" in report and "planned launch success (judged on money)" in report
     bad = _cli("compare", "overlay", "planned", "--posterior", str(tmp_path), "--replicates",
                "2", "--out", str(tmp_path / "never"))
     assert bad.returncode == 2 and "--posterior" in bad.stderr

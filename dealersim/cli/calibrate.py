@@ -2,6 +2,7 @@
 
 Examples:
     dealersim calibrate experiments/calibration.toml --out out/cal --workers 2
+    dealersim calibrate experiments/calibration.toml --out out/cal --docs docs/validation.md
     dealersim calibrate experiments/calibration.toml --out out/cal --resume
     dealersim calibrate experiments/calibration.toml --out out/cal --scheduler tcp://head:8786
     dealersim discover out/cal --out out/where
@@ -49,6 +50,7 @@ from dealersim.studies.calibrate import (
     read_spec,
     run_calibration,
     summary_lines,
+    write_prediction_docs,
 )
 from dealersim.studies.discover import (
     DISCOVER_RUNS,
@@ -91,6 +93,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         text, spec = read_spec(args.spec)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
+    if args.docs is not None and (args.docs.suffix != ".md" or not args.docs.parent.is_dir()
+                                  or args.docs.is_dir()):
+        raise UsageError(f"--docs: {str(args.docs)!r} is not allowed; expected a Markdown file "
+                         "(.md) in an existing directory, e.g. docs/validation.md")
     client = None
     try:
         if args.scheduler is not None:
@@ -117,10 +123,13 @@ def _calibrate(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     write_plots(cal, args.out)
+    if args.docs is not None:
+        write_prediction_docs(cal, args.docs)
+        print(f"wrote the prediction section of {args.docs}")
     for line in summary_lines(cal):
         print(line)
     print(f"wrote: {args.out}/ (posterior.parquet, diagnostics, parameters.csv, "
-          "predictive_check.csv, summary.md, charts) in "
+          "predictive_check.csv, predictive.parquet, predictions.csv, summary.md, charts) in "
           f"{cal.seconds:.0f} s")
     return 0
 
@@ -163,6 +172,9 @@ def register(
                    help="continue the interrupted calibration in DIR")
     p.add_argument("--force", action="store_true", help="replace whatever DIR holds")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--docs", metavar="FILE.md", type=Path,
+                   help="also write the prediction table (prior | posterior | the article) "
+                   "between its markers in this Markdown file, e.g. docs/validation.md")
 
     p = command("discover", cmd_discover,
                 "Scenario discovery (PRIM): under which conditions does a strategy succeed?")

@@ -195,6 +195,9 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         "specialist_dials_per_day": round(books.dials / workdays, 4) if workdays else 0.0,
         "permission_requests": int(books.permission_requests),
         "permission_denied": int(books.permission_denied),
+        "permission_rule_day": _event_day(model, "permission_rule"),
+        "first_walloff_day": _event_day(model, "walled_off"),
+        "help_asked_day": _event_day(model, "asks_for_help"),
         "dials": int(books.dials),
         "conversations": int(books.conversations),
         "first_appointments": n_appts,
@@ -215,6 +218,12 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
             round(model.ledger.signed_year_gm / pay, 6) if (pay := model.ledger.sales_pay()) > 0
             else None),
     }
+
+
+def _event_day(model: DealershipModel, kind: str) -> int | None:
+    """The day of the run's first event of ``kind``; none if it never happened."""
+    first = model.events.first(kind)
+    return None if first is None else int(first[0])
 
 
 def _round_or_none(x: float | None) -> float | None:

@@ -91,7 +91,7 @@ def predictive(cal: Calibration) -> Figure:
     c = cal.check.reset_index(drop=True)
     fig = new_figure(8.0, 0.45 * len(c) + 1.2)
     axes = fig.subplots(len(c), 1, squeeze=False).ravel()
-    draws = cal.predictive
+    draws = cal.ppc
     for ax, (_, r) in zip(axes, c.iterrows(), strict=True):
         x = draws.loc[draws.stat == r.stat, "value"].to_numpy(float)
         x = x[np.isfinite(x)]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import pandas as pd
 
 from dealersim.base.stats import km_at, km_median
 from dealersim.model import kpis
@@ -27,6 +28,7 @@ from dealersim.outputs.report.charts import (
     color_of,
     compare_charts,
 )
+from dealersim.studies.calibrate.predictions import PREDICTIONS_FILE, prediction_cells
 from dealersim.studies.compare import (
     TABLE_KPIS,
     drivers,
@@ -283,6 +285,22 @@ def culture_context(comp: Comparison) -> dict[str, Any] | None:
     return {"observe": OBSERVE, "sentences": culture_sentences(table, titles), "rows": rows}
 
 
+def predictions_context(comp: Comparison) -> list[dict[str, Any]]:
+    """The calibration's predictions for the methods appendix (none without a calibration).
+
+    Read from the ``predictions.csv`` of the calibration the comparison drew its parameter
+    sets from (``--posterior DIR``): planned's launch success and each lever's effect, prior
+    against posterior, beside what the article claims.
+    """
+    if comp.posterior is None:
+        return []
+    path = Path(comp.posterior) / PREDICTIONS_FILE
+    try:
+        return prediction_cells(pd.read_csv(path))
+    except (OSError, ValueError, KeyError, AttributeError):
+        return []
+
+
 def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
                     stories: bool = True,
                     plans: Sequence[str] | None = None,
@@ -332,6 +350,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         ],
         "driver_rows": _drivers_rows(comp),
         "culture": culture_context(comp),
+        "predictions": predictions_context(comp),
         "glossary": GLOSSARY,
         "money_keys": kpis.MONEY_KPIS + ("gross_profit",),
         "strategies": comp.strategies,

@@ -4,11 +4,13 @@
 and C in ``Params``) by approximate Bayesian computation with a sequential Monte Carlo sampler
 (ABC-SMC, Beaumont 2010), using pyabc. One particle is one parameter set; it is simulated on every
 arm the chosen patterns need (``dealersim.studies.validation.ARMS``), ``replicates`` runs per arm
-and team size with common random numbers, and the patterns P1-P9 are measured exactly as
-``dealersim validate`` measures them. Its distance is how far the patterns fall outside their
-target ranges (zero when every pattern is inside), so the posterior is the set of parameter sets
-that reproduce the story (pattern-oriented modelling, Grimm et al. 2005; van der Vaart et al.
-2015).
+and team size with common random numbers, and the chosen patterns are measured exactly as
+``dealersim validate`` measures them. Only patterns (the world before the launch and the failed
+launch) are fitted; the planned launch and each lever are then predicted out of sample from the
+prior and from the posterior (``predictive.parquet``). The distance is how far the patterns
+fall outside their target ranges (zero when every pattern is inside), so the posterior is the
+set of parameter sets that reproduce the story (pattern-oriented modelling, Grimm et al. 2005;
+van der Vaart et al. 2015).
 
 Determinism: pyabc's own parallel samplers reseed their workers from the operating system.
 :class:`SeededSampler` replaces them: candidate *j* of generation *t* draws its proposal and its
@@ -25,8 +27,9 @@ generation is done; ``DIR/calibration.json`` is written last and marks a finishe
 The package, by idea: ``spec`` (the spec: priors, targets, budget), ``patterns`` (one parameter
 set simulated and its distance to the targets), ``sampler`` (the seeded ABC-SMC sampler and the
 pyabc parts), ``run`` (:func:`run_calibration`: checks, start, resume), ``predictive`` (the
-posterior's parameters and the predictive check) and ``results`` (:class:`Calibration`, its
-tables on disk and its summary).
+posterior's parameters and the predictive check), ``predictions`` (the plan and each lever
+predicted out of sample from the prior and the posterior) and ``results``
+(:class:`Calibration`, its tables on disk and its summary).
 """
 
 from dealersim.studies.calibrate.patterns import (
@@ -34,6 +37,12 @@ from dealersim.studies.calibrate.patterns import (
     PatternModel,
     particle_overrides,
     simulate_patterns,
+)
+from dealersim.studies.calibrate.predictions import (
+    PREDICTED_ARMS,
+    prediction_markdown,
+    prediction_table,
+    run_predictions,
 )
 from dealersim.studies.calibrate.predictive import (
     parameters_frame,
@@ -47,9 +56,11 @@ from dealersim.studies.calibrate.results import (
     diagnostics_frame,
     load_calibration,
     posterior_frame,
+    prediction_section,
     spec_json_text,
     summary_lines,
     summary_markdown,
+    write_prediction_docs,
     write_tables,
 )
 from dealersim.studies.calibrate.run import (
@@ -70,7 +81,6 @@ from dealersim.studies.calibrate.spec import (
     MAX_PARTICLES,
     MAX_REPLICATES,
     MAX_SIMULATIONS,
-    NAN_GAP,
     PINNED_SD_RATIO,
     PINNED_SHIFT,
     PPC_KEY,
@@ -80,13 +90,13 @@ from dealersim.studies.calibrate.spec import (
     CalibrationError,
     CalibrationSpec,
     Prior,
-    Target,
     default_parameters,
     lever_fields,
     parse_spec,
     read_spec,
     stat_key,
 )
+from dealersim.studies.validation import NAN_GAP
 
 __all__ = [
     "Budget",
@@ -106,13 +116,13 @@ __all__ = [
     "PINNED_SD_RATIO",
     "PINNED_SHIFT",
     "PPC_KEY",
+    "PREDICTED_ARMS",
     "PatternDistance",
     "PatternModel",
     "Prior",
     "SPEC_COPY",
     "SeededSampler",
     "TARGETS",
-    "Target",
     "check_directory",
     "default_parameters",
     "defaults_lines",
@@ -123,9 +133,13 @@ __all__ = [
     "parse_spec",
     "particle_overrides",
     "posterior_frame",
+    "prediction_markdown",
+    "prediction_section",
+    "prediction_table",
     "ppc_table",
     "read_spec",
     "run_calibration",
+    "run_predictions",
     "run_predictive",
     "simulate_patterns",
     "spec_json_text",
@@ -134,5 +148,6 @@ __all__ = [
     "summary_markdown",
     "transition",
     "weighted_quantile",
+    "write_prediction_docs",
     "write_tables",
 ]

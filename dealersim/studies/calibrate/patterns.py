@@ -43,6 +43,8 @@ def simulate_patterns(
         One value per :meth:`CalibrationSpec.stat_keys` entry (NaN when not measurable).
     """
     seeds = replicate_seeds(seed, spec_.budget.replicates)
+    if spec_.years is not None:
+        overrides = {**overrides, "years": spec_.years}
     stats: dict[str, float] = {}
     for size in spec_.sizes:
         runs: dict[str, list[dict]] = {}
@@ -56,7 +58,7 @@ def simulate_patterns(
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 try:
-                    value, _ = check.measure(runs)
+                    value = check.evaluate(runs)[0]
                 except (ValueError, IndexError, ZeroDivisionError):
                     value = math.nan
             stats[stat_key(check, size)] = float(value)
@@ -84,7 +86,7 @@ class PatternDistance:
     """The distance: root sum of squares of every pattern's gap outside its target range.
 
     Zero when every pattern (at every size) is inside its range; each check's gap is counted
-    in its own scale (a rate: 10 points; a tenure: 45 days), see :data:`TARGETS`.
+    in its own scale (a rate: 10 points; a tenure: 45 days), see ``Check.scale``.
     """
 
     def __init__(self, keys: Sequence[str]):

@@ -13,6 +13,11 @@ import pandas as pd
 
 from dealersim.base.io import atomic_file, write_text
 from dealersim.model.results import package_version
+from dealersim.studies.calibrate.predictions import (
+    PREDICTIONS_FILE,
+    prediction_markdown,
+    prediction_table,
+)
 from dealersim.studies.calibrate.sampler import _pyabc
 from dealersim.studies.calibrate.spec import (
     LOW_ESS,
@@ -22,6 +27,11 @@ from dealersim.studies.calibrate.spec import (
     parse_spec,
 )
 from dealersim.studies.posterior import MANIFEST
+from dealersim.studies.validation import (
+    PREDICTIONS_END,
+    PREDICTIONS_START,
+    update_marked_section,
+)
 
 
 # ====================================================================== the result
@@ -38,8 +48,12 @@ class Calibration:
             ``distance_max``, ``inside_share`` (accepted sets with every pattern inside).
         parameters: One row per parameter: prior, posterior summary, today's default, whether
             the patterns pin it down.
-        predictive: One row per predictive draw and statistic: ``draw``, ``stat``, ``value``.
+        ppc: The posterior predictive check's draws, one row per draw and pattern statistic:
+            ``draw``, ``particle``, ``stat``, ``value``.
         check: The posterior predictive check, one row per statistic (see :func:`ppc_table`).
+        predictive: The predictions (``predictive.parquet``), one row per source (prior or
+            posterior), draw, arm (``strategy``), team size and measure (see
+            :func:`run_predictions`).
         seconds: Wall time of this invocation.
     """
 
@@ -47,9 +61,24 @@ class Calibration:
     posterior: pd.DataFrame
     diagnostics: pd.DataFrame
     parameters: pd.DataFrame
-    predictive: pd.DataFrame
+    ppc: pd.DataFrame
     check: pd.DataFrame
+    predictive: pd.DataFrame
     seconds: float = 0.0
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """Planned's success and each lever's effect, prior and posterior (see below).
+
+        See :func:`dealersim.studies.calibrate.predictions.prediction_table`.
+        """
+        return prediction_table(self.predictive)
+
+    @property
+    def ess_last(self) -> float:
+        """The effective sample size of the last generation's weights."""
+        w = self.posterior.weight.to_numpy(float)
+        return float(w.sum() ** 2 / np.sum(w ** 2))
 
     @property
     def not_pinned(self) -> list[str]:
@@ -60,6 +89,7 @@ class Calibration:
 def spec_json_text(spec_: CalibrationSpec) -> str:
     """A TOML text equivalent to ``spec_`` (kept in the directory when no file was given)."""
     lines = [f"name = {json.dumps(spec_.name)}", f"seed = {spec_.seed}",
+             *([f"years = {spec_.years!r}"] if spec_.years is not None else []),
              f"kernel = {json.dumps(spec_.kernel)}",
              f"sizes = {list(spec_.sizes)}", f"patterns = {json.dumps(list(spec_.checks))}",
              "[budget]"]
@@ -121,8 +151,10 @@ def write_tables(cal: Calibration, out: Path) -> None:
     _parquet(cal.posterior, out / "posterior.parquet")
     _csv(cal.diagnostics, out / "diagnostics.csv")
     _csv(cal.parameters, out / "parameters.csv")
-    _parquet(cal.predictive, out / "predictive.parquet")
+    _parquet(cal.ppc, out / "ppc.parquet")
     _csv(cal.check, out / "predictive_check.csv")
+    _parquet(cal.predictive, out / "predictive.parquet")
+    _csv(cal.predictions, out / PREDICTIONS_FILE)
     _csv(pd.DataFrame({"parameter": cal.not_pinned}), out / "not_pinned_down.csv")
     diag = {"generations": cal.diagnostics.to_dict(orient="records"),
             "final": {"ess": float(cal.diagnostics.ess.iloc[-1]),
@@ -134,6 +166,10 @@ def write_tables(cal: Calibration, out: Path) -> None:
     write_text(out / "summary.md", summary_markdown(cal))
     manifest = {"name": cal.spec.name, "seed": cal.spec.seed, "digest": cal.spec.digest(),
                 "version": package_version(), "seconds": round(cal.seconds, 1),
+                "population": len(cal.posterior), "ess_last": round(cal.ess_last, 2),
+                "sizes": list(cal.spec.sizes),
+                "parameters": [p.name for p in cal.spec.priors],
+                "patterns": list(cal.spec.checks),
                 "spec": cal.spec.to_json()}
     write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
@@ -182,6 +218,13 @@ def summary_lines(cal: Calibration) -> list[str]:
                      f"{len(cal.posterior)}): a few sets carry most of the weight, so the "
                      "intervals below and the pinned-down verdicts are rough; run a larger "
                      "population.")
+    for _, r in cal.predictions.iterrows():
+        if r.what.startswith("planned launch success"):
+            lines.append(
+                f"Predicted (not fitted), planned launch success on money at {r.n_reps} reps: "
+                f"prior {r.prior_median:.0%} ({r.prior_low:.0%} to {r.prior_high:.0%}), "
+                f"posterior {r.posterior_median:.0%} ({r.posterior_low:.0%} to "
+                f"{r.posterior_high:.0%}); every lever in summary.md.")
     pinned = len(cal.parameters) - len(cal.not_pinned)
     lines.append(f"The patterns pin down {pinned} of {len(cal.parameters)} parameters; the "
                  f"posterior of the other {len(cal.not_pinned)} is about their prior.")
@@ -203,9 +246,48 @@ def summary_markdown(cal: Calibration) -> str:
     out += [f"| {r.label} | {_num(r.default)} | {_num(r.prior_low)} to {_num(r.prior_high)} | "
             f"{_num(r['median'])} | {_num(r.q05)} to {_num(r.q95)} | "
             f"{'yes' if r.pinned_down else 'no'} |" for _, r in p.iterrows()]
+    out += ["", "## Predictions: the plan out of sample", "",
+            f"Not fitted: each of {cal.spec.budget.predictive} draws from the prior and as many "
+            f"from the posterior run {cal.spec.budget.predictive_replicates} times per arm and "
+            "size at the default horizon; a lever's effect is its arm minus the overlay, paired "
+            "per draw (percentage points).", "", prediction_markdown(cal.predictions)]
     out += ["", f"Method: ABC-SMC (pyabc), master seed {cal.spec.seed}, see "
             "docs/calibration.md.", ""]
     return "\n".join(out)
+
+
+def prediction_section(cal: Calibration) -> str:
+    """The generated prediction section of docs/validation.md, markers included."""
+    b, d = cal.spec.budget, cal.diagnostics
+    sizes = ", ".join(str(n) for n in cal.spec.sizes)
+    return "\n".join([
+        PREDICTIONS_START,
+        "## Predictions: the plan out of sample",
+        "",
+        f"Generated by `dealersim calibrate ... --docs` (spec {cal.spec.name!r}, master seed "
+        f"{cal.spec.seed}, dealersim {package_version()}). The calibration fitted "
+        f"{len(cal.spec.checks)} pattern checks of the world before the launch and of the "
+        f"failed launch at {sizes} reps ({len(cal.spec.priors)} parameters; "
+        f"{len(cal.posterior)} parameter sets in the last generation, effective sample size "
+        f"{cal.ess_last:.0f}, {int(d.simulations.sum())} sets simulated). It never saw the "
+        "planned launch, a lever or P9: those are predicted here, from "
+        f"{b.predictive} draws of the prior and {b.predictive} of the posterior, each run "
+        f"{b.predictive_replicates} times per arm and team size at the default horizon "
+        "(common random numbers). Each cell gives the median over the draws and, in brackets, "
+        "the central 90 % of them; a lever's effect is the overlay with that lever alone "
+        "minus the overlay, paired per draw, in percentage points of launch success (judged "
+        "on money). Where the posterior's interval is narrower than the prior's, the "
+        "patterns inform the prediction; where planned falls short of the article's figure, "
+        "the model does not support it.",
+        "",
+        prediction_markdown(cal.predictions),
+        PREDICTIONS_END,
+    ])
+
+
+def write_prediction_docs(cal: Calibration, path: str | Path) -> None:
+    """Replace (or append) the prediction section of the Markdown file ``path``."""
+    update_marked_section(Path(path), prediction_section(cal))
 
 
 def load_calibration(out: str | Path) -> Calibration:
@@ -223,8 +305,9 @@ def load_calibration(out: str | Path) -> Calibration:
             spec=spec_, posterior=pd.read_parquet(out / "posterior.parquet"),
             diagnostics=pd.read_csv(out / "diagnostics.csv"),
             parameters=pd.read_csv(out / "parameters.csv"),
-            predictive=pd.read_parquet(out / "predictive.parquet"),
-            check=pd.read_csv(out / "predictive_check.csv"))
+            ppc=pd.read_parquet(out / "ppc.parquet"),
+            check=pd.read_csv(out / "predictive_check.csv"),
+            predictive=pd.read_parquet(out / "predictive.parquet"))
     except (OSError, ValueError) as exc:
         raise CalibrationError(f"{str(out)!r} holds no finished calibration "
                                f"({type(exc).__name__}); expected a directory written by "

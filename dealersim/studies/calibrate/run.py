@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dealersim.base.io import write_text
 from dealersim.base.procs import check_workers
+from dealersim.studies.calibrate.predictions import run_predictions
 from dealersim.studies.calibrate.predictive import parameters_frame, ppc_table, run_predictive
 from dealersim.studies.calibrate.results import (
     Calibration,
@@ -177,12 +178,17 @@ def run_calibration(
         posterior = posterior_frame(history, spec_)
         diagnostics = diagnostics_frame(history, spec_)
         say(f"posterior predictive check: {b.predictive} draws")
-        predictive = run_predictive(spec_, posterior, executor=pool, workers=workers,
-                                    progress=progress, stop=stop)
+        ppc = run_predictive(spec_, posterior, executor=pool, workers=workers,
+                             progress=progress, stop=stop)
+        stop()
+        say(f"predictions of the plan and each lever: {b.predictive} prior and "
+            f"{b.predictive} posterior draws")
+        predictive = run_predictions(spec_, posterior, executor=pool, workers=workers,
+                                     progress=progress, stop=stop)
         stop()
     cal = Calibration(spec=spec_, posterior=posterior, diagnostics=diagnostics,
                       parameters=parameters_frame(spec_, posterior),
-                      predictive=predictive, check=ppc_table(spec_, predictive),
+                      ppc=ppc, check=ppc_table(spec_, ppc), predictive=predictive,
                       seconds=time.perf_counter() - start_time)
     write_tables(cal, out)
     return cal

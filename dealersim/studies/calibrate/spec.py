@@ -26,9 +26,6 @@ PINNED_SD_RATIO = 0.75
 (or its posterior mean moved by more than :data:`PINNED_SHIFT` prior sds)."""
 PINNED_SHIFT = 0.5
 """See :data:`PINNED_SD_RATIO`."""
-NAN_GAP = 1.0
-"""The gap (in scale units) charged to a pattern that cannot be measured in a particle's runs
-(e.g. no successor was hired): unknown counts as one scale unit outside."""
 LOW_ESS = 10
 """Below this effective sample size the summary warns that the posterior rests on few sets."""
 MAX_PARTICLES = 10_000
@@ -53,63 +50,11 @@ accepted 13 % of the sets of generation 3 against 54 % for the joint normal and 
 finish within the budget (docs/calibration.md, Posterior quality)."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """The numeric target range of one validation check.
-
-    Attributes:
-        low: Smallest value inside the target (``-inf``: none, as in "<= 25 %").
-        high: Largest value inside the target (``inf``: none, as in ">= 75 %").
-        scale: What one unit of distance means for this check (a rate: 10 points).
-        arms: The arms of ``validation.ARMS`` the check's measure reads.
-    """
-
-    low: float
-    high: float
-    scale: float
-    arms: tuple[str, ...]
-
-    def gap(self, value: float) -> float:
-        """How far ``value`` falls outside ``[low, high]``, in ``scale`` units (0 inside)."""
-        if value is None or not math.isfinite(value):
-            return NAN_GAP
-        return max(self.low - value, value - self.high, 0.0) / self.scale
-
-
-_SCALES_AND_ARMS: dict[str, tuple[float, tuple[str, ...]]] = {
-    "overlay launch success": (0.1, ("overlay",)),
-    "overlay first milestone met": (0.1, ("overlay",)),
-    "overlay median first-specialist tenure": (45.0, ("overlay",)),
-    "overlay successors also fail": (0.1, ("overlay",)),
-    "overlay walls rise, day 0 to day 60": (0.05, ("overlay",)),
-    "overlay warm intro share (median run)": (0.1, ("overlay",)),
-    "planned launch success": (0.1, ("planned",)),
-    "planned walls fall, day 0 to day 60": (0.05, ("planned",)),
-    "planned warm intro share (median run)": (0.1, ("planned",)),
-    "hardware_only account base decline": (0.05, ("hardware_only",)),
-    "managed vs hardware-only churn": (0.25, ("planned_long",)),
-    "dials/day under ask-permission vs without": (0.2, ("overlay_ask_always", "overlay_ask_never")),
-    "overlay success with top skill": (0.1, ("overlay_skill_high",)),
-    "planned success with default skill": (0.1, ("planned",)),
-    "overlay tenure spread: busiest leaving day": (0.1, ("overlay",)),
-    "more extension never shortens tenure": (10.0, ("overlay_ext0", "overlay", "overlay_ext90")),
-    "overlay + double credit alone": (0.1, ("overlay_credit",)),
-    "overlay + a leading manager alone": (0.1, ("overlay_leader",)),
-    "overlay + rules of engagement alone": (0.1, ("overlay_rules",)),
-    "overlay + rep training alone": (0.1, ("overlay_training",)),
-    "overlay + owner intervention alone": (0.1, ("overlay_owner",)),
-    "overlay + quota ramp alone": (0.1, ("overlay_ramp",)),
-}
-"""Each validation check's distance scale and the arms its measure reads (its bounds are the
-check's own, written once in ``validation.CHECKS``)."""
-
 CHECKS_BY_NAME: dict[str, Check] = {c.what: c for c in CHECKS}
+"""Every validation check by its name; each carries its bounds, scale, arms and kind."""
 
-TARGETS: dict[str, Target] = {
-    name: Target(CHECKS_BY_NAME[name].low, CHECKS_BY_NAME[name].high, scale, arms)
-    for name, (scale, arms) in _SCALES_AND_ARMS.items()
-}
-"""Every validation check's target as numbers: the check's bounds, with its scale and arms."""
+TARGETS: dict[str, Check] = {c.what: c for c in CHECKS if c.is_pattern}
+"""The checks a calibration may fit: the patterns (a prediction is never a target)."""
 
 
 def stat_key(check: Check, size: int) -> str:
@@ -184,11 +129,12 @@ class CalibrationSpec:
     priors: tuple[Prior, ...]
     budget: Budget
     kernel: str = DEFAULT_KERNEL
+    years: float | None = None
 
     @property
     def arms(self) -> tuple[str, ...]:
         """The arms the chosen checks read, in ``ARMS`` order."""
-        need = {a for c in self.checks for a in TARGETS[c].arms}
+        need = {a for c in self.checks for a in CHECKS_BY_NAME[c].arms}
         return tuple(a for a in ARMS if a in need)
 
     @property
@@ -251,19 +197,28 @@ def _int(value: Any, name: str, low: int, high: int) -> int:
 
 
 def _checks(patterns: Any) -> tuple[str, ...]:
-    expected = ("expected P1-P9 or a check's name from 'dealersim validate' (e.g. "
-                "'overlay launch success')")
+    """The check names a spec's ``patterns`` select; a prediction is refused (one line)."""
+    expected = ("expected pattern checks: P1-P3, P5, P7 or a pattern check's name from "
+                "'dealersim validate' (e.g. 'overlay launch success')")
     if not isinstance(patterns, list) or not patterns:
         raise CalibrationError(f"patterns: expected a non-empty list; {expected}")
     chosen: list[str] = []
     for p in patterns:
         if not isinstance(p, str):
             raise CalibrationError(f"patterns: {p!r} is not text; {expected}")
-        found = [c.what for c in CHECKS if c.pattern == p] or (
-            [p] if p in CHECKS_BY_NAME else [])
+        found = [c for c in CHECKS if c.pattern == p] or (
+            [CHECKS_BY_NAME[p]] if p in CHECKS_BY_NAME else [])
         if not found:
             raise CalibrationError(f"patterns: {p!r} is unknown; {expected}")
-        chosen += [c for c in found if c not in chosen]
+        predictions = [c.what for c in found if not c.is_pattern]
+        if predictions:
+            raise CalibrationError(
+                f"patterns: {p!r} is or holds a prediction ({predictions[0]!r} measures the "
+                "planned launch or a lever), which a calibration never fits; name its pattern "
+                "checks instead" if len(found) > len(predictions) else
+                f"patterns: {p!r} is a prediction (it measures the planned launch or a lever), "
+                f"which a calibration never fits; {expected}")
+        chosen += [c.what for c in found if c.what not in chosen]
     return tuple(chosen)
 
 
@@ -326,7 +281,9 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     """Parse and check a calibration spec (TOML).
 
     Keys: ``name``, ``seed`` (master seed), ``sizes`` (team sizes, default ``[8]``),
-    ``patterns`` (P1-P9 and/or check names), ``kernel`` (a key of :data:`KERNELS`, default
+    ``years`` (the horizon of the pattern runs, default the ``Params`` default; the
+    predictions always run the default horizon), ``patterns`` (pattern groups such as P1 and/or
+    pattern check names; a prediction is refused), ``kernel`` (a key of :data:`KERNELS`, default
     :data:`DEFAULT_KERNEL`), ``[budget]`` (see :class:`Budget`) and
     ``[parameters]`` (``include``, ``exclude``, ``around_default``, ``[parameters.ranges]``;
     default: :func:`default_parameters` over their ``Params`` bounds).
@@ -339,7 +296,7 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     except ValueError as exc:
         raise CalibrationError(str(exc)) from None
     data = _table(data, source, {"name", "seed", "sizes", "patterns", "budget", "parameters",
-                                 "kernel"})
+                                 "kernel", "years"})
     name = data.get("name", "calibration")
     if not isinstance(name, str) or not name.strip():
         raise CalibrationError(f"name: {name!r} is not allowed; expected a non-empty text")
@@ -356,7 +313,7 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
         _int(s, "sizes", int(n_reps.low or 1), int(n_reps.high or 1))
     if len(set(sizes)) != len(sizes):
         raise CalibrationError(f"sizes: {sizes!r} repeats a size")
-    checks = _checks(data.get("patterns", sorted({c.pattern for c in CHECKS})))
+    checks = _checks(data.get("patterns", list(TARGETS)))
     b = _table(data.get("budget", {}), "budget",
                {f.name for f in dataclasses.fields(Budget)})
     d = Budget()
@@ -383,8 +340,16 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     if kernel not in KERNELS:
         raise CalibrationError(f"kernel: {kernel!r} is not allowed; expected one of "
                                f"{', '.join(KERNELS)}")
+    years = data.get("years")
+    if years is not None:
+        y = spec("years")
+        if (isinstance(years, bool) or not isinstance(years, int | float)
+                or not float(y.low) <= years <= float(y.high)):
+            raise CalibrationError(f"years: {years!r} is not allowed; expected a number of "
+                                   f"years in [{y.low:g}, {y.high:g}]")
+        years = float(years)
     return CalibrationSpec(name=name.strip(), seed=seed, sizes=tuple(sizes), checks=checks,
-                           priors=priors, budget=budget, kernel=kernel)
+                           priors=priors, budget=budget, kernel=kernel, years=years)
 
 
 def read_spec(path: str | Path) -> tuple[str, CalibrationSpec]:
