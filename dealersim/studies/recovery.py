@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -300,57 +301,74 @@ def _pct(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{100 * x:.0f} %"
 
 
+def _minutes(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "n/a"
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _para(text: str) -> list[str]:
+    return [*textwrap.wrap(text, 100, break_on_hyphens=False), ""]
+
+
+REFERENCES = [
+    "- Csilléry, K., François, O., Blum, M. G. B. (2012). abc: an R package for approximate "
+    "Bayesian computation (ABC). *Methods in Ecology and Evolution* 3, 475-479.",
+    "- Prangle, D., Blum, M. G. B., Popovic, G., Sisson, S. A. (2014). Diagnostic tools for "
+    "approximate Bayesian computation using the coverage property. *Australian & New Zealand "
+    "Journal of Statistics* 56, 309-329.",
+]
+
+
 def recovery_markdown(rec: Recovery | None, command: str = "") -> str:
     """The docs section (between :data:`START` and :data:`END`): method, then results."""
     lo, hi = CALIBRATED
-    lines = [
-        START,
-        "## Recovery on synthetic data",
-        "",
+    lines = [START, "## Recovery on synthetic data", ""]
+    lines += _para(
         "Does the calibration find parameters it knows? The test draws parameter sets from the "
-        "priors, simulates each one once on the spec's arms and team sizes (a reference table), "
-        "then takes some of them in turn as the truth: their simulated patterns become "
-        "synthetic targets, ranges as wide as the real targets (one-sided ones: +- their "
-        "distance scale), and the other sets are scored by the calibration's distance. The "
-        "nearest sets are accepted (rejection ABC; cross-validation as in Csilléry et al. "
-        "2012), and each parameter's 90 % interval is read from them. If the method is "
-        "sound, the interval covers the truth about 90 % of the time (Prangle et al. 2014).",
-        "",
+        "priors and simulates each one once on the spec's arms and team sizes (a reference "
+        "table). It then takes some of them in turn as the truth: their simulated patterns "
+        "become synthetic targets, ranges as wide as the real targets (a one-sided target: "
+        "+- its distance scale), and the other sets are scored by the calibration's distance. "
+        "The nearest sets are accepted (rejection ABC, cross-validated as in Csilléry et al. "
+        "2012) and each parameter's 90 % interval is read from them. If the method is sound, "
+        "that interval covers the truth about 90 % of the time (Prangle et al. 2014). It is "
+        "the cheap stand-in for running the whole ABC-SMC calibration once per truth: both "
+        "accept the parameter sets whose patterns fall near the targets, so a parameter these "
+        "intervals do not narrow is not narrowed by the calibration either.")
+    lines += _para(
         f"A parameter counts as **calibrated** when its coverage is between {_pct(lo)} and "
-        f"{_pct(hi)}, **overconfident** below (intervals too narrow), **conservative** above. "
-        f"The width column says what the patterns teach: a uniform prior's own 90 % interval "
-        f"spans 90 % of it, so a median width of {_pct(NOT_IDENTIFIED)} or more means the "
-        "patterns hardly inform that parameter (**not identifiable**), whatever its coverage.",
-        "",
-    ]
+        f"{_pct(hi)}, **overconfident** below (its intervals are too narrow), **conservative** "
+        f"above. The width says what the patterns teach: a uniform prior's own 90 % interval "
+        f"spans 90 % of it, so a median width of {_pct(NOT_IDENTIFIED)} of the prior or more "
+        "means the patterns hardly inform that parameter (**not identifiable**).")
     if command:
         lines += ["```sh", command, "```", ""]
     if rec is None:
-        lines += ["The command writes `recovery.csv` (one row per parameter), `recovery.json` "
-                  "(settings, costs and the verdict), `truths.parquet` (every truth's intervals) "
-                  "and the reference table `table.parquet` into its out directory, and with "
-                  "`--docs` replaces this section with its results.", ""]
+        lines += _para(
+            "It writes `recovery.csv` (one row per parameter), `recovery.json` (settings, "
+            "costs, verdict), `truths.parquet` (each truth's intervals) and the reference "
+            "table `table.parquet` into its out directory; `--table` reuses a table (another "
+            "k without simulating again), and `--docs` replaces this section with the results.")
     else:
         info = rec.info
-        lines += [
-            f"Reference table of {info['sets']:,} parameter sets "
-            f"({info.get('replicates', '?')} runs per arm and team size), {info['truths']} "
-            f"truths, the {info['k']} nearest sets accepted "
-            f"({'range distance' if info['distance'] == 'range' else 'standardised distance'}"
-            f"). Simulating one set took {info.get('seconds_per_set', math.nan):.1f} s of one "
-            f"core on average; the table took {info.get('table_minutes', math.nan):.0f} min "
-            f"on {info.get('workers', '?')} workers.",
-            "",
-            "| parameter | coverage of the 90 % interval (95 % interval) | median width, share "
-            "of the prior | verdict |",
-            "|---|---|---|---|",
-        ]
+        reps = info.get("replicates", "?")
+        lines += _para(
+            f"Reference table of {info['sets']:,} parameter sets ({reps} "
+            f"{'run' if reps == 1 else 'runs'} per arm and team size), {info['truths']} "
+            f"truths, the {info['k']} nearest sets accepted ("
+            f"{'range distance' if info['distance'] == 'range' else 'standardised distance'}"
+            f"). One set took {info.get('seconds_per_set', math.nan):.1f} s of one core on "
+            f"average, the table {_minutes(60 * info.get('table_minutes', math.nan))} on "
+            f"{info.get('workers', '?')} workers.")
+        lines += ["| parameter | coverage of the 90 % interval (95 % interval) | median width, "
+                  "share of the prior | verdict |", "|---|---|---|---|"]
         for r in rec.summary.itertuples():
             lines.append(f"| {r.parameter} | {_pct(r.coverage)} ({_pct(r.coverage_low)} to "
                          f"{_pct(r.coverage_high)}) | {_pct(r.median_width_share)} | "
                          f"{r.verdict} |")
-        lines += ["", f"Overall: {info['verdict']}", ""]
-    lines.append(END)
+        lines += [""] + _para(f"Overall: {info['verdict']}")
+    lines += REFERENCES + ["", END]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,184 @@
+"""The recovery (coverage) test of the calibration: its statistics on toy models, its outputs
+on the real model with a tiny spec, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dealersim.studies.calibrate import Prior, parse_spec
+from dealersim.studies.recovery import (
+    CSV,
+    END,
+    JSON,
+    START,
+    SUMMARY_COLUMNS,
+    TABLE,
+    TRUTHS,
+    draw_parameters,
+    range_targets,
+    recover,
+    run_recovery,
+    write_docs_section,
+)
+
+TINY = """
+name = "tiny"
+seed = 11
+sizes = [4]
+patterns = ["P5", "overlay launch success"]
+[budget]
+population = 4
+replicates = 1
+[parameters]
+include = ["renewal_loss", "specialist_skill", "quit_base_rate"]
+around_default = 0.3
+"""
+
+N_TOY = 2000
+TRUTHS_TOY = 200
+
+
+def _toy(seed: int, informative: bool) -> pd.DataFrame:
+    """A parameter a ~ U(0, 1) and one statistic: a + N(0, 0.1) or, uninformative, N(0, 1)."""
+    rng = np.random.default_rng(seed)
+    a = rng.random(N_TOY)
+    stat = a + rng.normal(0, 0.1, N_TOY) if informative else rng.normal(0, 1, N_TOY)
+    return pd.DataFrame({"a": a, "s": stat})
+
+
+PRIOR = [Prior("a", 0.0, 1.0, False)]
+
+
+# ------------------------------------------------------------------ the statistics
+@pytest.mark.parametrize("targets", [None, {"s": (0.02, 0.1)}], ids=["euclidean", "range"])
+def test_intervals_cover_a_known_truth_about_90_percent_of_the_time(targets):
+    # 2,000 sets, the first 200 as truths, the 50 nearest accepted, seed 0: the coverage of
+    # the 90 % intervals is within 0.9 +- 0.07 (about three binomial sds of 200 truths; the
+    # finite k makes it slightly low, 0.85-0.89 over seeds 0-5), and the interval is far
+    # narrower than the prior (the statistic's noise, sd 0.1, allows about 0.3 of it)
+    rec = recover(_toy(0, True), PRIOR, ["s"], truths=TRUTHS_TOY, k=50, targets=targets)
+    row = rec.summary.iloc[0]
+    assert row.truths == TRUTHS_TOY and 0.83 <= row.coverage <= 0.97
+    assert row.coverage_low < row.coverage < row.coverage_high
+    assert row.median_width_share < 0.45
+    assert row.verdict == "calibrated"
+    assert rec.info["distance"] == ("euclidean" if targets is None else "range")
+
+
+def test_a_statistic_that_ignores_the_parameter_leaves_the_prior_width():
+    # same sizes and seed; the statistic is pure noise, so the accepted sets are a random
+    # sample of the prior: the 90 % interval spans about 0.9 of it (within 0.8 to 0.97)
+    rec = recover(_toy(0, False), PRIOR, ["s"], truths=TRUTHS_TOY, k=50)
+    row = rec.summary.iloc[0]
+    assert 0.8 <= row.median_width_share <= 0.97
+    assert row.verdict in ("not identifiable", "overconfident")
+    assert row.verdict == "not identifiable" or row.coverage < 0.8
+
+
+def test_intervals_that_ignore_the_data_are_caught_as_overconfident():
+    # a model that does not describe the data: the truths' statistics come from 1 - a, the
+    # other sets' from a, so the narrow intervals point at 1 - a and miss the truth unless it
+    # is near 0.5 (coverage about 0.15 expected)
+    table = _toy(1, True)
+    table.loc[: TRUTHS_TOY - 1, "s"] = 1 - table.a[:TRUTHS_TOY]
+    rec = recover(table, PRIOR, ["s"], truths=TRUTHS_TOY, k=50)
+    row = rec.summary.iloc[0]
+    assert row.coverage < 0.5 and row.verdict == "overconfident"
+
+
+def test_the_truth_is_left_out_and_ties_are_accepted():
+    # 10 identical sets: every distance ties, so all 9 others are accepted for each truth
+    table = pd.DataFrame({"a": np.linspace(0, 1, 10), "s": np.zeros(10)})
+    rec = recover(table, PRIOR, ["s"], truths=3, k=2)
+    assert (rec.truths.accepted == 9).all()
+
+
+def test_draws_are_a_prefix_and_inside_the_priors():
+    spec = parse_spec(TINY)
+    short, long = (draw_parameters(spec.priors, n, 5) for n in (7, 40))
+    pd.testing.assert_frame_equal(short, long.head(7))
+    for p in spec.priors:
+        assert long[p.name].between(p.low, p.high).all()
+    assert range_targets(spec.stat_keys()) is not None
+    assert range_targets(["P0 something unknown @4"]) is None
+
+
+# ------------------------------------------------------------------ the real model
+def test_outputs_on_the_real_model_with_a_tiny_spec(tmp_path):
+    # 30 sets of 1 run on 2 arms at team size 4 (about 10 s), 5 truths
+    spec = parse_spec(TINY)
+    docs = tmp_path / "doc.md"
+    docs.write_text(f"# Title\n\nbefore\n\n{START}\nold\n{END}\n\nafter\n")
+    lines: list[str] = []
+    rec = run_recovery(spec, tmp_path / "out", n=30, truths=5, k=5, workers=2, docs=docs,
+                       say=lines.append)
+    out = tmp_path / "out"
+    table = pd.read_parquet(out / TABLE)
+    assert len(table) == 30
+    assert {p.name for p in spec.priors} | set(spec.stat_keys()) <= set(table.columns)
+    summary = pd.read_csv(out / CSV)
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(summary.parameter) == [p.name for p in spec.priors]
+    assert summary.coverage.between(0, 1).all() and (summary.truths == 5).all()
+    assert summary.median_width_share.between(0, 1).all()
+    truths = pd.read_parquet(out / TRUTHS)
+    assert len(truths) == 5 * len(spec.priors) and (truths.low <= truths.high).all()
+    info = json.loads((out / JSON).read_text())
+    assert info["sets"] == 30 and info["distance"] == "range" and info["seconds_per_set"] > 0
+    assert info["verdict"] == lines[-1] == rec.info["verdict"]
+    text = docs.read_text()
+    assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
+    assert "old" not in text and "| renewal_loss |" in text and text.count(START) == 1
+
+    # the same table again, analysed with another k: nothing simulated, same table
+    again = run_recovery(spec, tmp_path / "again", n=30, truths=5, k=3,
+                         table=out / TABLE, say=lines.append)
+    assert again.info["table_reused"] and (again.truths.accepted >= 3).all()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "again" / TABLE), table)
+
+
+# ------------------------------------------------------------------ refusals
+@pytest.mark.parametrize("kwargs, where", [
+    ({"n": 2}, "n:"), ({"truths": 0}, "truths:"), ({"truths": 31}, "truths:"),
+    ({"k": 30}, "k:"), ({"k": 1}, "k:"), ({"replicates": 0}, "replicates:"),
+    ({"workers": 0}, "workers:"), ({"distance": "manhattan"}, "distance:"),
+    ({"docs": "nope.md"}, "docs:"), ({"table": "nope.parquet"}, "table:"),
+])
+def test_bad_settings_are_refused_in_one_line_and_nothing_is_written(tmp_path, kwargs, where):
+    settings = {"n": 30, "truths": 5, "k": 5, **kwargs}
+    if "docs" in kwargs:
+        settings["docs"] = tmp_path / kwargs["docs"]
+    if "table" in kwargs:
+        settings["table"] = tmp_path / kwargs["table"]
+    with pytest.raises(ValueError, match=f"^{where}") as exc:
+        run_recovery(parse_spec(TINY), tmp_path / "out", say=lambda _: None, **settings)
+    assert "\n" not in str(exc.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_bad_input_with_one_line_and_exit_2(tmp_path, capsys):
+    from experiments.recovery import main
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(TINY)
+    assert main(["--spec", str(tmp_path / "none.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["--spec", str(spec), "--out", str(tmp_path / "o"), "--k", "500"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["--spec", str(spec), "--n", "many", "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("recovery: ") for line in err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_write_docs_section_appends_when_the_markers_are_missing(tmp_path):
+    doc = tmp_path / "d.md"
+    doc.write_text("# Doc\n")
+    write_docs_section(doc, f"{START}\nnew\n{END}\n")
+    assert doc.read_text() == f"# Doc\n\n{START}\nnew\n{END}\n"
+    assert sys.modules["dealersim.studies.recovery"]
