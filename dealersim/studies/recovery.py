@@ -320,8 +320,14 @@ REFERENCES = [
 ]
 
 
-def recovery_markdown(rec: Recovery | None, command: str = "") -> str:
-    """The docs section (between :data:`START` and :data:`END`): method, then results."""
+def recovery_markdown(rec: Recovery | None, command: str = "", note: str = "") -> str:
+    """The docs section (between :data:`START` and :data:`END`): method, then results.
+
+    Args:
+        rec: The results (``None``: the method and the command only).
+        command: The command that made (or makes) them.
+        note: A paragraph after the command (e.g. what it costs).
+    """
     lo, hi = CALIBRATED
     lines = [START, "## Recovery on synthetic data", ""]
     lines += _para(
@@ -344,6 +350,8 @@ def recovery_markdown(rec: Recovery | None, command: str = "") -> str:
         "means the patterns hardly inform that parameter (**not identifiable**).")
     if command:
         lines += ["```sh", command, "```", ""]
+    if note:
+        lines += _para(note)
     if rec is None:
         lines += _para(
             "It writes `recovery.csv` (one row per parameter), `recovery.json` (settings, "
@@ -368,7 +376,9 @@ def recovery_markdown(rec: Recovery | None, command: str = "") -> str:
                          f"{_pct(r.coverage_high)}) | {_pct(r.median_width_share)} | "
                          f"{r.verdict} |")
         lines += [""] + _para(f"Overall: {info['verdict']}")
-    lines += REFERENCES + ["", END]
+    for ref in REFERENCES:
+        lines += textwrap.wrap(ref, 100, subsequent_indent="  ", break_on_hyphens=False)
+    lines += ["", END]
     return "\n".join(lines) + "\n"
 
 
