@@ -107,7 +107,7 @@ def check_settings(n: int, truths: int, k: int, replicates: int | None = None,
     _count(truths, "truths", 1, n)
     _count(k, "k", 2, n - 1)
     if replicates is not None:
-        _count(replicates, "replicates", 1, _cal.MAX_REPLICATES)
+        _count(replicates, "replicates", 1, getattr(_cal, "MAX_REPLICATES", 1_000))
     check_workers(workers)
     if distance not in DISTANCES:
         raise ValueError(f"distance: {distance!r} is not allowed; expected one of "
@@ -446,6 +446,9 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
     if distance == "range" and targets is None:
         raise ValueError("distance: 'range' is not possible; a statistic has no known target "
                          "range (use euclidean or auto)")
+    if distance == "auto" and targets is None:
+        say("Some statistic has no known target range: every statistic is standardised by its "
+            "prior-predictive sd instead.")
     start = time.perf_counter()
     if table is not None:
         ref = load_table(table, spec)
@@ -454,8 +457,8 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
                              f"n = {len(ref)}")
         say(f"Reference table read: {len(ref):,} sets.")
     else:
-        say(f"Simulating {n:,} parameter sets ({spec.runs_per_particle // spec.budget.replicates
-            * replicates:,} runs each) on {workers} worker(s) ...")
+        say(f"Simulating {n:,} parameter sets ({replicates} runs per arm and team size) on "
+            f"{workers} worker(s) ...")
         ref = reference_table(spec, n, seed=master, replicates=replicates, workers=workers,
                               executor=executor, progress=progress)
     table_seconds = time.perf_counter() - start
@@ -464,6 +467,8 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
     rec.info.update({"spec": spec.name, "sizes": list(spec.sizes), "replicates": replicates,
                      "seed": master, "workers": workers, "table_reused": table is not None,
                      "seconds_per_set": per_set,
+                     "accepted_median": float(rec.truths.groupby("truth").accepted.first()
+                                              .median()),
                      "table_minutes": table_seconds / 60 if table is None else math.nan,
                      "wall_minutes_400_on_2": 400 * per_set / 2 / 60})
     section = recovery_markdown(rec, command)
