@@ -4,7 +4,6 @@ on the real model with a tiny spec, and its refusals."""
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ from dealersim.studies.recovery import (
     run_recovery,
     write_docs_section,
 )
+from experiments.recovery import main
 
 TINY = """
 name = "tiny"
@@ -109,6 +109,7 @@ def test_draws_are_a_prefix_and_inside_the_priors():
 
 
 # ------------------------------------------------------------------ the real model
+@pytest.mark.slow  # 10-20 s on a busy 2-core machine: kept out of ``make check``
 def test_outputs_on_the_real_model_with_a_tiny_spec(tmp_path):
     # 30 sets of 1 run on 2 arms at team size 4 (about 10 s), 5 truths
     spec = parse_spec(TINY)
@@ -162,8 +163,6 @@ def test_bad_settings_are_refused_in_one_line_and_nothing_is_written(tmp_path, k
 
 
 def test_the_command_refuses_bad_input_with_one_line_and_exit_2(tmp_path, capsys):
-    from experiments.recovery import main
-
     spec = tmp_path / "spec.toml"
     spec.write_text(TINY)
     assert main(["--spec", str(tmp_path / "none.toml"), "--out", str(tmp_path / "o")]) == 2
@@ -181,4 +180,3 @@ def test_write_docs_section_appends_when_the_markers_are_missing(tmp_path):
     doc.write_text("# Doc\n")
     write_docs_section(doc, f"{START}\nnew\n{END}\n")
     assert doc.read_text() == f"# Doc\n\n{START}\nnew\n{END}\n"
-    assert sys.modules["dealersim.studies.recovery"]
