@@ -70,6 +70,11 @@ START = "<!-- recovery:start -->"
 END = "<!-- recovery:end -->"
 DISTANCES = ("auto", "range", "euclidean")
 MAX_SETS = 1_000_000
+MIN_K = round(2 / (1 - LEVEL)) - 1
+"""The fewest accepted sets whose quantiles can make a 90 % interval (19): with ``k`` sets the
+interval's ends are the order statistics at ``(k + 1) x 5 %`` and ``(k + 1) x 95 %``, which
+exist from ``k = 19`` on; fewer sets give their whole range, which covers a new draw from the
+same distribution with probability ``(k - 1) / (k + 1)`` only."""
 SUMMARY_COLUMNS = ["parameter", "prior_low", "prior_high", "truths", "covered", "coverage",
                    "coverage_low", "coverage_high", "median_width_share", "verdict"]
 """The columns of ``recovery.csv``, one row per parameter."""
@@ -103,9 +108,9 @@ def _count(value: Any, name: str, low: int, high: int) -> int:
 def check_settings(n: int, truths: int, k: int, replicates: int | None = None,
                    workers: int = 1, distance: str = "auto") -> None:
     """Refuse bad settings in one line (``ValueError``) before anything runs or is written."""
-    _count(n, "n", 3, MAX_SETS)
+    _count(n, "n", MIN_K + 1, MAX_SETS)
     _count(truths, "truths", 1, n)
-    _count(k, "k", 2, n - 1)
+    _count(k, "k", MIN_K, n - 1)
     if replicates is not None:
         _count(replicates, "replicates", 1, getattr(_cal, "MAX_REPLICATES", 1_000))
     check_workers(workers)
@@ -244,7 +249,11 @@ def recover(table: pd.DataFrame, priors: Sequence[Any], stats: Sequence[str], *,
         d[t] = np.inf  # leave the truth out
         cut = np.partition(d, k - 1)[k - 1]
         accepted = np.flatnonzero(d <= cut)
-        lo, hi = np.quantile(theta[accepted], q, axis=0)
+        # Weibull plotting positions (the order statistic at p (k + 1)): the interval then
+        # covers a new draw from the accepted sets' distribution with probability 90 %
+        # exactly, where numpy's default (p (k - 1) + 1) covers (k - 1) 90 % / (k + 1) only
+        # (81 % for k = 20)
+        lo, hi = np.quantile(theta[accepted], q, axis=0, method="weibull")
         for j, p in enumerate(priors):
             v = theta[t, j]
             rows.append({"truth": t, "parameter": p.name, "value": v, "low": lo[j],
