@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         sys.stderr.write(f"recovery: {exc}\n")
         return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("recovery: interrupted; nothing was written\n")
+        return 130
     return 0
 
 

@@ -142,6 +142,7 @@ def test_outputs_on_the_real_model_with_a_tiny_spec(tmp_path):
     info = json.loads((out / JSON).read_text())
     assert info["sets"] == 30 and info["distance"] == "range" and info["seconds_per_set"] > 0
     assert info["verdict"] == lines[-1] == rec.info["verdict"]
+    assert [r["parameter"] for r in info["results"]] == list(summary.parameter)
     text = docs.read_text()
     assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
     assert "old" not in text and "| renewal_loss |" in text and text.count(START) == 1

@@ -490,7 +490,8 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
         ref.to_parquet(tmp / TABLE, index=False)
         rec.truths.to_parquet(tmp / TRUTHS, index=False)
         rec.summary.to_csv(tmp / CSV, index=False)
-        (tmp / JSON).write_text(json.dumps(_plain(rec.info), indent=2) + "\n")
+        data = {**rec.info, "results": rec.summary.to_dict("records")}
+        (tmp / JSON).write_text(json.dumps(_plain(data), indent=2) + "\n")
         (tmp / "recovery.md").write_text(section)
     if docs is not None:
         write_docs_section(docs, section)
