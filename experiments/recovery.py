@@ -17,11 +17,15 @@ Bad input: one line on stderr, exit 2, nothing written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from typing import Any
 
+from dealersim.base.extras import MissingExtra
 from dealersim.base.procs import worker_cap
 from dealersim.studies.calibrate import read_spec
 from dealersim.studies.recovery import DISTANCES, run_recovery
+from dealersim.studies.sweeps.driver import connect
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
                    help="runs per arm and team size for one set (default: the spec's)")
     p.add_argument("--workers", type=int, default=1,
                    help=f"local worker processes (1 to {worker_cap()})")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the table on this Dask scheduler (e.g. tcp://host:8786) instead "
+                   "of local workers")
     p.add_argument("--seed", type=int, default=None, help="master seed (default: the spec's)")
     p.add_argument("--distance", default="auto", choices=DISTANCES,
                    help="range: the calibration's gaps outside synthetic ranges; euclidean: "
@@ -63,11 +70,18 @@ def main(argv: list[str] | None = None) -> int:
                + args.out)
     try:
         _, spec = read_spec(args.spec)
-        run_recovery(spec, args.out, n=args.n, truths=args.truths, k=args.k,
-                     replicates=args.replicates, workers=args.workers, seed=args.seed,
-                     distance=args.distance, table=args.table, force=args.force,
-                     docs=args.docs, command=command, say=print)
-    except ValueError as exc:
+        with contextlib.ExitStack() as stack:
+            executor: Any = None
+            workers = args.workers
+            if args.scheduler is not None and args.table is None:
+                client = stack.enter_context(contextlib.closing(connect(args.scheduler)))
+                workers = max(1, sum(client.nthreads().values()))
+                executor = client.get_executor()
+            run_recovery(spec, args.out, n=args.n, truths=args.truths, k=args.k,
+                         replicates=args.replicates, workers=workers, seed=args.seed,
+                         distance=args.distance, table=args.table, force=args.force,
+                         executor=executor, docs=args.docs, command=command, say=print)
+    except (ValueError, MissingExtra) as exc:
         sys.stderr.write(f"recovery: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -191,3 +191,22 @@ def test_write_docs_section_appends_when_the_markers_are_missing(tmp_path):
     doc.write_text("# Doc\n")
     write_docs_section(doc, f"{START}\nnew\n{END}\n")
     assert doc.read_text() == f"# Doc\n\n{START}\nnew\n{END}\n"
+
+
+@pytest.mark.dask
+def test_the_table_on_a_dask_cluster_equals_the_local_one(tmp_path):
+    # a real scheduler and 2 worker processes on 127.0.0.1; 24 sets of the tiny spec
+    distributed = pytest.importorskip("distributed")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(TINY)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert main(["--spec", str(spec), "--n", "24", "--truths", "5", "--k", "19",
+                     "--scheduler", cluster.scheduler_address, "--out",
+                     str(tmp_path / "dask")]) == 0
+    run_recovery(parse_spec(TINY), tmp_path / "local", n=24, truths=5, k=19, workers=1,
+                 say=lambda _: None)
+    dask, local = (pd.read_parquet(tmp_path / d / TABLE).drop(columns="seconds")
+                   for d in ("dask", "local"))
+    pd.testing.assert_frame_equal(dask, local)
+    assert json.loads((tmp_path / "dask" / JSON).read_text())["workers"] == 2

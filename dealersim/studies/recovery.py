@@ -444,7 +444,7 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
             ``force``), an unreadable or mismatched ``table`` or ``docs``, in one line; nothing
             is written.
     """
-    check_settings(n, truths, k, replicates, workers, distance)
+    check_settings(n, truths, k, replicates, 1 if executor is not None else workers, distance)
     out = Path(out)
     try:
         check_out(out, force=force)
