@@ -152,6 +152,11 @@ def test_outputs_on_the_real_model_with_a_tiny_spec(tmp_path):
                          table=out / TABLE, say=lines.append)
     assert again.info["table_reused"] and (again.truths.accepted >= 25).all()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "again" / TABLE), table)
+    assert (table.replicates == 1).all() and again.info["replicates"] == 1
+    with pytest.raises(ValueError, match="^replicates: 2 does not match the table's 1"):
+        run_recovery(spec, tmp_path / "other", n=30, truths=5, k=19, replicates=2,
+                     table=out / TABLE, say=lines.append)
+    assert not (tmp_path / "other").exists()
 
 
 # ------------------------------------------------------------------ refusals

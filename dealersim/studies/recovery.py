@@ -158,8 +158,9 @@ def reference_table(spec: Any, n: int, *, seed: int | None = None,
     """Draw ``n`` parameter sets from ``spec``'s priors and simulate each one.
 
     Returns:
-        Columns ``set``, ``seed``, ``seconds`` (the set's simulation time in its worker), one
-        per parameter, then one per statistic (``spec.stat_keys()``), rows in ``set`` order.
+        Columns ``set``, ``seed``, ``replicates`` (runs per arm and size), ``seconds`` (the
+        set's simulation time in its worker), one per parameter, then one per statistic
+        (``spec.stat_keys()``), rows in ``set`` order.
     """
     master = spec.seed if seed is None else int(seed)
     spec = with_replicates(spec, replicates)
@@ -175,6 +176,7 @@ def reference_table(spec: Any, n: int, *, seed: int | None = None,
     stats = pd.DataFrame([[done[i][0].get(key, math.nan) for key in keys] for i in range(n)],
                          columns=keys, dtype=float)
     head = pd.DataFrame({"set": range(n), "seed": [s for _, _, s in items],
+                         "replicates": spec.budget.replicates,
                          "seconds": [done[i][1] for i in range(n)]})
     return pd.concat([head, params, stats], axis=1)
 
@@ -453,7 +455,6 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
     if docs is not None and not Path(docs).is_file():
         raise ValueError(f"docs: {str(docs)!r} is not a file; expected the Markdown file to "
                          "hold the recovery section")
-    replicates = spec.budget.replicates if replicates is None else replicates
     master = spec.seed if seed is None else int(seed)
     stats = list(spec.stat_keys())
     targets = None if distance == "euclidean" else range_targets(stats)
@@ -469,8 +470,14 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
         if len(ref) != n:
             raise ValueError(f"n: {n} does not match the table's {len(ref)} sets; expected "
                              f"n = {len(ref)}")
+        known = int(ref.replicates.iloc[0]) if "replicates" in ref else None
+        if replicates is not None and known is not None and replicates != known:
+            raise ValueError(f"replicates: {replicates} does not match the table's "
+                             f"{known}; leave it out to reuse the table")
+        replicates = known or replicates or spec.budget.replicates
         say(f"Reference table read: {len(ref):,} sets.")
     else:
+        replicates = spec.budget.replicates if replicates is None else replicates
         say(f"Simulating {n:,} parameter sets ({replicates} runs per arm and team size) on "
             f"{workers} worker(s) ...")
         ref = reference_table(spec, n, seed=master, replicates=replicates, workers=workers,
