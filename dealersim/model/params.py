@@ -552,7 +552,8 @@ class Params:
     )
     launch_surprise: float = _p(
         0.08, 0.0, 0.5, unit="0-1", label="Launch surprise", group="hardware reps",
-        help="Wall rise on launch day when reps learn of the role with no announcement.",
+        help="Lasting rise of every rep's guard (and wall) on launch day when reps learn of "
+        "the role with no announcement.",
         source="evidence:lamb-2016; beat 3, the reps learn of the role on day one; size "
         "estimated [U]",
     )
@@ -1104,7 +1105,8 @@ class Params:
     )
     intervention_strength: float = _p(
         0.3, 0.0, 1.0, unit="0-1", label="Intervention strength", group="owner",
-        help="Wall drop from an owner's intervention, scaled by focus on the future.",
+        help="Lasting drop of every rep's guard (and wall) from an owner's intervention, "
+        "scaled by his focus on the future.",
         source="estimate: an owner's word lowers the walls partly [U]",
     )
     abandon_after_failures: int = _p(

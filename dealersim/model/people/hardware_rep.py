@@ -91,6 +91,16 @@ class HardwareRep(mesa.Agent):
         wall, r = self.team.wall, self.index
         wall[r] = min(1.0, max(0.0, float(wall[r]) + amount))
 
+    def shift_guard(self, amount: float) -> None:
+        """A lasting change of his guard, and his wall with it (negative lowers both).
+
+        What the owner does to the team's norms lasts: a launch the reps learn of on the day
+        breeds distrust, objectives driven through the team before the launch build trust.
+        """
+        guard, r = self.team.base_wall, self.index
+        guard[r] = min(1.0, max(0.0, float(guard[r]) + amount))
+        self.raise_wall(amount)
+
     def touched(self, n: int, asked: bool) -> None:
         """The specialist called ``n`` of this rep's accounts (``asked``: with permission).
 

@@ -48,7 +48,7 @@ class Owner(mesa.Agent):
                   "objectives to the reps before the hire")
         else:
             for rep in m.reps:
-                rep.raise_wall(p.launch_surprise)
+                rep.shift_guard(p.launch_surprise)
             m.log(self.name, "launch", "hires a managed-services specialist on a good salary; "
                   "the reps learn of the role on his first day")
         for _ in range(p.specialist_seats):
@@ -65,17 +65,17 @@ class Owner(mesa.Agent):
             self.intervene("reminds the team of the objectives and the rules")
 
     def intervene(self, why: str) -> None:
-        """Drive the objectives through the team: walls down, the ask-permission rule lifted.
+        """Drive the objectives through the team: guards down for good, the rule lifted.
 
-        The wall drop is ``intervention_strength`` times the owner's focus on the future. Written
-        rules of engagement are a separate lever (``rules_of_engagement``), not switched on here.
+        The drop (of each rep's guard and wall) is ``intervention_strength`` times the owner's
+        focus on the future. Written rules of engagement are a separate lever (``rules_of_engagement``), not switched on here.
         """
         m, p = self.model, self.model.params
         self.interventions += 1
         m.manager.lift_permission()
         drop = p.intervention_strength * (1.0 - self.priority_today)
         for rep in m.reps:
-            rep.raise_wall(-drop)
+            rep.shift_guard(-drop)
         m.log(self.name, "intervention", why)
 
     def answer_help(self, specialist: Specialist) -> None:
