@@ -212,6 +212,8 @@ class Market:
         self.stage_counts = np.bincount(self.stage, minlength=len(Stage)).astype(np.int64)
         self.transitions = np.zeros((len(Stage), len(Stage)), dtype=np.int64)
         self._open: dict[int, set[int]] = {}  # handler -> his open opportunities
+        self.open_version: dict[int, int] = {}
+        """Per handler, a count that changes whenever one of his open opportunities moves."""
 
         self.leases = Calendar()
         self.leases.add_grouped(self.lease_end, np.arange(n))
@@ -231,9 +233,12 @@ class Market:
         self.stage[i] = to
         first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL  # the open opportunities
         was_open, now_open = first <= frm <= last, first <= to <= last
-        if was_open != now_open:
-            mine = self._open.setdefault(int(self.handler[i]), set())
-            (mine.add if now_open else mine.discard)(int(i))
+        if was_open or now_open:
+            h = int(self.handler[i])
+            self.open_version[h] = self.open_version.get(h, 0) + 1
+            if was_open != now_open:
+                mine = self._open.setdefault(h, set())
+                (mine.add if now_open else mine.discard)(int(i))
         self.stage_counts[frm] -= 1
         self.stage_counts[to] += 1
         self.transitions[frm, to] += 1
@@ -256,6 +261,7 @@ class Market:
         was_open = idx[(stage >= STAGE_NO.APPOINTMENT) & (stage <= STAGE_NO.PROPOSAL)]
         for i, h in zip(was_open.tolist(), self.handler[was_open].tolist(), strict=True):
             self._open.get(h, set()).discard(i)
+            self.open_version[h] = self.open_version.get(h, 0) + 1
         live = idx[self.stage[idx] == STAGE_NO.LIVE]
         self.end_managed(live)
         frm = self.stage[idx].astype(np.int64)

@@ -158,6 +158,8 @@ class Specialist(mesa.Agent):
         self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
         self.overbooked_days = 0
+        self._valued: tuple[int, float] = (-1, 0.0)
+        """:meth:`pipeline_mrr`, and the version of his open deals it was worked out for."""
 
     # ------------------------------------------------------------------ the day
     def start_day(self) -> None:
@@ -352,7 +354,7 @@ class Specialist(mesa.Agent):
 
         Quota credit only (his share of each deal).
         """
-        return self.booked_mrr + self.pipeline_value() / self.model.params.commission_months
+        return self.booked_mrr + self.pipeline_mrr()
 
     def feels_behind(self) -> bool:
         """Whether today he sees the quota out of reach and asks for help (a chance a workday).
@@ -384,17 +386,28 @@ class Specialist(mesa.Agent):
 
     def pipeline_value(self) -> float:
         """The commission his open opportunities should bring, each weighted by its chance."""
+        return self.model.params.commission_months * self.pipeline_mrr()
+
+    def pipeline_mrr(self) -> float:
+        """His credited MRR in open opportunities, each weighted by its chance to close.
+
+        Worked out again only when one of his open opportunities has moved since the last time.
+        """
         m, p = self.model, self.model.params
         mk = m.market
+        version = mk.open_version.get(self.number, 0)
+        if self._valued[0] == version:
+            return self._valued[1]
         mine = mk.open_deals(self.number)
-        if mine.size == 0:
-            return 0.0
-        stage = mk.stage[mine]
-        ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
-                         np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
-        chance = ahead * m.pipeline.close_rates(mine, self.skill)
-        return float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
-                            * self.credit_shares(mine)))
+        total = 0.0
+        if mine.size:
+            stage = mk.stage[mine]
+            ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
+                             np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
+            chance = ahead * m.pipeline.close_rates(mine, self.skill)
+            total = float(np.sum(chance * mk.deal_mrrs(mine) * self.credit_shares(mine)))
+        self._valued = (version, total)
+        return total
 
     def leave(self, kind: Exit, text: str) -> None:
         """Leave the dealership (he quit, or was fired); open deals are lost."""
