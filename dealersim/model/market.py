@@ -413,13 +413,18 @@ class Market:
         """Pick an account a rep would introduce: ours, free, lease ending within a year if any."""
         if book.size == 0:
             return -1
-        idx = book[rng.integers(0, book.size, size=40)]
-        free = (self.holder[idx] == _US) & (self.stage[idx] == STAGE_NO.NONE) & (
-            self.cooldown[idx] <= day)
-        soon = free & (self.lease_end[idx] - day <= self.params.intro_lease_horizon_days)
-        if soon.any():
-            return int(idx[soon.argmax()])  # the first free one whose lease ends soon
-        return int(idx[free.argmax()]) if free.any() else -1  # else the first free one
+        held, stage, cooldown, lease_end = self.holder, self.stage, self.cooldown, self.lease_end
+        horizon = day + self.params.intro_lease_horizon_days
+        first_free = -1
+        # in plain Python, stopping at the first free one whose lease ends soon: cheaper than
+        # a dozen numpy calls on 40 candidates
+        for i in book[rng.integers(0, book.size, size=40)].tolist():
+            if held[i] == _US and stage[i] == STAGE_NO.NONE and cooldown[i] <= day:
+                if lease_end[i] <= horizon:
+                    return i  # the first free one whose lease ends soon
+                if first_free < 0:
+                    first_free = i
+        return first_free  # else the first free one (-1: none)
 
     # ---------------------------------------------------------------- checks
     def check_invariants(self) -> None:
