@@ -279,7 +279,8 @@ class Market:
 
         Kept as each one moves, so reading them costs in proportion to them, not to the market.
         """
-        return np.array(sorted(self._open.get(handler, ())), dtype=np.int64)
+        mine = self._open.get(handler, ())
+        return np.fromiter(sorted(mine), np.int64, count=len(mine))
 
     def pipeline_due(self, day: int) -> np.ndarray:
         """Accounts whose next pipeline step is today (stale entries removed)."""
@@ -413,14 +414,16 @@ class Market:
         """Pick an account a rep would introduce: ours, free, lease ending within a year if any."""
         if book.size == 0:
             return -1
-        held, stage, cooldown, lease_end = self.holder, self.stage, self.cooldown, self.lease_end
+        idx = book[rng.integers(0, book.size, size=40)]
         horizon = day + self.params.intro_lease_horizon_days
         first_free = -1
-        # in plain Python, stopping at the first free one whose lease ends soon: cheaper than
-        # a dozen numpy calls on 40 candidates
-        for i in book[rng.integers(0, book.size, size=40)].tolist():
-            if held[i] == _US and stage[i] == STAGE_NO.NONE and cooldown[i] <= day:
-                if lease_end[i] <= horizon:
+        # the candidates' columns as lists, then plain Python, stopping at the first free one
+        # whose lease ends soon: cheaper than a dozen numpy calls on 40 candidates
+        for i, held, stage, cooldown, end in zip(
+                idx.tolist(), self.holder[idx].tolist(), self.stage[idx].tolist(),
+                self.cooldown[idx].tolist(), self.lease_end[idx].tolist(), strict=True):
+            if held == _US and stage == STAGE_NO.NONE and cooldown <= day:
+                if end <= horizon:
                     return i  # the first free one whose lease ends soon
                 if first_free < 0:
                     first_free = i
