@@ -160,6 +160,9 @@ class Specialist(mesa.Agent):
         self.overbooked_days = 0
         self._valued: tuple[int, float] = (-1, 0.0)
         """:meth:`pipeline_mrr`, and the version of his open deals it was worked out for."""
+        self._terms: dict[tuple[int, int, int, int], float] = {}
+        """Each open deal's weighted MRR by (account, stage, source, product), as
+        :meth:`pipeline_mrr` last found it."""
 
     # ------------------------------------------------------------------ the day
     def start_day(self) -> None:
@@ -392,6 +395,8 @@ class Specialist(mesa.Agent):
         """His credited MRR in open opportunities, each weighted by its chance to close.
 
         Worked out again only when one of his open opportunities has moved since the last time.
+        A deal's weighted MRR depends only on its account, stage, source and product (size and
+        owner are fixed), so the open deals' are kept by those and reused.
         """
         m, p = self.model, self.model.params
         mk = m.market
@@ -399,14 +404,20 @@ class Specialist(mesa.Agent):
         if self._valued[0] == version:
             return self._valued[1]
         mine = mk.open_deals(self.number)
+        known, terms = self._terms, {}
         total = 0.0
-        if mine.size:
-            stage = mk.stage[mine]
-            ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
-                             np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
-            chance = ahead * m.pipeline.close_rates(mine, self.skill)
-            total = float(np.sum(chance * mk.deal_mrrs(mine) * self.credit_shares(mine)))
-        self._valued = (version, total)
+        for key in zip(mine.tolist(), mk.stage[mine].tolist(), mk.source[mine].tolist(),
+                       mk.product[mine].tolist(), strict=True):
+            term = known.get(key)
+            if term is None:
+                i, stage = key[0], key[1]
+                ahead = (p.assessment_rate * p.proposal_rate if stage == STAGE_NO.APPOINTMENT
+                         else p.proposal_rate if stage == STAGE_NO.ASSESSMENT else 1.0)
+                term = (ahead * m.pipeline.close_rate(i, self.skill) * mk.deal_mrr(i)
+                        * self.credit_share(i))
+            terms[key] = term
+            total += term
+        self._valued, self._terms = (version, total), terms
         return total
 
     def leave(self, kind: Exit, text: str) -> None:
@@ -508,13 +519,9 @@ class Specialist(mesa.Agent):
     # ------------------------------------------------------------------ deals
     def credit_share(self, i: int) -> float:
         """This specialist's share of quota credit (and commission) on a deal in account ``i``."""
-        return float(self.credit_shares(np.array([i]))[0])
-
-    def credit_shares(self, idx: np.ndarray) -> np.ndarray:
-        """:meth:`credit_share` of every account in ``idx`` at once."""
         mk = self.model.market
-        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != SOURCE_NO.COLD)
-        return np.where(owned, specialist_credit(self.model.params), 1.0)
+        owned = mk.rep[i] >= 0 and mk.source[i] != SOURCE_NO.COLD
+        return specialist_credit(self.model.params) if owned else 1.0
 
     def closed(self, i: int, mrr: float) -> None:
         """Account ``i`` signed a managed deal worth ``mrr`` a month."""
