@@ -212,8 +212,9 @@ class Market:
         self.stage_counts = np.bincount(self.stage, minlength=len(Stage)).astype(np.int64)
         self.transitions = np.zeros((len(Stage), len(Stage)), dtype=np.int64)
         self._open: dict[int, set[int]] = {}  # handler -> his open opportunities
-        self.open_version: dict[int, int] = {}
-        """Per handler, a count that changes whenever one of his open opportunities moves."""
+        self.open_moved: dict[int, list[int]] = {}
+        """Per handler, his open opportunities that moved (opened, stepped, closed) since he
+        last took the list (:meth:`take_moved`)."""
 
         self.leases = Calendar()
         self.leases.add_grouped(self.lease_end, np.arange(n))
@@ -235,7 +236,7 @@ class Market:
         was_open, now_open = first <= frm <= last, first <= to <= last
         if was_open or now_open:
             h = int(self.handler[i])
-            self.open_version[h] = self.open_version.get(h, 0) + 1
+            self.open_moved.setdefault(h, []).append(int(i))
             if was_open != now_open:
                 mine = self._open.setdefault(h, set())
                 (mine.add if now_open else mine.discard)(int(i))
@@ -261,7 +262,7 @@ class Market:
         was_open = idx[(stage >= STAGE_NO.APPOINTMENT) & (stage <= STAGE_NO.PROPOSAL)]
         for i, h in zip(was_open.tolist(), self.handler[was_open].tolist(), strict=True):
             self._open.get(h, set()).discard(i)
-            self.open_version[h] = self.open_version.get(h, 0) + 1
+            self.open_moved.setdefault(h, []).append(i)
         live = idx[self.stage[idx] == STAGE_NO.LIVE]
         self.end_managed(live)
         frm = self.stage[idx].astype(np.int64)
@@ -281,6 +282,10 @@ class Market:
         """
         mine = self._open.get(handler, ())
         return np.fromiter(sorted(mine), np.int64, count=len(mine))
+
+    def take_moved(self, handler: int) -> list[int]:
+        """The open opportunities of ``handler`` that moved since the last call (maybe repeated)."""
+        return self.open_moved.pop(handler, [])
 
     def pipeline_due(self, day: int) -> np.ndarray:
         """Accounts whose next pipeline step is today (stale entries removed)."""

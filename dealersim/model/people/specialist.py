@@ -158,11 +158,10 @@ class Specialist(mesa.Agent):
         self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
         self.overbooked_days = 0
-        self._valued: tuple[int, float] = (-1, 0.0)
-        """:meth:`pipeline_mrr`, and the version of his open deals it was worked out for."""
-        self._terms: dict[tuple[int, int, int, int], float] = {}
-        """Each open deal's weighted MRR by (account, stage, source, product), as
-        :meth:`pipeline_mrr` last found it."""
+        self._terms: dict[int, float] = {}
+        """His open deals' weighted MRR (:meth:`weighted_mrr`) by account."""
+        self._pipeline_mrr = 0.0
+        """Their sum (:meth:`pipeline_mrr`)."""
 
     # ------------------------------------------------------------------ the day
     def start_day(self) -> None:
@@ -394,31 +393,32 @@ class Specialist(mesa.Agent):
     def pipeline_mrr(self) -> float:
         """His credited MRR in open opportunities, each weighted by its chance to close.
 
-        Worked out again only when one of his open opportunities has moved since the last time.
-        A deal's weighted MRR depends only on its account, stage, source and product (size and
-        owner are fixed), so the open deals' are kept by those and reused.
+        Kept up to date as his deals move: a deal's weighted MRR depends only on its stage
+        while it is open (its source, product, size and owner are fixed), so only the deals that
+        moved since the last call are worked out again (their old terms out, the new ones in).
         """
+        mk = self.model.market
+        moved = mk.take_moved(self.number)
+        if not moved:
+            return self._pipeline_mrr
+        terms, total = self._terms, self._pipeline_mrr
+        first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL
+        for i in sorted(set(moved)):
+            total -= terms.pop(i, 0.0)
+            if first <= mk.stage[i] <= last and mk.handler[i] == self.number:
+                terms[i] = self.weighted_mrr(i)
+                total += terms[i]
+        self._pipeline_mrr = total if terms else 0.0
+        return self._pipeline_mrr
+
+    def weighted_mrr(self, i: int) -> float:
+        """His credited MRR of the open deal in account ``i``, weighted by its chance to close."""
         m, p = self.model, self.model.params
-        mk = m.market
-        version = mk.open_version.get(self.number, 0)
-        if self._valued[0] == version:
-            return self._valued[1]
-        mine = mk.open_deals(self.number)
-        known, terms = self._terms, {}
-        total = 0.0
-        for key in zip(mine.tolist(), mk.stage[mine].tolist(), mk.source[mine].tolist(),
-                       mk.product[mine].tolist(), strict=True):
-            term = known.get(key)
-            if term is None:
-                i, stage = key[0], key[1]
-                ahead = (p.assessment_rate * p.proposal_rate if stage == STAGE_NO.APPOINTMENT
-                         else p.proposal_rate if stage == STAGE_NO.ASSESSMENT else 1.0)
-                term = (ahead * m.pipeline.close_rate(i, self.skill) * mk.deal_mrr(i)
-                        * self.credit_share(i))
-            terms[key] = term
-            total += term
-        self._valued, self._terms = (version, total), terms
-        return total
+        stage = m.market.stage[i]
+        ahead = (p.assessment_rate * p.proposal_rate if stage == STAGE_NO.APPOINTMENT
+                 else p.proposal_rate if stage == STAGE_NO.ASSESSMENT else 1.0)
+        return (ahead * m.pipeline.close_rate(i, self.skill) * m.market.deal_mrr(i)
+                * self.credit_share(i))
 
     def leave(self, kind: Exit, text: str) -> None:
         """Leave the dealership (he quit, or was fired); open deals are lost."""
