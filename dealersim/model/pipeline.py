@@ -50,14 +50,10 @@ class Pipeline:
 
     def close_rate(self, i: int, skill: float) -> float:
         """Chance that a proposal to account ``i`` closes, for a seller of ``skill``."""
-        return float(self.close_rates(np.array([i]), skill)[0])
-
-    def close_rates(self, idx: np.ndarray, skill: float) -> np.ndarray:
-        """:meth:`close_rate` of every account in ``idx`` at once."""
-        p, mk = self.model.params, self.model.market
-        opp = np.where(mk.source[idx] == SOURCE_NO.COLD, p.opp_to_deal_cold,
-                       self.warm_opp_to_deal())
-        return np.minimum(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
+        p = self.model.params
+        opp = (p.opp_to_deal_cold if self.model.market.source[i] == SOURCE_NO.COLD
+               else self.warm_opp_to_deal())
+        return min(1.0, opp / (p.assessment_rate * p.proposal_rate) * skill)
 
     # ------------------------------------------------------------------ the steps
     def advance(self) -> None:

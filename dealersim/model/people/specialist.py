@@ -158,6 +158,10 @@ class Specialist(mesa.Agent):
         self.minutes_booked_today = 0.0
         self.hardware_minutes_today = 0.0
         self.overbooked_days = 0
+        self._terms: dict[int, float] = {}
+        """His open deals' weighted MRR (:meth:`weighted_mrr`) by account."""
+        self._pipeline_mrr = 0.0
+        """Their sum (:meth:`pipeline_mrr`)."""
 
     # ------------------------------------------------------------------ the day
     def start_day(self) -> None:
@@ -352,7 +356,7 @@ class Specialist(mesa.Agent):
 
         Quota credit only (his share of each deal).
         """
-        return self.booked_mrr + self.pipeline_value() / self.model.params.commission_months
+        return self.booked_mrr + self.pipeline_mrr()
 
     def feels_behind(self) -> bool:
         """Whether today he sees the quota out of reach and asks for help (a chance a workday).
@@ -384,17 +388,37 @@ class Specialist(mesa.Agent):
 
     def pipeline_value(self) -> float:
         """The commission his open opportunities should bring, each weighted by its chance."""
+        return self.model.params.commission_months * self.pipeline_mrr()
+
+    def pipeline_mrr(self) -> float:
+        """His credited MRR in open opportunities, each weighted by its chance to close.
+
+        Kept up to date as his deals move: a deal's weighted MRR depends only on its stage
+        while it is open (its source, product, size and owner are fixed), so only the deals that
+        moved since the last call are worked out again (their old terms out, the new ones in).
+        """
+        mk = self.model.market
+        moved = mk.take_moved(self.number)
+        if not moved:
+            return self._pipeline_mrr
+        terms, total = self._terms, self._pipeline_mrr
+        first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL
+        for i in sorted(set(moved)):
+            total -= terms.pop(i, 0.0)
+            if first <= mk.stage[i] <= last and mk.handler[i] == self.number:
+                terms[i] = self.weighted_mrr(i)
+                total += terms[i]
+        self._pipeline_mrr = total if terms else 0.0
+        return self._pipeline_mrr
+
+    def weighted_mrr(self, i: int) -> float:
+        """His credited MRR of the open deal in account ``i``, weighted by its chance to close."""
         m, p = self.model, self.model.params
-        mk = m.market
-        mine = mk.open_deals(self.number)
-        if mine.size == 0:
-            return 0.0
-        stage = mk.stage[mine]
-        ahead = np.where(stage == STAGE_NO.APPOINTMENT, p.assessment_rate * p.proposal_rate,
-                         np.where(stage == STAGE_NO.ASSESSMENT, p.proposal_rate, 1.0))
-        chance = ahead * m.pipeline.close_rates(mine, self.skill)
-        return float(np.sum(chance * p.commission_months * mk.deal_mrrs(mine)
-                            * self.credit_shares(mine)))
+        stage = m.market.stage[i]
+        ahead = (p.assessment_rate * p.proposal_rate if stage == STAGE_NO.APPOINTMENT
+                 else p.proposal_rate if stage == STAGE_NO.ASSESSMENT else 1.0)
+        return (ahead * m.pipeline.close_rate(i, self.skill) * m.market.deal_mrr(i)
+                * self.credit_share(i))
 
     def leave(self, kind: Exit, text: str) -> None:
         """Leave the dealership (he quit, or was fired); open deals are lost."""
@@ -495,13 +519,9 @@ class Specialist(mesa.Agent):
     # ------------------------------------------------------------------ deals
     def credit_share(self, i: int) -> float:
         """This specialist's share of quota credit (and commission) on a deal in account ``i``."""
-        return float(self.credit_shares(np.array([i]))[0])
-
-    def credit_shares(self, idx: np.ndarray) -> np.ndarray:
-        """:meth:`credit_share` of every account in ``idx`` at once."""
         mk = self.model.market
-        owned = (mk.rep[idx] >= 0) & (mk.source[idx] != SOURCE_NO.COLD)
-        return np.where(owned, specialist_credit(self.model.params), 1.0)
+        owned = mk.rep[i] >= 0 and mk.source[i] != SOURCE_NO.COLD
+        return specialist_credit(self.model.params) if owned else 1.0
 
     def closed(self, i: int, mrr: float) -> None:
         """Account ``i`` signed a managed deal worth ``mrr`` a month."""
