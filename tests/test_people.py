@@ -445,7 +445,7 @@ def test_specialist_pipeline_value_is_kept_up_to_date():
             assert s.pipeline_value() == pytest.approx(
                 model.params.commission_months * fresh, rel=1e-12, abs=1e-9)
             checked += bool(open_deals)
-    assert checked > 300
+    assert checked > 100  # days with a specialist in the seat
 
 
 # ================================================================== why they leave

@@ -33,6 +33,8 @@ class Pipeline:
 
     def __init__(self, model: DealershipModel) -> None:
         self.model = model
+        self.rng = model.rng.spawn(1)[0]
+        """The stream of the funnel's steps (spawned from the model's generator)."""
         self.implementing: set[int] = set()
         self.queue: deque[int] = deque()
         self.service_day = -1
@@ -64,7 +66,7 @@ class Pipeline:
         lost to capacity.
         """
         m = self.model
-        mk, p, rng, day = m.market, m.params, m.rng, m.day
+        mk, p, rng, day = m.market, m.params, self.rng, m.day
         due = mk.pipeline_due(day)
         if due.size == 0:
             return
@@ -138,7 +140,7 @@ class Pipeline:
     def decide(self, i: int, s: Specialist) -> None:
         """The customer decides on a proposal, or postpones to the lease end."""
         m = self.model
-        mk, p, rng = m.market, m.params, m.rng
+        mk, p, rng = m.market, m.params, self.rng
         window_opens = int(mk.lease_end[i]) - p.close_window_days
         if window_opens > m.day and rng.random() < p.postpone_share:
             mk.stage_due[i] = window_opens

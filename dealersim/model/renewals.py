@@ -32,6 +32,8 @@ class Renewals:
         p, n = model.params, model.market.n
         cycles = int(p.horizon_days / (30 * p.lease_term_months)) + 3
         self.luck = model.rng.spawn(1)[0].random((n, cycles))
+        self.rng = model.rng.spawn(1)[0]
+        """The stream of the renewal decisions (spawned from the model's generator)."""
         self.ends_seen = np.zeros(n, dtype=np.int64)
 
     def open_territory_win_rate(self) -> float:
@@ -76,7 +78,7 @@ class Renewals:
         kept = kept[mk.stage[kept] == STAGE_NO.NONE]
         chance = p.rep_managed_selling * p.rep_managed_effectiveness * (
             m.pipeline.warm_opp_to_deal())
-        for i in kept[m.rng.random(kept.size) < chance].tolist():
+        for i in kept[self.rng.random(kept.size) < chance].tolist():
             mk.source[i] = SOURCE_NO.REP
             mk.product[i] = MPS
             m.pipeline.close_deal(i, None)
@@ -88,7 +90,7 @@ class Renewals:
         idx = mk.contracts_due(day)
         if idx.size == 0:
             return
-        churn = m.rng.random(idx.size) < p.managed_renewal_churn
+        churn = self.rng.random(idx.size) < p.managed_renewal_churn
         gone = idx[churn]
         mk.lose(gone, day)
         m.books.accounts_gone(0, gone.size)

@@ -177,14 +177,15 @@ class HardwareRep(mesa.Agent):
     def introduce(self) -> None:
         """Introduce the specialist to one of our customers nearing lease end, if time allows."""
         m, p = self.model, self.model.params
-        i = m.market.sample_intro(m.rng, self.book, m.day)
+        rng = self.team.rng
+        i = m.market.sample_intro(rng, self.book, m.day)
         if i < 0 or not self.spend_minutes(p.intro_minutes):
             return
         seated = m.employed_specialists
         # with one in a seat there is nothing to draw: the generator's integers over a single
         # value returns it without taking a number from the stream, so skipping it is the same run
-        specialist = seated[int(m.rng.integers(len(seated)))] if len(seated) > 1 else seated[0]
-        if m.rng.random() < p.intro_meeting_rate and specialist.book_meeting(i, Source.INTRO):
+        specialist = seated[int(rng.integers(len(seated)))] if len(seated) > 1 else seated[0]
+        if rng.random() < p.intro_meeting_rate and specialist.book_meeting(i, Source.INTRO):
             self.intros += 1
             specialist.lose_morale(-p.morale_intro)
 
@@ -202,7 +203,7 @@ class HardwareRep(mesa.Agent):
         answered = requests if per <= 0 else min(requests, int(float(team.minutes_left[r]) // per))
         team.minutes_left[r] -= answered * per
         granted = 0 if team.walled_off[r] else int(
-            m.rng.binomial(answered, 1.0 - float(team.wall[r])))
+            team.rng.binomial(answered, 1.0 - float(team.wall[r])))
         m.books.asked_permission(requests, granted)
         if granted < requests and not self.denied_once:
             self.denied_once = True
@@ -227,6 +228,9 @@ class Team:
 
     def __init__(self, model: DealershipModel, n_reps: int) -> None:
         self.model = model
+        self.rng = model.rng.spawn(1)[0]
+        """The reps' stream (intros, answers to permission requests), spawned from the model's
+        generator."""
         self.reps: list[HardwareRep] = []
         self.wall = np.zeros(n_reps)
         self.base_wall = np.zeros(n_reps)
@@ -314,7 +318,7 @@ class Team:
         if p.specialist_territory != "all":  # the specialist may not work our customers
             return
         chance = self.intro_chance() * (1.0 - self.wall)
-        offers = (m.rng.random(chance.size) < chance) & ~self.walled_off
+        offers = (self.rng.random(chance.size) < chance) & ~self.walled_off
         if offers.any():
             for r in np.flatnonzero(offers).tolist():
                 self.reps[r].introduce()

@@ -68,7 +68,8 @@ class Owner(mesa.Agent):
         """Drive the objectives through the team: guards down for good, the rule lifted.
 
         The drop (of each rep's guard and wall) is ``intervention_strength`` times the owner's
-        focus on the future. Written rules of engagement are a separate lever (``rules_of_engagement``), not switched on here.
+        focus on the future. Written rules of engagement are a separate lever
+        (``rules_of_engagement``), not switched on here.
         """
         m, p = self.model, self.model.params
         self.interventions += 1
@@ -101,7 +102,8 @@ class Owner(mesa.Agent):
                 m.log(self.name, "program_abandoned", f"gives up on managed services after "
                       f"{self.failures} failed specialists")
             return
-        m.at(m.day + p.hiring_lag_days, self.fill_seat, "owner")
+        # the owner's moment today may be past (he learns of it later in the day): tomorrow
+        m.at(m.day + max(1, p.hiring_lag_days), self.fill_seat, "owner")
 
     def fill_seat(self) -> None:
         """The hiring lag has passed: hire a successor into the empty seat."""

@@ -150,6 +150,12 @@ class Specialist(mesa.Agent):
         r_spread = p.reservation_spread
         r_draw = model.rng.normal(0.0, r_spread) - r_spread**2 / 2
         self.reservation = p.reservation_income * float(np.exp(r_draw))
+        self.mind, self.funnel = model.rng.spawn(2)
+        """His own stream of the model's generator, for his decisions (asking for help,
+        offers and leaving): spawned from it without drawing, so a mechanism that changes how
+        often he decides leaves every other draw of the run where it was (common random
+        numbers for knock-outs and levers). His dials and meetings draw from ``funnel``, his
+        second stream."""
         self.morale = p.morale_initial
         self.weighed: Weighing | None = None
         """What he weighed on his latest workday (``None`` before his first)."""
@@ -269,13 +275,13 @@ class Specialist(mesa.Agent):
             self.searching = True
             m.log(self.name, "job_search", "starts looking for another job")
         rate = w.base_hazard + w.offer_rate
-        if m.rng.random() >= 1.0 - math.exp(-rate * WORKDAY / DAYS_PER_YEAR):
+        if self.mind.random() >= 1.0 - math.exp(-rate * WORKDAY / DAYS_PER_YEAR):
             return True
-        if m.rng.random() * rate < w.base_hazard:
+        if self.mind.random() * rate < w.base_hazard:
             self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(None)}")
             return False
         sigma = p.offer_spread
-        offer = self.reservation * math.exp(float(m.rng.normal(0.0, sigma)) - sigma**2 / 2.0)
+        offer = self.reservation * math.exp(float(self.mind.normal(0.0, sigma)) - sigma**2 / 2)
         if offer > w.expected_income * (1.0 - w.morale_deficit):
             self.leave(Exit.QUIT, f"quits after {self.tenure} days: {w.why(offer)}")
             return False
@@ -366,14 +372,14 @@ class Specialist(mesa.Agent):
         ``help_rate`` asks a month when nothing at all is in sight. So he asks when results
         are behind, weeks into the job, not on a date.
         """
-        m, p = self.model, self.model.params
+        p = self.model.params
         need = p.help_threshold * self.quota_target(self.next_review)
         if need <= 0.0:
             return False
         short = max(0.0, 1.0 - self.forecast_mrr() / need)
         if short <= 0.0:
             return False
-        return bool(m.rng.random() < 1.0 - math.exp(-p.help_rate * short * WORKDAY
+        return bool(self.mind.random() < 1.0 - math.exp(-p.help_rate * short * WORKDAY
                                                      / DAYS_PER_MONTH))
 
     def expected_income(self) -> float:
@@ -436,7 +442,7 @@ class Specialist(mesa.Agent):
             The minutes spent (never more than ``minutes``).
         """
         m, p = self.model, self.model.params
-        rng, team = m.rng, m.team
+        rng, team = self.funnel, m.team
         ask = m.manager.ask_permission
         open_reps = team.open_reps() if p.specialist_territory == "all" else (
             np.empty(0, dtype=np.int64))
@@ -512,7 +518,7 @@ class Specialist(mesa.Agent):
         mk = m.market
         mk.source[i] = int(source)
         mk.handler[i] = self.number
-        mk.product[i] = MIT if m.rng.random() < p.mit_share else MPS
+        mk.product[i] = MIT if self.funnel.random() < p.mit_share else MPS
         mk.move(i, Stage.CONVERSATION, m.day, due=slot)
         return True
 
