@@ -22,6 +22,7 @@ from dealersim.cli.common import (
     one_line,
     out_dir_type,
     scenario_type,
+    seed_type,
     simulate_default,
     summary_table,
     years_type,
@@ -41,9 +42,11 @@ from dealersim.outputs.docs import (
     update_params_table,
 )
 from dealersim.outputs.plots import save_run
+from dealersim.studies.knockouts import MASTER_SEED as KNOCKOUT_SEED
 from dealersim.studies.knockouts import SIZES as KNOCKOUT_SIZES
 from dealersim.studies.knockouts import main_knockouts
 from dealersim.studies.validation import DEFAULT_REPLICATES, main_validate
+from dealersim.studies.validation import MASTER_SEED as VALIDATION_SEED
 
 DEMO_OUT = Path("out") / "demo"
 
@@ -248,11 +251,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                              "expected at least 2 (an interval needs two pairs)")
         sizes = tuple(dict.fromkeys(args.sizes)) if args.sizes else KNOCKOUT_SIZES
         return main_knockouts(args.replicates, args.out, years=args.years, sizes=sizes,
-                              docs=args.docs)
+                              docs=args.docs, master=args.seed)
     for option in ("years", "sizes", "docs"):
         if getattr(args, option) is not None:
             raise UsageError(f"--{option} applies only with --knockouts")
-    return int(main_validate(args.replicates, args.out))
+    return int(main_validate(args.replicates, args.out,
+                             VALIDATION_SEED if args.seed is None else args.seed))
 
 
 def register(command: Callable[..., argparse.ArgumentParser],
@@ -298,6 +302,9 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    f"(default: {DEFAULT_REPLICATES})")
     p.add_argument("--out", metavar="DIR", type=out_dir_type,
                    help="write the validation results here (with --knockouts: knockouts.csv)")
+    p.add_argument("--seed", metavar="N", type=seed_type, default=None,
+                   help="master seed of the replicate seeds (default: the checks' own, "
+                   f"{VALIDATION_SEED}; the knock-outs' own, {KNOCKOUT_SEED})")
     p.add_argument("--knockouts", action="store_true",
                    help="switch each story mechanism off in turn (same seeds with and without) "
                    "and write the paired effects on launch success, the first specialist's "
