@@ -27,7 +27,7 @@ SHELL       := bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-.PHONY: help venv frontend browser check test lint docs demo bench validate clean
+.PHONY: help venv frontend browser check test lint docs demo bench validate figures clean
 
 help: ## list the targets
 	@echo "dealersim make targets (PY=$(PY), venv in $(VENV)):"
@@ -95,6 +95,16 @@ bench: venv frontend browser ## run the benchmarks: python -m benchmarks.run ARG
 
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)
+
+figures: venv ## regenerate every documented figure after a model change, in order (about 1.5 hours on 2 cores)
+	$(VENV)/bin/dealersim calibrate experiments/calibration.toml --out out/cal --workers 2 --force --docs docs/validation.md
+	$(VENV_PY) -m experiments.recovery --spec experiments/calibration.toml --n 400 --truths 100 --k 20 --workers 2 --out out/recovery --force --docs docs/calibration.md
+	$(VENV)/bin/dealersim validate --replicates 100 --seed 91001
+	$(VENV)/bin/dealersim validate --knockouts --replicates 100 --out out/knockouts --docs docs/validation.md
+	$(VENV)/bin/dealersim factorial --replicates 20 --culture-replicates 150 --seed 0 --design resv
+	$(VENV)/bin/dealersim catalogue --replicates 200 --seed 0
+	$(VENV_PY) experiments/money_table.py
+	$(VENV_PY) experiments/success_rates.py 40 1000
 
 # --- housekeeping ------------------------------------------------------------------------
 
