@@ -857,9 +857,10 @@ class Params:
         "[U]",
     )
     cut_hardware_pressure: float = _p(
-        1.5, 1.0, 3.0, unit="x", label="Hardware time after a cut", group="specialist",
-        help="Multiplier on open-territory time once the salary is cut.",
-        source="evidence:lamb-2016; beats 4 and 8, after the cut the owner points to hardware to "
+        1.5, 1.0, 3.0, unit="x", label="Hardware time once pushed to it", group="specialist",
+        help="Multiplier on open-territory time once the salary is cut or the owner answers "
+        "the call for help by pointing to hardware.",
+        source="evidence:lamb-2016; beats 4, 8 and 11, the owner points to hardware to "
         "survive; size estimated [U]",
     )
     hardware_win_rate: float = _p(

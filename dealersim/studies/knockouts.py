@@ -92,6 +92,10 @@ MECHANISMS: tuple[Mechanism, ...] = (
 )
 """Every story mechanism, the strategy where it acts and the values that switch it off."""
 
+REMOVED: tuple[tuple[str, str], ...] = ()
+"""Story mechanisms taken out of the model because switching them off changed none of the
+four outcomes at 8 reps, each with why (listed under the table)."""
+
 _BY_NAME = {m.name: m for m in MECHANISMS}
 
 
@@ -258,6 +262,15 @@ def section(rows: Sequence[dict[str, Any]], replicates: int, years: float,
                              f"{_fmt(key, r['high'])}]")
             lines.append(f"| {m.label} | {m.strategy} | {n} | " + " | ".join(cells)
                          + f" | {'yes' if any_ex else 'no'} |")
+    inert = [mechanism(name).label for name in names
+             if not any(excludes_zero(by[(name, 8, key)]) for key in MEASURES
+                        if (name, 8, key) in by)
+             and any((name, 8, key) in by for key in MEASURES)]
+    if inert:
+        lines += ["", "At 8 reps no interval excludes 0 for: " + "; ".join(inert) + "."]
+    if REMOVED:
+        lines += ["", "Taken out of the model because switching them off changed nothing:", ""]
+        lines += [f"- **{label}**: {why}" for label, why in REMOVED]
     lines += ["", END]
     return "\n".join(lines)
 

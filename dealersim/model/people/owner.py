@@ -86,6 +86,7 @@ class Owner(mesa.Agent):
             self.intervene(f"answers {specialist.name}'s call for help and steps in")
         else:
             specialist.lose_morale(p.morale_no_help)
+            specialist.told_to_survive = True  # more of his day goes to hardware
             m.log(self.name, "shrug", 'points to the hardware territory to "survive": "we all '
                   'have to work together"')
 

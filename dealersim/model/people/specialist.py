@@ -134,6 +134,8 @@ class Specialist(mesa.Agent):
         self.commission = 0.0
         self.hw_commission = 0.0
         self.cut_applied = False
+        self.told_to_survive = False
+        """Whether the owner answered his call for help by pointing to hardware."""
         self.grace_until: int | None = None
         self.asked_for_help = False
         self.searching = False
@@ -225,7 +227,7 @@ class Specialist(mesa.Agent):
         p = self.model.params
         if not p.open_territory:
             return 0.0
-        pressure = p.cut_hardware_pressure if self.cut_applied else 1.0
+        pressure = p.cut_hardware_pressure if self.cut_applied or self.told_to_survive else 1.0
         return min(1.0, p.hardware_time_share * pressure)
 
     # ------------------------------------------------------------------ morale
