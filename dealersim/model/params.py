@@ -1197,9 +1197,9 @@ class Params:
     )
     extension_days: int = _p(
         30, 0, 180, unit="days", label="Extension", group="comp plan",
-        help="Grace period after a missed milestone before the salary cut: a specialist back "
-        "on target by then keeps his salary.",
-        source="evidence:lamb-2016; beat 11, a 30-day extension [C]",
+        help="Grace period after a missed milestone before the salary cut, granted to a "
+        "specialist who asked for help: back on target by then, he keeps his salary.",
+        source="evidence:lamb-2016; beat 11, he asks for help and gets a 30-day extension [C]",
     )
     fire_after_misses: int = _p(
         4, 1, 10, unit="reviews", label="Let go after misses", group="comp plan",

@@ -330,7 +330,7 @@ class Specialist(mesa.Agent):
         m.log(self.name, "milestone_missed", f"misses the milestone after {t} days in the job: "
               f"${self.booked_mrr:,.0f} booked MRR against ${target:,.0f}")
         if p.performance_cut > 0 and not self.cut_applied and self.grace_until is None:
-            if p.extension_days > 0:
+            if p.extension_days > 0 and self.asked_for_help:  # the reply to his call for help
                 self.grace_until = t + p.extension_days
                 m.log("owner", "extension", f"grants {p.extension_days} more days before the "
                       "cut" + (", with no change in how the team works"
