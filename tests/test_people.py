@@ -222,8 +222,10 @@ NO_QUITS = dict(first_milestone_day=30, quit_base_rate=0.0, quit_gap_weight=0.0,
 
 
 def test_extension_is_a_grace_period_before_the_cut():
+    """The extension is the reply to his call for help (he asked on day 1 here)."""
     model = small(extension_days=30, **NO_QUITS)
     s = model.specialists[0]
+    s.asked_for_help = True
     while model.day < 40:
         model.step()
     assert s.misses == 1 and not s.cut_applied and s.grace_until is not None
@@ -231,6 +233,29 @@ def test_extension_is_a_grace_period_before_the_cut():
         model.step()
     assert s.cut_applied  # nothing booked by the end of the grace period: the cut
     assert s.salary == pytest.approx(model.params.base_salary * (1 - model.params.performance_cut))
+
+
+def test_without_a_call_for_help_there_is_no_extension():
+    model = small(extension_days=30, help_threshold=0.0, **NO_QUITS)
+    while model.day < 40:
+        model.step()
+    s = model.specialists[0]
+    assert not s.asked_for_help and s.cut_applied and s.grace_until is None
+    assert model.events.first("extension") is None
+
+
+def test_the_shrug_points_him_to_hardware():
+    """An owner who never intervenes answers the call for help with a shrug: morale falls by
+    morale_no_help and his open-territory share is multiplied by the cut's pressure."""
+    model = small(intervention="never", open_territory=True)
+    s = model.specialists[0]
+    before_share, before_morale = s.hardware_share(), s.morale
+    model.owner.answer_help(s)
+    p = model.params
+    assert s.told_to_survive and not s.cut_applied
+    assert s.hardware_share() == pytest.approx(min(1.0, before_share * p.cut_hardware_pressure))
+    assert s.morale == pytest.approx(before_morale - p.morale_no_help)
+    assert model.events.first("shrug") is not None
 
 
 def test_no_extension_cuts_at_the_review():
