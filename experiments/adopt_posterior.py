@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dealersim.base.io import update_marked
 from dealersim.model.params import spec
 
 PARAMS = Path(__file__).resolve().parent.parent / "dealersim" / "model" / "params.py"
@@ -101,14 +102,7 @@ def main(argv: list[str]) -> int:
     for n, _, old, new, iv in moved:
         print(f"{n}: {old} -> {new} (90 % interval {iv})")
     if args.docs and not args.dry_run:
-        page = args.docs.read_text()
-        text = markdown(moved, args.out)
-        if START in page and END in page:
-            head, rest = page.split(START, 1)
-            page = head + text + rest.split(END, 1)[1]
-        else:
-            page = page.rstrip("\n") + "\n\n" + text + "\n"
-        args.docs.write_text(page)
+        update_marked(args.docs, markdown(moved, args.out), START, END)
     return 0
 
 

@@ -232,3 +232,29 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_file(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def marked(text: str, start: str, end: str) -> str:
+    """The part of ``text`` from the marker ``start`` to the marker ``end``, both included
+    ('' when either is missing).
+    """
+    if start in text and end in text.split(start, 1)[1]:
+        return start + text.split(start, 1)[1].split(end, 1)[0] + end
+    return ""
+
+
+def replace_marked(text: str, section: str, start: str, end: str) -> str:
+    """``text`` with its part between the markers replaced by ``section`` (which carries the
+    markers itself), or ``section`` appended after a blank line when the markers are missing.
+    """
+    if marked(text, start, end):
+        head, rest = text.split(start, 1)
+        return head + section.rstrip("\n") + rest.split(end, 1)[1]
+    return text.rstrip("\n") + ("\n\n" if text else "") + section.rstrip("\n") + "\n"
+
+
+def update_marked(path: str | Path, section: str, start: str, end: str) -> None:
+    """Replace the marked part of the file ``path`` with ``section`` (atomically)."""
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    write_text(path, replace_marked(old, section, start, end))

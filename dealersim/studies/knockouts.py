@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from dealersim.base.io import write_text
+from dealersim.base.io import marked, update_marked, write_text
 from dealersim.base.stats import paired_diff
 from dealersim.model.kpis import kpi
 from dealersim.model.params import spec
@@ -277,23 +277,12 @@ def section(rows: Sequence[dict[str, Any]], replicates: int, years: float,
 
 def update_section(path: Path, text: str) -> None:
     """Replace the knock-out section of the Markdown file ``path`` (append it if absent)."""
-    old = path.read_text() if path.exists() else ""
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        new = head + text + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text + "\n"
-    write_text(path, new)
+    update_marked(path, text, START, END)
 
 
 def kept_section(path: Path) -> str:
     """The knock-out section of ``path`` as it stands ('' if none): kept by the patterns."""
-    if not path.exists():
-        return ""
-    old = path.read_text()
-    if START in old and END in old:
-        return START + old.split(START, 1)[1].split(END, 1)[0] + END
-    return ""
+    return marked(path.read_text(), START, END) if path.exists() else ""
 
 
 def main_knockouts(replicates: int, out: Path, *, years: float | None = None,

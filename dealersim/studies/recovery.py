@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dealersim.base.io import atomic_dir, check_out, write_text
+from dealersim.base.io import atomic_dir, check_out, replace_marked, write_text
 from dealersim.base.procs import check_workers
 from dealersim.base.stats import wilson
 from dealersim.studies import calibrate as _cal
@@ -406,12 +406,7 @@ def write_docs_section(path: str | Path, section: str) -> None:
     except OSError as exc:
         raise ValueError(f"docs: {str(path)!r} cannot be read ({exc.strerror}); expected a "
                          "Markdown file") from None
-    start, end = text.find(START), text.find(END)
-    if start >= 0 and end > start:
-        text = text[:start] + section.rstrip("\n") + text[end + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text(path, text)
+    write_text(path, replace_marked(text, section, START, END))
 
 
 def load_table(path: str | Path, spec: Any) -> pd.DataFrame:

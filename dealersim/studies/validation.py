@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from dealersim.base.io import write_text
+from dealersim.base.io import marked, update_marked
 from dealersim.base.stats import LEVEL, paired_diff
 from dealersim.model.kpis import kpi
 from dealersim.model.params import spec
@@ -493,12 +493,7 @@ PREDICTIONS_END = "<!-- predictions:end -->"
 def marked_section(path: Path, start: str = PREDICTIONS_START,
                    end: str = PREDICTIONS_END) -> str:
     """The section of ``path`` between ``start`` and ``end``, markers included ('' if none)."""
-    if not path.exists():
-        return ""
-    old = path.read_text()
-    if start in old and end in old:
-        return start + old.split(start, 1)[1].split(end, 1)[0] + end
-    return ""
+    return marked(path.read_text(), start, end) if path.exists() else ""
 
 
 def update_marked_section(path: Path, text: str, start: str = PREDICTIONS_START,
@@ -507,13 +502,7 @@ def update_marked_section(path: Path, text: str, start: str = PREDICTIONS_START,
 
     ``text`` must begin with ``start`` and end with ``end``.
     """
-    old = path.read_text() if path.exists() else ""
-    if start in old and end in old:
-        head, rest = old.split(start, 1)
-        new = head + text + rest.split(end, 1)[1]
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text + "\n"
-    write_text(path, new)
+    update_marked(path, text, start, end)
 
 
 def write_markdown(
