@@ -235,17 +235,16 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def marked(text: str, start: str, end: str) -> str:
-    """The part of ``text`` from the marker ``start`` to the marker ``end``, both included
-    ('' when either is missing).
-    """
+    """The part of ``text`` from marker ``start`` to marker ``end``, both included ('' if none)."""
     if start in text and end in text.split(start, 1)[1]:
         return start + text.split(start, 1)[1].split(end, 1)[0] + end
     return ""
 
 
 def replace_marked(text: str, section: str, start: str, end: str) -> str:
-    """``text`` with its part between the markers replaced by ``section`` (which carries the
-    markers itself), or ``section`` appended after a blank line when the markers are missing.
+    """``text`` with its marked part replaced by ``section`` (which carries the markers).
+
+    Without the markers, ``section`` is appended after a blank line.
     """
     if marked(text, start, end):
         head, rest = text.split(start, 1)
