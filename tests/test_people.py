@@ -25,7 +25,12 @@ from dealersim.model.people.hardware_rep import (
     specialist_credit,
     team_goodwill,
 )
-from dealersim.model.people.specialist import accept_chance, base_hazard, search_effort
+from dealersim.model.people.specialist import (
+    Specialist,
+    accept_chance,
+    base_hazard,
+    search_effort,
+)
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_names
 
@@ -218,7 +223,7 @@ def test_with_a_huge_gap_he_takes_the_first_offer():
 
 
 NO_QUITS = dict(first_milestone_day=30, quit_base_rate=0.0, quit_gap_weight=0.0,
-                quit_morale_weight=0.0, job_offer_rate=0.0)
+                quit_morale_weight=0.0, job_offer_rate=0.0, review_delay_days=0)
 
 
 def test_extension_is_a_grace_period_before_the_cut():
@@ -256,6 +261,20 @@ def test_the_shrug_points_him_to_hardware():
     assert s.hardware_share() == pytest.approx(min(1.0, before_share * p.cut_hardware_pressure))
     assert s.morale == pytest.approx(before_morale - p.morale_no_help)
     assert model.events.first("shrug") is not None
+
+
+def test_reviews_are_held_within_the_delay_after_their_date():
+    """200 specialists' first and second review days: in [date, date + delay], all used."""
+    model = small(review_delay_days=5)
+    p = model.params
+    firsts, seconds = [], []
+    for k in range(200):
+        s = Specialist(model, number=100 + k)  # not seated: only his review dates are read
+        firsts.append(s.next_review)
+        seconds.append(s.next_review + p.milestone_interval_days + s.review_delay())
+    assert set(firsts) == set(range(p.first_milestone_day, p.first_milestone_day + 6))
+    assert min(seconds) >= p.first_milestone_day + p.milestone_interval_days
+    assert max(seconds) <= p.first_milestone_day + p.milestone_interval_days + 10
 
 
 def test_no_extension_cuts_at_the_review():

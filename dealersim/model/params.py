@@ -977,7 +977,7 @@ class Params:
         "help; threshold estimated [U]",
     )
     help_rate: float = _p(
-        0.4, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
+        0.6, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
         group="specialist",
         help="How readily the specialist asks for help: calls for help a month when nothing "
         "toward the next review's target is in sight (less the closer his forecast comes to "
@@ -1200,6 +1200,12 @@ class Params:
         help="Grace period after a missed milestone before the salary cut, granted to a "
         "specialist who asked for help: back on target by then, he keeps his salary.",
         source="evidence:lamb-2016; beat 11, he asks for help and gets a 30-day extension [C]",
+    )
+    review_delay_days: int = _p(
+        14, 0, 60, unit="days", label="Review delay", group="comp plan",
+        help="An owner holds each quota review up to this many days after its date (uniformly): "
+        "reviews are about quarterly, not to the day.",
+        source="estimate: a busy owner holds a review within two weeks of its date [U]",
     )
     fire_after_misses: int = _p(
         4, 1, 10, unit="reviews", label="Let go after misses", group="comp plan",

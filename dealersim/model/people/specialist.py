@@ -140,7 +140,6 @@ class Specialist(mesa.Agent):
         self.asked_for_help = False
         self.searching = False
         self.offers_declined = 0
-        self.next_review = p.first_milestone_day
         self.milestones_met = 0
         self.misses = 0
         self.first_milestone_met: bool | None = None
@@ -153,6 +152,8 @@ class Specialist(mesa.Agent):
         r_draw = model.rng.normal(0.0, r_spread) - r_spread**2 / 2
         self.reservation = p.reservation_income * float(np.exp(r_draw))
         self.mind, self.funnel = model.rng.spawn(2)
+        self.next_review = p.first_milestone_day + self.review_delay()
+        """His tenure on the day of his next quota review."""
         """His own stream of the model's generator, for his decisions (asking for help,
         offers and leaving): spawned from it without drawing, so a mechanism that changes how
         often he decides leaves every other draw of the run where it was (common random
@@ -315,7 +316,7 @@ class Specialist(mesa.Agent):
         met = self.booked_mrr >= target
         if self.first_milestone_met is None:
             self.first_milestone_met = met
-        self.next_review = t + p.milestone_interval_days
+        self.next_review = t + p.milestone_interval_days + self.review_delay()
         if met:
             self.milestones_met += 1
             self.misses = 0
@@ -338,6 +339,10 @@ class Specialist(mesa.Agent):
             else:
                 self.apply_cut()
         return True
+
+    def review_delay(self) -> int:
+        """Days after its date that the owner holds a review: 0 to ``review_delay_days``."""
+        return int(self.mind.integers(0, self.model.params.review_delay_days + 1))
 
     def end_grace(self, t: int) -> None:
         """The grace period ends: back on target keeps the salary, otherwise the cut."""
