@@ -208,3 +208,22 @@ def test_patterns_page_keeps_the_knockout_section(tmp_path):
     text = page.read_text()
     assert "old patterns" not in text and text.startswith("# Validation")
     assert f"{START}\nthe knock-out table\n{END}" in text
+
+
+def test_the_section_names_the_mechanisms_with_no_measurable_effect_at_8_reps():
+    """Two mechanisms at 8 reps: one whose tenure interval excludes 0, one whose intervals all
+    include it; the page says which changes nothing."""
+    from dealersim.studies.knockouts import MEASURES, section
+
+    rows = []
+    for name, low in (("salary_cut", 5.0), ("extension", -5.0)):
+        for key in MEASURES:
+            hit = key == "first_specialist_tenure_days"
+            rows.append({"mechanism": name, "n_reps": 8, "measure": key,
+                         "effect": 10.0 if hit else 0.0,
+                         "low": low if hit else -1.0, "high": 15.0 if hit else 1.0})
+    text = section(rows, 100, 5.0, 1.0, 7)
+    assert "--seed 7" in text
+    line = next(x for x in text.splitlines() if x.startswith("At 8 reps no interval"))
+    assert "The extension before the cut" in line and "salary cut" not in line
+    assert "| The salary cut | overlay | 8 |" in text and text.count("| yes |") == 1
