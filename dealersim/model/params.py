@@ -506,7 +506,7 @@ class Params:
         "one over the root of its size [U]",
     )
     wall_touch_shock: float = _p(
-        0.004, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
+        0.003, 0.0, 0.2, unit="per touch", label="Wall rise per touch", group="hardware reps",
         help="Wall rise each time the specialist calls (or asks to call) into a rep's accounts, "
         "without credit or rules.",
         source="evidence:zoltners-2011-who-owns-customers; a threat to the rep's renewal raises "
