@@ -140,7 +140,8 @@ def _interval(x: np.ndarray) -> tuple[float, float, float]:
 def prediction_table(predictive: pd.DataFrame) -> pd.DataFrame:
     """Planned's launch success and each lever's effect on it, per team size and source.
 
-    A lever's effect is its arm's success minus the overlay's, paired per draw (the same
+    A lever's effect is its arm's rate of the story's launch (the first specialist still in the
+    seat at month 12, what P9 speaks of) minus the overlay's, paired per draw (the same
     parameter set and seeds).
 
     Returns:
@@ -158,9 +159,9 @@ def prediction_table(predictive: pd.DataFrame) -> pd.DataFrame:
              PLANNED_CLAIM, lambda w: w[("first_specialist_year_one", "planned")]),
             ("planned launch success (judged on money)", "not told",
              lambda w: w[("launch_succeeded", "planned")])]
-        cases += [(f"effect of {what} alone on launch success (points)", LEVER_CLAIM,
-                   lambda w, a=arm: (w[("launch_succeeded", a)]
-                                     - w[("launch_succeeded", "overlay")]))
+        cases += [(f"effect of {what} alone on the story's launch (points)", LEVER_CLAIM,
+                   lambda w, a=arm: (w[("first_specialist_year_one", a)]
+                                     - w[("first_specialist_year_one", "overlay")]))
                   for arm, what in LEVER_ARMS.items()]
         for what, claim, f in cases:
             row: dict[str, Any] = dict(n_reps=int(size), what=what, claim=claim)

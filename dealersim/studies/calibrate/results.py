@@ -275,9 +275,9 @@ def prediction_section(cal: Calibration) -> str:
         f"{b.predictive_replicates} times per arm and team size at the default horizon "
         "(common random numbers). Each cell gives the median over the draws and, in brackets, "
         "the central 90 % of them; a lever's effect is the overlay with that lever alone "
-        "minus the overlay, paired per draw, in percentage points of launch success (judged "
-        "on money). Where the posterior's interval is narrower than the prior's, the "
-        "patterns inform the prediction; where planned falls short of the article's figure, "
+        "minus the overlay, paired per draw, in percentage points of the story's launch (the "
+        "first specialist still in the seat at month 12: what P9 speaks of). Where the "
+        "posterior's interval is narrower than the prior's, the patterns inform the prediction; where planned falls short of the article's figure, "
         "the model does not support it.",
         "",
         prediction_markdown(cal.predictions),
