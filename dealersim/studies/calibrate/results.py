@@ -277,8 +277,9 @@ def prediction_section(cal: Calibration) -> str:
         "the central 90 % of them; a lever's effect is the overlay with that lever alone "
         "minus the overlay, paired per draw, in percentage points of the story's launch (the "
         "first specialist still in the seat at month 12: what P9 speaks of). Where the "
-        "posterior's interval is narrower than the prior's, the patterns inform the prediction; where planned falls short of the article's figure, "
-        "the model does not support it.",
+        "posterior's interval is narrower than the prior's, the patterns inform the "
+        "prediction; where planned falls short of the article's figure, the model does not "
+        "support it.",
         "",
         prediction_markdown(cal.predictions),
         PREDICTIONS_END,
