@@ -241,7 +241,7 @@ def _extension_order(runs: dict[str, list[dict]]) -> Measured:
     # same seeds: each step up the ladder 0 -> 30 -> 90 days must not shorten it by more than
     # chance, i.e. the upper end of each paired step's 95 % interval is at least 0
     arms = ("overlay_ext0", "overlay", "overlay_ext90")
-    tenure = {a: np.minimum(_col(sorted(runs[a], key=lambda r: r["replicate"]),
+    tenure = {a: np.minimum(_col(sorted(runs[a], key=lambda r: r.get("replicate", 0)),
                                  "first_specialist_tenure_days"), 365) for a in arms}
     steps = [paired_diff(tenure[a], tenure[b]) for a, b in zip(arms, arms[1:], strict=False)]
     worst = min(high for _, _, high, _ in steps)
