@@ -245,7 +245,9 @@ def test_cards_show_the_change_against_the_baseline(overlay):
     planned = st.run_config("planned", 0, st.default_values("planned"))
     cards = {c.key: c for c in st.headline(planned.result, None, planned.replay,
                                            overlay.result, overlay.replay)}
-    d = planned.result.summary["managed_mrr"] - overlay.result.summary["managed_mrr"]
+    # the cards read the last day of each run's series (the summary rounds to cents)
+    d = (float(planned.result.timeseries["managed_mrr"].iloc[-1])
+         - float(overlay.result.timeseries["managed_mrr"].iloc[-1]))
     arrow = "▲" if d > 0 else "▼"
     assert cards["mrr"].change == f"{arrow} {kpis.money(abs(d))}/mo vs the baseline"
     assert cards["mrr"].better is (d > 0)
