@@ -289,7 +289,7 @@ def _everything(model: DealershipModel) -> dict:
         "ledger": model.ledger.rows.copy(),
         "walls": model.wall_history.copy(),
         "events": model.events.to_frame().values.tolist(),
-        "totals": (model.books.hw_gp, model.books.managed_gp, model.books.exposure_managed,
+        "totals": (model.books.exposure_managed,
                    model.books.exposure_hw_only, model.ledger.net_total, model.books.salaries_paid,
                    model.books.minutes_available_total, model.books.minutes_booked_total),
         "steps": model.datacollector._collection_steps,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dealersim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
+from dealersim.model.clock import DAYS_PER_YEAR
 from dealersim.model.funnel import Source, Stage
 from dealersim.model.ledger import Ledger
 from dealersim.model.params import Params
@@ -46,7 +46,6 @@ class Books:
         accounts_lost, losses_hw_only, losses_managed: Accounts lost to competitors or churn.
         exposure_hw_only, exposure_managed: Account-days held without / with a managed contract.
         program_cost: Commissions and rep credit paid so far (salaries are ``salaries_paid``).
-        hw_gp, managed_gp: Gross profit of hardware and of managed services so far.
         leads_lost_to_capacity: Prospects lost because the diary had no slot in time.
         minutes_available_total, minutes_booked_total: Specialist minutes over the run.
     """
@@ -71,8 +70,6 @@ class Books:
         self.exposure_managed = 0.0
         self.program_cost = 0.0
         self.salaries_paid = 0.0
-        self.hw_gp = 0.0
-        self.managed_gp = 0.0
         self.leads_lost_to_capacity = 0
         self.minutes_available_total = 0.0
         self.minutes_booked_total = 0.0
@@ -134,11 +131,8 @@ class Books:
 
     # ------------------------------------------------------------------ the day's money
     def close_day(self, model: DealershipModel) -> None:
-        """Book one day of gross profit and costs (and in the ledger), and of churn exposure."""
-        p, mk = self.params, model.market
-        volume = float(model.volume_on(model.day))
-        self.hw_gp += mk.held_value * volume / DAYS_PER_MONTH * model.hw_margin_now()
-        self.managed_gp += mk.live_mrr / DAYS_PER_MONTH * p.managed_margin
+        """Book one day: salaries, churn exposure and the ledger's money."""
+        mk = model.market
         self.salaries_paid += sum(s.salary for s in model.employed_specialists) / DAYS_PER_YEAR
         signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
         self.exposure_managed += signed
@@ -154,12 +148,8 @@ class Books:
         Returns:
             The cumulative net cash at the end of each day.
         """
-        p, mk = self.params, model.market
+        mk = model.market
         k = days.size
-        hw = mk.held_value * model.volume[days] / DAYS_PER_MONTH * model.margin[days]
-        self.hw_gp = float(np.cumsum(np.concatenate(([self.hw_gp], hw)))[-1])
-        managed = np.full(k, mk.live_mrr / DAYS_PER_MONTH * p.managed_margin)
-        self.managed_gp = float(np.cumsum(np.concatenate(([self.managed_gp], managed)))[-1])
         signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
         self.exposure_managed += k * signed
         self.exposure_hw_only += k * (mk.n_held - signed)
