@@ -185,7 +185,8 @@ def test_culture_thirds_and_gap():
             # still be the overlay run's
             rows.append(dict(strategy=s, replicate=r, seed=r,
                              guard_day0=w + (0.05 if s == "planned" else 0.0),
-                             launch_succeeded=bool(w < 0.2) if s == "overlay" else True))
+                             first_specialist_year_one=bool(w < 0.2) if s == "overlay" else True,
+                             launch_succeeded=False))
     runs = pd.DataFrame(rows)
     third = thirds(runs)
     assert (third[runs.strategy == "overlay"].to_numpy()
@@ -203,6 +204,9 @@ def test_culture_thirds_and_gap():
     assert gap.share_of_successes == pytest.approx(
         (order[:30] < 0.2).sum() / (wall < 0.2).sum())
     assert t.loc[("planned", "open - guarded"), "rate"] == 0.0
+    assert set(t.outcome) == {"first_specialist_year_one"}  # the story's launch by default
+    money = culture_table(runs, outcome="launch_succeeded")
+    assert (money.rate.fillna(0.0) == 0.0).all() and set(money.outcome) == {"launch_succeeded"}
     # Newcombe (1998), table II, example (f): 56/70 - 48/80 -> 0.2000, 0.0524 to 0.3339
     d, lo, hi = newcombe(56, 70, 48, 80)
     assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.2, 0.0524, 0.3339)
@@ -211,7 +215,10 @@ def test_culture_thirds_and_gap():
 def test_culture_table_refuses_runs_without_the_columns():
     with pytest.raises(ValueError, match="missing column 'guard_day0'"):
         culture_table(pd.DataFrame({"strategy": ["overlay"], "replicate": [0],
-                                    "launch_succeeded": [True]}))
+                                    "first_specialist_year_one": [True]}))
+    with pytest.raises(ValueError, match="outcome: 'tenure' is not allowed; expected one of "
+                       "launch_succeeded, first_specialist_year_one"):
+        culture_table(pd.DataFrame({"strategy": ["overlay"]}), outcome="tenure")
 
 
 def test_cli_bad_design_is_one_line(tmp_path, capsys):
@@ -233,13 +240,26 @@ def test_tiny_real_factorial_page(tmp_path, capsys):
     assert "dealersim factorial --replicates 2 --culture-replicates 6" in text
     assert "resolution-V fraction: 64 of the 256 combinations" in text
     assert "I = ABCDG, I = ABEFH, I = CDEFGH" in text
-    for label in ("Launch succeeded", "First specialist's days in the seat",
+    for label in ("Launch succeeded", "First specialist still in the seat at month 12",
+                  "First specialist's days in the seat",
                   "Managed revenue a month booked in year 1", "Cash against doing nothing"):
         assert label in text
     for lever in ("credit for reps (double vs none)", "hardware fallback (closed vs open)"):
         assert f"| {lever} |" in text
     assert "open minus guarded" in text and "The story's launch" in text
+    # the verdicts count the story's launch, not money
+    assert "of launches keep their first specialist to month 12 (2 simulated" in text
+    assert "It takes the plan, not one fix" in text
     assert "wrote:" in capsys.readouterr().out
+
+
+def test_blame_refuses_an_unknown_outcome_in_one_line():
+    from dealersim.studies.blame import run_blame
+
+    with pytest.raises(ValueError) as exc:
+        run_blame(1, outcome="managed_mrr")
+    assert str(exc.value) == ("outcome: 'managed_mrr' is not allowed; expected one of "
+                              "launch_succeeded, first_specialist_year_one")
 
 
 def test_report_culture_section():
@@ -248,19 +268,23 @@ def test_report_culture_section():
 
     from dealersim.outputs.report.render import ENV, culture_context
 
-    rows = [dict(strategy=s, replicate=r, guard_day0=r / 60, launch_succeeded=r < 20)
+    rows = [dict(strategy=s, replicate=r, guard_day0=r / 60, first_specialist_year_one=r < 20,
+                 launch_succeeded=False)
             for s in ("overlay", "planned") for r in range(60)]
     comp = SimpleNamespace(replicates=60, runs=pd.DataFrame(rows),
                            strategies=["overlay", "planned"], title=str.capitalize)
     ctx = culture_context(comp)
     assert ctx is not None and len(ctx["sentences"]) == 2
-    assert "succeed in 100% of launches" in ctx["sentences"][0]
+    assert ("keep their first specialist to month 12: teams that start in the most open third "
+            "reach 100%") in ctx["sentences"][0]
+    assert ctx["outcome_label"] == "first specialist still in the seat at month 12"
     assert "goodwill" in ctx["observe"] and "guarded" in ctx["observe"]
     assert {r["third"] for r in ctx["rows"]} == {"open", "middle", "guarded", "open - guarded"}
     assert culture_context(SimpleNamespace(replicates=10, runs=comp.runs,
                                            strategies=comp.strategies, title=comp.title)) is None
     source = ENV.loader.get_source(ENV, "compare.html.j2")[0]
     assert "culture.observe" in source and "culture.sentences" in source
+    assert "culture.outcome_label" in source
 
 
 def test_cli_factorial_set_on_a_lever_refused(tmp_path, capsys):

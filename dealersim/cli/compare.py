@@ -47,6 +47,7 @@ from dealersim.studies.blame import (
     DEFAULT_FACTORS,
     DESIGNS,
     PLAN_FACTORS,
+    PLAN_OUTCOME,
     blame_table,
     check_design,
     check_factors,
@@ -248,7 +249,8 @@ def cmd_factorial(args: argparse.Namespace) -> int:
                         "--path", str(args.path)])
     try:
         b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=PLAN_FACTORS,
-                      workers=args.workers, design=args.design, command=command)
+                      workers=args.workers, design=args.design, command=command,
+                      outcome=PLAN_OUTCOME)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     comp = run_compare(list(DEMO_STRATEGIES), replicates=args.culture_replicates, seed=seed,

@@ -211,8 +211,9 @@ def culture_markdown(table: pd.DataFrame, titles: dict[str, str] | None = None, 
     """The culture table (:func:`dealersim.studies.culture.culture_table`) as Markdown."""
     titles = titles or {}
     lines = [f"{heading} How much the outcome depends on the team's culture", "", OBSERVE, ""]
-    lines += ["| strategy | third of teams by day-0 guard | day-0 guard | launches that "
-              "succeed (95 % interval) |", "|---|---|---|---|"]
+    what = kpi(str(table.outcome.iloc[0])).label.lower() if len(table) else "launches"
+    lines += ["| strategy | third of teams by day-0 guard | day-0 guard | " + what
+              + " (95 % interval) |", "|---|---|---|---|"]
     for r in table.itertuples():
         name = titles.get(r.strategy, r.strategy)
         if r.third == "open - guarded":

@@ -58,6 +58,7 @@ from dealersim.model.params import format_value, spec
 from dealersim.model.results import package_version
 from dealersim.model.strategies import make_params, strategy_overrides
 from dealersim.studies.compare import numeric, runs_frame
+from dealersim.studies.culture import OUTCOME, OUTCOMES
 from dealersim.studies.engine import RunSpec, execute, replicate_seeds
 from dealersim.studies.posterior import (
     draw_label,
@@ -86,11 +87,17 @@ PLAN_FACTORS: tuple[str, ...] = ("credit", "manager", "rules", "training", "anno
                                  "intervention", "quota", "territory")
 """The planned transition's eight levers, one factor each (``--factors plan``): all off is the
 overlay launch, all on the planned one."""
-MEASURES: tuple[str, ...] = ("launch_succeeded", "first_specialist_tenure_days",
-                             "booked_mrr_year1", "cash_vs_hardware_only")
-"""The KPIs whose factorial effects are reported: launch success, the first specialist's days
-in the seat, the monthly revenue booked in year one and the cash against doing nothing at the
-end of the run."""
+MEASURES: tuple[str, ...] = ("launch_succeeded", "first_specialist_year_one",
+                             "first_specialist_tenure_days", "booked_mrr_year1",
+                             "cash_vs_hardware_only")
+"""The KPIs whose factorial effects are reported: launch success on money, the story's launch
+(the first specialist still in the seat at month 12), the first specialist's days in the seat,
+the monthly revenue booked in year one and the cash against doing nothing at the end of the
+run."""
+PLAN_OUTCOME = OUTCOME
+"""The flag the plan's factorial counts: the story's launch (the first specialist in the seat at
+month 12). On money (month 36) the plan itself rarely succeeds, so every cell would sit near 0 %
+and no lever could show; the money is in the factorial's other columns."""
 MOSTLY = 0.5
 """A factor is blamed alone only if, without it, the best combination succeeds in fewer than
 this share of launches."""
@@ -373,6 +380,18 @@ class Blame:
     posterior: str | None = None
     design: str = "full"
     measures: pd.DataFrame | None = None
+    outcome: str = "launch_succeeded"
+    """The flag the cells, effects and verdicts count (a key of :data:`OUTCOMES`)."""
+
+    @property
+    def rate_words(self) -> str:
+        """What the rate counts, in words ("the success rate")."""
+        return OUTCOMES[self.outcome][0]
+
+    @property
+    def succeed_words(self) -> str:
+        """What a counted launch does, in words ("launches succeed")."""
+        return OUTCOMES[self.outcome][1]
 
     def uncertainty_note(self) -> str | None:
         """With a posterior: one plain sentence saying the intervals include its uncertainty."""
@@ -456,15 +475,15 @@ class Blame:
                        f"; {_pts(alone)} when nothing else is in place, {_pts(rest)} when "
                        "everything else is")
             out.append(f"{f.words[1][0].upper()}{f.words[1][1:]} instead of {f.words[0]} moves "
-                       f"the success rate by {_pts(e.effect)} on average (95 % interval "
+                       f"{self.rate_words} by {_pts(e.effect)} on average (95 % interval "
                        f"{_pts(e.ci_low, False)} to {_pts(e.ci_high)}{context}){clear}.")
         everything = self.cell_with(self.factors)
         nothing = self.cell_with(())
-        ends = (f"with everything in place launches succeed in {everything.rate:.0%}, with "
-                f"nothing in place in {nothing.rate:.0%}")
+        ends = (f"with everything in place {everything.rate:.0%} of {self.succeed_words}, "
+                f"with nothing in place {nothing.rate:.0%}")
         top = order[0]
         if not mains.loc[top].ci_low > 0:
-            out.append(f"Verdict: no single factor clearly moves the success rate at "
+            out.append(f"Verdict: no single factor clearly moves {self.rate_words} at "
                        f"{self.replicates} runs per combination; {ends}.")
             return out
         others = [k for k in self.factors if k != top]
@@ -478,11 +497,11 @@ class Blame:
         elif without.rate < MOSTLY and without.ci_high < everything.ci_low:
             out.append(f"Verdict: the largest lever is the {who}. Without it nothing else is "
                        f"enough: the best combination of the others ({self.describe(best_on)}) "
-                       f"succeeds in {without.rate:.0%}; {ends}.")
+                       f"reaches {without.rate:.0%}; {ends}.")
         else:
-            out.append(f"Verdict: the {who} moves the success rate most, but the blame is "
+            out.append(f"Verdict: the {who} moves {self.rate_words} most, but the blame is "
                        f"shared: without it, the best combination of the others "
-                       f"({self.describe(best_on)}) still succeeds in {without.rate:.0%}; "
+                       f"({self.describe(best_on)}) still reaches {without.rate:.0%}; "
                        f"{ends}.")
         return out
 
@@ -496,13 +515,14 @@ class Blame:
             clear = ("" if e.ci_low > 0 or e.ci_high < 0
                      else "; at this number of runs that is no clear difference")
             out.append(f"{f.words[1][0].upper()}{f.words[1][1:]} instead of {f.words[0]} moves "
-                       f"the success rate by {_pts(e.effect)} on average (95 % interval "
+                       f"{self.rate_words} by {_pts(e.effect)} on average (95 % interval "
                        f"{_pts(e.ci_low, False)} to {_pts(e.ci_high)}){clear}.")
         inter = self.effects[(self.effects.kind == "interaction")
                              & ((self.effects.ci_low > 0) | (self.effects.ci_high < 0))]
         n = len(self.effects[self.effects.kind == "interaction"])
-        out.append(f"{len(inter)} of the {n} two-factor interactions clearly move the success "
-                   f"rate. This is a fraction of the combinations ({len(self.cells)} of "
+        out.append(f"{len(inter)} of the {n} two-factor interactions clearly move "
+                   f"{self.rate_words}. This is a fraction of the combinations "
+                   f"({len(self.cells)} of "
                    f"{2 ** len(self.factors)}, resolution {roman(resolution(len(self.factors)))}"
                    "): each main effect and two-factor interaction is estimated free of the "
                    "others, but each single lever alone and the plan without one lever are not "
@@ -529,21 +549,21 @@ class Blame:
             return []
         full_rate = rates[everything]
         if self.design == "full":
-            matrix = cell_matrix(self.runs, self.factors)
+            matrix = cell_matrix(self.runs, self.factors, self.outcome)
             single, drop = [], []
             for k in self.factors:
                 m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
-                                             self.on_vector([k]), matrix=matrix)
+                                             self.on_vector([k]), self.outcome, matrix=matrix)
                 single.append((k, rates[self.on_vector([k])], m, lo, hi))
                 rest = [o for o in self.factors if o != k]
                 m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
-                                             self.on_vector(rest), matrix=matrix)
+                                             self.on_vector(rest), self.outcome, matrix=matrix)
                 drop.append((k, rates[self.on_vector(rest)], m, lo, hi))
             how = ""
         else:
             single, drop = [], []
-            for k, (alone, without) in predicted_plan_contrasts(self.runs,
-                                                                self.factors).items():
+            for k, (alone, without) in predicted_plan_contrasts(
+                    self.runs, self.factors, self.outcome).items():
                 single.append((k, min(1.0, max(0.0, full_rate + alone[0])), *alone))
                 drop.append((k, min(1.0, max(0.0, full_rate + without[0])), *without))
             how = (" Predicted from the main effects and two-factor interactions, which this "
@@ -554,8 +574,9 @@ class Blame:
         below = [t for t in single if t[4] < 0]
         needed = [t for t in drop if t[4] < 0]
         lo_rest, hi_rest = min(t[1] for t in drop), max(t[1] for t in drop)
-        out = [f"With all {len(self.factors)} levers in place {full_rate:.0%} of launches "
-               f"succeed ({self.replicates} simulated dealerships per combination, the same in "
+        out = [f"With all {len(self.factors)} levers in place {full_rate:.0%} of "
+               f"{self.succeed_words} ({self.replicates} simulated dealerships per "
+               "combination, the same in "
                f"each). The best single lever alone, {self.factor(best[0]).title}, reaches "
                f"{best[1]:.0%} ({_pts(best[2])} against the whole plan, 95 % interval "
                f"{_pts(best[3], False)} to {_pts(best[4])}); {len(below)} of "
@@ -574,7 +595,7 @@ class Blame:
             names = _join([self.factor(t[0]).title for t in needed])
             rest_text = (f"Dropping one lever from the plan leaves {lo_rest:.0%} to "
                          f"{hi_rest:.0%}; the plan clearly needs {names} (dropping "
-                         f"{'it' if len(needed) == 1 else 'each'} lowers success with an "
+                         f"{'it' if len(needed) == 1 else 'each'} lowers the rate with an "
                          "interval below zero).")
         else:
             rest_text = (f"Dropping any one lever from the plan leaves {lo_rest:.0%} to "
@@ -632,7 +653,7 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
               factors: Sequence[str] = DEFAULT_FACTORS, workers: int = 1,
               executor: Executor | None = None, progress: bool | None = None,
               command: str | None = None, posterior: str | Path | None = None,
-              design: str = "full") -> Blame:
+              design: str = "full", outcome: str = "launch_succeeded") -> Blame:
     """Run the factorial and compute cells, effects and the logistic regression.
 
     Args:
@@ -647,6 +668,7 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
         posterior: A calibration directory: replicate *i* of every cell draws its parameter
             set from its posterior (see :func:`blame_specs`).
         design: ``full`` or ``resv`` (see :func:`cells`).
+        outcome: The flag the cells, effects and verdicts count (a key of :data:`OUTCOMES`).
 
     Raises:
         ValueError: One line for ``replicates < 1``, bad factors, a bad design, a bad override
@@ -656,6 +678,9 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
         raise ValueError(f"replicates: {replicates} is not allowed; expected an integer >= 1")
     factors = check_factors(factors)
     check_design(design, len(factors))
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome: {outcome!r} is not allowed; expected one of "
+                         f"{', '.join(OUTCOMES)}")
     overrides = dict(overrides or {})
     table = factor_table()
     clash = sorted({f for k in factors for f in table[k].fields} & set(overrides))
@@ -668,22 +693,24 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
     rows = [row for batch in execute(specs, executor=executor, workers=workers,
                                      progress=progress) for row, _ in batch]
     runs = runs_frame(rows)
-    return Blame(runs=runs, cells=cell_table(runs, factors),
-                 effects=effect_table(runs, factors), logit=fit_logit(runs, factors),
+    return Blame(runs=runs, cells=cell_table(runs, factors, outcome),
+                 effects=effect_table(runs, factors, outcome),
+                 logit=fit_logit(runs, factors, outcome),
                  replicates=replicates, seed=seed, overrides=overrides,
                  version=package_version(),
                  command=command or default_command(replicates, seed, overrides, factors,
                                                     posterior, design),
                  factors=factors, posterior=None if posterior is None else str(posterior),
-                 design=design, measures=measure_effects(runs, factors))
+                 design=design, measures=measure_effects(runs, factors), outcome=outcome)
 
 
-def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> pd.DataFrame:
-    """Success rate (Wilson interval), mean managed MRR and one-year tenure per cell."""
+def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
+               outcome: str = "launch_succeeded") -> pd.DataFrame:
+    """Rate of ``outcome`` (Wilson interval), mean managed MRR and one-year tenure per cell."""
     out = []
     for key, d in runs.groupby(["cell", *factors], sort=True):
-        y = numeric(d.launch_succeeded)
-        rate, lo, hi = kpi("launch_succeeded").interval(y)
+        y = numeric(d[outcome])
+        rate, lo, hi = kpi(outcome).interval(y)
         t = numeric(d.first_specialist_tenure_days)
         cens = d.first_specialist_censored.astype("boolean").fillna(True).to_numpy(bool)
         out.append(dict(cell=key[0], **dict(zip(factors, key[1:], strict=True)), n=y.size,
@@ -830,10 +857,11 @@ def cell_contrast(runs: pd.DataFrame, factors: Sequence[str], a: Sequence[int],
     return paired_diff(Y[where[tuple(a)]], Y[where[tuple(b)]], bounds=kpi(column).bounds)
 
 
-def fit_logit(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS) -> LogitFit:
-    """Logistic regression of launch success on the factors (main effects, on vs off)."""
+def fit_logit(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
+              outcome: str = "launch_succeeded") -> LogitFit:
+    """Logistic regression of ``outcome`` on the factors (main effects, on vs off)."""
     table = factor_table()
-    y = numeric(runs.launch_succeeded)
+    y = numeric(runs[outcome])
     X = np.column_stack([np.ones(len(runs))] + [
         (runs[f] == table[f].levels[1]).to_numpy(float) for f in factors])
     names = ["intercept (everything off)"] + [

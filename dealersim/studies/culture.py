@@ -29,7 +29,18 @@ from dealersim.studies.compare import numeric
 
 CULTURE = "guard_day0"
 """The KPI that stands for the team's culture as an owner sees it: the reps' guard on day 0."""
-OUTCOME = "launch_succeeded"
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "launch_succeeded": ("the success rate", "launches succeed"),
+    "first_specialist_year_one": ("the share of launches that keep their first specialist to "
+                                  "month 12", "launches keep their first specialist to month 12"),
+}
+"""The flags a culture table, a blame or a factorial can count, each with its words: what the
+rate is, and what launches do when they count (the story's launch is judged at month 12, the
+money at month 36)."""
+OUTCOME = "first_specialist_year_one"
+"""The flag the culture table counts by default: the story's launch. Launch success on money is
+rare under both strategies (months 12 and 36 both have to hold), so a table of it by culture
+says little about the culture."""
 THIRDS: tuple[str, ...] = ("open", "middle", "guarded")
 """The thirds of the day-0 guard, lowest first."""
 MIN_RUNS = 30
@@ -74,14 +85,15 @@ def thirds(runs: pd.DataFrame, reference: str = REFERENCE) -> pd.Series:
 
 
 def culture_table(runs: pd.DataFrame, strategies: Sequence[str] | None = None,
-                  reference: str = REFERENCE) -> pd.DataFrame:
-    """Success rate per strategy and third of the team's day-0 guard.
+                  reference: str = REFERENCE, outcome: str = OUTCOME) -> pd.DataFrame:
+    """Rate of ``outcome`` per strategy and third of the team's day-0 guard.
 
     Args:
-        runs: One row per run with ``strategy``, ``replicate``, ``guard_day0`` and
-            ``launch_succeeded`` (a comparison's runs).
+        runs: One row per run with ``strategy``, ``replicate``, ``guard_day0`` and the
+            ``outcome`` column (a comparison's runs).
         strategies: The strategies to show, in order (default: as they appear).
         reference: The strategy whose runs set the cut points.
+        outcome: The flag counted (a key of :data:`OUTCOMES`), kept in the ``outcome`` column.
 
     Returns:
         One row per strategy and third (``strategy``, ``third``, ``wall_low``, ``wall_high``:
@@ -93,13 +105,16 @@ def culture_table(runs: pd.DataFrame, strategies: Sequence[str] | None = None,
     Raises:
         ValueError: One line when ``runs`` lacks a column it needs.
     """
-    missing = [c for c in ("strategy", "replicate", CULTURE, OUTCOME) if c not in runs]
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome: {outcome!r} is not allowed; expected one of "
+                         f"{', '.join(OUTCOMES)}")
+    missing = [c for c in ("strategy", "replicate", CULTURE, outcome) if c not in runs]
     if missing:
         raise ValueError(f"runs: missing column {missing[0]!r}; expected a comparison's runs")
     strategies = list(strategies or dict.fromkeys(runs.strategy))
     third = thirds(runs, reference)
     wall = numeric(runs[CULTURE])
-    ok = numeric(runs[OUTCOME])
+    ok = numeric(runs[outcome])
     out: list[dict[str, Any]] = []
     for s in strategies:
         counts = {}
@@ -108,34 +123,37 @@ def culture_table(runs: pd.DataFrame, strategies: Sequence[str] | None = None,
             n, k = int(mask.sum()), int(ok[mask].sum())
             counts[t] = (k, n)
             rate, lo, hi = wilson(k, n) if n else (math.nan,) * 3
-            out.append(dict(strategy=s, third=t,
+            out.append(dict(strategy=s, third=t, outcome=outcome,
                             wall_low=float(wall[mask].min()) if n else math.nan,
                             wall_high=float(wall[mask].max()) if n else math.nan,
                             n=n, successes=k, rate=rate, ci_low=lo, ci_high=hi))
         (k1, n1), (k3, n3) = counts["open"], counts["guarded"]
         gap, lo, hi = newcombe(k1, n1, k3, n3)
         total = sum(k for k, _ in counts.values())
-        out.append(dict(strategy=s, third="open - guarded", n=n1 + n3, successes=k1 + k3,
+        out.append(dict(strategy=s, third="open - guarded", outcome=outcome, n=n1 + n3,
+                        successes=k1 + k3,
                         rate=gap, ci_low=lo, ci_high=hi,
                         share_of_successes=k1 / total if total else math.nan))
     return pd.DataFrame(out)
 
 
 def culture_sentences(table: pd.DataFrame, titles: dict[str, str] | None = None) -> list[str]:
-    """One plain sentence per strategy on how much its success depends on the team's openness."""
+    """One plain sentence per strategy on how much its outcome depends on the team's openness."""
     titles = titles or {}
     out = []
     for s, d in table.groupby("strategy", sort=False):
         row = d.set_index("third")
+        rate_words = OUTCOMES[str(d.outcome.iloc[0])][0]
         o, g, gap = row.loc["open"], row.loc["guarded"], row.loc["open - guarded"]
         clear = ("" if gap.ci_low > 0 or gap.ci_high < 0
                  else "; at this number of runs that is no clear difference")
         share = gap.get("share_of_successes", math.nan)
         whence = ("" if not np.isfinite(share) else
-                  f"; {share:.0%} of its successes come from the most open third of teams")
-        out.append(f"{titles.get(s, s)}: teams that start in the most open third succeed in "
-                   f"{o.rate:.0%} of launches (95 % interval {o.ci_low:.0%} to {o.ci_high:.0%}), "
-                   f"the most guarded third in {g.rate:.0%} ({g.ci_low:.0%} to "
+                  f"; {share:.0%} of the launches that count come from the most open third "
+                  "of teams")
+        out.append(f"{titles.get(s, s)}, {rate_words}: teams that start in the most open "
+                   f"third reach {o.rate:.0%} (95 % interval {o.ci_low:.0%} to {o.ci_high:.0%}), "
+                   f"the most guarded third {g.rate:.0%} ({g.ci_low:.0%} to "
                    f"{g.ci_high:.0%}): a gap of {gap.rate * 100:+.0f} points "
                    f"({gap.ci_low * 100:+.0f} to {gap.ci_high * 100:+.0f}){clear}{whence}.")
     return out

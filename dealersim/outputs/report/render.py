@@ -37,7 +37,13 @@ from dealersim.studies.compare import (
     representative,
     survival_curves,
 )
-from dealersim.studies.culture import MIN_RUNS, OBSERVE, culture_sentences, culture_table
+from dealersim.studies.culture import (
+    MIN_RUNS,
+    OBSERVE,
+    OUTCOME,
+    culture_sentences,
+    culture_table,
+)
 from dealersim.studies.decision import Decision, decide, horizon_note, sell_words
 from dealersim.studies.posterior import robustness
 
@@ -273,7 +279,8 @@ def _drivers_rows(comp: Comparison) -> list[dict[str, Any]]:
 def culture_context(comp: Comparison) -> dict[str, Any] | None:
     """The culture paragraph of the methods appendix.
 
-    Success by thirds of the team's day-0 guard per strategy, cut at the first strategy's runs
+    The story's launch (the first specialist in the seat at month 12) by thirds of the team's
+    day-0 guard per strategy, cut at the first strategy's runs
     (:func:`dealersim.studies.culture.culture_table`); ``None`` with fewer than ``MIN_RUNS``
     runs per strategy.
     """
@@ -282,7 +289,8 @@ def culture_context(comp: Comparison) -> dict[str, Any] | None:
     titles = {s: comp.title(s) for s in comp.strategies}
     table = culture_table(comp.runs, comp.strategies, reference=comp.strategies[0])
     rows = [dict(r, title=titles[r["strategy"]]) for r in table.to_dict("records")]
-    return {"observe": OBSERVE, "sentences": culture_sentences(table, titles), "rows": rows}
+    return {"observe": OBSERVE, "sentences": culture_sentences(table, titles), "rows": rows,
+            "outcome_label": kpis.label(OUTCOME).lower()}
 
 
 def predictions_context(comp: Comparison) -> list[dict[str, Any]]:
