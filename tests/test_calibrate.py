@@ -639,3 +639,17 @@ def test_one_ctrl_c_stops_the_run_within_seconds_and_resume_finishes(tmp_path):
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "generations on disk" in done.stdout and (out / "calibration.json").is_file()
     assert len(pd.read_csv(out / "diagnostics.csv")) >= 2
+
+
+def test_predictive_check_judges_the_mean_of_the_draws_not_their_median():
+    """A 15 % rate seen in draws of 4 runs: most draws show 0 %, the pooled rate is inside."""
+    from dealersim.studies.calibrate import ppc_table
+
+    spec_ = parse_spec('patterns = ["P1"]\nsizes = [8]')
+    (key,) = spec_.stat_keys()
+    values = [0.0] * 11 + [0.25] * 6 + [0.5] * 3  # mean 0.15, median 0
+    table = ppc_table(spec_, pd.DataFrame({"draw": range(20), "stat": key, "value": values}))
+    row = table.iloc[0]
+    assert row["mean"] == pytest.approx(0.15) and row["median"] == 0.0
+    assert bool(row.mean_inside) and not bool(row.median_inside)
+    assert row.inside_share == pytest.approx(6 / 20)  # only the 25 % draws are inside 10-30 %

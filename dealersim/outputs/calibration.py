@@ -101,14 +101,16 @@ def predictive(cal: Calibration) -> Figure:
         ax.set_xlim(lo - pad, hi + pad)
         ax.axvspan(max(r.low, lo - pad), min(r.high, hi + pad), color="tab:green", alpha=0.15)
         ax.plot(x, np.zeros_like(x), "|", color="tab:blue", alpha=0.6, ms=10)
-        ax.plot([r["median"]], [0], "o", color="black" if r.median_inside else "tab:red", ms=5)
+        centre, ok = ((r["mean"], r.mean_inside) if "mean_inside" in r
+                      else (r["median"], r.median_inside))
+        ax.plot([centre], [0], "o", color="black" if ok else "tab:red", ms=5)
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
         ax.set_ylabel(f"{r.pattern} {r.what} ({r['size']} reps)", rotation=0, ha="right",
                       va="center", fontsize=7)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
-    fig.suptitle("Posterior predictive check: draws (ticks), median (dot), target (green)",
+    fig.suptitle("Posterior predictive check: draws (ticks), mean (dot), target (green)",
                  fontsize=10)
     return fig
 

@@ -108,10 +108,17 @@ def run_predictive(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
 def ppc_table(spec_: CalibrationSpec, predictive: pd.DataFrame) -> pd.DataFrame:
     """The posterior predictive check: each statistic's simulated spread against its target.
 
+    The verdict is on the posterior predictive mean, the mean of the draws' values: for a
+    rate that is exactly the rate over all the draws' runs together (each draw runs the same
+    number of times), which is what the posterior predicts. The median of the draws is kept
+    for the spread but not judged: a draw's rate over a few runs moves in steps (25 points at
+    4 runs), so a 15 % rate has a median draw of 0 %.
+
     Returns:
         One row per statistic: ``stat``, ``pattern``, ``what``, ``size``, ``target`` (as
-        ``dealersim validate`` states it), ``low``, ``high``, ``median``, ``q05``, ``q95``,
-        ``inside_share`` (draws inside the range), ``median_inside``.
+        ``dealersim validate`` states it), ``low``, ``high``, ``mean``, ``median``, ``q05``,
+        ``q95``, ``inside_share`` (draws inside the range), ``mean_inside`` (the verdict),
+        ``median_inside``.
     """
     rows = []
     for n in spec_.sizes:
@@ -123,9 +130,11 @@ def ppc_table(spec_: CalibrationSpec, predictive: pd.DataFrame) -> pd.DataFrame:
             q05, q50, q95 = (np.quantile(x, [0.05, 0.5, 0.95]) if x.size
                              else (math.nan,) * 3)
             inside = (x >= t.low) & (x <= t.high)
+            mean = float(x.mean()) if x.size else math.nan
             rows.append(dict(stat=key, pattern=check.pattern, what=name, size=n,
-                             target=check.target, low=t.low, high=t.high, median=float(q50),
-                             q05=float(q05), q95=float(q95),
+                             target=check.target, low=t.low, high=t.high, mean=mean,
+                             median=float(q50), q05=float(q05), q95=float(q95),
                              inside_share=float(inside.mean()) if x.size else math.nan,
+                             mean_inside=bool(x.size and t.low <= mean <= t.high),
                              median_inside=bool(x.size and t.low <= q50 <= t.high)))
     return pd.DataFrame(rows)

@@ -203,16 +203,18 @@ def defaults_lines(cal: Calibration, limit: int | None = None) -> list[str]:
 def summary_lines(cal: Calibration) -> list[str]:
     """The result in a few plain lines (printed by the command, opening summary.md)."""
     d, c = cal.diagnostics, cal.check
-    inside = int(c.median_inside.sum())
+    judged = c.mean_inside if "mean_inside" in c else c.median_inside
+    inside = int(judged.sum())
     lines = [
         f"{len(d)} generations, {int(d.simulations.sum())} parameter sets simulated "
         f"({cal.spec.runs_per_particle} runs each), {len(cal.posterior)} accepted in the last "
         f"(effective sample size {d.ess.iloc[-1]:.0f}, tolerance {d.epsilon.iloc[-1]:.3g}).",
-        f"Posterior predictive check: the median of {inside} of {len(c)} pattern measures "
-        "lies inside its target range.",
+        f"Posterior predictive check: the posterior predictive mean of {inside} of {len(c)} "
+        "pattern measures lies inside its target range.",
     ]
-    for _, r in c[~c.median_inside].iterrows():
-        lines.append(f"  outside: {r.stat} (target {r.target}; median {r['median']:.3g})")
+    centre = "mean" if "mean_inside" in c else "median"
+    for _, r in c[~judged].iterrows():
+        lines.append(f"  outside: {r.stat} (target {r.target}; {centre} {r[centre]:.3g})")
     if d.ess.iloc[-1] < LOW_ESS:
         lines.append(f"The effective sample size is small ({d.ess.iloc[-1]:.0f} of "
                      f"{len(cal.posterior)}): a few sets carry most of the weight, so the "
@@ -236,9 +238,14 @@ def summary_markdown(cal: Calibration) -> str:
     c, p = cal.check, cal.parameters
     out = [f"# Calibration: {cal.spec.name}", "", *summary_lines(cal), "",
            "## Posterior predictive check", "",
-           "| pattern | size | what | target | median | 90 % of draws | inside |",
-           "|---|---|---|---|---|---|---|"]
-    out += [f"| {r.pattern} | {r['size']} | {r.what} | {r.target} | {r['median']:.3g} | "
+           "The verdict is on the posterior predictive mean (for a rate: the rate over all "
+           "the draws' runs together); the median and the 90 % of draws show the spread, and "
+           "the last column the share of single draws inside the range.", "",
+           "| pattern | size | what | target | mean | verdict | median | 90 % of draws | "
+           "draws inside |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    out += [f"| {r.pattern} | {r['size']} | {r.what} | {r.target} | {r['mean']:.3g} | "
+            f"{'inside' if r.mean_inside else '**outside**'} | {r['median']:.3g} | "
             f"{r.q05:.3g} to {r.q95:.3g} | {r.inside_share:.0%} |" for _, r in c.iterrows()]
     out += ["", "## Parameters", "",
             "| parameter | default | prior | posterior median | 90 % interval | pinned down |",
