@@ -307,8 +307,11 @@ def test_prediction_table_renders_prior_posterior_and_claim():
     planned = table.iloc[0]
     assert planned.prior_median == pytest.approx(0.21) and planned.posterior_median == (
         pytest.approx(0.41))
+    # the prediction shown is the mean of the draws (0.20, 0.21, 0.22 -> 0.21)
+    assert planned.prior_mean == pytest.approx(0.21) and planned.posterior_mean == (
+        pytest.approx(0.41))
     text = prediction_markdown(table)
-    assert text.splitlines()[0].startswith("| reps | prediction | prior")
+    assert text.splitlines()[0].startswith("| reps | prediction | prior: mean")
     assert "| 8 | planned" in text and "+20 (+20 to +20)" in text and ">= 75 %" in text
     assert len(text.splitlines()) == 2 + len(table) == 2 + 2 + 6
 

@@ -129,12 +129,13 @@ def run_predictions(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
     return frame.astype({"draw": "int64", "n_reps": "int64", "value": "float64"})
 
 
-def _interval(x: np.ndarray) -> tuple[float, float, float]:
+def _interval(x: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, median and the central 90 % of the draws' values."""
     x = x[np.isfinite(x)]
     if x.size == 0:
-        return math.nan, math.nan, math.nan
+        return math.nan, math.nan, math.nan, math.nan
     lo, mid, hi = np.quantile(x, [INTERVAL[0], 0.5, INTERVAL[1]])
-    return float(mid), float(lo), float(hi)
+    return float(x.mean()), float(mid), float(lo), float(hi)
 
 
 def prediction_table(predictive: pd.DataFrame) -> pd.DataFrame:
@@ -146,8 +147,10 @@ def prediction_table(predictive: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         One row per team size and prediction: ``n_reps``, ``what``, ``claim`` (what the article
-        claims), then ``prior_median``, ``prior_low``, ``prior_high`` and the same for
-        ``posterior`` (the central 90 % of the draws).
+        claims), then ``prior_mean``, ``prior_median``, ``prior_low``, ``prior_high`` and the
+        same for ``posterior`` (the central 90 % of the draws). The mean is the prediction: for
+        a rate, the rate over all the draws' runs together; a draw's rate over a few runs moves
+        in steps (25 points at 4 runs), so its median and interval include that noise.
     """
     wide = predictive.pivot_table(index=["source", "n_reps", "draw"],
                                   columns=["measure", "strategy"], values="value",
@@ -170,8 +173,8 @@ def prediction_table(predictive: pd.DataFrame) -> pd.DataFrame:
                     x = f(wide.loc[(source, size)]).to_numpy(float)
                 except KeyError:
                     x = np.array([])
-                row[f"{source}_median"], row[f"{source}_low"], row[f"{source}_high"] = (
-                    _interval(x))
+                (row[f"{source}_mean"], row[f"{source}_median"], row[f"{source}_low"],
+                 row[f"{source}_high"]) = _interval(x)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -180,6 +183,11 @@ def _pct(x: float, points: bool) -> str:
     if not math.isfinite(x):
         return "n/a"
     return f"{x * 100:+.0f}" if points else f"{x:.0%}"
+
+
+def _centre(row: pd.Series, source: str) -> float:
+    """The prediction of one row and source: the mean (in an older run's table: the median)."""
+    return float(row[f"{source}_mean"] if f"{source}_mean" in row else row[f"{source}_median"])
 
 
 def prediction_cells(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -192,7 +200,7 @@ def prediction_cells(table: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for _, r in table.iterrows():
         points = str(r.what).startswith("effect")
-        cells = {s: f"{_pct(r[f'{s}_median'], points)} ({_pct(r[f'{s}_low'], points)} to "
+        cells = {s: f"{_pct(_centre(r, s), points)} ({_pct(r[f'{s}_low'], points)} to "
                     f"{_pct(r[f'{s}_high'], points)})" for s in SOURCES}
         out.append(dict(n_reps=int(r.n_reps), what=str(r.what), claim=str(r.claim), **cells))
     return out
@@ -200,7 +208,7 @@ def prediction_cells(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def prediction_markdown(table: pd.DataFrame) -> str:
     """The prediction table in Markdown: prior interval | posterior interval | the claim."""
-    lines = ["| reps | prediction | prior: median (90 % of draws) | posterior: median (90 % "
+    lines = ["| reps | prediction | prior: mean (90 % of draws) | posterior: mean (90 % "
              "of draws) | what the article claims |", "|---|---|---|---|---|"]
     lines += [f"| {c['n_reps']} | {c['what']} | {c['prior']} | {c['posterior']} | "
               f"{c['claim']} |" for c in prediction_cells(table)]

@@ -224,8 +224,8 @@ def summary_lines(cal: Calibration) -> list[str]:
         if r.what.startswith("planned launch success"):
             lines.append(
                 f"Predicted (not fitted), planned launch success on money at {r.n_reps} reps: "
-                f"prior {r.prior_median:.0%} ({r.prior_low:.0%} to {r.prior_high:.0%}), "
-                f"posterior {r.posterior_median:.0%} ({r.posterior_low:.0%} to "
+                f"prior {r.prior_mean:.0%} ({r.prior_low:.0%} to {r.prior_high:.0%}), "
+                f"posterior {r.posterior_mean:.0%} ({r.posterior_low:.0%} to "
                 f"{r.posterior_high:.0%}); every lever in summary.md.")
     pinned = len(cal.parameters) - len(cal.not_pinned)
     lines.append(f"The patterns pin down {pinned} of {len(cal.parameters)} parameters; the "
@@ -280,8 +280,10 @@ def prediction_section(cal: Calibration) -> str:
         "planned launch, a lever or P9: those are predicted here, from "
         f"{b.predictive} draws of the prior and {b.predictive} of the posterior, each run "
         f"{b.predictive_replicates} times per arm and team size at the default horizon "
-        "(common random numbers). Each cell gives the median over the draws and, in brackets, "
-        "the central 90 % of them; a lever's effect is the overlay with that lever alone "
+        "(common random numbers). Each cell gives the mean over the draws (for a rate: the rate "
+        "over all their runs together) and, in brackets, the central 90 % of the draws, whose "
+        f"{b.predictive_replicates}-run rates also carry the chance of so few runs; a lever's "
+        "effect is the overlay with that lever alone "
         "minus the overlay, paired per draw, in percentage points of the story's launch (the "
         "first specialist still in the seat at month 12: what P9 speaks of). Where the "
         "posterior's interval is narrower than the prior's, the patterns inform the "
