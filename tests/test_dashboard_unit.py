@@ -330,7 +330,7 @@ def test_an_idle_page_runs_the_presets_in_advance():
         if not slider.widgets:  # the dealership's numbers are folded: open them
             rc.find(v.Btn, class_="ds-fold-title",
                     children=[f"▸ Your dealership's numbers "
-                              f"({len(st.DEALERSHIP_FIELDS) - len(st.HISTORY_FIELDS)})"]) \
+                              f"({len(st.DEALERSHIP_FIELDS)})"]) \
                 .widget.click()
             slider = rc.find(v.Html, class_="ds-control ds-field-n_reps").find(v.Slider)
         slider.wait_for(**WAIT).widget.v_model = 5
@@ -364,7 +364,7 @@ def test_pinned_baseline_against_a_changed_lever(page):
 def test_an_invalid_number_greys_the_results_and_says_why(page):
     rc = page
     n = len([f for f in st.DEALERSHIP_FIELDS
-             if f not in words.key_levers() and f not in st.HISTORY_FIELDS])
+             if f not in words.key_levers()])
     rc.find(v.Btn, class_="ds-fold-title", children=[f"▸ Your dealership's numbers ({n})"]) \
         .widget.click()
     box = rc.find(v.Html, class_="ds-control ds-field-accounts_per_rep").find(v.TextField)

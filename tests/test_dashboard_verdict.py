@@ -73,10 +73,10 @@ def test_a_changed_plan_is_called_your_plan():
     assert st.plan_title("planned", changed).startswith("Your plan (started from the author's")
 
 
-def test_the_owner_history_and_the_horizon():
-    mine = st.default_values("overlay") | {"prior_failed_specialists": 0, "years": 5.0}
+def test_the_owner_numbers_and_the_horizon():
+    mine = st.default_values("overlay") | {"n_reps": 5, "years": 5.0}
     after = st.apply_preset("planned", mine)
-    assert after["prior_failed_specialists"] == 0 and after["years"] == 5.0
+    assert after["n_reps"] == 5 and after["years"] == 5.0
     assert st.horizon_words(5.0) == "5 years" and st.horizon_years("10 years") == 10.0
     assert words.strategy_title("overlay") == "The story's launch"
     assert "_" not in "".join(words.strategy_title(n) for n in st.strategy_choices())
@@ -96,8 +96,10 @@ def test_the_page_has_one_horizon_at_the_top_and_the_verdict_card():
                           "years."]).wait_for(timeout=60)
         rc.find(v.Html, class_="ds-value-launch").wait_for(timeout=300)  # reran for 5 years
         rc.find(v.Btn, class_="ds-verdict-button").wait_for(timeout=90)
-        history = rc.find(v.Btn, class_="ds-fold-title", children=["▾ Your history (1)"])
-        assert history.widgets
+        n = len([f for f in st.DEALERSHIP_FIELDS if f not in words.key_levers()])
+        own = rc.find(v.Btn, class_="ds-fold-title",
+                      children=[f"▸ Your dealership's numbers ({n})"])
+        assert own.widgets
     finally:
         rc.close()
 

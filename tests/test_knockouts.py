@@ -50,8 +50,8 @@ def _first_seed(pred, name: str, **extra):
 
 
 def test_every_mechanism_has_a_switch():
-    assert len(MECHANISMS) == 13
-    assert len({m.name for m in MECHANISMS}) == 13
+    assert len(MECHANISMS) == 12
+    assert len({m.name for m in MECHANISMS}) == 12
     for m in MECHANISMS:
         assert m.strategy in ("overlay", "planned") and m.off
 
@@ -101,9 +101,15 @@ def test_extension_off_cuts_at_once():
     assert "salary_cut" in _run("extension", True, seed).events.kinds()
 
 
-def test_earlier_failures():
-    on, off = _pair("earlier_failures")
-    assert summarize(on)["wall_mean_day0"] > summarize(off)["wall_mean_day0"]
+def test_a_removed_mechanism_is_gone_and_listed_with_why():
+    from dealersim.model.params import Params
+    from dealersim.studies.knockouts import REMOVED, section
+
+    assert "prior_failed_specialists" not in Params.__dataclass_fields__
+    assert "earlier_failures" not in {m.name for m in MECHANISMS}
+    text = section([], 100, 5.0, 1.0)
+    for label, why in REMOVED:
+        assert f"- **{label}**: {why}" in text
 
 
 def test_credit():

@@ -591,7 +591,7 @@ def test_the_call_for_help_is_spread_over_weeks_not_a_date():
 def test_walls_start_at_the_pre_launch_level_and_settle_at_each_reps_guard():
     model = DealershipModel("overlay", rng=3, n_reps=6, accounts_per_rep=30)
     p = model.params
-    start = p.wall_initial + p.history_wall_effect * p.prior_failed_specialists
+    start = p.wall_initial
     np.testing.assert_allclose(model.team.wall, start)
     assert model.team.base_wall.std() > 0  # each rep his own guard
     assert model.guard_day0 == pytest.approx(model.team.base_wall.mean())

@@ -635,12 +635,10 @@ def ControlsPanel(strategy: str, seed: int, values: dict[str, Any], invalid: dic
                      message=seed_error or "a whole number; the same seed tells the same story")
     solara.Button("Reset to the plan's settings", text=True, small=True, on_click=cb.reset)
     key = words.key_levers()
-    history = [n for n in st.HISTORY_FIELDS if n not in key]
-    own = [n for n in st.DEALERSHIP_FIELDS if n not in key and n not in history]
+    own = [n for n in st.DEALERSHIP_FIELDS if n not in key]
     ControlGroup("The main levers", list(key), values, invalid, cb, expand=True)
-    ControlGroup("Your history", history, values, invalid, cb, expand=True)
     ControlGroup("Your dealership's numbers", own, values, invalid, cb)
-    shown = {*key, *own, *history, "years"}  # the horizon is the page's top control
+    shown = {*key, *own, "years"}  # the horizon is the page's top control
     rest = [s.name for s in st.field_specs() if s.name not in shown]
     with Fold(f"More levers ({len(rest)})", classes=["ds-more"]):
         for group in GROUPS:

@@ -41,8 +41,6 @@ from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_s
 DEFAULT_STRATEGY = "overlay"
 SAME = "= same as the baseline"
 
-HISTORY_FIELDS = ("prior_failed_specialists",)
-"""The owner's own history: specialists who already failed in the seat (the story has two)."""
 HORIZONS = (3.0, 5.0, 10.0)
 """The money horizons offered at the top of the page (years; every view uses the one chosen)."""
 
@@ -55,7 +53,6 @@ DEALERSHIP_FIELDS = (
     "lease_term_months",
     "base_salary",
     "monthly_quota_mrr",
-    *HISTORY_FIELDS,
 )
 """The numbers an owner knows about their own dealership and history (``Params`` field names
 only): picking a plan keeps them as the owner set them."""
@@ -432,7 +429,7 @@ def headline(result: Any, day: int | None = None, replay: Replay | None = None,
         Card("mrr", column("managed_mrr").label, f"{money(now.mrr)}/mo",
              f"{now.contracts:,} managed contracts {when}", None if now.mrr == 0 else True),
         Card("specialists", f"{label('specialists_hired')} / lost", f"{now.hired} / {now.lost}",
-             f"rehires included; {p.prior_failed_specialists} failed in the seat before",
+             "rehires included",
              None if now.lost == 0 else False),
         Card("lost", label("accounts_lost_to_competitors"), f"{now.accounts_lost:,}",
              f"hardware accounts {now.hardware_accounts:,} {when}", None),

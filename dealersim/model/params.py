@@ -478,12 +478,14 @@ class Params:
         "the $37M mean; 8 reps is our estimate [U]",
     )
     wall_initial: float = _p(
-        0.25, 0.0, 1.0, unit="0-1", label="Initial wall", group="hardware reps",
-        help="Protectiveness of reps over their accounts before the launch (before the "
-        "history of failed specialists); once a specialist works the territory each rep's wall "
-        "settles at his guard: this plus the team's culture and his own disposition.",
-        source="evidence:zoltners-2011-who-owns-customers; reps guard the accounts they see as "
-        "theirs; level estimated [U]",
+        0.33, 0.0, 1.0, unit="0-1", label="Initial wall", group="hardware reps",
+        help="Protectiveness of reps over their accounts before the launch, the history of "
+        "the specialists who failed before included; once a specialist works the territory "
+        "each rep's wall settles at his guard: this plus the team's culture and his own "
+        "disposition.",
+        source="evidence:zoltners-2011-who-owns-customers; evidence:lamb-2016; reps guard the "
+        "accounts they see as theirs, and two specialists failed before (beat 9); level "
+        "estimated [U]",
     )
     wall_spread: float = _p(
         0.10, 0.0, 0.3, unit="0-1", label="Wall spread", group="hardware reps",
@@ -560,7 +562,8 @@ class Params:
     history_wall_effect: float = _p(
         0.04, 0.0, 0.2, unit="per failure", label="Wall per failed specialist",
         group="hardware reps",
-        help="Extra wall for each specialist who already failed in the seat.",
+        help="Extra guard (where walls settle) of every rep for each specialist who fails in "
+        "the seat during the run: his successor meets harder walls.",
         source="evidence:lamb-2016; beat 9, two specialists failed before; size estimated [U]",
     )
     intro_rate: float = _p(
@@ -1134,11 +1137,6 @@ class Params:
         "evidence:greatamerica-2017-dippell; a dealer should be on a path to profit in managed "
         "services within 36 months; dealers' IT practices were still unprofitable after three "
         "years [C]",
-    )
-    prior_failed_specialists: int = _p(
-        2, 0, 5, unit="specialists", label="Earlier failures", group="owner",
-        help="Specialists who failed in the seat before this run (they raise the walls).",
-        source="evidence:lamb-2016; beat 9, two earlier specialists failed [C]",
     )
     # ---------------------------------------------------------------- comp plan
     base_salary: float = _p(

@@ -377,7 +377,8 @@ def initial_walls(model: DealershipModel, culture: float) -> tuple[np.ndarray, n
     """Draw each rep's wall before the launch, and the guard it settles at after it.
 
     Before the launch nobody has a reason to guard his book against a specialist: every rep's
-    wall is ``wall_initial`` plus what the failed specialists before left behind. His guard
+    wall is ``wall_initial`` (what the specialists who failed before left behind included). His
+    guard
     (where the wall settles once the specialist works the territory) adds the team's culture
     and his own disposition (``wall_spread``).
     So a guarded team's walls rise over the first weeks, faster the more the specialist calls
@@ -387,6 +388,6 @@ def initial_walls(model: DealershipModel, culture: float) -> tuple[np.ndarray, n
         ``(walls, guards)``, one entry per rep, each in [0, 1].
     """
     p = model.params
-    start = min(1.0, p.wall_initial + p.history_wall_effect * p.prior_failed_specialists)
+    start = p.wall_initial
     guards = np.clip(model.rng.normal(start + culture, p.wall_spread, size=p.n_reps), 0.0, 1.0)
     return np.full(p.n_reps, start), guards
