@@ -384,7 +384,7 @@ def recovery_markdown(rec: Recovery | None, command: str = "", note: str = "") -
             f"{'range distance' if info['distance'] == 'range' else 'standardised distance'}"
             f"). One set took {info.get('seconds_per_set', math.nan):.1f} s of one core on "
             f"average, the table {_minutes(60 * info.get('table_minutes', math.nan))} on "
-            f"{info.get('workers', '?')} workers.")
+            f"{info.get('workers', '?')} worker{'' if info.get('workers') == 1 else 's'}.")
         lines += ["| parameter | coverage of the 90 % interval (95 % interval) | median width, "
                   "share of the prior | verdict |", "|---|---|---|---|"]
         for r in rec.summary.itertuples():
