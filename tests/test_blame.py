@@ -59,7 +59,7 @@ def test_specs_share_seeds_across_cells():
         by_rep.setdefault(dict(sp.labels)["replicate"], set()).add(sp.seed)
     assert by_rep == {i: {seed_for(4, i)} for i in range(3)}
     assert {tuple(sorted(dict(sp.labels))) for sp in specs} == {
-        ("cell", "credit", "quota", "replicate", "skill")}
+        ("cell", "credit", "fraction", "quota", "replicate", "skill")}
 
 
 FACTORS = ("manager", "credit", "prep")

@@ -79,7 +79,9 @@ def test_bad_design(design, k, needle):
 
 def test_specs_share_seeds_across_cells_in_both_designs():
     """Common random numbers: replicate i has the same seed in every cell."""
-    for design, n in (("resv", 64), ("full", 256)):
+    # the fraction's 64 cells, plus the 15 of the 18 plan cells it lacks (it has everything on
+    # and 2 others): nothing on, each lever alone, everything but each lever
+    for design, n, proper in (("resv", 64 + 15, 64), ("full", 256, 256)):
         specs = blame.blame_specs(3, seed=7, factors=PLAN, design=design)
         assert len(specs) == n * 3
         by_rep: dict[int, set[int]] = {}
@@ -87,6 +89,25 @@ def test_specs_share_seeds_across_cells_in_both_designs():
             by_rep.setdefault(dict(sp.labels)["replicate"], set()).add(sp.seed)
         assert by_rep == {i: {seed_for(7, i)} for i in range(3)}
         assert len({dict(sp.labels)["cell"] for sp in specs}) == n
+        assert len({dict(sp.labels)["cell"] for sp in specs
+                    if dict(sp.labels)["fraction"]}) == proper
+
+
+def test_a_fraction_runs_the_plan_cells_beside_it_and_estimates_effects_without_them():
+    added = [c for c, proper in blame.design_cells(PLAN, "resv") if not proper]
+    assert set(blame.plan_cells(8)) <= set(blame.cells(PLAN, "resv")) | set(added)
+    assert len(added) == 15 and (0,) * 8 in added and (1,) * 8 not in added
+    table = blame.factor_table()
+    runs = _response("resv").assign(fraction=True)
+    extra = pd.DataFrame([dict(cell=100 + n, replicate=r, fraction=False,
+                               booked_mrr_year1=-1e6,  # would wreck any effect it entered
+                               **{f: table[f].levels[on] for f, on in zip(PLAN, c, strict=True)})
+                          for n, c in enumerate(added) for r in range(6)])
+    both = pd.concat([runs, extra], ignore_index=True)
+    proper = blame.fraction_runs(both)
+    assert len(proper) == len(runs)
+    eff = blame.effect_table(proper, PLAN, "booked_mrr_year1").set_index("name")
+    assert eff.loc["credit", "effect"] == pytest.approx(MAIN["credit"], abs=1e-6)
 
 
 MAIN = {"credit": 3000.0, "manager": -1200.0, "quota": 500.0, "territory": 0.0}
@@ -239,6 +260,8 @@ def test_tiny_real_factorial_page(tmp_path, capsys):
     text = page.read_text()
     assert "dealersim factorial --replicates 2 --culture-replicates 6" in text
     assert "resolution-V fraction: 64 of the 256 combinations" in text
+    assert "beside it, the 15 combinations the verdict reads" in text
+    assert "Each of these combinations was run, on the same seeds as the fraction." in text
     assert "I = ABCDG, I = ABEFH, I = CDEFGH" in text
     for label in ("Launch succeeded", "First specialist still in the seat at month 12",
                   "First specialist's days in the seat",

@@ -157,9 +157,13 @@ def factorial_markdown(b: Blame, *, heading: str = "##") -> str:
     else:
         words = ", ".join("I = " + "".join("ABCDEFGH"[i] for i in sorted(w))
                           for w in defining_words(k))
-        design = (f"a resolution-{roman(resolution(k))} fraction: {len(b.cells)} of the {2 ** k} "
-                  f"combinations ({words}), so no main effect or two-factor interaction is "
-                  "aliased with another (only with interactions of three or more levers)")
+        design = (f"a resolution-{roman(resolution(k))} fraction: {b.fraction_size} of the "
+                  f"{2 ** k} combinations ({words}), so no main effect or two-factor "
+                  "interaction is aliased with another (only with interactions of three or more "
+                  "levers)" + (f"; beside it, the {b.added_cells} combinations the verdict reads "
+                               "(nothing, each lever alone, everything but each lever) that the "
+                               "fraction lacks, run on the same seeds and left out of the "
+                               "effects" if b.added_cells else ""))
     letters = ", ".join(f"{'ABCDEFGH'[i]} = {b.factor(f).title}"
                         for i, f in enumerate(b.factors))
     lines = [f"{heading} The plan's levers as a factorial experiment", "",

@@ -259,6 +259,41 @@ def cells(keys: Sequence[str], design: str = "full") -> list[tuple[int, ...]]:
     return out
 
 
+def plan_cells(k: int) -> list[tuple[int, ...]]:
+    """The combinations the plan's verdict reads (0/1 tuples; ``2 k + 2`` of them).
+
+    Everything, nothing, each factor alone and everything but each factor.
+    """
+    out = [(1,) * k, (0,) * k]
+    for i in range(k):
+        out.append(tuple(int(j == i) for j in range(k)))
+        out.append(tuple(int(j != i) for j in range(k)))
+    return list(dict.fromkeys(out))
+
+
+def design_cells(keys: Sequence[str], design: str = "full") -> list[tuple[tuple[int, ...], bool]]:
+    """Every combination a design runs, each with whether it belongs to the design proper.
+
+    A fraction is run together with the combinations of :func:`plan_cells` it lacks (flagged
+    ``False``): the effects are estimated on the fraction alone (its orthogonal contrasts), and
+    "each lever alone" and "everything but one lever" are then read from cells actually run,
+    not predicted from the effects.
+    """
+    proper = cells(keys, design)
+    if design == "full":
+        return [(c, True) for c in proper]
+    have = set(proper)
+    return [(c, True) for c in proper] + [(c, False) for c in plan_cells(len(keys))
+                                          if c not in have]
+
+
+def fraction_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the design proper (a fraction's added plan cells left out)."""
+    if "fraction" not in runs:
+        return runs
+    return runs[runs.fraction.astype(bool).to_numpy()]
+
+
 def check_design(design: str, k: int) -> None:
     """Refuse an unknown design or a fraction the factor count has no generators for.
 
@@ -327,14 +362,15 @@ def blame_specs(replicates: int, seed: int, base: dict[str, Any] | None = None,
     seeds = replicate_seeds(seed, replicates)
     drawn = replicate_draws(posterior, seeds)
     specs = []
-    design_cells = [(c, cell_overrides(factors, cell, base),
-                     tuple((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True)))
-                    for c, cell in enumerate(cells(factors, design))]
+    planned = [(c, cell_overrides(factors, cell, base),
+                (*((k, table[k].levels[on]) for k, on in zip(factors, cell, strict=True)),
+                 ("fraction", proper)))
+               for c, (cell, proper) in enumerate(design_cells(factors, design))]
     # replicate by replicate, so that a task holds one seed's cells and they share its
     # hardware-only baseline run in the worker (``results.baseline_ledger``, cached)
     for i in range(replicates):
         index, values = drawn[i]
-        for c, explicit, levels in design_cells:
+        for c, explicit, levels in planned:
             specs.append(RunSpec(f"{c:02d}-{i:06d}", BASE, seeds[i],
                                  drawn_overrides(values, BASE, explicit),
                                  labels=(("cell", c), *levels, ("replicate", i),
@@ -382,6 +418,17 @@ class Blame:
     measures: pd.DataFrame | None = None
     outcome: str = "launch_succeeded"
     """The flag the cells, effects and verdicts count (a key of :data:`OUTCOMES`)."""
+
+    @property
+    def fraction_size(self) -> int:
+        """Combinations of the design proper (a fraction's added plan cells not counted)."""
+        c = self.cells
+        return int(c.fraction.astype(bool).sum()) if "fraction" in c else len(c)
+
+    @property
+    def added_cells(self) -> int:
+        """Combinations run beside a fraction so that the plan's verdict reads run cells."""
+        return len(self.cells) - self.fraction_size
 
     @property
     def rate_words(self) -> str:
@@ -520,13 +567,17 @@ class Blame:
         inter = self.effects[(self.effects.kind == "interaction")
                              & ((self.effects.ci_low > 0) | (self.effects.ci_high < 0))]
         n = len(self.effects[self.effects.kind == "interaction"])
+        runs_them = (f"each single lever alone and the plan without each lever were run beside "
+                     f"it ({self.added_cells} more combinations on the same seeds), so the "
+                     "verdict below reads them directly" if self.added_cells else
+                     "each single lever alone and the plan without one lever are not run; the "
+                     "full design compares them directly")
         out.append(f"{len(inter)} of the {n} two-factor interactions clearly move "
                    f"{self.rate_words}. This is a fraction of the combinations "
-                   f"({len(self.cells)} of "
+                   f"({self.fraction_size} of "
                    f"{2 ** len(self.factors)}, resolution {roman(resolution(len(self.factors)))}"
                    "): each main effect and two-factor interaction is estimated free of the "
-                   "others, but each single lever alone and the plan without one lever are not "
-                   "run; the full design compares them directly.")
+                   f"others; {runs_them}.")
         return out
 
     def plan_sentences(self) -> list[str]:
@@ -548,7 +599,10 @@ class Blame:
         if everything not in rates:
             return []
         full_rate = rates[everything]
-        if self.design == "full":
+        run_directly = all(self.on_vector([k]) in rates
+                           and self.on_vector([o for o in self.factors if o != k]) in rates
+                           for k in self.factors)
+        if run_directly:
             matrix = cell_matrix(self.runs, self.factors, self.outcome)
             single, drop = [], []
             for k in self.factors:
@@ -559,7 +613,8 @@ class Blame:
                 m, lo, hi, _ = cell_contrast(self.runs, self.factors, everything,
                                              self.on_vector(rest), self.outcome, matrix=matrix)
                 drop.append((k, rates[self.on_vector(rest)], m, lo, hi))
-            how = ""
+            how = ("" if self.design == "full" else
+                   " Each of these combinations was run, on the same seeds as the fraction.")
         else:
             single, drop = [], []
             for k, (alone, without) in predicted_plan_contrasts(
@@ -693,15 +748,16 @@ def run_blame(replicates: int, *, seed: int = 0, overrides: dict[str, Any] | Non
     rows = [row for batch in execute(specs, executor=executor, workers=workers,
                                      progress=progress) for row, _ in batch]
     runs = runs_frame(rows)
+    proper = fraction_runs(runs)
     return Blame(runs=runs, cells=cell_table(runs, factors, outcome),
-                 effects=effect_table(runs, factors, outcome),
-                 logit=fit_logit(runs, factors, outcome),
+                 effects=effect_table(proper, factors, outcome),
+                 logit=fit_logit(proper, factors, outcome),
                  replicates=replicates, seed=seed, overrides=overrides,
                  version=package_version(),
                  command=command or default_command(replicates, seed, overrides, factors,
                                                     posterior, design),
                  factors=factors, posterior=None if posterior is None else str(posterior),
-                 design=design, measures=measure_effects(runs, factors), outcome=outcome)
+                 design=design, measures=measure_effects(proper, factors), outcome=outcome)
 
 
 def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
@@ -713,7 +769,9 @@ def cell_table(runs: pd.DataFrame, factors: Sequence[str] = DEFAULT_FACTORS,
         rate, lo, hi = kpi(outcome).interval(y)
         t = numeric(d.first_specialist_tenure_days)
         cens = d.first_specialist_censored.astype("boolean").fillna(True).to_numpy(bool)
-        out.append(dict(cell=key[0], **dict(zip(factors, key[1:], strict=True)), n=y.size,
+        proper = bool(d.fraction.iloc[0]) if "fraction" in d else True
+        out.append(dict(cell=key[0], **dict(zip(factors, key[1:], strict=True)),
+                        fraction=proper, n=y.size,
                         successes=int(y.sum()), rate=rate, ci_low=lo, ci_high=hi,
                         managed_mrr=float(numeric(d.managed_mrr).mean()),
                         tenure_1y=km_at(kaplan_meier(t, cens), 365)))
