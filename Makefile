@@ -101,7 +101,7 @@ figures: venv ## regenerate every documented figure after a model change, in ord
 	$(VENV_PY) -m experiments.recovery --spec experiments/calibration.toml --n 400 --truths 100 --k 20 --workers 2 --out out/recovery --force --docs docs/calibration.md
 	$(VENV)/bin/dealersim validate --replicates 100 --seed 91001
 	$(VENV)/bin/dealersim validate --knockouts --replicates 100 --out out/knockouts --docs docs/validation.md
-	$(VENV)/bin/dealersim factorial --replicates 20 --culture-replicates 150 --seed 0 --design resv
+	$(VENV)/bin/dealersim factorial --replicates 60 --culture-replicates 150 --seed 0 --design resv
 	$(VENV)/bin/dealersim catalogue --replicates 200 --seed 0
 	$(VENV_PY) experiments/money_table.py
 	$(VENV_PY) experiments/success_rates.py 40 1000
