@@ -184,8 +184,12 @@ def test_cli_factor_selection(tmp_path, capsys):
     assert len(cells) == 4 and {"credit", "quota"} <= set(cells.columns)
     assert "skill" not in cells.columns
     printed = capsys.readouterr().out
-    assert "--factors credit,quota" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "--factors credit,quota" in html
     assert "Verdict" in printed
+    # the command counts the story's launch (the first specialist at month 12), not money
+    assert "First specialist still in the seat at month 12, per combination" in html
+    assert "keep their first specialist to month 12" in printed
 
 
 @pytest.mark.parametrize(("factors", "needle"), [

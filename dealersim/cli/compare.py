@@ -220,7 +220,8 @@ def cmd_blame(args: argparse.Namespace) -> int:
     check_posterior(args.posterior)
     try:
         b = run_blame(args.replicates, seed=seed, overrides=overrides, factors=args.factors,
-                      workers=args.workers, posterior=args.posterior, design=args.design)
+                      workers=args.workers, posterior=args.posterior, design=args.design,
+                      outcome=PLAN_OUTCOME)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_blame(b, out, force=args.force)

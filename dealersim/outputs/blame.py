@@ -58,12 +58,13 @@ def plot_cells(b: Blame, path: Path) -> Path:
     ax.errorbar(rate, y, xerr=err, fmt="o", color="#1f618d", capsize=2, ms=4)
     ax.set_xlim(-0.02, 1.02)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("launches that succeed (95 % interval)")
+    what = kpi(b.outcome).label
+    ax.set_xlabel(f"{what.lower()} (95 % interval)")
     ax.grid(axis="x", color="0.92")
     tidy(ax)
     which = ("each combination" if total == len(rows)
              else f"the {len(rows)} best of {total} combinations")
-    fig.suptitle(f"Success rate of {which} ({b.replicates} simulated dealerships "
+    fig.suptitle(f"{what}: {which} ({b.replicates} simulated dealerships "
                  "each; filled dot: in place)", fontsize=11, fontweight="bold", x=0.02,
                  ha="left")
     fig.savefig(path, dpi=110)
@@ -101,7 +102,8 @@ def blame_context(b: Blame, charts: dict[str, Path]) -> dict[str, Any]:
                 levels=b.level_text(), replicates=b.replicates, seed=b.seed,
                 factors=[{"key": k, "title": b.factor(k).title} for k in b.factors],
                 charts={name: embed(path) for name, path in charts.items()},
-                command=b.command, version=b.version, uncertainty=b.uncertainty_note())
+                command=b.command, version=b.version, uncertainty=b.uncertainty_note(),
+                outcome_label=kpi(b.outcome).label, rate_words=b.rate_words)
 
 
 def write_blame(b: Blame, out: str | Path, *, force: bool = False) -> Path:
@@ -192,8 +194,10 @@ def factorial_markdown(b: Blame, *, heading: str = "##") -> str:
     lines += ["", f"Bold: the 95 % interval excludes zero. Interactions are listed only where "
               f"one measure's interval excludes zero ({len(shown) - k} of {n_inter}); "
               "`factorial_effects.csv` has every effect.", ""]
-    if b.design == "full":
+    try:
         lines += _plan_cells(b)
+    except KeyError:  # a fraction run without its plan cells (an older run)
+        pass
     return "\n".join(lines)
 
 
@@ -204,7 +208,7 @@ def _plan_cells(b: Blame) -> list[str]:
     rows += [(f"only {b.factor(k).title}", b.cell_with([k])) for k in b.factors]
     rows += [(f"every lever but {b.factor(k).title}",
               b.cell_with([o for o in b.factors if o != k])) for k in b.factors]
-    out = ["| combination | launches that succeed (95 % interval) |", "|---|---|"]
+    out = [f"| combination | {kpi(b.outcome).label.lower()} (95 % interval) |", "|---|---|"]
     out += [f"| {name} | {c.rate:.0%} ({c.ci_low:.0%} to {c.ci_high:.0%}) |"
             for name, c in rows]
     return [*out, ""]

@@ -95,9 +95,10 @@ MEASURES: tuple[str, ...] = ("launch_succeeded", "first_specialist_year_one",
 the monthly revenue booked in year one and the cash against doing nothing at the end of the
 run."""
 PLAN_OUTCOME = OUTCOME
-"""The flag the plan's factorial counts: the story's launch (the first specialist in the seat at
-month 12). On money (month 36) the plan itself rarely succeeds, so every cell would sit near 0 %
-and no lever could show; the money is in the factorial's other columns."""
+"""The flag ``dealersim blame`` and the plan's factorial count: the story's launch (the first
+specialist in the seat at month 12). On money (month 36) even the plan rarely succeeds, so every
+cell would sit near 0 % and no factor could show; the money is in the factorial's other
+columns."""
 MOSTLY = 0.5
 """A factor is blamed alone only if, without it, the best combination succeeds in fewer than
 this share of launches."""
