@@ -646,7 +646,7 @@ class Blame:
                        + " not clearly worse than the whole plan")
         else:
             verdict = (f"partly supported: every single lever is clearly below the whole plan, "
-                       f"but the best one alone still succeeds in {best[1]:.0%}")
+                       f"but the best one alone still reaches {best[1]:.0%}")
         if needed:
             names = _join([self.factor(t[0]).title for t in needed])
             rest_text = (f"Dropping one lever from the plan leaves {lo_rest:.0%} to "
