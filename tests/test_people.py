@@ -562,17 +562,28 @@ def test_a_leading_manager_never_makes_the_rule():
     assert model.manager.conflicts >= 3 and not model.manager.permission_active
 
 
-def test_he_asks_for_help_only_when_his_forecast_is_short():
-    """400 workdays' draws each: never when his forecast covers the target; with nothing in
-    sight, on a share 1 - exp(-help_rate * 7/5 / (365/12)) of days (within 0.08)."""
+def test_he_asks_for_help_only_when_his_forecast_is_behind_the_pace():
+    """400 workdays' draws each: never on his first day (nothing is due yet) nor when his
+    forecast keeps the plan's pace; at his review day with nothing in sight (a whole review
+    behind), on a share 1 - exp(-help_rate * 7/5 / (365/12)) of days; half way to it, half
+    the rate (each within 0.08)."""
     model = small(help_rate=10.0)
     s = model.specialists[0]
-    s.booked_mrr = 10 * s.quota_target(s.next_review)
+    assert s.tenure <= 1 and s.booked_mrr == 0.0
+    s.hired_day = model.day  # day one of the job: no pace is due yet
+    assert not any(s.feels_behind() for _ in range(400))
+    s.hired_day = model.day - s.next_review  # his review day
+    s.booked_mrr = s.quota_target(s.tenure)  # keeps the pace
     assert not any(s.feels_behind() for _ in range(400))
     s.booked_mrr = 0.0
     share = np.mean([s.feels_behind() for _ in range(400)])
     assert share == pytest.approx(1 - math.exp(-10.0 * 1.4 / (365 / 12)), abs=0.08)
+    s.hired_day = model.day - s.next_review // 2
+    half = np.mean([s.feels_behind() for _ in range(400)])
+    assert half == pytest.approx(1 - math.exp(-10.0 * 0.5 * 1.4 / (365 / 12)), abs=0.08)
+    assert half < share
     none = small(help_threshold=0.0, help_rate=10.0).specialists[0]
+    none.hired_day = model.day - none.next_review
     assert not any(none.feels_behind() for _ in range(100))
 
 

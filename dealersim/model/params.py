@@ -974,17 +974,18 @@ class Params:
     )
     help_threshold: float = _p(
         0.5, 0.0, 1.0, unit="share of target", label="Call for help below", group="specialist",
-        help="Share of the next review's target below which the specialist's forecast (booked "
-        "plus his pipeline's expected MRR) makes him feel behind and ask for help.",
+        help="Share of the comp plan's pace (the target for his tenure so far) below which the "
+        "specialist's forecast (booked plus his pipeline's expected MRR) makes him feel behind "
+        "and ask for help.",
         source="evidence:lamb-2016; beat 11, the quota is out of reach at day 60 and he asks for "
         "help; threshold estimated [U]",
     )
     help_rate: float = _p(
-        0.6, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
+        3.0, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
         group="specialist",
-        help="How readily the specialist asks for help: calls for help a month when nothing "
-        "toward the next review's target is in sight (less the closer his forecast comes to "
-        "the call-for-help share of it).",
+        help="How readily the specialist asks for help: calls for help a month when his "
+        "forecast has fallen behind the comp plan's pace by the whole call-for-help share of "
+        "his next review's target (less when he is less behind; never when he keeps pace).",
         source="evidence:lamb-2016; beat 11, he asks around day 60, weeks after falling behind; "
         "rate estimated [U]",
     )

@@ -374,20 +374,23 @@ class Specialist(mesa.Agent):
     def feels_behind(self) -> bool:
         """Whether today he sees the quota out of reach and asks for help (a chance a workday).
 
-        He compares his forecast (:meth:`forecast_mrr`) with ``help_threshold`` of the target
-        at his next review; the further short he is, the likelier he asks today:
-        ``help_rate`` asks a month when nothing at all is in sight. So he asks when results
-        are behind, weeks into the job, not on a date.
+        He compares his forecast (:meth:`forecast_mrr`) with where the comp plan's pace puts
+        him today: ``help_threshold`` of the target for his tenure so far. His shortfall from
+        that pace, as a share of what his next review needs, sets how likely he asks today:
+        ``help_rate`` asks a month at a shortfall of the whole review. Nothing is behind on
+        his first day, and a pipeline that keeps up with the pace keeps him from asking; the
+        shortfall grows with each week his bookings fall behind. So he asks when results are
+        behind, weeks into the job, not on a date.
         """
         p = self.model.params
-        need = p.help_threshold * self.quota_target(self.next_review)
-        if need <= 0.0:
+        review = p.help_threshold * self.quota_target(self.next_review)
+        if review <= 0.0:
             return False
-        short = max(0.0, 1.0 - self.forecast_mrr() / need)
+        short = p.help_threshold * self.quota_target(self.tenure) - self.forecast_mrr()
         if short <= 0.0:
             return False
-        return bool(self.mind.random() < 1.0 - math.exp(-p.help_rate * short * WORKDAY
-                                                     / DAYS_PER_MONTH))
+        return bool(self.mind.random() < 1.0 - math.exp(
+            -p.help_rate * min(1.0, short / review) * WORKDAY / DAYS_PER_MONTH))
 
     def expected_income(self) -> float:
         """Income he expects over the next year.
