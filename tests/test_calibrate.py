@@ -656,3 +656,18 @@ def test_predictive_check_judges_the_mean_of_the_draws_not_their_median():
     assert row["mean"] == pytest.approx(0.15) and row["median"] == 0.0
     assert bool(row.mean_inside) and not bool(row.median_inside)
     assert row.inside_share == pytest.approx(6 / 20)  # only the 25 % draws are inside 10-30 %
+
+
+def test_every_report_of_the_check_reads_the_same_centre():
+    """The summary, the chart and summary.md judge the mean; a table from before the mean was
+    kept (median only) is judged on its median, by one helper."""
+    from dealersim.studies.calibrate import ppc_table
+    from dealersim.studies.calibrate.predictive import judged_centre
+
+    spec_ = parse_spec('patterns = ["P1"]\nsizes = [8]')
+    (key,) = spec_.stat_keys()
+    values = [0.0] * 11 + [0.25] * 6 + [0.5] * 3
+    table = ppc_table(spec_, pd.DataFrame({"draw": range(20), "stat": key, "value": values}))
+    assert judged_centre(table) == "mean" and judged_centre(table.iloc[0]) == "mean"
+    old = table.drop(columns=["mean", "mean_inside"])
+    assert judged_centre(old) == "median" and judged_centre(old.iloc[0]) == "median"

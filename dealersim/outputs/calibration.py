@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from dealersim.base.io import atomic_file
 from dealersim.outputs.plots import new_figure, tidy
 from dealersim.studies.calibrate import Calibration
+from dealersim.studies.calibrate.predictive import judged_centre
 
 PAIRWISE_MAX = 6
 """Parameters in the pairwise chart: the ones the patterns pin down most (smallest sd ratio)."""
@@ -101,8 +102,8 @@ def predictive(cal: Calibration) -> Figure:
         ax.set_xlim(lo - pad, hi + pad)
         ax.axvspan(max(r.low, lo - pad), min(r.high, hi + pad), color="tab:green", alpha=0.15)
         ax.plot(x, np.zeros_like(x), "|", color="tab:blue", alpha=0.6, ms=10)
-        centre, ok = ((r["mean"], r.mean_inside) if "mean_inside" in r
-                      else (r["median"], r.median_inside))
+        key = judged_centre(r)
+        centre, ok = r[key], r[f"{key}_inside"]
         ax.plot([centre], [0], "o", color="black" if ok else "tab:red", ms=5)
         ax.set_yticks([])
         ax.tick_params(labelsize=6)

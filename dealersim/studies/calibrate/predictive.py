@@ -105,6 +105,15 @@ def run_predictive(spec_: CalibrationSpec, posterior: pd.DataFrame, *,
     return pd.DataFrame(rows)
 
 
+def judged_centre(check: pd.DataFrame | pd.Series) -> str:
+    """The column the predictive check's verdict reads.
+
+    ``mean``, or ``median`` in a table written before the verdict moved to the mean. The
+    verdict itself is in the column ``f"{centre}_inside"``.
+    """
+    return "mean" if "mean_inside" in check else "median"
+
+
 def ppc_table(spec_: CalibrationSpec, predictive: pd.DataFrame) -> pd.DataFrame:
     """The posterior predictive check: each statistic's simulated spread against its target.
 

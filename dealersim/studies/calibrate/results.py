@@ -18,6 +18,7 @@ from dealersim.studies.calibrate.predictions import (
     prediction_markdown,
     prediction_table,
 )
+from dealersim.studies.calibrate.predictive import judged_centre
 from dealersim.studies.calibrate.sampler import _pyabc
 from dealersim.studies.calibrate.spec import (
     LOW_ESS,
@@ -203,16 +204,16 @@ def defaults_lines(cal: Calibration, limit: int | None = None) -> list[str]:
 def summary_lines(cal: Calibration) -> list[str]:
     """The result in a few plain lines (printed by the command, opening summary.md)."""
     d, c = cal.diagnostics, cal.check
-    judged = c.mean_inside if "mean_inside" in c else c.median_inside
+    centre = judged_centre(c)
+    judged = c[f"{centre}_inside"]
     inside = int(judged.sum())
     lines = [
         f"{len(d)} generations, {int(d.simulations.sum())} parameter sets simulated "
         f"({cal.spec.runs_per_particle} runs each), {len(cal.posterior)} accepted in the last "
         f"(effective sample size {d.ess.iloc[-1]:.0f}, tolerance {d.epsilon.iloc[-1]:.3g}).",
-        f"Posterior predictive check: the posterior predictive mean of {inside} of {len(c)} "
-        "pattern measures lies inside its target range.",
+        f"Posterior predictive check: the posterior predictive {centre} of {inside} of "
+        f"{len(c)} pattern measures lies inside its target range.",
     ]
-    centre = "mean" if "mean_inside" in c else "median"
     for _, r in c[~judged].iterrows():
         lines.append(f"  outside: {r.stat} (target {r.target}; {centre} {r[centre]:.3g})")
     if d.ess.iloc[-1] < LOW_ESS:
@@ -236,17 +237,20 @@ def summary_lines(cal: Calibration) -> list[str]:
 def summary_markdown(cal: Calibration) -> str:
     """``summary.md``: the result, the check and the parameter table in Markdown."""
     c, p = cal.check, cal.parameters
+    centre = judged_centre(c)
+    other = "median" if centre == "mean" else "mean"
     out = [f"# Calibration: {cal.spec.name}", "", *summary_lines(cal), "",
            "## Posterior predictive check", "",
-           "The verdict is on the posterior predictive mean (for a rate: the rate over all "
-           "the draws' runs together); the median and the 90 % of draws show the spread, and "
+           f"The verdict is on the posterior predictive {centre} (for a rate and the mean: the "
+           "rate over all the draws' runs together); the 90 % of draws show the spread, and "
            "the last column the share of single draws inside the range.", "",
-           "| pattern | size | what | target | mean | verdict | median | 90 % of draws | "
-           "draws inside |",
+           f"| pattern | size | what | target | {centre} | verdict | {other} | 90 % of draws "
+           "| draws inside |",
            "|---|---|---|---|---|---|---|---|---|"]
-    out += [f"| {r.pattern} | {r['size']} | {r.what} | {r.target} | {r['mean']:.3g} | "
-            f"{'inside' if r.mean_inside else '**outside**'} | {r['median']:.3g} | "
-            f"{r.q05:.3g} to {r.q95:.3g} | {r.inside_share:.0%} |" for _, r in c.iterrows()]
+    out += [f"| {r.pattern} | {r['size']} | {r.what} | {r.target} | {r[centre]:.3g} | "
+            f"{'inside' if r[f'{centre}_inside'] else '**outside**'} | "
+            f"{r.get(other, float('nan')):.3g} | {r.q05:.3g} to {r.q95:.3g} | "
+            f"{r.inside_share:.0%} |" for _, r in c.iterrows()]
     out += ["", "## Parameters", "",
             "| parameter | default | prior | posterior median | 90 % interval | pinned down |",
             "|---|---|---|---|---|---|"]
