@@ -3,7 +3,9 @@
     python experiments/adopt_posterior.py out/cal [--docs docs/calibration.md] [--dry-run]
 
 Reads ``DIR/parameters.csv`` (written by ``dealersim calibrate``). A parameter moves when the
-posterior pins it down (``pinned_down``: its sd is well below the prior's, or its centre moved);
+posterior pins it down (``pinned_down``: its sd is well below the prior's, or its centre moved),
+or when its default sits at a bound of its ``Params`` range (a default at a bound is not a
+reading of any source, and the calibration is then the best source there is);
 its new default is the weighted posterior median, rounded to three significant figures (whole
 numbers for integer fields), and always inside the field's bounds. Each moved field's ``source``
 ends with "posterior median of the calibration" (grade C; an estimate keeps U). The old
@@ -56,14 +58,16 @@ def _mark_source(text: str, name: str, estimate: bool) -> str:
     return text[:start] + block + text[end:]
 
 
-def adopt(out: Path, dry_run: bool = False) -> list[tuple[str, str, object, object, str]]:
-    """Edit params.py; return (name, label, old, new, interval) of each moved field."""
+def adopt(out: Path, dry_run: bool = False) -> list[tuple[str, str, object, object, str, str]]:
+    """Edit params.py; return (name, label, old, new, interval, why) of each moved field."""
     table = pd.read_csv(out / "parameters.csv")
     text = PARAMS.read_text()
     moved = []
-    for _, r in table[table.pinned_down].iterrows():
+    at_bound = table.parameter.map(lambda n: spec(n).default in (spec(n).low, spec(n).high))
+    for _, r in table[table.pinned_down | at_bound].iterrows():
         f = spec(r.parameter)
         kind = type(f.default)
+        why = "pinned down" if r.pinned_down else "its default sat at a bound"
         new = rounded(float(r["median"]), kind)
         new = min(max(new, f.low), f.high)
         if new == f.default:
@@ -74,19 +78,21 @@ def adopt(out: Path, dry_run: bool = False) -> list[tuple[str, str, object, obje
         text = pattern.sub(lambda m, v=new: f"{m.group(1)}{v!r},", text, count=1)
         text = _mark_source(text, r.parameter, f.source.startswith("estimate:"))
         interval = f"{rounded(float(r.q05), float)} to {rounded(float(r.q95), float)}"
-        moved.append((r.parameter, f.label, f.default, new, interval))
+        moved.append((r.parameter, f.label, f.default, new, interval, why))
     if not dry_run:
         PARAMS.write_text(text)
     return moved
 
 
-def markdown(moved: list[tuple[str, str, object, object, str]], out: Path) -> str:
+def markdown(moved: list[tuple[str, str, object, object, str, str]], out: Path) -> str:
     """The table of moved defaults, between the markers."""
     lines = [START, "", f"Adopted from `{out}` by `python experiments/adopt_posterior.py`: each "
-             "parameter the calibration pins down moves to its posterior median; the others keep "
-             "their defaults.", "", "| parameter | old default | new default (posterior "
-             "median) | posterior 90 % interval |", "|---|---|---|---|"]
-    lines += [f"| `{n}` ({label}) | {old} | {new} | {iv} |" for n, label, old, new, iv in moved]
+             "parameter the calibration pins down, or whose default sat at a bound of its "
+             "range, moves to its posterior median; the others keep their defaults.", "",
+             "| parameter | old default | new default (posterior median) | posterior 90 % "
+             "interval | why |", "|---|---|---|---|---|"]
+    lines += [f"| `{n}` ({label}) | {old} | {new} | {iv} | {why} |"
+              for n, label, old, new, iv, why in moved]
     return "\n".join(lines + ["", END])
 
 
@@ -99,8 +105,8 @@ def main(argv: list[str]) -> int:
     if not (args.out / "parameters.csv").is_file():
         ap.error(f"{args.out}: no parameters.csv (run 'dealersim calibrate' first)")
     moved = adopt(args.out, args.dry_run)
-    for n, _, old, new, iv in moved:
-        print(f"{n}: {old} -> {new} (90 % interval {iv})")
+    for n, _, old, new, iv, why in moved:
+        print(f"{n}: {old} -> {new} (90 % interval {iv}; {why})")
     if args.docs and not args.dry_run:
         update_marked(args.docs, markdown(moved, args.out), START, END)
     return 0

@@ -42,7 +42,7 @@ def test_factor_levels_come_from_metadata_and_presets():
     (("skill", "skill"), "twice"),
     (("owner", "credit"), "both set credit_policy"),
     (("prep", "rules"), "both set rules_of_engagement"),
-    (("skill", "manager", "credit", "quota", "prep", "announce", "rules", "training",
+    (("skill", "manager", "credit", "quota", "prep", "territory", "rules", "training",
       "intervention"), "1 to"),
 ])
 def test_bad_factor_lists(keys, needle):

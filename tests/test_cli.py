@@ -228,11 +228,11 @@ def test_run_without_out_prints_only(tmp_path, capsys, monkeypatch):
 def test_run_set_reaches_the_params(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["run", "--strategy", "planned", "--years", "0.5", "--seed", "7",
-                 "--set", "n_reps=4", "--set", "announce_before_launch=no", "--out", str(out)])
+                 "--set", "n_reps=4", "--set", "rules_of_engagement=no", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     doc = json.loads((out / "summary.json").read_text())
     assert doc["params"]["n_reps"] == 4
-    assert doc["params"]["announce_before_launch"] is False
+    assert doc["params"]["rules_of_engagement"] is False
     assert doc["params"]["credit_policy"] == strategy_overrides("planned")["credit_policy"]
     assert doc["strategy"] == "planned"
     assert doc["seed"] == 7

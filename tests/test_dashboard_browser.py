@@ -202,7 +202,7 @@ def test_dashboard_in_chromium(chromium, tmp_path):
                 arg=mrr_before, timeout=60_000)
             page.locator(".ds-pin").first.click()
             page.locator(".ds-change-mrr").first.wait_for(timeout=60_000)
-            page.locator(".ds-field-announce_before_launch .v-input__slot").first.click()
+            page.locator(".ds-field-rules_of_engagement .v-input__slot").first.click()
             page.wait_for_function(
                 "() => { const c = document.querySelector('.ds-change-mrr');"
                 "        return c && /^[▲▼]/.test(c.innerText.trim()); }", timeout=60_000)

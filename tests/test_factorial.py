@@ -19,6 +19,9 @@ from dealersim.studies.culture import culture_table, newcombe, thirds
 from dealersim.studies.engine import seed_for
 
 PLAN = blame.PLAN_FACTORS
+K = len(PLAN)
+EIGHT = (*PLAN, "skill")
+"""Eight factors (the plan's seven and the specialist's skill): the resolution-V design."""
 
 
 def _pm(cells):
@@ -27,16 +30,16 @@ def _pm(cells):
 
 
 def test_plan_factors_are_the_planned_preset():
-    """All eight levers on is exactly the planned preset; all off the overlay."""
-    assert len(PLAN) == 8 and blame.check_factors(["plan"]) == PLAN
-    assert make_params("overlay", **blame.cell_overrides(PLAN, (1,) * 8)) == make_params("planned")
-    assert make_params("overlay", **blame.cell_overrides(PLAN, (0,) * 8)) == make_params("overlay")
+    """All seven levers on is exactly the planned preset; all off the overlay."""
+    assert K == 7 and blame.check_factors(["plan"]) == PLAN
+    assert make_params("overlay", **blame.cell_overrides(PLAN, (1,) * K)) == make_params("planned")
+    assert make_params("overlay", **blame.cell_overrides(PLAN, (0,) * K)) == make_params("overlay")
 
 
 def test_full_design_has_every_cell():
     full = blame.cells(PLAN, "full")
-    assert len(full) == 256 == len(set(full))
-    assert blame.resolution(8, "full") is None and blame.defining_words(8, "full") == []
+    assert len(full) == 128 == len(set(full))
+    assert blame.resolution(K, "full") is None and blame.defining_words(K, "full") == []
 
 
 def test_resv_design_has_resolution_five():
@@ -47,7 +50,7 @@ def test_resv_design_has_resolution_five():
     intercept, 8 main effects and 28 two-factor interactions are mutually orthogonal over the
     64 cells (X'X = 64 I), so each is estimated free of all the others.
     """
-    frac = blame.cells(PLAN, "resv")
+    frac = blame.cells(EIGHT, "resv")
     assert len(frac) == 64 == len(set(frac))
     assert (1,) * 8 in frac  # the whole plan is run
     assert blame.resolution(8) == 5
@@ -65,6 +68,11 @@ def test_resv_design_has_resolution_five():
     assert frozenset({3, 6}) in blame.aliases((0, 1, 2), 8)
     # the 6- and 7-factor fractions are resolution VI and VII
     assert blame.resolution(6) == 6 and blame.resolution(7) == 7
+    # the plan's seven levers: a half fraction, I = ABCDEFG, so no interaction of up to three
+    # levers is aliased with another of up to three
+    plan = blame.cells(PLAN, "resv")
+    assert len(plan) == 64 == len(set(plan)) and (1,) * K in plan
+    assert [len(w) for w in blame.defining_words(K)] == [7]
 
 
 @pytest.mark.parametrize(("design", "k", "needle"), [
@@ -79,9 +87,9 @@ def test_bad_design(design, k, needle):
 
 def test_specs_share_seeds_across_cells_in_both_designs():
     """Common random numbers: replicate i has the same seed in every cell."""
-    # the fraction's 64 cells, plus the 15 of the 18 plan cells it lacks (it has everything on
-    # and 2 others): nothing on, each lever alone, everything but each lever
-    for design, n, proper in (("resv", 64 + 15, 64), ("full", 256, 256)):
+    # the fraction's 64 cells (an even number of levers off), plus the 8 of the 16 plan cells
+    # it lacks: nothing on and everything but each lever
+    for design, n, proper in (("resv", 64 + 8, 64), ("full", 128, 128)):
         specs = blame.blame_specs(3, seed=7, factors=PLAN, design=design)
         assert len(specs) == n * 3
         by_rep: dict[int, set[int]] = {}
@@ -95,8 +103,8 @@ def test_specs_share_seeds_across_cells_in_both_designs():
 
 def test_a_fraction_runs_the_plan_cells_beside_it_and_estimates_effects_without_them():
     added = [c for c, proper in blame.design_cells(PLAN, "resv") if not proper]
-    assert set(blame.plan_cells(8)) <= set(blame.cells(PLAN, "resv")) | set(added)
-    assert len(added) == 15 and (0,) * 8 in added and (1,) * 8 not in added
+    assert set(blame.plan_cells(K)) <= set(blame.cells(PLAN, "resv")) | set(added)
+    assert len(added) == 8 and (0,) * K in added and (1,) * K not in added
     table = blame.factor_table()
     runs = _response("resv").assign(fraction=True)
     extra = pd.DataFrame([dict(cell=100 + n, replicate=r, fraction=False,
@@ -111,24 +119,26 @@ def test_a_fraction_runs_the_plan_cells_beside_it_and_estimates_effects_without_
 
 
 MAIN = {"credit": 3000.0, "manager": -1200.0, "quota": 500.0, "territory": 0.0}
-INTER = {("credit", "manager"): 800.0, ("rules", "announce"): -400.0, ("quota", "territory"): 250.0}
+INTER = {("credit", "manager"): 800.0, ("rules", "intervention"): -400.0,
+         ("quota", "territory"): 250.0}
 
 
-def _response(design, reps=6, three=0.0):
+def _response(design, reps=6, three=0.0, factors=PLAN):
     """Runs with booked MRR = known main effects and interactions (-1/2, +1/2 coding) + a seed
     term shared by every cell (which paired contrasts must cancel exactly) + optionally a
     credit x manager x rules three-factor term."""
     table = blame.factor_table()
-    idx = {f: i for i, f in enumerate(PLAN)}
+    idx = {f: i for i, f in enumerate(factors)}
     rows = []
-    for c, cell in enumerate(blame.cells(PLAN, design)):
+    for c, cell in enumerate(blame.cells(factors, design)):
         z = (np.asarray(cell) - 0.5)
         y = 5000.0 + sum(m * z[idx[f]] for f, m in MAIN.items())
         y += sum(g * z[idx[a]] * z[idx[b]] for (a, b), g in INTER.items())
         y += three * z[0] * z[1] * z[2]
         for r in range(reps):
             rows.append(dict(cell=c, replicate=r, booked_mrr_year1=y + 1000.0 * r ** 2,
-                             **{f: table[f].levels[on] for f, on in zip(PLAN, cell, strict=True)}))
+                             **{f: table[f].levels[on]
+                                for f, on in zip(factors, cell, strict=True)}))
     return pd.DataFrame(rows)
 
 
@@ -148,15 +158,28 @@ def test_known_effects_recovered_exactly(design):
 
 
 def test_three_factor_term_lands_on_its_alias_only_in_the_fraction():
-    """credit x manager x rules (ABC) is aliased with training x quota (DG) in the fraction."""
+    """Eight factors (resolution V): credit x manager x rules (ABC) is aliased with training x
+    territory (DG, from the word ABCDG) in the fraction only."""
+    full = blame.effect_table(_response("full", three=600.0, factors=EIGHT), EIGHT,
+                              "booked_mrr_year1").set_index("name")
+    frac = blame.effect_table(_response("resv", three=600.0, factors=EIGHT), EIGHT,
+                              "booked_mrr_year1").set_index("name")
+    assert full.loc["training x territory", "effect"] == pytest.approx(0.0, abs=1e-6)
+    # 600 zA zB zC = 600/8 xA xB xC (x = +-1) = 600/8 xD xG in the fraction = 600/2 zD zG
+    assert frac.loc["training x territory", "effect"] == pytest.approx(600.0 / 2, abs=1e-6)
+    for name in ("credit", "credit x manager", "rules x intervention"):
+        assert frac.loc[name, "effect"] == pytest.approx(full.loc[name, "effect"], abs=1e-6)
+
+
+def test_the_plans_fraction_keeps_three_factor_terms_off_the_two_factor_ones():
+    """The plan's seven levers (resolution VII): the same three-factor term leaves every main
+    effect and two-factor interaction as in the full design."""
     full = blame.effect_table(_response("full", three=600.0), PLAN,
                               "booked_mrr_year1").set_index("name")
     frac = blame.effect_table(_response("resv", three=600.0), PLAN,
                               "booked_mrr_year1").set_index("name")
-    assert full.loc["training x quota", "effect"] == pytest.approx(0.0, abs=1e-6)
-    # 600 zA zB zC = 600/8 xA xB xC (x = +-1) = 600/8 xD xG in the fraction = 600/2 zD zG
-    assert frac.loc["training x quota", "effect"] == pytest.approx(600.0 / 2, abs=1e-6)
-    for name in ("credit", "credit x manager", "rules x announce"):
+    names = [*PLAN, *(f"{a} x {b}" for a, b in itertools.combinations(PLAN, 2))]
+    for name in names:
         assert frac.loc[name, "effect"] == pytest.approx(full.loc[name, "effect"], abs=1e-6)
 
 
@@ -259,10 +282,10 @@ def test_tiny_real_factorial_page(tmp_path, capsys):
     assert code == 0
     text = page.read_text()
     assert "dealersim factorial --replicates 2 --culture-replicates 6" in text
-    assert "resolution-V fraction: 64 of the 256 combinations" in text
-    assert "beside it, the 15 combinations the verdict reads" in text
+    assert "resolution-VII fraction: 64 of the 128 combinations" in text
+    assert "beside it, the 8 combinations the verdict reads" in text
     assert "Each of these combinations was run, on the same seeds as the fraction." in text
-    assert "I = ABCDG, I = ABEFH, I = CDEFGH" in text
+    assert "I = ABCDEFG" in text
     for label in ("Launch succeeded", "First specialist still in the seat at month 12",
                   "First specialist's days in the seat",
                   "Managed revenue a month booked in year 1", "Cash against doing nothing"):
@@ -330,11 +353,11 @@ def test_predicted_plan_contrasts_exact_without_higher_interactions():
                 + sum(g * z[idx[a]] * z[idx[b]] for (a, b), g in INTER.items()))
 
     pred = blame.predicted_plan_contrasts(_response("resv"), PLAN, "booked_mrr_year1")
-    plan = truth((1,) * 8)
+    plan = truth((1,) * K)
     for i, f in enumerate(PLAN):
         alone, without = pred[f]
-        assert alone[0] == pytest.approx(truth(tuple(int(j == i) for j in range(8))) - plan)
-        assert without[0] == pytest.approx(truth(tuple(int(j != i) for j in range(8))) - plan)
+        assert alone[0] == pytest.approx(truth(tuple(int(j == i) for j in range(K))) - plan)
+        assert without[0] == pytest.approx(truth(tuple(int(j != i) for j in range(K))) - plan)
     # a fraction's plan sentence says it is a prediction
     b = _plan_blame(lambda on, i: all(on.values()))
     frac_runs = b.runs[[tuple(int(r[f] == blame.factor_table()[f].levels[1]) for f in PLAN)

@@ -123,7 +123,7 @@ samples = 8
 wall_initial = {{low = 0.1, high = 0.5}}
 n_reps = {{low = 4, high = 12}}
 credit_policy = ["none", "split", "double"]
-announce_before_launch = [false, true]
+rules_of_engagement = [false, true]
 """
     s = parse_spec_text(text)
     pts = design(s)
@@ -134,7 +134,7 @@ announce_before_launch = [false, true]
         assert 0.1 <= p["wall_initial"] <= 0.5
         assert isinstance(p["n_reps"], int) and 4 <= p["n_reps"] <= 12
         assert p["credit_policy"] in ("none", "split", "double")
-        assert p["announce_before_launch"] in (False, True)
+        assert p["rules_of_engagement"] in (False, True)
         for name, value in p.items():
             spec(name).coerce(value)
     assert {p["credit_policy"] for p in pts} == {"none", "split", "double"}

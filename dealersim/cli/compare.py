@@ -319,7 +319,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     _study_options(p, run_options, blame_replicates, DEFAULT_BLAME_REPLICATES, "runs per cell")
     p.add_argument("--factors", type=factors_type, default=DEFAULT_FACTORS, metavar="LIST",
                    help=f"comma-separated factors, from {', '.join(factor_table())}, or plan "
-                   "for the planned transition's eight levers (default: "
+                   "for the planned transition's seven levers (default: "
                    f"{','.join(DEFAULT_FACTORS)}); no two may set the same parameter")
     p.add_argument("--design", choices=DESIGNS, default="full",
                    help="full: every combination (2^k cells); resv: a resolution-V fraction "
@@ -328,7 +328,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
 
     p = command("factorial", cmd_factorial,
-                "The plan's eight levers as a factorial and success by the team's culture; "
+                "The plan's seven levers as a factorial and success by the team's culture; "
                 "write docs/factorial.md.")
     p.add_argument("--replicates", default=FACTORIAL_REPLICATES, metavar="N",
                    type=blame_replicates,
@@ -339,7 +339,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    help=f"runs per strategy (overlay, planned) for the culture table, 1 to "
                    f"{MAX_REPLICATES:,} (default: {CULTURE_REPLICATES})")
     p.add_argument("--design", choices=DESIGNS, default="full",
-                   help="full: all 256 combinations; resv: the 64-cell resolution-V fraction")
+                   help="full: all 128 combinations; resv: the 64-cell half fraction (resolution VII)")
     run_options(p, strategy=False)
     p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
                    help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")

@@ -554,8 +554,8 @@ class Params:
     )
     launch_surprise: float = _p(
         0.08, 0.0, 0.5, unit="0-1", label="Launch surprise", group="hardware reps",
-        help="Lasting rise of every rep's guard (and wall) on launch day when reps learn of "
-        "the role with no announcement.",
+        help="Lasting rise of every rep's guard (and wall) on launch day when the reps learn "
+        "of the role that day: the owner did not work out the role with them before the launch.",
         source="evidence:lamb-2016; beat 3, the reps learn of the role on day one; size "
         "estimated [U]",
     )
@@ -1059,12 +1059,6 @@ class Params:
         source="evidence:lamb-2016; beat 8, the owner points to hardware to survive; level "
         "estimated [U]",
     )
-    announce_before_launch: bool = _p(
-        False, label="Announce before hiring", group="owner",
-        help="The owner announces the role and its objectives to the reps before the hire.",
-        source="evidence:lamb-2016; the author's prescription: define the objectives and tell "
-        "the team first [C]",
-    )
     rules_of_engagement: bool = _p(
         False, label="Rules of engagement", group="owner",
         help="Written rules of who calls which accounts and how reps are kept informed.",
@@ -1099,7 +1093,9 @@ class Params:
     )
     intervention: str = _p(
         "never", label="Owner intervention", group="owner",
-        help="When the owner steps in: never, reactive (after conflicts), or before launch.",
+        help="When the owner steps in: never, reactive (after conflicts), or before launch "
+        "(he announces the role and works out its objectives with every rep before the hire, "
+        "and steps in again on every conflict).",
         source="evidence:lamb-2016; the author's prescription: the owner leads the change [C]",
         choices=INTERVENTIONS,
     )

@@ -37,7 +37,7 @@ def hardware_only() -> dict[str, Any]:
 def overlay() -> dict[str, Any]:
     """The story's launch: a specialist overlaid on an unprepared team.
 
-    No announcement, no rules of engagement, no credit for reps, a manager who keeps the peace
+    A surprise launch, no rules of engagement, no credit for reps, a manager who keeps the peace
     (and so imposes "ask the rep before you call" after the first complaints), an owner focused on
     today who points to the open hardware territory, a 90-day quota with a salary cut and a
     30-day extension, and two specialists who already failed in the seat. These are the
@@ -50,17 +50,17 @@ def overlay() -> dict[str, Any]:
 def planned() -> dict[str, Any]:
     """The author's prescription: objectives defined and driven through the team before launch.
 
-    The owner announces the role and its objectives before hiring (no launch surprise), writes
-    rules of engagement (calls into a rep's book are agreed, no ask-permission detour), gives
-    reps double credit on managed deals in their accounts (they earn ``rep_credit_share`` of the
-    commission while the specialist keeps full quota credit), trains them to spot opportunities,
-    and steps in before launch (walls down, focus on the future); the sales manager leads (joint
-    account planning, coaching, stepping in); the specialist gets no hardware territory to fall
-    back on and a quota that ramps over the sales cycle, reviewed first at six months. Each lever
+    The owner announces the role and works out its objectives with every rep before hiring
+    (``intervention`` = before_launch: no launch surprise, walls down, focus on the future, and
+    he steps in again on every conflict), writes rules of engagement (calls into a rep's book
+    are agreed, no ask-permission detour), gives reps double credit on managed deals in their
+    accounts (they earn ``rep_credit_share`` of the commission while the specialist keeps full
+    quota credit) and trains them to spot opportunities; the sales manager leads (joint account
+    planning, coaching, stepping in); the specialist gets no hardware territory to fall back on
+    and a quota that ramps over the sales cycle, reviewed first at six months. Each lever
     acts in one place (see docs/model.md); no single one is enough (pattern P9).
     """
     return {
-        "announce_before_launch": True,
         "rules_of_engagement": True,
         "credit_policy": "double",
         "rep_training": 0.6,
@@ -100,7 +100,7 @@ def hunter() -> dict[str, Any]:
 
     The owner draws a line: our own customers stay with the hardware reps, the specialist may
     call only accounts a competitor holds (``specialist_territory`` = competitor_only). Every
-    other lever is as in the overlay (no announcement, no credit, a peace-keeping manager, the
+    other lever is as in the overlay (a surprise launch, no credit, a peace-keeping manager, the
     open hardware territory, the 90-day quota). The specialist never calls into a rep's book, so
     walls rise only from the surprise launch, but all his prospecting is cold and reps offer no
     intros.
@@ -114,7 +114,7 @@ def comp_only() -> dict[str, Any]:
 
     The owner changes only the pay plan: a rep gets full credit (and commission) on every
     managed deal closed in his accounts while the specialist keeps full quota credit (double
-    credit, ``credit_policy`` = double). No announcement, no rules of engagement, the manager
+    credit, ``credit_policy`` = double). A surprise launch, no rules of engagement, the manager
     still keeps the peace, the owner still shrugs, and the overlay's quota and hardware fallback
     stay.
     """
@@ -129,7 +129,8 @@ def leadership_only() -> dict[str, Any]:
     conflicts (``manager_leadership`` at the planned preset's value); written rules say who
     calls which accounts and how reps are kept informed (``rules_of_engagement``), so there is
     no ask-permission detour. Reps still get no credit on managed deals, and the owner's other
-    levers (announcement, training, quota ramp, no hardware fallback) stay as in the overlay.
+    levers (preparing the team before the launch, training, quota ramp, no hardware fallback)
+    stay as in the overlay.
     """
     return {"manager_leadership": planned()["manager_leadership"], "rules_of_engagement": True}
 

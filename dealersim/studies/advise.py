@@ -3,9 +3,10 @@
 The plans are searched over the owner's levers.
 
 A *plan* is a setting of the levers an owner controls (:data:`LEVERS`: credit for reps and its
-share, the manager's leadership, rep training, rules of engagement, the announcement, the
-owner's intervention, the quota ramp, the first milestone, the open hardware territory and the
-specialist's salary), on top of the story's overlay launch. Names, bounds and choices are read
+share, the manager's leadership, rep training, rules of engagement, the owner's intervention
+(before the launch: the role announced and worked out with every rep), the quota ramp, the
+first milestone, the open hardware territory and the specialist's salary), on top of the story's
+overlay launch. Names, bounds and choices are read
 from the ``Params`` field metadata, never written here.
 
 The search is Optuna's multi-objective TPE sampler (seeded) over two objectives: the launch
@@ -79,7 +80,7 @@ BASE = "overlay"
 
 LEVERS: tuple[str, ...] = (
     "credit_policy", "rep_credit_share", "manager_leadership", "rep_training",
-    "rules_of_engagement", "announce_before_launch", "intervention", "quota_ramp_days",
+    "rules_of_engagement", "intervention", "quota_ramp_days",
     "first_milestone_day", "open_territory", "base_salary",
 )
 """The owner's levers searched over (``Params`` field names; bounds come from their metadata)."""

@@ -16,9 +16,10 @@ regression with the main effects is fitted as a cross-check. :meth:`Blame.senten
 in plain words, choosing each verdict from the numbers it quotes, so it cannot contradict
 them.
 
-``--factors plan`` takes the planned transition's eight levers (:data:`PLAN_FACTORS`), whose
+``--factors plan`` takes the planned transition's seven levers (:data:`PLAN_FACTORS`), whose
 all-on cell is the planned preset and all-off cell the overlay. ``--design resv`` runs a
-resolution-V fraction (:data:`GENERATORS`; for eight factors 64 of the 256 cells) in which no
+fraction of resolution V or more (:data:`GENERATORS`; for the seven levers 64 of the 128 cells,
+resolution VII) in which no
 main effect or two-factor interaction is aliased with another. Effects are computed on each KPI
 of :data:`MEASURES` (:func:`measure_effects`), and :meth:`Blame.plan_sentences` says whether
 "it takes the plan, not one fix": from the cells themselves in the full design, from the main
@@ -83,9 +84,9 @@ GENERATORS: dict[int, tuple[tuple[int, ...], ...]] = {
 product of the listed base factors' columns. 2^(6-1) F = ABCDE (resolution VI), 2^(7-1)
 G = ABCDEF (VII), 2^(8-2) G = ABCD, H = ABEF (V: defining relation I = ABCDG = ABEFH = CDEFGH;
 Montgomery, Design and Analysis of Experiments, table of 2^(k-p) designs)."""
-PLAN_FACTORS: tuple[str, ...] = ("credit", "manager", "rules", "training", "announce",
-                                 "intervention", "quota", "territory")
-"""The planned transition's eight levers, one factor each (``--factors plan``): all off is the
+PLAN_FACTORS: tuple[str, ...] = ("credit", "manager", "rules", "training", "intervention",
+                                 "quota", "territory")
+"""The planned transition's seven levers, one factor each (``--factors plan``): all off is the
 overlay launch, all on the planned one."""
 MEASURES: tuple[str, ...] = ("launch_succeeded", "first_specialist_year_one",
                              "first_specialist_tenure_days", "booked_mrr_year1",
@@ -180,21 +181,23 @@ def factor_table() -> dict[str, Factor]:
                 (quota_words(BASE), quota_words(PLANNED))),
         _preset("prep", "owner's preparation without credit", prep, ("none", "prepared"),
                 ("no other preparation by the owner",
-                 "the owner's other preparation (announcement, rules, training, stepping in, "
+                 "the owner's other preparation (rules, training, the role announced and "
+                 "worked out with the reps before the launch, "
                  "no hardware fallback)")),
         _preset("owner", "owner's whole preparation", owner, ("none", "planned"),
                 ("no preparation by the owner",
-                 "the owner's whole preparation (announcement, rules, credit, training, "
-                 "stepping in, no hardware fallback, a ramped quota)")),
-        _preset("announce", "announcement", ["announce_before_launch"], ("no", "yes"),
-                ("no announcement", "the role announced before the hire")),
+                 "the owner's whole preparation (the role announced and worked out with the "
+                 "reps before the launch, rules, credit, training, no hardware fallback, a "
+                 "ramped quota)")),
         _preset("rules", "rules of engagement", ["rules_of_engagement"], ("no", "yes"),
                 ("no rules of engagement", "written rules of engagement")),
         _preset("training", "rep training", ["rep_training"], ("none", "trained"),
                 ("untrained reps", "reps trained to spot opportunities")),
         _preset("intervention", "owner stepping in", ["intervention", "owner_today_priority"],
                 ("never", "before launch"),
-                ("an owner who does not step in", "an owner who steps in before the launch")),
+                ("an owner who does not step in (the reps learn of the role on the day)",
+                 "an owner who announces the role and works it out with every rep before the "
+                 "launch")),
         _preset("territory", "hardware fallback", ["open_territory"], ("open", "closed"),
                 ("the open hardware territory to fall back on", "no hardware fallback")),
     ]
@@ -208,7 +211,7 @@ DEFAULT_FACTORS: tuple[str, ...] = ("skill", "manager", "credit", "quota", "prep
 def check_factors(keys: Sequence[str]) -> tuple[str, ...]:
     """A valid list of factor keys: known, no repeats, fields not shared, 1 to MAX_FACTORS.
 
-    ``plan`` stands for the eight levers of the planned transition (:data:`PLAN_FACTORS`).
+    ``plan`` stands for the seven levers of the planned transition (:data:`PLAN_FACTORS`).
 
     Raises:
         ValueError: One line naming ``factors`` and what is allowed.

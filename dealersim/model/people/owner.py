@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 class Owner(mesa.Agent):
     """The dealer principal.
 
-    Policy levers live in ``Params`` (announcement, credit, rules, training, comp, territory,
-    intervention, abandonment). Day to day the owner intervenes (before launch, or after enough
+    Policy levers live in ``Params`` (credit, rules, training, comp, territory, intervention,
+    abandonment); an owner who intervenes before the launch announces the role first. Day to day
+    the owner intervenes (before launch, or after enough
     conflicts), answers the specialist's call for help, refills an empty seat after the hiring
     lag (a moment he puts on the event list when the seat empties), and abandons the program
     after too many failed specialists.
@@ -39,11 +40,15 @@ class Owner(mesa.Agent):
                            "are agreed with every rep")
 
     def hire_first(self) -> None:
-        """Hire the first specialists (announced beforehand, or a surprise)."""
+        """Hire the first specialists: announced beforehand, or a surprise.
+
+        An owner who works out the kinks before the launch tells the reps of the role and its
+        objectives then; any other launch is one the reps learn of on the day.
+        """
         m, p = self.model, self.model.params
         if p.specialist_seats == 0:
             return
-        if p.announce_before_launch:
+        if p.intervention == "before_launch":
             m.log(self.name, "announcement", "announces the managed-services role and its "
                   "objectives to the reps before the hire")
         else:
