@@ -339,7 +339,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    help=f"runs per strategy (overlay, planned) for the culture table, 1 to "
                    f"{MAX_REPLICATES:,} (default: {CULTURE_REPLICATES})")
     p.add_argument("--design", choices=DESIGNS, default="full",
-                   help="full: all 128 combinations; resv: the 64-cell half fraction (resolution VII)")
+                   help="full: all 128 combinations; resv: the 64-cell half fraction "
+                   "(resolution VII)")
     run_options(p, strategy=False)
     p.add_argument("--workers", metavar="W", type=workers_type, default=usable_cpus(),
                    help="worker processes, at most 4 x the usable CPUs (default: all CPUs)")
