@@ -288,17 +288,21 @@ class Team:
         """
         m, p = self.model, self.model.params
         self.minutes_left[:] = p.rep_program_minutes if m.workday else 0.0
+        # each wall takes one step toward its resting level (resting_walls), in plain floats:
+        # the same float64 operations as on the columns (rest - w, / relax, w +), without
+        # numpy's per-call cost on a handful of reps
         w = self.wall
-        step = self.resting_walls(slice(None)) - w
-        step /= p.wall_relax_days
-        w += step
+        relief, relax = p.credit_wall_weight * rep_credit(p), p.wall_relax_days
+        walls = [wr + (min(max(g - relief, 0.0), 1.0) - wr) / relax
+                 for wr, g in zip(w.tolist(), self.base_wall.tolist(), strict=True)]
+        w[:] = walls
         # who reacts (the four rules of react_to_wall, as reaction_edges states them), in
         # plain floats: on a handful of reps cheaper than a dozen numpy calls
         present = m.specialist_present
         complain, calm = p.complaint_level, p.complaint_level - p.wall_hysteresis
         block, unblock = p.wall_block_level, p.wall_block_level - p.wall_hysteresis
         due = m.day - DAYS_PER_WEEK
-        for r, (wr, c, b, last) in enumerate(zip(w.tolist(), self.complained.tolist(),
+        for r, (wr, c, b, last) in enumerate(zip(walls, self.complained.tolist(),
                                                  self.walled_off.tolist(),
                                                  self.last_complaint.tolist(), strict=True)):
             again = present and wr >= complain and last <= due
@@ -317,11 +321,13 @@ class Team:
         self.worked = m.day
         if p.specialist_territory != "all":  # the specialist may not work our customers
             return
-        chance = self.intro_chance() * (1.0 - self.wall)
-        offers = (self.rng.random(chance.size) < chance) & ~self.walled_off
-        if offers.any():
-            for r in np.flatnonzero(offers).tolist():
-                self.reps[r].introduce()
+        # one draw per rep against his chance (intro_chance() * (1 - wall)), in plain floats
+        chance = self.intro_chance()
+        offers = [r for r, (u, w, off) in enumerate(zip(
+            self.rng.random(self.wall.size).tolist(), self.wall.tolist(),
+            self.walled_off.tolist(), strict=True)) if u < chance * (1.0 - w) and not off]
+        for r in offers:
+            self.reps[r].introduce()
 
     def quiet_walls(self, days: int) -> np.ndarray:
         """The walls over the next ``days`` days with no events, up to a rep's reaction.
