@@ -53,6 +53,25 @@ _PAY = np.array([_COL[c] for c in ("specialist_salary", "specialist_commission",
 """Sales pay: the specialists' salaries and commissions and the reps' credit."""
 
 
+def _net_sum(row: list[float]) -> float:
+    """The sum of a row's net lines exactly as numpy sums them (``float(row[:_N_NET].sum())``).
+
+    numpy adds up to 128 float64 values in eight running sums, the values 0-7, 8-15, ... taken
+    in turn, and the eight combined pairwise, then adds the rest one by one; this does the same
+    additions in the same order on plain floats (``tests`` compare it with numpy).
+    """
+    r = row[:8]
+    for k in range(8, _N_NET - _N_NET % 8, 8):
+        r = [a + b for a, b in zip(r, row[k:k + 8], strict=True)]
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for value in row[_N_NET - _N_NET % 8:_N_NET]:
+        total += value
+    return total
+
+
+assert 8 <= _N_NET <= 128  # numpy's unrolled block (below 8 it adds one by one; _net_sum does not)
+
+
 def n_months(horizon_days: int) -> int:
     """Months in a run of ``horizon_days`` (the last one may be short)."""
     return max(1, math.ceil(horizon_days / DAYS_PER_MONTH - 1e-9))
@@ -133,11 +152,15 @@ class Ledger:
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
         replaced = p.service_share * mps_value * per_day  # service and supplies billing replaced
+        if isinstance(margin, float) and p.service_share > 0.0:  # one day: in plain floats
+            lost_at = min(p.service_margin, max(0.0, margin) / p.service_share)
+        else:
+            lost_at = replaced_margin(p, margin)
         managed = mk.live_mrr / DAYS_PER_MONTH
         return (
             (mk.held_value - taken_value) * per_day * margin,  # hardware_gp
             taken_value * per_day * margin,  # takeover_hardware_gp
-            -replaced * replaced_margin(p, margin),  # service_replaced, at the service margin
+            -replaced * lost_at,  # service_replaced, at the service margin (replaced_margin)
             (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * mps_margin(p),  # managed_print_gp
             mit_mrr / DAYS_PER_MONTH * p.managed_margin,  # managed_it_gp, after delivery
             -p.program_cost_monthly / DAYS_PER_MONTH if model.program_running else 0.0,
@@ -149,7 +172,7 @@ class Ledger:
     def day(self, model: DealershipModel) -> None:
         """Book one day: gross profit, service replaced, pay, commissions, costs."""
         p, d = self.params, model.day
-        volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
+        volume = model.volume.item(d) if d < model.volume.size else model.volume_on(d)
         row = [0.0] * len(COLUMNS)  # filled as a list, one array at the end: cheaper per day
         lines = self._market_lines(model, volume / DAYS_PER_MONTH, model.hw_margin_now())
         for column, value in zip(_MARKET, lines, strict=True):
@@ -166,9 +189,8 @@ class Ledger:
         self._hired = hired
         if d == 1 and program_exists(p):
             row[_COL["training"]] = -p.rep_training * p.n_reps * p.rep_training_cost
-        booked = np.array(row)
-        self.rows[self._month[min(d, self._month.size - 1)]] += booked
-        self.net_total += float(booked[:_N_NET].sum())
+        self.rows[self._month.item(min(d, self._month.size - 1))] += row
+        self.net_total += _net_sum(row)
 
     def quiet_days(self, model: DealershipModel, days: np.ndarray) -> np.ndarray:
         """Book the quiet ``days`` at once, exactly as :meth:`day` would book them one by one.
