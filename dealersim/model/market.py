@@ -103,7 +103,10 @@ class Calendar:
             return _NOTHING
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
-        idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
+        if all(type(p) is int for p in parts):  # single accounts (the pipeline's steps): at once
+            idx = np.array(parts, dtype=np.int64)
+        else:
+            idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
         return np.unique(idx) if unique else idx
 
     def days(self) -> list[int]:
