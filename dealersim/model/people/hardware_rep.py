@@ -293,8 +293,11 @@ class Team:
         # numpy's per-call cost on a handful of reps
         w = self.wall
         relief, relax = p.credit_wall_weight * rep_credit(p), p.wall_relax_days
-        walls = [wr + (min(max(g - relief, 0.0), 1.0) - wr) / relax
-                 for wr, g in zip(w.tolist(), self.base_wall.tolist(), strict=True)]
+        walls = []
+        for wr, g in zip(w.tolist(), self.base_wall.tolist(), strict=True):
+            rest = g - relief  # kept in [0, 1] (_unit), by comparisons: cheaper than min/max
+            rest = 0.0 if rest < 0.0 else 1.0 if rest > 1.0 else rest
+            walls.append(wr + (rest - wr) / relax)
         w[:] = walls
         # who reacts (the four rules of react_to_wall, as reaction_edges states them), in
         # plain floats: on a handful of reps cheaper than a dozen numpy calls
