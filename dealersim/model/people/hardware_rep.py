@@ -89,7 +89,9 @@ class HardwareRep(mesa.Agent):
     def raise_wall(self, amount: float) -> None:
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
         wall, r = self.team.wall, self.index
-        wall[r] = min(1.0, max(0.0, float(wall[r]) + amount))
+        x = wall.item(r) + amount  # min(1.0, max(0.0, x)) by comparisons, the same value
+        x = x if x > 0.0 else 0.0
+        wall[r] = x if x < 1.0 else 1.0
 
     def shift_guard(self, amount: float) -> None:
         """A lasting change of his guard, and his wall with it (negative lowers both).
@@ -200,10 +202,11 @@ class HardwareRep(mesa.Agent):
             return 0
         team, r = self.team, self.index  # his entries in the team's columns, read directly
         per = p.permission_answer_minutes
-        answered = requests if per <= 0 else min(requests, int(float(team.minutes_left[r]) // per))
-        team.minutes_left[r] -= answered * per
-        granted = 0 if team.walled_off[r] else int(
-            team.rng.binomial(answered, 1.0 - float(team.wall[r])))
+        left = team.minutes_left.item(r)
+        answered = requests if per <= 0 else min(requests, int(left // per))
+        team.minutes_left[r] = left - answered * per
+        granted = 0 if team.walled_off.item(r) else int(
+            team.rng.binomial(answered, 1.0 - team.wall.item(r)))
         m.books.asked_permission(requests, granted)
         if granted < requests and not self.denied_once:
             self.denied_once = True

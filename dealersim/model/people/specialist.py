@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,6 +54,14 @@ def accept_chance(expected_income: float, reservation: float, morale_deficit: fl
         return 1.0 if reservation > threshold else 0.0
     z = (math.log(threshold / reservation) + sigma**2 / 2.0) / sigma
     return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+@functools.cache
+def _even_shares(k: int) -> np.ndarray:
+    """``np.full(k, 1 / k)``, made once per ``k`` (read-only)."""
+    shares = np.full(k, 1.0 / k)
+    shares.flags.writeable = False
+    return shares
 
 
 def base_hazard(params: Params) -> float:
@@ -474,7 +483,7 @@ class Specialist(mesa.Agent):
         denied = False
         picks: list[tuple[int, int]] = []
         if n_own:
-            per_rep = rng.multinomial(n_own, np.full(open_reps.size, 1.0 / open_reps.size))
+            per_rep = rng.multinomial(n_own, _even_shares(open_reps.size))
             for r, k in zip(open_reps.tolist(), per_rep.tolist(), strict=True):
                 if k == 0:
                     continue
