@@ -57,8 +57,9 @@ def _net_sum(row: list[float]) -> float:
     """The sum of a row's net lines exactly as numpy sums them (``float(row[:_N_NET].sum())``).
 
     numpy adds up to 128 float64 values in eight running sums, the values 0-7, 8-15, ... taken
-    in turn, and the eight combined pairwise, then adds the rest one by one; this does the same
-    additions in the same order on plain floats (``tests`` compare it with numpy).
+    in turn, and the eight combined pairwise, then adds the rest one by one, and adds that to
+    0.0; this does the same additions in the same order on plain floats (``tests`` compare it
+    with numpy, signed zeros included).
     """
     r = row[:8]
     for k in range(8, _N_NET - _N_NET % 8, 8):
@@ -66,7 +67,7 @@ def _net_sum(row: list[float]) -> float:
     total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     for value in row[_N_NET - _N_NET % 8:_N_NET]:
         total += value
-    return total
+    return 0.0 + total  # the reduction starts from add's identity (a sum of -0.0s is 0.0)
 
 
 assert 8 <= _N_NET <= 128  # numpy's unrolled block (below 8 it adds one by one; _net_sum does not)
