@@ -111,16 +111,3 @@ def test_margin_and_volume_by_day_match_the_daily_formulas(erosion):
     assert model.margin_on(model.horizon + 400) == hardware_margin(p, model.horizon + 400)
     assert isinstance(model.margin_on(3), float)
 
-
-def test_net_sum_adds_like_numpy():
-    """The day's net in plain floats is numpy's sum of the net lines to the last bit."""
-    from dealersim.model.ledger import _N_NET, _net_sum
-
-    rng = np.random.default_rng(7)
-    for _ in range(2000):
-        row = rng.normal(size=len(COLUMNS)) * 10.0 ** rng.integers(-3, 8, size=len(COLUMNS))
-        row[rng.random(len(COLUMNS)) < 0.3] = 0.0
-        if rng.random() < 0.05:
-            row[:] = -0.0
-        total, expected = _net_sum(row.tolist()), float(row[:_N_NET].sum())
-        assert total == expected and np.signbit(total) == np.signbit(expected)

@@ -27,6 +27,7 @@ from dealersim.model.economics import mps_margin, replaced_margin
 from dealersim.model.kpis import LEDGER, LEDGER_LINES, LEDGER_MEMO, PROGRAM_LINES
 from dealersim.model.market import COMPETITOR, MIT, MPS, US
 from dealersim.model.params import Params
+from dealersim.model.sums import numpy_sum
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
@@ -51,26 +52,6 @@ _RUN_COST = np.array([_COL[c] for c in (
 """The program's running cost a month: pay with burden, running costs, managed overhead."""
 _PAY = np.array([_COL[c] for c in ("specialist_salary", "specialist_commission", "rep_credit")])
 """Sales pay: the specialists' salaries and commissions and the reps' credit."""
-
-
-def _net_sum(row: list[float]) -> float:
-    """The sum of a row's net lines exactly as numpy sums them (``float(row[:_N_NET].sum())``).
-
-    numpy adds up to 128 float64 values in eight running sums, the values 0-7, 8-15, ... taken
-    in turn, and the eight combined pairwise, then adds the rest one by one, and adds that to
-    0.0; this does the same additions in the same order on plain floats (``tests`` compare it
-    with numpy, signed zeros included).
-    """
-    r = row[:8]
-    for k in range(8, _N_NET - _N_NET % 8, 8):
-        r = [a + b for a, b in zip(r, row[k:k + 8], strict=True)]
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    for value in row[_N_NET - _N_NET % 8:_N_NET]:
-        total += value
-    return 0.0 + total  # the reduction starts from add's identity (a sum of -0.0s is 0.0)
-
-
-assert 8 <= _N_NET <= 128  # numpy's unrolled block (below 8 it adds one by one; _net_sum does not)
 
 
 def n_months(horizon_days: int) -> int:
@@ -191,7 +172,7 @@ class Ledger:
         if d == 1 and program_exists(p):
             row[_COL["training"]] = -p.rep_training * p.n_reps * p.rep_training_cost
         self.rows[self._month.item(min(d, self._month.size - 1))] += row
-        self.net_total += _net_sum(row)
+        self.net_total += numpy_sum(row[:_N_NET])  # = float(np.array(row)[:_N_NET].sum())
 
     def quiet_days(self, model: DealershipModel, days: np.ndarray) -> np.ndarray:
         """Book the quiet ``days`` at once, exactly as :meth:`day` would book them one by one.
