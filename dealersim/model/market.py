@@ -423,20 +423,25 @@ class Market:
         if book.size == 0:
             return -1
         horizon = day + self.params.intro_lease_horizon_days
-        first_free = -1
         # candidate by candidate, each column read as a plain number (``item``) only as far as
-        # needed, stopping at the first free one whose lease ends soon: cheaper than reading
-        # all 40 candidates' columns (most calls stop within the first few)
+        # needed: cheaper than reading all 40 candidates' columns (most calls stop early)
         held, stage, cooldown, end = (self.holder.item, self.stage.item, self.cooldown.item,
                                       self.lease_end.item)
         free = STAGE_NO.NONE
-        for i in book[rng.integers(0, book.size, size=40)].tolist():
+        candidates = iter(book[rng.integers(0, book.size, size=40)].tolist())
+        for i in candidates:  # up to the first free one
             if held(i) == _US and stage(i) == free and cooldown(i) <= day:
                 if end(i) <= horizon:
                     return i  # the first free one whose lease ends soon
-                if first_free < 0:
-                    first_free = i
-        return first_free  # else the first free one (-1: none)
+                first_free = i
+                break
+        else:
+            return -1  # none free
+        for i in candidates:  # after it only a free one whose lease ends soon counts: its
+            # lease is read first, as most leases do not end soon
+            if end(i) <= horizon and held(i) == _US and stage(i) == free and cooldown(i) <= day:
+                return i
+        return first_free  # else the first free one
 
     # ---------------------------------------------------------------- checks
     def check_invariants(self) -> None:
