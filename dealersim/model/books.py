@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
 
 
+_SIGNED, _LIVE = int(Stage.IMPLEMENTATION), int(Stage.LIVE)
+
+
 def print_volume(p: Params, day: int) -> float:
     """Print volume on ``day`` relative to day 0 (falls ``print_volume_decline`` a year)."""
     return (1.0 - p.print_volume_decline) ** (day / DAYS_PER_YEAR)
@@ -134,7 +137,7 @@ class Books:
         """Book one day: salaries, churn exposure and the ledger's money."""
         mk = model.market
         self.salaries_paid += sum(s.salary for s in model.employed_specialists) / DAYS_PER_YEAR
-        signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
+        signed = mk.stage_counts.item(_SIGNED) + mk.stage_counts.item(_LIVE)
         self.exposure_managed += signed
         self.exposure_hw_only += mk.n_held - signed
         self.ledger.day(model)

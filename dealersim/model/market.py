@@ -109,6 +109,19 @@ class Calendar:
             idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
         return np.unique(idx) if unique else idx
 
+    def pop_list(self, day: int) -> list[int]:
+        """:meth:`pop` as a list of plain ints (the same indices in the same order)."""
+        parts = self._buckets.pop(int(day), None)
+        if not parts:
+            return []
+        out: list[int] = []
+        for p in parts:
+            if type(p) is int:
+                out.append(p)
+            else:
+                out.extend(np.atleast_1d(np.asarray(p, dtype=np.int64)).tolist())
+        return out
+
     def days(self) -> list[int]:
         """The days that have entries, ascending."""
         return sorted(self._buckets)
@@ -294,6 +307,11 @@ class Market:
         """Accounts whose next pipeline step is today (stale entries removed)."""
         idx = self.pipeline.pop(day)
         return idx[self.stage_due[idx] == day] if idx.size else idx
+
+    def pipeline_due_list(self, day: int) -> list[int]:
+        """:meth:`pipeline_due` as a list of plain ints (a day holds a few steps)."""
+        due_of = self.stage_due.item
+        return [i for i in self.pipeline.pop_list(day) if due_of(i) == day]
 
     # ---------------------------------------------------------------- holdings
     def gain(self, idx: np.ndarray) -> None:

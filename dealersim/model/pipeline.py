@@ -67,13 +67,13 @@ class Pipeline:
         """
         m = self.model
         mk, p, rng, day = m.market, m.params, self.rng, m.day
-        due = mk.pipeline_due(day)
-        if due.size == 0:
+        due = mk.pipeline_due_list(day)
+        if not due:
             return
         # each account's columns read as plain numbers (ndarray.item: cheaper than a numpy
         # scalar per read)
         stage_of, due_of, handler_of = mk.stage.item, mk.stage_due.item, mk.handler.item
-        for i in sorted(set(due.tolist())):
+        for i in sorted(set(due)):
             stage = stage_of(i)
             if stage == STAGE_NO.NONE or due_of(i) != day:
                 continue
