@@ -244,14 +244,14 @@ class Market:
         Raises:
             RuntimeError: On an illegal move (a bug, never user input).
         """
-        frm, to = int(self.stage[i]), int(to)
+        frm, to = self.stage.item(i), int(to)
         if not is_legal(frm, to):
             raise RuntimeError(f"illegal funnel move {Stage(frm).name} -> {Stage(to).name}")
         self.stage[i] = to
         first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL  # the open opportunities
         was_open, now_open = first <= frm <= last, first <= to <= last
         if was_open or now_open:
-            h = int(self.handler[i])
+            h = self.handler.item(i)
             self.open_moved.setdefault(h, []).append(int(i))
             if was_open != now_open:
                 mine = self._open.setdefault(h, set())

@@ -171,9 +171,10 @@ class HardwareRep(mesa.Agent):
     def spend_minutes(self, minutes: float) -> bool:
         """Take ``minutes`` from today's program time; ``False`` if there is not enough left."""
         left, r = self.team.minutes_left, self.index
-        if minutes > float(left[r]) + 1e-9:
+        now = left.item(r)
+        if minutes > now + 1e-9:
             return False
-        left[r] -= minutes
+        left[r] = now - minutes
         return True
 
     def introduce(self) -> None:
