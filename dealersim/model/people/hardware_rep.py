@@ -297,25 +297,28 @@ class Team:
         # numpy's per-call cost on a handful of reps
         w = self.wall
         relief, relax = p.credit_wall_weight * rep_credit(p), p.wall_relax_days
-        walls = []
-        for wr, g in zip(w.tolist(), self.base_wall.tolist(), strict=True):
-            rest = g - relief  # kept in [0, 1] (_unit), by comparisons: cheaper than min/max
-            rest = 0.0 if rest < 0.0 else 1.0 if rest > 1.0 else rest
-            walls.append(wr + (rest - wr) / relax)
-        w[:] = walls
-        # who reacts (the four rules of react_to_wall, as reaction_edges states them), in
-        # plain floats: on a handful of reps cheaper than a dozen numpy calls
+        # who reacts (the four rules of react_to_wall, as reaction_edges states them) to his
+        # new wall, from the reps' state as the day starts, in the same pass; they react once
+        # every wall has moved, in team order
         present = m.specialist_present
         complain, calm = p.complaint_level, p.complaint_level - p.wall_hysteresis
         block, unblock = p.wall_block_level, p.wall_block_level - p.wall_hysteresis
         due = m.day - DAYS_PER_WEEK
-        for r, (wr, c, b, last) in enumerate(zip(walls, self.complained.tolist(),
-                                                 self.walled_off.tolist(),
-                                                 self.last_complaint.tolist(), strict=True)):
+        walls, react = [], []
+        for r, (wr, g, c, b, last) in enumerate(zip(
+                w.tolist(), self.base_wall.tolist(), self.complained.tolist(),
+                self.walled_off.tolist(), self.last_complaint.tolist(), strict=True)):
+            rest = g - relief  # kept in [0, 1] (_unit), by comparisons: cheaper than min/max
+            rest = 0.0 if rest < 0.0 else 1.0 if rest > 1.0 else rest
+            wr += (rest - wr) / relax
+            walls.append(wr)
             again = present and wr >= complain and last <= due
             if ((wr < calm or again) if c else (present and wr >= complain)) or (
                     (wr < unblock) if b else (wr >= block)):
-                self.reps[r].react_to_wall()
+                react.append(r)
+        w[:] = walls
+        for r in react:
+            self.reps[r].react_to_wall()
 
     def workday(self) -> None:
         """The reps' part of a workday with a specialist at work (once a day, before his).
