@@ -61,6 +61,8 @@ class Books:
         self.permission_requests = 0
         self.permission_denied = 0
         self.first_appointments = np.zeros(len(Source), dtype=np.int64)
+        self.first_appointments_total = 0
+        """Their sum (kept as they are counted)."""
         self.proposals = 0
         self.deals = 0
         self.booked_total = 0.0
@@ -97,7 +99,8 @@ class Books:
     def appointment(self, source: int) -> int:
         """A first appointment was held with a lead from ``source``; returns how many so far."""
         self.first_appointments[source] += 1
-        return int(self.first_appointments.sum())
+        self.first_appointments_total += 1
+        return self.first_appointments_total
 
     def proposal(self) -> None:
         """A proposal went out."""

@@ -67,7 +67,7 @@ def refresh(model: DealershipModel) -> None:
     today = vars(model)  # the attributes, written directly (no dict built per day)
     today["competitor_accounts"] = mk.n - mk.n_held
     today["managed_contracts"] = counts[_SIGNED] + counts[_LIVE]
-    today["first_appointments_total"] = sum(model.books.first_appointments.tolist())
+    today["first_appointments_total"] = model.books.first_appointments_total
     today["specialist_employed"] = len(staff)
     today.update(zip(_STAGE_NAMES, _STAGE_COUNTS(counts), strict=True))
     today["specialist_salary"] = sum(s.salary for s in staff) if staff else 0
