@@ -110,4 +110,3 @@ def test_margin_and_volume_by_day_match_the_daily_formulas(erosion):
         assert model.volume[d] == (1.0 - p.print_volume_decline) ** (d / 365.0)
     assert model.margin_on(model.horizon + 400) == hardware_margin(p, model.horizon + 400)
     assert isinstance(model.margin_on(3), float)
-
