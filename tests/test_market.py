@@ -457,3 +457,18 @@ def test_samplers_take_the_first_candidate_that_fits(seed, day, stage_share):
     want = _first_fit_reference(mk, pool[b.integers(0, pool.size, size=25)], day, COMPETITOR)
     assert got == want
     assert a.random() == b.random()  # both consumed the same draws
+
+
+def test_calendar_pop_list_is_pop_as_ints():
+    """pop_list gives pop's indices, in its order, as plain ints (single accounts and arrays)."""
+    from dealersim.model.market import Calendar
+
+    entries = [3, np.array([7, 1, 9]), 4, np.array([], dtype=np.int64), 3, np.array([2])]
+    a, b = Calendar(), Calendar()
+    for cal in (a, b):
+        for k, e in enumerate(entries):
+            cal.add(5 + k % 2, e)
+        cal.add(8, 11)
+    for day in (4, 5, 6, 8):
+        got, want = a.pop_list(day), b.pop(day).tolist()
+        assert got == want and all(type(i) is int for i in got)

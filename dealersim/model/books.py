@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
 
 
+_SIGNED, _LIVE = int(Stage.IMPLEMENTATION), int(Stage.LIVE)
+
+
 def print_volume(p: Params, day: int) -> float:
     """Print volume on ``day`` relative to day 0 (falls ``print_volume_decline`` a year)."""
     return (1.0 - p.print_volume_decline) ** (day / DAYS_PER_YEAR)
@@ -58,6 +61,8 @@ class Books:
         self.permission_requests = 0
         self.permission_denied = 0
         self.first_appointments = np.zeros(len(Source), dtype=np.int64)
+        self.first_appointments_total = 0
+        """Their sum (kept as they are counted)."""
         self.proposals = 0
         self.deals = 0
         self.booked_total = 0.0
@@ -94,7 +99,8 @@ class Books:
     def appointment(self, source: int) -> int:
         """A first appointment was held with a lead from ``source``; returns how many so far."""
         self.first_appointments[source] += 1
-        return int(self.first_appointments.sum())
+        self.first_appointments_total += 1
+        return self.first_appointments_total
 
     def proposal(self) -> None:
         """A proposal went out."""
@@ -134,7 +140,7 @@ class Books:
         """Book one day: salaries, churn exposure and the ledger's money."""
         mk = model.market
         self.salaries_paid += sum(s.salary for s in model.employed_specialists) / DAYS_PER_YEAR
-        signed = int(mk.stage_counts[Stage.IMPLEMENTATION] + mk.stage_counts[Stage.LIVE])
+        signed = mk.stage_counts.item(_SIGNED) + mk.stage_counts.item(_LIVE)
         self.exposure_managed += signed
         self.exposure_hw_only += mk.n_held - signed
         self.ledger.day(model)

@@ -9,11 +9,13 @@ reported to the books (:mod:`dealersim.model.books`).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import mesa
 import numpy as np
+from mesa.time import Event, Priority
 
 from dealersim.model import series
 from dealersim.model.books import Books, hardware_margin, print_volume
@@ -38,6 +40,52 @@ PHASES = {"turn": 0.05, "launch": 0.1, "owner": 0.5, "manager": 0.6, "specialist
 """When in its day (a fraction of it) each kind of event runs: the day's turn (it opens, the
 market moves, the pipeline steps), then the people act, then the service team starts signed
 contracts."""
+
+
+_TURN = PHASES["turn"]
+_DEFAULT_PRIORITY = Priority.DEFAULT.value
+
+
+class _Call(Event):
+    """A Mesa event that holds its action directly.
+
+    What ``schedule_event`` puts on the event list, at a fraction of its cost: the same time,
+    priority and place in Mesa's order of events (``unique_id`` from Mesa's own counter), but
+    the action is held by a plain reference instead of two weak references made and checked
+    per event (the model keeps every agent that has events alive for the whole run anyway).
+    """
+
+    CANCELED = False  # shadows Event's property: set on the instance by cancel()
+
+    def __init__(self, time: float, action: Callable[[], object]) -> None:  # noqa: D107
+        self.time = time
+        self.priority = _DEFAULT_PRIORITY
+        self._canceled = False
+        self.action = action
+        self.fn = itertools.repeat(action).__next__  # what Mesa calls to get the callable
+        self.unique_id = next(Event._ids)
+        self.function_args = []
+        self.function_kwargs = {}
+
+    def execute(self) -> None:
+        """Run the action (unless cancelled)."""
+        if not self._canceled:
+            self.action()
+
+    def cancel(self) -> None:
+        """Cancel the event (Mesa's ``Event.cancel``)."""
+        super().cancel()
+        self.CANCELED = True
+
+    def __getstate__(self) -> dict[str, Any]:  # noqa: D105
+        state = self.__dict__.copy()
+        state["fn"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # noqa: D105
+        self.__dict__.update(state)
+        if not self._canceled:
+            self.fn = itertools.repeat(self.action).__next__
 
 
 def new_seed() -> int:
@@ -199,11 +247,19 @@ class DealershipModel(mesa.Model):
         closed (the books, the record) just before the next day's turn, or at the end of
         ``step()`` and ``run()``. ``action=None`` only makes ``day`` a day with a turn.
         """
+        # what schedule_event(fn, at=...) does, without its weak references (see _Call)
         if day not in self._busy:
             self._busy.add(day)
-            self.schedule_event(self._turn, at=day - 1 + PHASES["turn"])
+            self._schedule(day - 1 + _TURN, self._turn)
         if action is not None:
-            self.schedule_event(action, at=day - 1 + PHASES[phase])
+            self._schedule(day - 1 + PHASES[phase], action)
+
+    def _schedule(self, time: float, action: Callable[[], object]) -> None:
+        """Put ``action`` on Mesa's event list at ``time`` (``schedule_event(action, at=time)``)."""
+        if time < self.time:
+            raise ValueError(f"Cannot schedule event in the past. Scheduled time is {time}, "
+                             f"but current time is {self.time}")
+        self._event_list.add_event(_Call(time, action))
 
     def next_workday(self, after: int | None = None) -> int:
         """The first workday after ``after`` (default: today)."""

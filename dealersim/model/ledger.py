@@ -27,6 +27,7 @@ from dealersim.model.economics import mps_margin, replaced_margin
 from dealersim.model.kpis import LEDGER, LEDGER_LINES, LEDGER_MEMO, PROGRAM_LINES
 from dealersim.model.market import COMPETITOR, MIT, MPS, US
 from dealersim.model.params import Params
+from dealersim.model.sums import numpy_sum
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
@@ -133,11 +134,15 @@ class Ledger:
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
         replaced = p.service_share * mps_value * per_day  # service and supplies billing replaced
+        if isinstance(margin, float) and p.service_share > 0.0:  # one day: in plain floats
+            lost_at = min(p.service_margin, max(0.0, margin) / p.service_share)
+        else:
+            lost_at = replaced_margin(p, margin)
         managed = mk.live_mrr / DAYS_PER_MONTH
         return (
             (mk.held_value - taken_value) * per_day * margin,  # hardware_gp
             taken_value * per_day * margin,  # takeover_hardware_gp
-            -replaced * replaced_margin(p, margin),  # service_replaced, at the service margin
+            -replaced * lost_at,  # service_replaced, at the service margin (replaced_margin)
             (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * mps_margin(p),  # managed_print_gp
             mit_mrr / DAYS_PER_MONTH * p.managed_margin,  # managed_it_gp, after delivery
             -p.program_cost_monthly / DAYS_PER_MONTH if model.program_running else 0.0,
@@ -149,7 +154,7 @@ class Ledger:
     def day(self, model: DealershipModel) -> None:
         """Book one day: gross profit, service replaced, pay, commissions, costs."""
         p, d = self.params, model.day
-        volume = model.volume[d] if d < model.volume.size else model.volume_on(d)
+        volume = model.volume.item(d) if d < model.volume.size else model.volume_on(d)
         row = [0.0] * len(COLUMNS)  # filled as a list, one array at the end: cheaper per day
         lines = self._market_lines(model, volume / DAYS_PER_MONTH, model.hw_margin_now())
         for column, value in zip(_MARKET, lines, strict=True):
@@ -166,9 +171,8 @@ class Ledger:
         self._hired = hired
         if d == 1 and program_exists(p):
             row[_COL["training"]] = -p.rep_training * p.n_reps * p.rep_training_cost
-        booked = np.array(row)
-        self.rows[self._month[min(d, self._month.size - 1)]] += booked
-        self.net_total += float(booked[:_N_NET].sum())
+        self.rows[self._month.item(min(d, self._month.size - 1))] += row
+        self.net_total += numpy_sum(row[:_N_NET])  # = float(np.array(row)[:_N_NET].sum())
 
     def quiet_days(self, model: DealershipModel, days: np.ndarray) -> np.ndarray:
         """Book the quiet ``days`` at once, exactly as :meth:`day` would book them one by one.

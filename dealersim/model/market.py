@@ -103,8 +103,24 @@ class Calendar:
             return _NOTHING
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
-        idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
+        if all(type(p) is int for p in parts):  # single accounts (the pipeline's steps): at once
+            idx = np.array(parts, dtype=np.int64)
+        else:
+            idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
         return np.unique(idx) if unique else idx
+
+    def pop_list(self, day: int) -> list[int]:
+        """:meth:`pop` as a list of plain ints (the same indices in the same order)."""
+        parts = self._buckets.pop(int(day), None)
+        if not parts:
+            return []
+        out: list[int] = []
+        for p in parts:
+            if type(p) is int:
+                out.append(p)
+            else:
+                out.extend(np.atleast_1d(np.asarray(p, dtype=np.int64)).tolist())
+        return out
 
     def days(self) -> list[int]:
         """The days that have entries, ascending."""
@@ -228,14 +244,14 @@ class Market:
         Raises:
             RuntimeError: On an illegal move (a bug, never user input).
         """
-        frm, to = int(self.stage[i]), int(to)
+        frm, to = self.stage.item(i), int(to)
         if not is_legal(frm, to):
             raise RuntimeError(f"illegal funnel move {Stage(frm).name} -> {Stage(to).name}")
         self.stage[i] = to
         first, last = STAGE_NO.APPOINTMENT, STAGE_NO.PROPOSAL  # the open opportunities
         was_open, now_open = first <= frm <= last, first <= to <= last
         if was_open or now_open:
-            h = int(self.handler[i])
+            h = self.handler.item(i)
             self.open_moved.setdefault(h, []).append(int(i))
             if was_open != now_open:
                 mine = self._open.setdefault(h, set())
@@ -291,6 +307,11 @@ class Market:
         """Accounts whose next pipeline step is today (stale entries removed)."""
         idx = self.pipeline.pop(day)
         return idx[self.stage_due[idx] == day] if idx.size else idx
+
+    def pipeline_due_list(self, day: int) -> list[int]:
+        """:meth:`pipeline_due` as a list of plain ints (a day holds a few steps)."""
+        due_of = self.stage_due.item
+        return [i for i in self.pipeline.pop_list(day) if due_of(i) == day]
 
     # ---------------------------------------------------------------- holdings
     def gain(self, idx: np.ndarray) -> None:
@@ -419,20 +440,26 @@ class Market:
         """Pick an account a rep would introduce: ours, free, lease ending within a year if any."""
         if book.size == 0:
             return -1
-        idx = book[rng.integers(0, book.size, size=40)]
         horizon = day + self.params.intro_lease_horizon_days
-        first_free = -1
-        # the candidates' columns as lists, then plain Python, stopping at the first free one
-        # whose lease ends soon: cheaper than a dozen numpy calls on 40 candidates
-        for i, held, stage, cooldown, end in zip(
-                idx.tolist(), self.holder[idx].tolist(), self.stage[idx].tolist(),
-                self.cooldown[idx].tolist(), self.lease_end[idx].tolist(), strict=True):
-            if held == _US and stage == STAGE_NO.NONE and cooldown <= day:
-                if end <= horizon:
+        # candidate by candidate, each column read as a plain number (``item``) only as far as
+        # needed: cheaper than reading all 40 candidates' columns (most calls stop early)
+        held, stage, cooldown, end = (self.holder.item, self.stage.item, self.cooldown.item,
+                                      self.lease_end.item)
+        free = STAGE_NO.NONE
+        candidates = iter(book[rng.integers(0, book.size, size=40)].tolist())
+        for i in candidates:  # up to the first free one
+            if held(i) == _US and stage(i) == free and cooldown(i) <= day:
+                if end(i) <= horizon:
                     return i  # the first free one whose lease ends soon
-                if first_free < 0:
-                    first_free = i
-        return first_free  # else the first free one (-1: none)
+                first_free = i
+                break
+        else:
+            return -1  # none free
+        for i in candidates:  # after it only a free one whose lease ends soon counts: its
+            # lease is read first, as most leases do not end soon
+            if end(i) <= horizon and held(i) == _US and stage(i) == free and cooldown(i) <= day:
+                return i
+        return first_free  # else the first free one
 
     # ---------------------------------------------------------------- checks
     def check_invariants(self) -> None:

@@ -67,14 +67,17 @@ class Pipeline:
         """
         m = self.model
         mk, p, rng, day = m.market, m.params, self.rng, m.day
-        due = mk.pipeline_due(day)
-        if due.size == 0:
+        due = mk.pipeline_due_list(day)
+        if not due:
             return
-        for i in sorted(set(due.tolist())):
-            stage = int(mk.stage[i])
-            if stage == Stage.NONE or mk.stage_due[i] != day:
+        # each account's columns read as plain numbers (ndarray.item: cheaper than a numpy
+        # scalar per read)
+        stage_of, due_of, handler_of = mk.stage.item, mk.stage_due.item, mk.handler.item
+        for i in sorted(set(due)):
+            stage = stage_of(i)
+            if stage == STAGE_NO.NONE or due_of(i) != day:
                 continue
-            s = m.specialist(int(mk.handler[i]))
+            s = m.specialist(handler_of(i))
             if stage == Stage.IMPLEMENTATION:
                 self.implementing.discard(i)
                 mk.move(i, Stage.LIVE, day)

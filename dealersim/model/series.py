@@ -42,6 +42,7 @@ _STAGE_COLUMNS = tuple(
 )
 """Series counting the open opportunities at each funnel stage, with the stage's index."""
 _STAGE_NAMES = tuple(column for column, _ in _STAGE_COLUMNS)
+_SIGNED, _LIVE = int(Stage.IMPLEMENTATION), int(Stage.LIVE)
 _STAGE_COUNTS = operator.itemgetter(*(stage for _, stage in _STAGE_COLUMNS))
 
 
@@ -62,18 +63,16 @@ def refresh(model: DealershipModel) -> None:
     """Refresh the series the model derives (cheap: all are incremental)."""
     mk = model.market
     counts = mk.stage_counts.tolist()
-    today = {
-        "competitor_accounts": mk.n - mk.n_held,
-        "managed_contracts": counts[Stage.IMPLEMENTATION] + counts[Stage.LIVE],
-        "first_appointments_total": sum(model.books.first_appointments.tolist()),
-        "specialist_employed": len(model.employed_specialists),
-        **dict(zip(_STAGE_NAMES, _STAGE_COUNTS(counts), strict=True)),
-    }
     staff = model.employed_specialists
+    today = vars(model)  # the attributes, written directly (no dict built per day)
+    today["competitor_accounts"] = mk.n - mk.n_held
+    today["managed_contracts"] = counts[_SIGNED] + counts[_LIVE]
+    today["first_appointments_total"] = model.books.first_appointments_total
+    today["specialist_employed"] = len(staff)
+    today.update(zip(_STAGE_NAMES, _STAGE_COUNTS(counts), strict=True))
     today["specialist_salary"] = sum(s.salary for s in staff) if staff else 0
     today["specialist_booked_mrr"] = sum(s.booked_mrr for s in staff) if staff else 0
     today["quota_target"] = sum(s.quota_target(s.tenure) for s in staff) if staff else 0
-    vars(model).update(today)
 
 
 def record(model: DealershipModel) -> None:

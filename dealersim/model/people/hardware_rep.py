@@ -89,7 +89,9 @@ class HardwareRep(mesa.Agent):
     def raise_wall(self, amount: float) -> None:
         """Move the wall by ``amount`` (negative lowers it), kept in [0, 1]."""
         wall, r = self.team.wall, self.index
-        wall[r] = min(1.0, max(0.0, float(wall[r]) + amount))
+        x = wall.item(r) + amount  # min(1.0, max(0.0, x)) by comparisons, the same value
+        x = x if x > 0.0 else 0.0
+        wall[r] = x if x < 1.0 else 1.0
 
     def shift_guard(self, amount: float) -> None:
         """A lasting change of his guard, and his wall with it (negative lowers both).
@@ -169,9 +171,10 @@ class HardwareRep(mesa.Agent):
     def spend_minutes(self, minutes: float) -> bool:
         """Take ``minutes`` from today's program time; ``False`` if there is not enough left."""
         left, r = self.team.minutes_left, self.index
-        if minutes > float(left[r]) + 1e-9:
+        now = left.item(r)
+        if minutes > now + 1e-9:
             return False
-        left[r] -= minutes
+        left[r] = now - minutes
         return True
 
     def introduce(self) -> None:
@@ -200,10 +203,11 @@ class HardwareRep(mesa.Agent):
             return 0
         team, r = self.team, self.index  # his entries in the team's columns, read directly
         per = p.permission_answer_minutes
-        answered = requests if per <= 0 else min(requests, int(float(team.minutes_left[r]) // per))
-        team.minutes_left[r] -= answered * per
-        granted = 0 if team.walled_off[r] else int(
-            team.rng.binomial(answered, 1.0 - float(team.wall[r])))
+        left = team.minutes_left.item(r)
+        answered = requests if per <= 0 else min(requests, int(left // per))
+        team.minutes_left[r] = left - answered * per
+        granted = 0 if team.walled_off.item(r) else int(
+            team.rng.binomial(answered, 1.0 - team.wall.item(r)))
         m.books.asked_permission(requests, granted)
         if granted < requests and not self.denied_once:
             self.denied_once = True
@@ -288,23 +292,33 @@ class Team:
         """
         m, p = self.model, self.model.params
         self.minutes_left[:] = p.rep_program_minutes if m.workday else 0.0
+        # each wall takes one step toward its resting level (resting_walls), in plain floats:
+        # the same float64 operations as on the columns (rest - w, / relax, w +), without
+        # numpy's per-call cost on a handful of reps
         w = self.wall
-        step = self.resting_walls(slice(None)) - w
-        step /= p.wall_relax_days
-        w += step
-        # who reacts (the four rules of react_to_wall, as reaction_edges states them), in
-        # plain floats: on a handful of reps cheaper than a dozen numpy calls
+        relief, relax = p.credit_wall_weight * rep_credit(p), p.wall_relax_days
+        # who reacts (the four rules of react_to_wall, as reaction_edges states them) to his
+        # new wall, from the reps' state as the day starts, in the same pass; they react once
+        # every wall has moved, in team order
         present = m.specialist_present
         complain, calm = p.complaint_level, p.complaint_level - p.wall_hysteresis
         block, unblock = p.wall_block_level, p.wall_block_level - p.wall_hysteresis
         due = m.day - DAYS_PER_WEEK
-        for r, (wr, c, b, last) in enumerate(zip(w.tolist(), self.complained.tolist(),
-                                                 self.walled_off.tolist(),
-                                                 self.last_complaint.tolist(), strict=True)):
+        walls, react = [], []
+        for r, (wr, g, c, b, last) in enumerate(zip(
+                w.tolist(), self.base_wall.tolist(), self.complained.tolist(),
+                self.walled_off.tolist(), self.last_complaint.tolist(), strict=True)):
+            rest = g - relief  # kept in [0, 1] (_unit), by comparisons: cheaper than min/max
+            rest = 0.0 if rest < 0.0 else 1.0 if rest > 1.0 else rest
+            wr += (rest - wr) / relax
+            walls.append(wr)
             again = present and wr >= complain and last <= due
             if ((wr < calm or again) if c else (present and wr >= complain)) or (
                     (wr < unblock) if b else (wr >= block)):
-                self.reps[r].react_to_wall()
+                react.append(r)
+        w[:] = walls
+        for r in react:
+            self.reps[r].react_to_wall()
 
     def workday(self) -> None:
         """The reps' part of a workday with a specialist at work (once a day, before his).
@@ -317,11 +331,13 @@ class Team:
         self.worked = m.day
         if p.specialist_territory != "all":  # the specialist may not work our customers
             return
-        chance = self.intro_chance() * (1.0 - self.wall)
-        offers = (self.rng.random(chance.size) < chance) & ~self.walled_off
-        if offers.any():
-            for r in np.flatnonzero(offers).tolist():
-                self.reps[r].introduce()
+        # one draw per rep against his chance (intro_chance() * (1 - wall)), in plain floats
+        chance = self.intro_chance()
+        offers = [r for r, (u, w, off) in enumerate(zip(
+            self.rng.random(self.wall.size).tolist(), self.wall.tolist(),
+            self.walled_off.tolist(), strict=True)) if u < chance * (1.0 - w) and not off]
+        for r in offers:
+            self.reps[r].introduce()
 
     def quiet_walls(self, days: int) -> np.ndarray:
         """The walls over the next ``days`` days with no events, up to a rep's reaction.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,7 @@ from dealersim.model.funnel import SOURCE_NO, STAGE_NO, Source, Stage
 from dealersim.model.market import COMPETITOR, MIT, MPS
 from dealersim.model.params import Params
 from dealersim.model.people.hardware_rep import specialist_credit
+from dealersim.model.sums import numpy_sum
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
@@ -55,6 +57,14 @@ def accept_chance(expected_income: float, reservation: float, morale_deficit: fl
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+@functools.cache
+def _even_shares(k: int) -> np.ndarray:
+    """``np.full(k, 1 / k)``, made once per ``k`` (read-only)."""
+    shares = np.full(k, 1.0 / k)
+    shares.flags.writeable = False
+    return shares
+
+
 def base_hazard(params: Params) -> float:
     """Quits a year for reasons of his own (``quit_base_rate`` as a yearly hazard)."""
     return -math.log(1.0 - min(params.quit_base_rate, 0.999))
@@ -84,6 +94,17 @@ class Weighing:
     """Chance that an offer beats staying."""
     base_hazard: float
     """Quits a year for reasons of his own."""
+
+    @classmethod
+    def of(cls, **fields: float) -> Weighing:
+        """``Weighing(**fields)`` without the frozen dataclass's checked ``__init__``.
+
+        Every field is given; the instance is the same (equal, same attributes), made several
+        times faster (a specialist weighs every workday).
+        """
+        w = object.__new__(cls)
+        w.__dict__.update(fields)
+        return w
 
     @property
     def quit_hazard(self) -> float:
@@ -248,7 +269,7 @@ class Specialist(mesa.Agent):
         deficit = max(0.0, p.morale_initial - self.morale)
         push_gap, push_morale = p.quit_gap_weight * gap, p.quit_morale_weight * deficit
         effort = search_effort(gap, deficit, p)
-        self.weighed = Weighing(
+        self.weighed = Weighing.of(
             day=self.model.day, morale=self.morale, expected_income=income,
             reservation_income=self.reservation, income_gap=gap, morale_deficit=deficit,
             search_effort=effort,
@@ -454,15 +475,17 @@ class Specialist(mesa.Agent):
         m, p = self.model, self.model.params
         rng, team = self.funnel, m.team
         ask = m.manager.ask_permission
-        open_reps = team.open_reps() if p.specialist_territory == "all" else (
-            np.empty(0, dtype=np.int64))
-        f_own = p.own_account_preference if open_reps.size else 0.0
+        # the open reps (team.open_reps()) and their mean wall, in plain numbers
+        open_reps = [r for r, off in enumerate(team.walled_off.tolist()) if not off] if (
+            p.specialist_territory == "all") else []
+        f_own = p.own_account_preference if open_reps else 0.0
         lookup = p.lookup_minutes if ask else 0.0
         c_cold = p.dial_minutes + lookup
         c_own = c_cold
         if ask:
-            walls = team.wall[open_reps]  # their mean (np.mean's sum / count, without its wrapper)
-            mean_wall = float(np.add.reduce(walls)) / walls.size if walls.size else 0.0
+            walls = team.wall.tolist()  # their mean: np.mean's sum / count, as numpy adds
+            mean_wall = (numpy_sum([walls[r] for r in open_reps]) / len(open_reps)
+                         if open_reps else 0.0)
             c_own += p.permission_minutes * (1.0 + mean_wall)
         n = int(minutes / (f_own * c_own + (1.0 - f_own) * c_cold))
         n_own = int(rng.binomial(n, f_own)) if f_own > 0 else 0
@@ -477,8 +500,8 @@ class Specialist(mesa.Agent):
         denied = False
         picks: list[tuple[int, int]] = []
         if n_own:
-            per_rep = rng.multinomial(n_own, np.full(open_reps.size, 1.0 / open_reps.size))
-            for r, k in zip(open_reps.tolist(), per_rep.tolist(), strict=True):
+            per_rep = rng.multinomial(n_own, _even_shares(len(open_reps)))
+            for r, k in zip(open_reps, per_rep.tolist(), strict=True):
                 if k == 0:
                     continue
                 rep = m.reps[r]
