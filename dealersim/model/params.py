@@ -567,9 +567,10 @@ class Params:
         source="evidence:lamb-2016; beat 9, two specialists failed before; size estimated [U]",
     )
     intro_rate: float = _p(
-        1.0, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
+        0.585, 0.0, 1.0, unit="intros/workday", label="Intro rate", group="hardware reps",
         help="Warm intros a fully motivated, fully trained rep with no wall offers per workday.",
-        source="estimate: about one warm intro a workday from a willing, trained rep [U]",
+        source="estimate: about one warm intro a workday from a willing, trained rep; "
+        "posterior median of the calibration [U]",
     )
     goodwill: float = _p(
         0.0, 0.0, 1.0, unit="0-1", label="Goodwill", group="hardware reps",
@@ -578,12 +579,13 @@ class Params:
         source="estimate: a typical team introduces nobody unasked [U]",
     )
     culture_goodwill: float = _p(
-        10.0, 0.0, 10.0, unit="goodwill per wall", label="Goodwill from an open culture",
+        4.87, 0.0, 10.0, unit="goodwill per wall", label="Goodwill from an open culture",
         group="hardware reps",
         help="Rise of the team's goodwill per unit its culture is more open than the open-culture "
         "level (the same draw that lowers its walls).",
         source="evidence:lamb-2016; if eight of ten dealerships have the problem, a few teams "
-        "cooperate unasked (the author's opinion); size estimated [U]",
+        "cooperate unasked (the author's opinion); size estimated; posterior median of the "
+        "calibration [U]",
     )
     open_culture_level: float = _p(
         0.10, 0.0, 0.5, unit="wall", label="Open-culture level", group="hardware reps",
