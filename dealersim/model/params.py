@@ -983,13 +983,13 @@ class Params:
         "help; threshold estimated [U]",
     )
     help_rate: float = _p(
-        3.0, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
+        4.63, 0.0, 10.0, unit="asks/month", label="Call for help when far behind",
         group="specialist",
         help="How readily the specialist asks for help: calls for help a month when his "
         "forecast has fallen behind the comp plan's pace by the whole call-for-help share of "
         "his next review's target (less when he is less behind; never when he keeps pace).",
         source="evidence:lamb-2016; beat 11, he asks around day 60, weeks after falling behind; "
-        "rate estimated [U]",
+        "rate estimated; posterior median of the calibration [U]",
     )
     hiring_lag_days: int = _p(
         75, 0, 365, unit="days", label="Hiring lag", group="specialist",
