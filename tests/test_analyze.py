@@ -27,7 +27,11 @@ def _sweep(tmp_path, text, name="s"):
 
 @pytest.mark.slow
 def test_sobol_indices_with_cis(tmp_path, capsys):
-    text = 'sampler = "sobol"\nsamples = 16\n' + BASE + """
+    """Saltelli's design with 128 base samples (640 runs of 13 weeks, seed 3): the pre-launch
+    wall explains more of the wall at the end than the specialist's skill does. At 16 samples
+    the indices' intervals were wider than 1 and the order was chance; at 128 the order held
+    for seeds 3 and 4 (total index 0.92 against 0.68, and 0.93 against 0.59)."""
+    text = 'sampler = "sobol"\nsamples = 128\n' + BASE + """
 [factors]
 wall_initial = {low = 0.0, high = 0.6}
 specialist_skill = {low = 0.5, high = 1.5}
