@@ -268,7 +268,7 @@ def test_force_replaces(tmp_path):
 @pytest.mark.dask
 def test_dask_scheduler_gives_the_local_plans(tmp_path):
     """The same study on a two-worker Dask cluster and in this process: identical tables."""
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dask extra, which make test installs
     kwargs = dict(budget=2, replicates=2, seed=4, fixed=FIXED, progress=False, explain=False)
     local = advise.run_advise(tmp_path / "local", **kwargs)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

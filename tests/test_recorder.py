@@ -168,7 +168,7 @@ def test_batch_run_reads_every_recorded_day():
 
 @pytest.mark.slow
 def test_solaraviz_plot_components_render():
-    solara = pytest.importorskip("solara")
+    import solara  # the dashboard extra, which make test installs
     from mesa.visualization import SolaraViz, make_plot_component
     from mesa.visualization.components.altair_components import PlotAltair
     from mesa.visualization.components.matplotlib_components import PlotMatplotlib

@@ -201,7 +201,7 @@ def test_write_docs_section_appends_when_the_markers_are_missing(tmp_path):
 @pytest.mark.dask
 def test_the_table_on_a_dask_cluster_equals_the_local_one(tmp_path):
     # a real scheduler and 2 worker processes on 127.0.0.1; 24 sets of the tiny spec
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dask extra, which make test installs
     spec = tmp_path / "spec.toml"
     spec.write_text(TINY)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
