@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dealersim.model.clock import DAYS_PER_YEAR
-from dealersim.model.funnel import Source, Stage
+from dealersim.model.funnel import STAGE_NO, Source, Stage
 from dealersim.model.ledger import Ledger
 from dealersim.model.params import Params
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
-
-
-_SIGNED, _LIVE = int(Stage.IMPLEMENTATION), int(Stage.LIVE)
 
 
 def print_volume(p: Params, day: int) -> float:
@@ -140,7 +137,7 @@ class Books:
         """Book one day: salaries, churn exposure and the ledger's money."""
         mk = model.market
         self.salaries_paid += sum(s.salary for s in model.employed_specialists) / DAYS_PER_YEAR
-        signed = mk.stage_counts.item(_SIGNED) + mk.stage_counts.item(_LIVE)
+        signed = mk.stage_counts.item(STAGE_NO.IMPLEMENTATION) + mk.stage_counts.item(STAGE_NO.LIVE)
         self.exposure_managed += signed
         self.exposure_hw_only += mk.n_held - signed
         self.ledger.day(model)

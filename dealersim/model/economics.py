@@ -57,6 +57,8 @@ def replaced_margin(p: Params, hardware_margin: float | np.ndarray) -> float | n
     """
     if p.service_share <= 0.0:
         return p.service_margin
+    if isinstance(hardware_margin, float):  # one day's margin: plain floats, the same value
+        return min(p.service_margin, max(0.0, hardware_margin) / p.service_share)
     return np.minimum(p.service_margin, np.maximum(0.0, hardware_margin) / p.service_share)
 
 

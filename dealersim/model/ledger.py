@@ -134,15 +134,11 @@ class Ledger:
         self._refresh(model)
         mit_mrr, taken_value, mps_value = self._split
         replaced = p.service_share * mps_value * per_day  # service and supplies billing replaced
-        if isinstance(margin, float) and p.service_share > 0.0:  # one day: in plain floats
-            lost_at = min(p.service_margin, max(0.0, margin) / p.service_share)
-        else:
-            lost_at = replaced_margin(p, margin)
         managed = mk.live_mrr / DAYS_PER_MONTH
         return (
             (mk.held_value - taken_value) * per_day * margin,  # hardware_gp
             taken_value * per_day * margin,  # takeover_hardware_gp
-            -replaced * lost_at,  # service_replaced, at the service margin (replaced_margin)
+            -replaced * replaced_margin(p, margin),  # service_replaced, at the service margin
             (mk.live_mrr - mit_mrr) / DAYS_PER_MONTH * mps_margin(p),  # managed_print_gp
             mit_mrr / DAYS_PER_MONTH * p.managed_margin,  # managed_it_gp, after delivery
             -p.program_cost_monthly / DAYS_PER_MONTH if model.program_running else 0.0,

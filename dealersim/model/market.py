@@ -103,10 +103,7 @@ class Calendar:
             return _NOTHING
         if len(parts) == 1:
             return np.atleast_1d(np.asarray(parts[0], dtype=np.int64))
-        if all(type(p) is int for p in parts):  # single accounts (the pipeline's steps): at once
-            idx = np.array(parts, dtype=np.int64)
-        else:
-            idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
+        idx = np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.int64)) for p in parts])
         return np.unique(idx) if unique else idx
 
     def pop_list(self, day: int) -> list[int]:
@@ -303,13 +300,8 @@ class Market:
         """The open opportunities of ``handler`` that moved since the last call (maybe repeated)."""
         return self.open_moved.pop(handler, [])
 
-    def pipeline_due(self, day: int) -> np.ndarray:
-        """Accounts whose next pipeline step is today (stale entries removed)."""
-        idx = self.pipeline.pop(day)
-        return idx[self.stage_due[idx] == day] if idx.size else idx
-
-    def pipeline_due_list(self, day: int) -> list[int]:
-        """:meth:`pipeline_due` as a list of plain ints (a day holds a few steps)."""
+    def pipeline_due(self, day: int) -> list[int]:
+        """Accounts whose next pipeline step is today (stale entries removed), as plain ints."""
         due_of = self.stage_due.item
         return [i for i in self.pipeline.pop_list(day) if due_of(i) == day]
 

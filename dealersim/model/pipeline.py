@@ -67,7 +67,7 @@ class Pipeline:
         """
         m = self.model
         mk, p, rng, day = m.market, m.params, self.rng, m.day
-        due = mk.pipeline_due_list(day)
+        due = mk.pipeline_due(day)
         if not due:
             return
         # each account's columns read as plain numbers (ndarray.item: cheaper than a numpy

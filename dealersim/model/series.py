@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dealersim.model.funnel import Stage
+from dealersim.model.funnel import STAGE_NO, Stage
 from dealersim.model.kpis import SERIES_COLUMNS
 from dealersim.model.recorder import SeriesRecorder, recorded_rows
 
@@ -42,7 +42,6 @@ _STAGE_COLUMNS = tuple(
 )
 """Series counting the open opportunities at each funnel stage, with the stage's index."""
 _STAGE_NAMES = tuple(column for column, _ in _STAGE_COLUMNS)
-_SIGNED, _LIVE = int(Stage.IMPLEMENTATION), int(Stage.LIVE)
 _STAGE_COUNTS = operator.itemgetter(*(stage for _, stage in _STAGE_COLUMNS))
 
 
@@ -66,7 +65,7 @@ def refresh(model: DealershipModel) -> None:
     staff = model.employed_specialists
     today = vars(model)  # the attributes, written directly (no dict built per day)
     today["competitor_accounts"] = mk.n - mk.n_held
-    today["managed_contracts"] = counts[_SIGNED] + counts[_LIVE]
+    today["managed_contracts"] = counts[STAGE_NO.IMPLEMENTATION] + counts[STAGE_NO.LIVE]
     today["first_appointments_total"] = model.books.first_appointments_total
     today["specialist_employed"] = len(staff)
     today.update(zip(_STAGE_NAMES, _STAGE_COUNTS(counts), strict=True))
