@@ -165,11 +165,52 @@ def test_around_default_and_ranges_narrow_the_prior():
     ("sizes = [4, 4]", "repeats a size"),
     ("name = [", "not valid TOML"),
     ('kernel = "local"', "kernel: 'local' is not allowed; expected one of joint, product"),
+    ('distance = "mean"', "distance: 'mean' is not allowed; expected one of per_size, pooled"),
 ])
 def test_bad_specs_are_refused_in_one_line(text, where):
     with pytest.raises(CalibrationError) as exc:
         parse_spec(text)
     assert where in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_the_pooled_distance_reads_each_check_once_over_every_size():
+    """``distance = "pooled"``: the distance adds up one gap per check, measured on the runs
+    of all sizes together; the checks at each size are still returned (for the predictive
+    check). The default reads every size."""
+    from dealersim.studies.calibrate import PatternDistance
+
+    per_size = parse_spec('patterns = ["P1"]\nsizes = [4, 8]')
+    assert per_size.distance == "per_size" and per_size.pooled_keys() == []
+    assert per_size.distance_keys() == per_size.stat_keys() == [
+        "P1 overlay launch success @4", "P1 overlay launch success @8"]
+    pooled = parse_spec('distance = "pooled"\npatterns = ["P1"]\nsizes = [4, 8]')
+    assert pooled.distance_keys() == ["P1 overlay launch success @4+8"]
+    assert pooled.all_keys() == pooled.stat_keys() + pooled.distance_keys()
+    assert pooled.digest() != per_size.digest()  # a resume refuses a change of distance
+    # 1 success in 2 runs at 4 reps, 0 in 2 at 8 reps: per size 50 % and 0 %, both outside
+    # 10-30 % (2 and 1 scale units); pooled 25 %, inside
+    x = {"P1 overlay launch success @4": 0.5, "P1 overlay launch success @8": 0.0,
+         "P1 overlay launch success @4+8": 0.25}
+    assert PatternDistance(per_size.distance_keys())(x) == pytest.approx(math.sqrt(4 + 1))
+    assert PatternDistance(pooled.distance_keys())(x) == 0.0
+
+
+@pytest.mark.slow
+def test_pooled_measures_are_the_checks_on_every_size_runs_together():
+    """The pooled launch success is the share over the runs of both sizes (2 runs each)."""
+    from dealersim.studies.calibrate import simulate_patterns
+
+    pooled = parse_spec('distance = "pooled"\npatterns = ["P1"]\nsizes = [4, 8]\nyears = 1\n'
+                        '[budget]\nreplicates = 2')
+    stats = simulate_patterns(pooled, {}, seed=7)
+    assert list(stats) == pooled.all_keys()
+    a, b = stats["P1 overlay launch success @4"], stats["P1 overlay launch success @8"]
+    assert stats["P1 overlay launch success @4+8"] == pytest.approx((a + b) / 2)
+    # the per-size measures are those of the default distance, run for run
+    per_size = parse_spec('patterns = ["P1"]\nsizes = [4, 8]\nyears = 1\n[budget]\n'
+                          'replicates = 2')
+    assert simulate_patterns(per_size, {}, seed=7) == {
+        k: v for k, v in stats.items() if not k.endswith("@4+8")}
 
 
 # ------------------------------------------------------------------ running

@@ -24,6 +24,7 @@ from dealersim.studies.knockouts import (
     csv_text,
     knockouts,
     mechanism,
+    section,
 )
 
 SHORT = {"n_reps": 4, "years": 1.0}
@@ -52,12 +53,45 @@ def _first_seed(pred, name: str, **extra):
 
 
 def test_every_mechanism_has_a_switch():
-    """The story's 13 mechanisms of the issue: 11 in the table, 2 removed with a line each (the
-    earlier failures, the announcement as a lever of its own)."""
-    assert len(MECHANISMS) == 11 and len(REMOVED) == 2
-    assert len({m.name for m in MECHANISMS}) == 11
+    """The story's 13 mechanisms of the issue: 11 in the table (the call for help and the
+    owner's reply as three rows: the shrug, and the call with both replies), 2 removed with a
+    line each (the earlier failures, the announcement as a lever of its own)."""
+    assert len(MECHANISMS) == 12 and len(REMOVED) == 2
+    assert len({m.name for m in MECHANISMS}) == 12
+    names = {m.name for m in MECHANISMS}
     for m in MECHANISMS:
         assert m.strategy in ("overlay", "planned") and m.off
+        assert set(m.parts) <= names - {m.name}
+    assert mechanism("call_for_help").parts == ("owners_shrug", "extension")
+
+
+def test_the_shrug_off_keeps_the_beat_and_his_morale():
+    """Without the shrug's cost the owner still shrugs, and the specialist's morale is as
+    before the call."""
+    seed, model = _first_seed(lambda m: "shrug" in m.events.kinds(), "owners_shrug")
+    off = _run("owners_shrug", True, seed)
+    assert "shrug" in off.events.kinds() and off.params.morale_no_help == 0.0
+    s = off.specialists[0]
+    before = s.morale
+    off.owner.answer_help(s)
+    assert s.morale == before
+
+
+def test_a_mechanism_acting_through_its_parts_is_explained_when_they_cancel():
+    """The call for help: its knock-out is inert at 8 reps while the shrug and the extension
+    each matter (made-up rows); the section says why instead of listing it as inert."""
+    def rows(name, low, high):
+        return [{"mechanism": name, "n_reps": 8, "measure": key, "effect": (low + high) / 2,
+                 "low": low, "high": high} for key in MEASURES]
+
+    text = section(rows("owners_shrug", 1.0, 2.0) + rows("extension", -2.0, -1.0)
+                   + rows("call_for_help", -1.0, 1.0), 100, 5.0, 1.0)
+    assert "acts only through its parts" in text and "their effects cancel" in text
+    assert "no interval excludes 0 for" not in text
+    lone = section(rows("owners_shrug", -1.0, 1.0) + rows("extension", -2.0, -1.0)
+                   + rows("call_for_help", -1.0, 1.0), 100, 5.0, 1.0)
+    assert "acts only through its parts" not in lone  # a part is inert: both are listed
+    assert "no interval excludes 0 for: The owner's shrug" in lone
 
 
 def test_walls_from_calls_and_deals(monkeypatch):
@@ -202,7 +236,7 @@ def test_cli_writes_csv(tmp_path, capsys):
     assert text.startswith("# Validation\n\nthe patterns\n")
     assert "Budget of this table: 2 replicates, team size 4 (hardware reps), 0.25 years" in text
     overlay = sum(m.strategy == "overlay" for m in MECHANISMS)
-    assert overlay == 6  # the earlier failures are removed (REMOVED)
+    assert overlay == 7  # the earlier failures are removed (REMOVED)
     assert text.count("| overlay | 4 |") == overlay
     assert text.count("| planned | 4 |") == len(MECHANISMS) - overlay == 5
 

@@ -65,6 +65,9 @@ class Mechanism:
     label: str
     strategy: str
     off: tuple[tuple[str, Any], ...]
+    parts: tuple[str, ...] = ()
+    """For a mechanism that acts only through other mechanisms of the table: their names.
+    Its own knock-out removes all of them at once (the table says when they cancel)."""
 
 
 MECHANISMS: tuple[Mechanism, ...] = (
@@ -78,8 +81,11 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("salary_cut", "The salary cut", "overlay", (("performance_cut", 0.0),)),
     Mechanism("extension", "The extension before the cut", "overlay",
               (("extension_days", 0),)),
-    Mechanism("call_for_help", "The call for help and the owner's reply", "overlay",
-              (("help_threshold", 0.0),)),
+    Mechanism("owners_shrug", "The owner's shrug in reply to the call for help (the morale "
+              "it costs him)", "overlay", (("morale_no_help", 0.0),)),
+    Mechanism("call_for_help", "The call for help, with both of its replies (the shrug and "
+              "the extension)", "overlay", (("help_threshold", 0.0),),
+              parts=("owners_shrug", "extension")),
     Mechanism("credit", "Credit for reps", "planned", (("credit_policy", "none"),)),
     Mechanism("leading_manager", "A leading manager", "planned",
               (("manager_leadership", spec("manager_leadership").default),)),
@@ -284,10 +290,22 @@ def section(rows: Sequence[dict[str, Any]], replicates: int, years: float,
                              f"{_fmt(key, r['high'])}]")
             lines.append(f"| {m.label} | {m.strategy} | {n} | " + " | ".join(cells)
                          + f" | {'yes' if any_ex else 'no'} |")
-    inert = [mechanism(name).label for name in names
-             if not any(excludes_zero(by[(name, 8, key)]) for key in MEASURES
-                        if (name, 8, key) in by)
-             and any((name, 8, key) in by for key in MEASURES)]
+    def matters(name: str) -> bool:
+        return any(excludes_zero(by[(name, 8, key)]) for key in MEASURES if (name, 8, key) in by)
+
+    measured = [n for n in names if any((n, 8, key) in by for key in MEASURES)]
+    inert = [n for n in measured if not matters(n)]
+    through = [n for n in inert if mechanism(n).parts
+               and all(p in measured and matters(p) for p in mechanism(n).parts)]
+    for name in through:
+        m = mechanism(name)
+        parts = " and ".join(f"{mechanism(p).label[0].lower()}{mechanism(p).label[1:]}"
+                             for p in m.parts)
+        lines += ["", f"**{m.label}** acts only through its parts, {parts}, each of which "
+                  "matters on its own at 8 reps (their rows). Switching the whole off removes "
+                  "them together, and at 8 reps their effects cancel: no interval excludes 0. "
+                  "It stays in the model as what sets both off."]
+    inert = [mechanism(n).label for n in inert if n not in through]
     if inert:
         lines += ["", "At 8 reps no interval excludes 0 for: " + "; ".join(inert) + "."]
     if REMOVED:

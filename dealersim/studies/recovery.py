@@ -160,7 +160,7 @@ def reference_table(spec: Any, n: int, *, seed: int | None = None,
     Returns:
         Columns ``set``, ``seed``, ``replicates`` (runs per arm and size), ``seconds`` (the
         set's simulation time in its worker), one per parameter, then one per statistic
-        (``spec.stat_keys()``), rows in ``set`` order.
+        (``spec.all_keys()``), rows in ``set`` order.
     """
     master = spec.seed if seed is None else int(seed)
     spec = with_replicates(spec, replicates)
@@ -172,7 +172,7 @@ def reference_table(spec: Any, n: int, *, seed: int | None = None,
                          progress=progress, task_fn=_simulate_task, task_args=(spec,)):
         for i, stats, seconds in batch:
             done[i] = (stats, seconds)
-    keys = list(spec.stat_keys())
+    keys = list(spec.all_keys())
     stats = pd.DataFrame([[done[i][0].get(key, math.nan) for key in keys] for i in range(n)],
                          columns=keys, dtype=float)
     head = pd.DataFrame({"set": range(n), "seed": [s for _, _, s in items],
@@ -416,7 +416,7 @@ def load_table(path: str | Path, spec: Any) -> pd.DataFrame:
     except (OSError, ValueError) as exc:
         raise ValueError(f"table: {str(path)!r} cannot be read ({exc}); expected a reference "
                          "table written by this command") from None
-    need = [p.name for p in spec.priors] + list(spec.stat_keys())
+    need = [p.name for p in spec.priors] + list(spec.all_keys())
     missing = [c for c in need if c not in table.columns]
     if missing:
         raise ValueError(f"table: {str(path)!r} lacks the column {missing[0]!r}; expected a "
@@ -451,7 +451,7 @@ def run_recovery(spec: Any, out: str | Path, *, n: int = 400, truths: int = 100,
         raise ValueError(f"docs: {str(docs)!r} is not a file; expected the Markdown file to "
                          "hold the recovery section")
     master = spec.seed if seed is None else int(seed)
-    stats = list(spec.stat_keys())
+    stats = list(spec.distance_keys())
     targets = None if distance == "euclidean" else range_targets(stats)
     if distance == "range" and targets is None:
         raise ValueError("distance: 'range' is not possible; a statistic has no known target "

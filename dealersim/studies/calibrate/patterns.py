@@ -40,12 +40,15 @@ def simulate_patterns(
     ``dealersim validate``); the arm's own overrides and the team size win over ``overrides``.
 
     Returns:
-        One value per :meth:`CalibrationSpec.stat_keys` entry (NaN when not measurable).
+        One value per :meth:`CalibrationSpec.all_keys` entry (NaN when not measurable): each
+        check at each size, then (with ``distance = "pooled"``) each check over the runs of
+        every size together.
     """
     seeds = replicate_seeds(seed, spec_.budget.replicates)
     if spec_.years is not None:
         overrides = {**overrides, "years": spec_.years}
     stats: dict[str, float] = {}
+    pooled: dict[str, list[dict]] = {arm: [] for arm in spec_.arms}
     for size in spec_.sizes:
         runs: dict[str, list[dict]] = {}
         for arm in spec_.arms:
@@ -53,15 +56,26 @@ def simulate_patterns(
             items = tuple(sorted({**overrides, **arm_overrides, "n_reps": size}.items()))
             runs[arm] = [run_one(RunSpec(f"{arm}-{i}", strategy, s, items))[0]
                          for i, s in enumerate(seeds)]
-        for name in spec_.checks:
-            check = CHECKS_BY_NAME[name]
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore", RuntimeWarning)
-                try:
-                    value = check.evaluate(runs)[0]
-                except (ValueError, IndexError, ZeroDivisionError):
-                    value = math.nan
-            stats[stat_key(check, size)] = float(value)
+            pooled[arm] += runs[arm]
+        stats.update(_measure(spec_, runs, size))
+    if spec_.pooled_keys():
+        stats.update(_measure(spec_, pooled, spec_.pooled_size))
+    return stats
+
+
+def _measure(spec_: CalibrationSpec, runs: dict[str, list[dict]], size: int | str
+             ) -> dict[str, float]:
+    """Every chosen check measured on ``runs`` (NaN when not measurable)."""
+    stats = {}
+    for name in spec_.checks:
+        check = CHECKS_BY_NAME[name]
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                value = check.evaluate(runs)[0]
+            except (ValueError, IndexError, ZeroDivisionError):
+                value = math.nan
+        stats[stat_key(check, size)] = float(value)
     return stats
 
 

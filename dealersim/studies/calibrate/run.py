@@ -148,7 +148,7 @@ def run_calibration(
         if resume:
             history = abc.load(db, 1)
         else:
-            history = abc.new(db, {k: 0.0 for k in spec_.stat_keys()},
+            history = abc.new(db, {k: 0.0 for k in spec_.all_keys()},
                               meta_info={"dealersim_spec": spec_.digest()})
         done = history.max_t + 1
         say(f"{spec_.name}: {len(spec_.priors)} parameters, {len(spec_.checks)} checks x "

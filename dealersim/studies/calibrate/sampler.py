@@ -136,7 +136,7 @@ def _abc(spec_: CalibrationSpec, sampler: SeededSampler) -> Any:
         p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in spec_.priors
     })
     return pyabc.ABCSMC(
-        PatternModel(spec_), prior, PatternDistance(spec_.stat_keys()),
+        PatternModel(spec_), prior, PatternDistance(spec_.distance_keys()),
         population_size=spec_.budget.population, sampler=sampler, eps=_epsilon(None, 0),
         transitions=transition(spec_),
     )

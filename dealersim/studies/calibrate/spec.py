@@ -57,9 +57,26 @@ TARGETS: dict[str, Check] = {c.what: c for c in CHECKS if c.is_pattern}
 """The checks a calibration may fit: the patterns (a prediction is never a target)."""
 
 
-def stat_key(check: Check, size: int) -> str:
-    """The summary statistic's name: pattern, check and team size (``P1 overlay ... @8``)."""
+def stat_key(check: Check, size: int | str) -> str:
+    """The summary statistic's name: pattern, check and team size (``P1 overlay ... @8``).
+
+    ``size`` is a team size, or the sizes joined by ``+`` for a measure over the runs of every
+    size pooled (``P1 overlay ... @4+8+12``).
+    """
     return f"{check.pattern} {check.what} @{size}"
+
+
+DISTANCES: dict[str, str] = {
+    "per_size": "every check measured at each team size on that size's runs; the distance "
+                "adds up the gaps of every check at every size",
+    "pooled": "every check measured once on the runs of all team sizes together (a pattern "
+              "of the story does not depend on the size of the team); the distance adds up "
+              "those gaps. The checks at each size are still recorded and judged by the "
+              "predictive check",
+}
+"""How the calibration's distance reads the patterns (``distance`` in a spec)."""
+DEFAULT_DISTANCE = "per_size"
+"""The distance of a spec that names none."""
 
 
 # ====================================================================== the spec
@@ -130,6 +147,7 @@ class CalibrationSpec:
     budget: Budget
     kernel: str = DEFAULT_KERNEL
     years: float | None = None
+    distance: str = DEFAULT_DISTANCE
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -145,6 +163,25 @@ class CalibrationSpec:
     def stat_keys(self) -> list[str]:
         """The summary statistics, in order: every check at every size."""
         return [stat_key(CHECKS_BY_NAME[c], n) for n in self.sizes for c in self.checks]
+
+    @property
+    def pooled_size(self) -> str:
+        """The sizes joined by ``+``: the size label of a measure over every size's runs."""
+        return "+".join(str(n) for n in self.sizes)
+
+    def pooled_keys(self) -> list[str]:
+        """Every check over the runs of all sizes pooled (only with ``distance = "pooled"``)."""
+        if self.distance != "pooled":
+            return []
+        return [stat_key(CHECKS_BY_NAME[c], self.pooled_size) for c in self.checks]
+
+    def all_keys(self) -> list[str]:
+        """Every statistic a parameter set's simulation returns: per size, then pooled."""
+        return self.stat_keys() + self.pooled_keys()
+
+    def distance_keys(self) -> list[str]:
+        """The statistics the distance adds up (see :data:`DISTANCES`)."""
+        return self.pooled_keys() if self.distance == "pooled" else self.stat_keys()
 
     def to_json(self) -> dict[str, Any]:
         """A plain-data form (for the manifest and to compare a resumed spec)."""
@@ -284,7 +321,8 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     ``years`` (the horizon of the pattern runs, default the ``Params`` default; the
     predictions always run the default horizon), ``patterns`` (pattern groups such as P1 and/or
     pattern check names; a prediction is refused), ``kernel`` (a key of :data:`KERNELS`, default
-    :data:`DEFAULT_KERNEL`), ``[budget]`` (see :class:`Budget`) and
+    :data:`DEFAULT_KERNEL`), ``distance`` (a key of :data:`DISTANCES`, default
+    :data:`DEFAULT_DISTANCE`), ``[budget]`` (see :class:`Budget`) and
     ``[parameters]`` (``include``, ``exclude``, ``around_default``, ``[parameters.ranges]``;
     default: :func:`default_parameters` over their ``Params`` bounds).
 
@@ -296,7 +334,7 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     except ValueError as exc:
         raise CalibrationError(str(exc)) from None
     data = _table(data, source, {"name", "seed", "sizes", "patterns", "budget", "parameters",
-                                 "kernel", "years"})
+                                 "kernel", "years", "distance"})
     name = data.get("name", "calibration")
     if not isinstance(name, str) or not name.strip():
         raise CalibrationError(f"name: {name!r} is not allowed; expected a non-empty text")
@@ -340,6 +378,10 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
     if kernel not in KERNELS:
         raise CalibrationError(f"kernel: {kernel!r} is not allowed; expected one of "
                                f"{', '.join(KERNELS)}")
+    distance = data.get("distance", DEFAULT_DISTANCE)
+    if distance not in DISTANCES:
+        raise CalibrationError(f"distance: {distance!r} is not allowed; expected one of "
+                               f"{', '.join(DISTANCES)}")
     years = data.get("years")
     if years is not None:
         y = spec("years")
@@ -349,7 +391,8 @@ def parse_spec(text: str, source: str = "spec") -> CalibrationSpec:
                                    f"years in [{y.low:g}, {y.high:g}]")
         years = float(years)
     return CalibrationSpec(name=name.strip(), seed=seed, sizes=tuple(sizes), checks=checks,
-                           priors=priors, budget=budget, kernel=kernel, years=years)
+                           priors=priors, budget=budget, kernel=kernel, years=years,
+                           distance=distance)
 
 
 def read_spec(path: str | Path) -> tuple[str, CalibrationSpec]:
