@@ -164,12 +164,14 @@ def _console_script() -> str | None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_console_script() is None, reason="dealersim console script not installed")
 @pytest.mark.parametrize("case", ["nan", "unknown-field", "unknown-strategy", "set-no-equals",
                                   "years-zero", "seed-float"])
 def test_bad_input_console_script(case, tmp_path):
+    """The installed ``dealersim`` command (``make venv`` installs it; missing is a failure)."""
+    script = _console_script()
+    assert script is not None, "the dealersim console script is not installed"
     _, argv, needles = next(c for c in BAD_INPUTS if c[0] == case)
-    proc = _run([_console_script(), *argv], tmp_path)
+    proc = _run([script, *argv], tmp_path)
     _assert_one_line_error(proc.returncode, proc.stderr, needles)
 
 

@@ -304,7 +304,7 @@ def section(rows: Sequence[dict[str, Any]], replicates: int, years: float,
         lines += ["", f"**{m.label}** acts only through its parts, {parts}, each of which "
                   "matters on its own at 8 reps (their rows). Switching the whole off removes "
                   "them together, and at 8 reps their effects cancel: no interval excludes 0. "
-                  "It stays in the model as what sets both off."]
+                  "It stays in the model as what sets them off."]
     inert = [mechanism(n).label for n in inert if n not in through]
     if inert:
         lines += ["", "At 8 reps no interval excludes 0 for: " + "; ".join(inert) + "."]
