@@ -216,6 +216,7 @@ def test_every_objective_is_a_summary_kpi_with_its_label():
     (["--budget", "1e3"], "--budget"),
     (["--replicates", "0"], "--replicates"),
     (["--objective", "profit"], "--objective"),
+    (["--success", "profit"], "--success"),
     (["--size", "0"], "--size"),
     (["--set", "credit_policy=double"], "credit_policy"),
     (["--set", "n_reps=5", "--size", "4"], "--size"),
@@ -341,3 +342,62 @@ def test_payback_objective_counts_every_run():
     rows[2]["payback_month"] = 9  # runs that never pay back stay in the denominator
     assert advise.outcome(rows, "payback_month", months=12)["value"] == 9
     assert advise.outcome(rows, "payback_month", months=12)["paid_back"] == 0.5
+
+
+def test_success_measures_are_flag_kpis():
+    for name, kpi in advise.SUCCESS_MEASURES.items():
+        assert kpis.kpi(kpi).kind == "flag"
+        assert advise.check_success(name) == name
+        assert name in advise.SUCCESS_WORDS and name in advise.SUCCESS_SHORT
+    assert advise.SUCCESS_MEASURES[advise.DEFAULT_SUCCESS] == advise.SUCCESS
+    with pytest.raises(advise.AdviseError, match="expected one of money, year_one"):
+        advise.check_success("profit")
+
+
+def test_outcome_counts_the_chosen_success():
+    """The same runs give each measure's rate: money success is rarer than a kept specialist."""
+    rows = [{"launch_succeeded": m, "first_specialist_year_one": y, "npv": 1.0}
+            for m, y in ((True, True), (False, True), (False, True), (False, False))]
+    assert advise.outcome(rows, "npv")["success"] == 0.25
+    assert advise.outcome(rows, "npv", success="first_specialist_year_one")["success"] == 0.75
+
+
+def test_settings_keep_the_success_measure():
+    base = advise.Settings(2, 0, "npv", dict(FIXED))
+    kept = advise.Settings(2, 0, "npv", dict(FIXED), success="year_one")
+    # a study made before --success existed still resumes with the default
+    assert "success" not in base.to_dict() and kept.to_dict()["success"] == "year_one"
+    assert base.success_kpi == "launch_succeeded"
+    assert kept.success_kpi == "first_specialist_year_one"
+    assert "--success year_one" in advise.default_command(kept, 0.8, 4)
+    assert "--success" not in advise.default_command(base, 0.8, 4)
+    with pytest.raises(advise.AdviseError, match="success"):
+        advise.check_settings(advise.Settings(2, 0, "npv", {}, success="profit"))
+
+
+@pytest.mark.slow
+def test_year_one_success_counts_kept_specialists(tmp_path):
+    """``success="year_one"`` ranks on the first specialist's year: on the same runs.
+
+    2 plans (the overlay and the planned preset), 8 replicates (seed 3), one-year horizon,
+    four reps. In one-year runs no launch succeeds on money, so every money rate is 0; the
+    year-one rate of each plan equals the share of its runs whose first specialist is kept,
+    counted from the same runs' summaries, and the planned preset keeps at least as many.
+    """
+    a = advise.run_advise(tmp_path / "y", budget=2, replicates=8, seed=3, fixed=FIXED,
+                          success="year_one", progress=False, explain=False, rounds=(8,))
+    m = advise.run_advise(tmp_path / "m", budget=2, replicates=8, seed=3, fixed=FIXED,
+                          progress=False, explain=False, rounds=(8,))
+    year, money = a.plans.set_index("trial"), m.plans.set_index("trial")
+    assert (money.success == 0).all()
+    for trial, strategy in ((0, "overlay"), (1, "planned")):
+        levers = advise.preset_levers(strategy, FIXED)  # the plan: the overlay and its levers
+        kept = [advise.DealershipModel(advise.BASE, rng=s, **FIXED, **levers).run()
+                for s in a.settings.search_seeds()]
+        rate = np.mean([advise.summarize(k)["first_specialist_year_one"] for k in kept])
+        assert year.loc[trial, "success"] == pytest.approx(rate)
+    assert year.loc[1, "success"] >= year.loc[0, "success"]
+    assert year.loc[1, "success"] > 0
+    with pytest.raises(advise.AdviseError, match="other settings"):
+        advise.run_advise(tmp_path / "y", budget=2, replicates=8, seed=3, fixed=FIXED,
+                          progress=False, resume=True)

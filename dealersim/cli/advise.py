@@ -37,12 +37,16 @@ from dealersim.model.params import spec
 from dealersim.outputs.advice import write_advice
 from dealersim.studies.advise import (
     DEFAULT_OBJECTIVE,
+    DEFAULT_SUCCESS,
     JOURNAL,
     OBJECTIVES,
+    SUCCESS_MEASURES,
+    SUCCESS_WORDS,
     AdviseError,
     Settings,
     check_objective,
     check_settings,
+    check_success,
     default_command,
     run_advise,
     summary_lines,
@@ -83,6 +87,14 @@ def objective_type(text: str) -> str:
         _refuse(str(exc).removeprefix("objective: "))
 
 
+def success_type(text: str) -> str:
+    """``--success``: what counts as success, a key of ``SUCCESS_MEASURES``."""
+    try:
+        return check_success(text)
+    except AdviseError as exc:
+        _refuse(str(exc).removeprefix("success: "))
+
+
 def size_type(text: str) -> int:
     """``--size``: the number of hardware reps, within the ``n_reps`` bounds."""
     try:
@@ -119,7 +131,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
             raise UsageError("--size: given both as --size and as --set n_reps=...; use one")
         fixed["n_reps"] = args.size
     settings = Settings(args.replicates, seed, args.objective, fixed,
-                        posterior_dir=args.posterior)
+                        posterior_dir=args.posterior, success=args.success)
     try:
         check_settings(settings)
     except AdviseError as exc:
@@ -133,7 +145,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
         try:
             advice = run_advise(out, target=args.target, budget=args.budget,
                                 replicates=args.replicates, seed=seed,
-                                objective=args.objective, fixed=fixed, workers=args.workers,
+                                objective=args.objective, fixed=fixed, success=args.success,
+                                workers=args.workers,
                                 scheduler=args.scheduler, resume=args.resume,
                                 command=command, posterior=args.posterior,
                                 before_start=(lambda: _clear(out)) if args.force else None)
@@ -166,6 +179,10 @@ def register(command: Callable[..., argparse.ArgumentParser],
                 "runs.")
     p.add_argument("--target", type=target_type, default=DEFAULT_TARGET, metavar="RATE",
                    help=f"launch success to reach, in (0, 1] (default {DEFAULT_TARGET})")
+    p.add_argument("--success", type=success_type, default=DEFAULT_SUCCESS, metavar="NAME",
+                   help="what counts as success: " + "; ".join(
+                       f"{k}, {SUCCESS_WORDS[k]}" for k in SUCCESS_MEASURES)
+                   + f" (default {DEFAULT_SUCCESS}; the money is reported either way)")
     p.add_argument("--budget", type=budget_type, default=DEFAULT_BUDGET, metavar="N",
                    help=f"plans to try in all, 1 to {MAX_BUDGET:,} (default {DEFAULT_BUDGET}); "
                    "a resumed study tries only the missing ones")

@@ -27,6 +27,7 @@ from dealersim.model.strategies import make_params
 from dealersim.outputs.plots import money_axis, new_figure, tidy
 from dealersim.studies.advise import (
     BASE,
+    SUCCESS_SHORT,
     Advice,
     objective_label,
     summary_lines,
@@ -64,10 +65,11 @@ def plot_pareto(advice: Advice, path: Path) -> Path:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     money_axis(ax.xaxis)
     ax.set_xlabel(objective_label(name))
-    ax.set_ylabel("launches that succeed")
+    short = SUCCESS_SHORT[advice.settings.success]
+    ax.set_ylabel(short)
     ax.grid(color="0.93")
     ax.legend(loc="best", frameon=False, fontsize=8)
-    ax.set_title(f"{objective_label(name)} against launch success, {len(plans)} plans",
+    ax.set_title(f"{objective_label(name)} against {short}, {len(plans)} plans",
                  loc="left", fontsize=11, fontweight="bold")
     tidy(ax)
     with atomic_file(path) as tmp:
@@ -80,7 +82,7 @@ def plan_scenario(advice: Advice, name: str) -> Scenario:
     s = advice.settings
     params = make_params(BASE, **s.fixed, **advice.levers(name))
     row = advice.plan(name)
-    text = (f"{name} from dealersim advise: launch success {row.success:.0%} "
+    text = (f"{name} from dealersim advise: {SUCCESS_SHORT[s.success]} {row.success:.0%} "
             f"({row.success_low:.0%} to {row.success_high:.0%}) over {row.runs} simulated "
             "dealerships")
     return Scenario.from_params(BASE, s.seed, params, description=text)

@@ -86,7 +86,29 @@ LEVERS: tuple[str, ...] = (
 """The owner's levers searched over (``Params`` field names; bounds come from their metadata)."""
 
 SUCCESS = "launch_succeeded"
-"""The success KPI (a flag: its rate over replicates has a Wilson interval)."""
+"""The default success KPI (a flag: its rate over replicates has a Wilson interval)."""
+
+SUCCESS_MEASURES: dict[str, str] = {"money": SUCCESS, "year_one": "first_specialist_year_one"}
+"""What ``--success`` may name, and the flag KPI each reads: ``money`` (the default) is the
+launch judged on money (the first specialist kept to month 12 *and* the program covering its
+running cost at the month it is judged on); ``year_one`` is the story's bar alone (the first
+specialist still in the seat at month 12, the program still running), with the money reported
+beside it."""
+DEFAULT_SUCCESS = "money"
+SUCCESS_WORDS: dict[str, str] = {
+    "money": "the launch judged on money (the first specialist kept a year and the program "
+             "paying its running cost)",
+    "year_one": "the first specialist still in the seat at month 12",
+}
+"""What success means under each measure, as the command and the report say it."""
+SUCCESS_SHORT: dict[str, str] = {"money": "launches that succeed",
+                                 "year_one": "first specialists kept a year"}
+"""The same, as a chart's axis and a plan's description say it."""
+SUCCESS_SHARE: dict[str, str] = {
+    "money": "of simulated launches succeed",
+    "year_one": "of simulated launches keep their first specialist a year",
+}
+"""The same, after a share (``40 % of simulated launches succeed``)."""
 
 PROGRAM_COST = "program_cost"
 """The default objective: the program's cost over the run (a summary KPI)."""
@@ -151,6 +173,18 @@ def objective_label(name: str) -> str:
     return kpis.label(name)
 
 
+def check_success(name: str) -> str:
+    """A success measure of :data:`SUCCESS_MEASURES`.
+
+    Raises:
+        AdviseError: One line naming ``success`` and the allowed values.
+    """
+    if name not in SUCCESS_MEASURES:
+        raise AdviseError(f"success: {name!r} is not allowed; expected one of "
+                          f"{', '.join(SUCCESS_MEASURES)}")
+    return name
+
+
 def check_objective(name: str) -> str:
     """A money objective of :data:`OBJECTIVES`.
 
@@ -206,6 +240,7 @@ class Settings:
         posterior: A calibration's posterior (``studies.posterior.load_posterior``) replicate
             *i* draws its parameter set from (``None``: the ``Params`` defaults).
         posterior_dir: The calibration directory it was read from (for the command line).
+        success: What counts as success (a key of :data:`SUCCESS_MEASURES`).
     """
 
     replicates: int
@@ -214,6 +249,12 @@ class Settings:
     fixed: dict[str, Any] = field(default_factory=dict)
     posterior: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     posterior_dir: str | None = None
+    success: str = DEFAULT_SUCCESS
+
+    @property
+    def success_kpi(self) -> str:
+        """The flag KPI that counts as success."""
+        return SUCCESS_MEASURES[self.success]
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready data (stored in the study; a posterior by its digest)."""
@@ -222,6 +263,8 @@ class Settings:
                "base": BASE}
         if self.posterior is not None:
             out["posterior"] = posterior_digest(self.posterior)
+        if self.success != DEFAULT_SUCCESS:  # studies made before --success existed resume
+            out["success"] = self.success
         return out
 
     def search_seeds(self) -> list[int]:
@@ -249,6 +292,7 @@ def check_settings(settings: Settings) -> None:
         AdviseError: One line naming the argument.
     """
     check_objective(settings.objective)
+    check_success(settings.success)
     r = settings.replicates
     if isinstance(r, bool) or not isinstance(r, int) or r < 1:
         raise AdviseError(f"replicates: {r!r} is not allowed; expected an integer >= 1")
@@ -338,15 +382,17 @@ class Runner:
 
 
 def outcome(rows: Sequence[dict[str, Any]], objective: str,
-            months: int | None = None) -> dict[str, Any]:
+            months: int | None = None, success: str = SUCCESS) -> dict[str, Any]:
     """Success (Wilson) and the money objective (mean, Student t) over one plan's runs.
+
+    ``success`` is the flag KPI that counts (:attr:`Settings.success_kpi`).
 
     The payback month is the month by which half the runs have paid back (from the probability
     curve of :func:`dealersim.studies.decision.keep_of_runs`; ``months + 1`` when fewer than
     half pay back within the runs), with no interval. ``paid_back`` is the share of runs paid
     back by the end.
     """
-    y = [bool(r[SUCCESS]) for r in rows]
+    y = [bool(r[success]) for r in rows]
     money = np.array([np.nan if r.get(objective) is None else float(r[objective])
                       for r in rows])
     rate, low, high = wilson(sum(y), len(y))
@@ -380,7 +426,7 @@ def search(study: optuna.Study, settings: Settings, budget: int, runner: Runner,
             rows = runner.rows(specs)
             for t in trials:
                 res = outcome([r for r in rows if r["trial"] == t.number], settings.objective,
-                              settings.months())
+                              settings.months(), settings.success_kpi)
                 for key, value in res.items():
                     t.set_user_attr(key, value)
                 study.tell(t, [res["value"], res["success"]])
@@ -537,7 +583,8 @@ def race(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings, r
             last[name] = k + 1
         done = n
         ranked = sorted(alive, key=lambda x: fresh_rank(
-            outcome(rows[x], settings.objective, months), settings.objective, target))
+            outcome(rows[x], settings.objective, months, settings.success_kpi),
+            settings.objective, target))
         if len(ranked) == 1 or k == len(rounds) - 1:
             alive = ranked
             break
@@ -545,7 +592,7 @@ def race(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings, r
     out = []
     for name in names:
         r = table.loc[name]
-        fresh = outcome(rows[name], settings.objective, months)
+        fresh = outcome(rows[name], settings.objective, months, settings.success_kpi)
         npv_values = [x.get("npv") for x in rows[name] if x.get("npv") is not None]
         out.append({"plan": name, "success": r.success, "success_low": r.success_low,
                     "success_high": r.success_high, "fresh_success": fresh["success"],
@@ -567,7 +614,8 @@ def race(advice_plans: pd.DataFrame, names: Sequence[str], settings: Settings, r
     order = {name: i for i, name in enumerate(alive)}
     frame["_last"] = -frame["round"]
     frame["_order"] = [order.get(p, len(order)) for p in frame.plan]
-    frame["_rank"] = [fresh_rank(outcome(rows[p], settings.objective, months),
+    frame["_rank"] = [fresh_rank(outcome(rows[p], settings.objective, months,
+                                         settings.success_kpi),
                                  settings.objective, target) for p in frame.plan]
     frame = frame.sort_values(["_last", "_order", "_rank"], kind="stable")
     return frame.drop(columns=["_last", "_order", "_rank"]).reset_index(drop=True)
@@ -592,7 +640,7 @@ def confirm(checks: pd.DataFrame, plans: pd.DataFrame, settings: Settings, runne
     levers = {s.name: s.coerce(_plain(row[s.name])) for s in lever_specs()}
     rows = runner.rows(plan_specs("k", levers, settings, settings.confirm_seeds(n),
                                   (("plan", name),)))
-    fresh = outcome(rows, settings.objective, settings.months())
+    fresh = outcome(rows, settings.objective, settings.months(), settings.success_kpi)
     npv_values = [x.get("npv") for x in rows if x.get("npv") is not None]
     update = {"fresh_success": fresh["success"], "fresh_low": fresh["success_low"],
               "fresh_high": fresh["success_high"], "fresh_runs": fresh["runs"],
@@ -616,7 +664,8 @@ def ablate(levers: dict[str, Any], settings: Settings, runner: Runner) -> pd.Dat
         specs += plan_specs(f"a-{s.name}", {**levers, s.name: base[s.name]}, settings, seeds,
                             (("undone", s.name),))
     rows = runner.rows(specs)
-    rate = {u: float(np.mean([bool(r[SUCCESS]) for r in rows if r["undone"] == u]))
+    kpi = settings.success_kpi
+    rate = {u: float(np.mean([bool(r[kpi]) for r in rows if r["undone"] == u]))
             for u in ["", *(s.name for s in changed)]}
     out = [{"lever": s.name, "label": s.label, "plan_value": levers[s.name],
             "base_value": base[s.name], "without": rate[s.name], "with_all": rate[""],
@@ -651,6 +700,8 @@ def default_command(settings: Settings, target: float, budget: int) -> str:
     parts = ["dealersim", "advise", "--target", f"{target:g}", "--budget", str(budget),
              "--replicates", str(settings.replicates), "--seed", str(settings.seed),
              "--objective", settings.objective]
+    if settings.success != DEFAULT_SUCCESS:
+        parts += ["--success", settings.success]
     if settings.posterior_dir is not None:
         parts += ["--posterior", settings.posterior_dir]
     for k, v in sorted(settings.fixed.items()):
@@ -667,6 +718,7 @@ def run_advise(
     seed: int = 0,
     objective: str = DEFAULT_OBJECTIVE,
     fixed: dict[str, Any] | None = None,
+    success: str = DEFAULT_SUCCESS,
     workers: int = 1,
     scheduler: str | None = None,
     resume: bool = False,
@@ -689,6 +741,8 @@ def run_advise(
         seed: Master seed.
         objective: The money objective, a key of :data:`OBJECTIVES`.
         fixed: ``Params`` overrides for every run (not levers), e.g. ``{"n_reps": 6}``.
+        success: What counts as success, a key of :data:`SUCCESS_MEASURES` (default: the
+            launch judged on money).
         workers: Local worker processes (1: in this process).
         scheduler: A Dask scheduler address to run on instead (reached before anything is
             written).
@@ -728,7 +782,7 @@ def run_advise(
         except ValueError as exc:
             raise AdviseError(str(exc)) from None
     settings = Settings(replicates, seed, objective, dict(fixed or {}), drawn,
-                        None if posterior is None else str(posterior))
+                        None if posterior is None else str(posterior), success)
     check_settings(settings)
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
@@ -839,9 +893,9 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
     fresh = advice.checks.iloc[0]
     reaches = bool(fresh.reaches)
     if not reaches:
-        out.append(f"No plan tried reached {advice.target:.0%} success on fresh runs; the "
-                   f"closest succeeds in {fresh.fresh_success:.0%} of simulated dealerships "
-                   "like yours.")
+        out.append(f"No plan tried reached the {advice.target:.0%} target on fresh runs "
+                   f"(success: {SUCCESS_WORDS[advice.settings.success]}); in the closest, "
+                   f"{fresh.fresh_success:.0%} {SUCCESS_SHARE[advice.settings.success]}.")
     preset = preset_of(advice.levers(advice.recommended), advice.settings.fixed)
     if preset is not None:
         line = strategy_doc(preset).splitlines()[0].rstrip(".")
@@ -854,8 +908,8 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
         if len(out) >= limit:
             break
         out.append(f"{change_words(spec(r.lever), r.base_value, r.plan_value)}: without this "
-                   f"change {r.without:.0%} of simulated launches succeed instead of "
-                   f"{r.with_all:.0%}.")
+                   f"change {r.without:.0%} {SUCCESS_SHARE[advice.settings.success]} instead "
+                   f"of {r.with_all:.0%}.")
     return out
 
 
@@ -903,7 +957,8 @@ def summary_lines(advice: Advice) -> list[str]:
     """What the command prints: the recommendation on fresh runs, its money, the race."""
     months = advice.settings.months()
     lines = [f"{advice.trials} plans in the study ({advice.ran} run now, "
-             f"{advice.settings.replicates} runs each) in {advice.seconds:.1f} s"]
+             f"{advice.settings.replicates} runs each) in {advice.seconds:.1f} s",
+             f"success counted: {SUCCESS_WORDS[advice.settings.success]}"]
     if advice.recommended is not None:
         lines.append("recommended: " + fresh_verdict(advice))
         lines.append(money_words(advice))
