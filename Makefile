@@ -96,7 +96,7 @@ bench: venv frontend browser ## run the benchmarks: python -m benchmarks.run ARG
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)
 
-figures: venv ## regenerate every documented figure after a model change, in order (about 1.5 hours on 2 cores)
+figures: venv ## regenerate every documented figure after a model change, in order (about 1 hour 45 minutes on 2 cores)
 	$(VENV)/bin/dealersim calibrate experiments/calibration.toml --out out/cal --workers 2 --force --docs docs/validation.md
 	$(VENV_PY) -m experiments.recovery --spec experiments/calibration.toml --n 400 --truths 100 --k 20 --workers 2 --out out/recovery --force --docs docs/calibration.md
 	$(VENV)/bin/dealersim validate --replicates 100 --seed 91001
