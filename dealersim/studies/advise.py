@@ -173,16 +173,21 @@ def objective_label(name: str) -> str:
     return kpis.label(name)
 
 
+def _one_of(what: str, name: str, allowed: dict[str, str]) -> str:
+    """``name`` if it is a key of ``allowed``; else one line naming ``what`` and the keys."""
+    if name not in allowed:
+        raise AdviseError(f"{what}: {name!r} is not allowed; expected one of "
+                          f"{', '.join(allowed)}")
+    return name
+
+
 def check_success(name: str) -> str:
     """A success measure of :data:`SUCCESS_MEASURES`.
 
     Raises:
         AdviseError: One line naming ``success`` and the allowed values.
     """
-    if name not in SUCCESS_MEASURES:
-        raise AdviseError(f"success: {name!r} is not allowed; expected one of "
-                          f"{', '.join(SUCCESS_MEASURES)}")
-    return name
+    return _one_of("success", name, SUCCESS_MEASURES)
 
 
 def check_objective(name: str) -> str:
@@ -191,10 +196,7 @@ def check_objective(name: str) -> str:
     Raises:
         AdviseError: One line naming ``objective`` and the allowed values.
     """
-    if name not in OBJECTIVES:
-        raise AdviseError(f"objective: {name!r} is not allowed; expected one of "
-                          f"{', '.join(OBJECTIVES)}")
-    return name
+    return _one_of("objective", name, OBJECTIVES)
 
 
 def evaluate_task(specs: Sequence[RunSpec], series_stride: int = 0) -> list[tuple[dict, None]]:
