@@ -345,11 +345,11 @@ def test_payback_objective_counts_every_run():
 
 
 def test_success_measures_are_flag_kpis():
-    for name, kpi in advise.SUCCESS_MEASURES.items():
-        assert kpis.kpi(kpi).kind == "flag"
+    for name, measure in advise.SUCCESS_MEASURES.items():
+        assert kpis.kpi(measure.kpi).kind == "flag"
         assert advise.check_success(name) == name
-        assert name in advise.SUCCESS_WORDS and name in advise.SUCCESS_SHORT
-    assert advise.SUCCESS_MEASURES[advise.DEFAULT_SUCCESS] == advise.SUCCESS
+        assert measure.words and measure.short and measure.share
+    assert advise.SUCCESS_MEASURES[advise.DEFAULT_SUCCESS].kpi == advise.SUCCESS
     with pytest.raises(advise.AdviseError, match="expected one of money, year_one"):
         advise.check_success("profit")
 

@@ -41,7 +41,6 @@ from dealersim.studies.advise import (
     JOURNAL,
     OBJECTIVES,
     SUCCESS_MEASURES,
-    SUCCESS_WORDS,
     AdviseError,
     Settings,
     check_objective,
@@ -181,7 +180,7 @@ def register(command: Callable[..., argparse.ArgumentParser],
                    help=f"launch success to reach, in (0, 1] (default {DEFAULT_TARGET})")
     p.add_argument("--success", type=success_type, default=DEFAULT_SUCCESS, metavar="NAME",
                    help="what counts as success: " + "; ".join(
-                       f"{k}, {SUCCESS_WORDS[k]}" for k in SUCCESS_MEASURES)
+                       f"{k}, {m.words}" for k, m in SUCCESS_MEASURES.items())
                    + f" (default {DEFAULT_SUCCESS}; the money is reported either way)")
     p.add_argument("--budget", type=budget_type, default=DEFAULT_BUDGET, metavar="N",
                    help=f"plans to try in all, 1 to {MAX_BUDGET:,} (default {DEFAULT_BUDGET}); "

@@ -27,7 +27,6 @@ from dealersim.model.strategies import make_params
 from dealersim.outputs.plots import money_axis, new_figure, tidy
 from dealersim.studies.advise import (
     BASE,
-    SUCCESS_SHORT,
     Advice,
     objective_label,
     summary_lines,
@@ -65,7 +64,7 @@ def plot_pareto(advice: Advice, path: Path) -> Path:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     money_axis(ax.xaxis)
     ax.set_xlabel(objective_label(name))
-    short = SUCCESS_SHORT[advice.settings.success]
+    short = advice.settings.measure.short
     ax.set_ylabel(short)
     ax.grid(color="0.93")
     ax.legend(loc="best", frameon=False, fontsize=8)
@@ -82,7 +81,7 @@ def plan_scenario(advice: Advice, name: str) -> Scenario:
     s = advice.settings
     params = make_params(BASE, **s.fixed, **advice.levers(name))
     row = advice.plan(name)
-    text = (f"{name} from dealersim advise: {SUCCESS_SHORT[s.success]} {row.success:.0%} "
+    text = (f"{name} from dealersim advise: {s.measure.short} {row.success:.0%} "
             f"({row.success_low:.0%} to {row.success_high:.0%}) over {row.runs} simulated "
             "dealerships")
     return Scenario.from_params(BASE, s.seed, params, description=text)

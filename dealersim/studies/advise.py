@@ -88,27 +88,39 @@ LEVERS: tuple[str, ...] = (
 SUCCESS = "launch_succeeded"
 """The default success KPI (a flag: its rate over replicates has a Wilson interval)."""
 
-SUCCESS_MEASURES: dict[str, str] = {"money": SUCCESS, "year_one": "first_specialist_year_one"}
-"""What ``--success`` may name, and the flag KPI each reads: ``money`` (the default) is the
-launch judged on money (the first specialist kept to month 12 *and* the program covering its
-running cost at the month it is judged on); ``year_one`` is the story's bar alone (the first
-specialist still in the seat at month 12, the program still running), with the money reported
-beside it."""
+@dataclass(frozen=True)
+class SuccessMeasure:
+    """What ``--success`` may name: the flag KPI it counts, and how the outputs say it.
+
+    Attributes:
+        kpi: The flag KPI counted over replicates (its rate has a Wilson interval).
+        words: What success means, as the command and the report say it.
+        short: The same, as a chart's axis and a plan's description say it.
+        share: The same, after a share (``40 % of simulated launches succeed``).
+    """
+
+    kpi: str
+    words: str
+    short: str
+    share: str
+
+
+SUCCESS_MEASURES: dict[str, SuccessMeasure] = {
+    "money": SuccessMeasure(
+        SUCCESS,
+        "the launch judged on money (the first specialist kept a year and the program "
+        "paying its running cost)",
+        "launches that succeed", "of simulated launches succeed"),
+    "year_one": SuccessMeasure(
+        "first_specialist_year_one", "the first specialist still in the seat at month 12",
+        "first specialists kept a year",
+        "of simulated launches keep their first specialist a year"),
+}
+"""What ``--success`` may name: ``money`` (the default) is the launch judged on money (the
+first specialist kept to month 12 *and* the program covering its running cost at the month it
+is judged on); ``year_one`` is the story's bar alone (the first specialist still in the seat at
+month 12, the program still running), with the money reported beside it."""
 DEFAULT_SUCCESS = "money"
-SUCCESS_WORDS: dict[str, str] = {
-    "money": "the launch judged on money (the first specialist kept a year and the program "
-             "paying its running cost)",
-    "year_one": "the first specialist still in the seat at month 12",
-}
-"""What success means under each measure, as the command and the report say it."""
-SUCCESS_SHORT: dict[str, str] = {"money": "launches that succeed",
-                                 "year_one": "first specialists kept a year"}
-"""The same, as a chart's axis and a plan's description say it."""
-SUCCESS_SHARE: dict[str, str] = {
-    "money": "of simulated launches succeed",
-    "year_one": "of simulated launches keep their first specialist a year",
-}
-"""The same, after a share (``40 % of simulated launches succeed``)."""
 
 PROGRAM_COST = "program_cost"
 """The default objective: the program's cost over the run (a summary KPI)."""
@@ -254,9 +266,14 @@ class Settings:
     success: str = DEFAULT_SUCCESS
 
     @property
+    def measure(self) -> SuccessMeasure:
+        """What counts as success: its KPI and its words."""
+        return SUCCESS_MEASURES[self.success]
+
+    @property
     def success_kpi(self) -> str:
         """The flag KPI that counts as success."""
-        return SUCCESS_MEASURES[self.success]
+        return self.measure.kpi
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready data (stored in the study; a posterior by its digest)."""
@@ -896,8 +913,8 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
     reaches = bool(fresh.reaches)
     if not reaches:
         out.append(f"No plan tried reached the {advice.target:.0%} target on fresh runs "
-                   f"(success: {SUCCESS_WORDS[advice.settings.success]}); in the closest, "
-                   f"{fresh.fresh_success:.0%} {SUCCESS_SHARE[advice.settings.success]}.")
+                   f"(success: {advice.settings.measure.words}); in the closest, "
+                   f"{fresh.fresh_success:.0%} {advice.settings.measure.share}.")
     preset = preset_of(advice.levers(advice.recommended), advice.settings.fixed)
     if preset is not None:
         line = strategy_doc(preset).splitlines()[0].rstrip(".")
@@ -910,7 +927,7 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
         if len(out) >= limit:
             break
         out.append(f"{change_words(spec(r.lever), r.base_value, r.plan_value)}: without this "
-                   f"change {r.without:.0%} {SUCCESS_SHARE[advice.settings.success]} instead "
+                   f"change {r.without:.0%} {advice.settings.measure.share} instead "
                    f"of {r.with_all:.0%}.")
     return out
 
@@ -960,7 +977,7 @@ def summary_lines(advice: Advice) -> list[str]:
     months = advice.settings.months()
     lines = [f"{advice.trials} plans in the study ({advice.ran} run now, "
              f"{advice.settings.replicates} runs each) in {advice.seconds:.1f} s",
-             f"success counted: {SUCCESS_WORDS[advice.settings.success]}"]
+             f"success counted: {advice.settings.measure.words}"]
     if advice.recommended is not None:
         lines.append("recommended: " + fresh_verdict(advice))
         lines.append(money_words(advice))
