@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from dealersim import simulate
+from dealersim.model.dealership import DealershipModel
 from dealersim.model.kpis import SUMMARY_KEYS, kpi
+from dealersim.model.results import summarize
 from dealersim.studies.validation import (
     ARMS,
     CHECKS,
@@ -126,21 +128,32 @@ def test_marked_section_is_replaced_and_kept(tmp_path):
 
 
 # ------------------------------------------------------------------ the beats' KPIs (fast)
-@pytest.mark.parametrize("strategy", ["overlay", "hardware_only"])
-def test_beat_kpis_are_the_first_event_day_or_none(strategy):
-    # one short run (seed 7, 4 reps, half a year): the overlay's beats happen; without the
-    # program (no specialist) no rule is imposed and nobody asks for help
-    r = simulate(strategy, seed=7, n_reps=4, years=0.5)
-    events = r.events
-    for key, kind in BEAT_KPIS.items():
+def test_beat_kpis_are_none_without_a_specialist():
+    # one short run (seed 7, 4 reps, half a year) without the program: nobody to wall off
+    # against, no rule, nobody to ask for help
+    r = simulate("hardware_only", seed=7, n_reps=4, years=0.5)
+    for key in BEAT_KPIS:
         assert key in SUMMARY_KEYS and kpi(key).optional
-        days = events.loc[events.kind == kind, "day"]
-        expected = None if days.empty else int(days.min())
-        assert r.summary[key] == expected, (key, strategy)
-    if strategy == "hardware_only":
-        assert r.summary["permission_rule_day"] is None and r.summary["help_asked_day"] is None
-    else:
-        assert any(r.summary[k] is not None for k in BEAT_KPIS)
+        assert r.summary[key] is None, key
+
+
+@pytest.mark.parametrize("seed", [5, 25])
+def test_beat_kpis_are_the_first_specialists_not_a_successors(seed):
+    # overlay, 12 reps, 1 year: the first specialist leaves early (day 23 on seed 5, day 3 on
+    # seed 25), and his successors' time has beats of its own (a call for help and a wall-off
+    # on days 101-102; the rule on day 80): they belong to another launch, not to the story's
+    m = DealershipModel("overlay", rng=seed, n_reps=12, years=1).run()
+    summary, first = summarize(m), m.specialists[0]
+    events = m.events.to_frame()
+    assert first.left_day is not None
+    for key, kind in BEAT_KPIS.items():
+        mine = events[(events.kind == kind) & (events.day >= first.hired_day)
+                      & (events.day <= first.left_day)]
+        if kind == "asks_for_help":
+            mine = mine[mine.actor == first.name]
+        assert summary[key] == (None if mine.empty else int(mine.day.min())), key
+    later = events[events.kind.isin(list(BEAT_KPIS.values())) & (events.day > first.left_day)]
+    assert not later.empty  # a successor's beat, left out
 
 
 def test_validate_markdown_keeps_the_prediction_section_and_splits_the_kinds(tmp_path):

@@ -285,14 +285,15 @@ SUMMARY: tuple[KPI, ...] = (
     _k("permission_denied", "count", "requests", "Permission requests denied",
        "Permission requests the rep refused."),
     _k("permission_rule_day", "days", "days", "Day the ask-permission rule is imposed",
-       "The day the sales manager imposes 'ask the rep before every call'; none when he never "
-       "does (or the rule is there from the start).", optional=True),
+       "The day the sales manager imposes 'ask the rep before every call' while the first "
+       "specialist is in the seat; none when he does not (or the rule is there from the "
+       "start).", optional=True),
     _k("first_walloff_day", "days", "days", "First day a rep walls off",
-       "The first day a hardware rep walls his accounts off from the specialist; none when "
-       "no rep ever does.", optional=True),
+       "The first day a hardware rep walls his accounts off while the first specialist is in "
+       "the seat; none when no rep does in his time.", optional=True),
     _k("help_asked_day", "days", "days", "Day the specialist asks for help",
-       "The first day a specialist asks the owner for help; none when none does.",
-       optional=True),
+       "The first day the first specialist asks the owner for help; none when he never "
+       "does (a successor's call for help is another launch's).", optional=True),
     _k("dials", "count", "dials", "Dials", "Calls placed by specialists.", short="dials",
        funnel=True),
     _k("conversations", "count", "conversations", "Conversations",

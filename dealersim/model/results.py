@@ -195,9 +195,9 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
         "specialist_dials_per_day": round(books.dials / workdays, 4) if workdays else 0.0,
         "permission_requests": int(books.permission_requests),
         "permission_denied": int(books.permission_denied),
-        "permission_rule_day": _event_day(model, "permission_rule"),
-        "first_walloff_day": _event_day(model, "walled_off"),
-        "help_asked_day": _event_day(model, "asks_for_help"),
+        "permission_rule_day": _beat_day(model, "permission_rule"),
+        "first_walloff_day": _beat_day(model, "walled_off"),
+        "help_asked_day": _beat_day(model, "asks_for_help", own=True),
         "dials": int(books.dials),
         "conversations": int(books.conversations),
         "first_appointments": n_appts,
@@ -220,10 +220,21 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     }
 
 
-def _event_day(model: DealershipModel, kind: str) -> int | None:
-    """The day of the run's first event of ``kind``; none if it never happened."""
-    first = model.events.first(kind)
-    return None if first is None else int(first[0])
+def _beat_day(model: DealershipModel, kind: str, *, own: bool = False) -> int | None:
+    """The first day of an event of ``kind`` while the first specialist was in the seat.
+
+    The story's beats (the rule, the first wall-off, the call for help) are the first
+    specialist's launch: what happens in a successor's time is another launch. With ``own``,
+    only the first specialist's own events count (he asks for help, not a successor). None
+    if it did not happen in his time, or if no specialist was hired.
+    """
+    if not model.specialists:
+        return None
+    first = model.specialists[0]
+    end = first.left_day if first.left_day is not None else math.inf
+    return next((int(day) for day, actor, k, _ in model.events.rows
+                 if k == kind and first.hired_day <= day <= end
+                 and (not own or actor == first.name)), None)
 
 
 def _round_or_none(x: float | None) -> float | None:
