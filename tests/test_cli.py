@@ -20,7 +20,15 @@ from dealersim.cli.compare import DEMO_STRATEGIES
 from dealersim.model.kpis import SUMMARY_KEYS
 from dealersim.model.params import field_specs, spec
 from dealersim.model.strategies import strategy_names, strategy_overrides
-from dealersim.outputs.docs import END, START, update_params_table
+from dealersim.outputs.docs import (
+    END,
+    PATTERNS_END,
+    PATTERNS_START,
+    START,
+    update_params_table,
+    with_patterns_table,
+)
+from dealersim.studies.validation import CHECKS
 
 YEARS = spec("years")
 
@@ -308,6 +316,26 @@ def test_docs_creates_and_updates(tmp_path, capsys):
     assert text.startswith("# Model\n\nintro\n\n") and text.endswith("\n\noutro\n")
     assert "stale" not in text
     assert update_params_table(doc) is False
+    capsys.readouterr()
+
+
+def test_docs_pattern_table_is_every_check_and_is_kept_current(tmp_path, capsys):
+    doc = tmp_path / "docs" / "model.md"
+    doc.parent.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "docs" / "evidence.md", doc.parent)
+    stale = f"{PATTERNS_START}\n| P1 | a stale row | >= 99 % |\n{PATTERNS_END}"
+    doc.write_text(f"# Model\n\n{stale}\n\n{START}\n{END}\n")
+    assert main(["docs", "--path", str(doc), "--check"]) == 1
+    assert main(["docs", "--path", str(doc)]) == 0
+    text = doc.read_text()
+    assert "a stale row" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| P")]
+    assert len(rows) == len(CHECKS)
+    for c in CHECKS:  # each check once, with its target and kind
+        assert sum(f"| {c.pattern} | {c.what} | {c.target} | {c.kind} |" in r for r in rows) == 1
+    assert main(["docs", "--path", str(doc), "--check"]) == 0
+    # a page without the markers gets no table (the parameter table is what it must have)
+    assert with_patterns_table("# Model\n") == "# Model\n"
     capsys.readouterr()
 
 
