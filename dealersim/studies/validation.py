@@ -570,7 +570,7 @@ The beat timings (P2, P3, P7) are medians over the overlay runs where the beat h
 the first specialist was in the seat: the day the manager imposes the ask-permission rule, the
 first day a rep walls his accounts off, the day the first specialist asks the owner for help.
 The story's beats are his launch; a successor's time is another launch, and its beats (a rep
-who walls off against the third specialist in month ten, say) are not counted.
+who walls off against a successor months after the first specialist left) are not counted.
 
 The 8-of-10 failure rate (P1) is the author's opinion, not a survey; it is used as a
 calibration target and is marked as such. Which parameters were calibrated to which pattern is
