@@ -533,8 +533,9 @@ def test_the_leaving_line_names_the_larger_cause_first_with_its_numbers():
 
 # ================================================================== beats that emerge
 def test_the_peace_keeping_manager_imposes_the_rule_after_complaints_pile_up():
-    """A rep above the complaint level complains again each week; the rule comes at the
-    third complaint (``rule_after_complaints`` = 3), not at the first."""
+    """A rep above the complaint level complains again each week; the rule comes at his
+    third complaint, in the third week with one (``rule_after_complaints`` = 3), not at the
+    first."""
     model = small(rule_after_complaints=3, complaint_level=0.5, wall_relax_days=365.0,
                   wall_touch_shock=0.0)
     rep = model.reps[0]
@@ -552,6 +553,26 @@ def test_the_peace_keeping_manager_imposes_the_rule_after_complaints_pile_up():
     # a week between a rep's complaints (another rep may complain in between)
     assert days[-1][0] - days[0][0] >= 7
     assert model.events.first("permission_rule")[0] == days[-1][0]
+
+
+def test_complaints_in_one_week_count_as_that_weeks_one():
+    """Four reps above the complaint level all complain in the launch week: four complaints, one
+    week. The rule (``rule_after_complaints`` = 3 weeks) comes in the third week with
+    complaints, not on the day the four complaints came."""
+    model = DealershipModel("overlay", rng=11, n_reps=4, accounts_per_rep=50,
+                            rule_after_complaints=3, complaint_level=0.5,
+                            wall_relax_days=365.0, wall_touch_shock=0.0)
+    model.step()
+    model.team.wall[:] = 0.9
+    manager = model.manager
+    model.step()
+    assert manager.complaints_heard == 4 and len(manager.complaint_weeks) == 1
+    assert not manager.permission_active
+    while not manager.permission_active and model.day < 40:
+        model.step()
+    assert manager.permission_active and len(manager.complaint_weeks) == 3
+    assert manager.complaints_heard >= 3 * 4 - 4  # every rep complains each week
+    assert 15 <= model.events.first("permission_rule")[0] <= 21
 
 
 def test_a_leading_manager_never_makes_the_rule():

@@ -1047,12 +1047,13 @@ class Params:
         source="evidence:lamb-2016; beat 6, reps tell him to stop calling; level estimated [U]",
     )
     rule_after_complaints: int = _p(
-        3, 1, 20, unit="complaints", label="Complaints before the rule",
+        3, 1, 20, unit="weeks", label="Weeks of complaints before the rule",
         group="sales manager",
-        help="Complaints a peace-keeping manager hears before he imposes the ask-permission "
-        "rule.",
+        help="Weeks in which reps complained before a peace-keeping manager imposes the "
+        "ask-permission rule (complaints in the same week count once: a bad day is not a "
+        "pattern).",
         source="evidence:lamb-2016; beats 6-7, reps (more than one) tell him to stop calling, "
-        "then the manager makes the rule; count estimated [U]",
+        "and after two weeks on the phones the manager makes the rule; count estimated [U]",
     )
     # ---------------------------------------------------------------- owner
     owner_today_priority: float = _p(

@@ -27,6 +27,9 @@ class SalesManager(mesa.Agent):
         self.conflicts = 0
         self.complaints_heard = 0
         """Complaints heard since the rule was last lifted (or the launch)."""
+        self.complaint_weeks: set[int] = set()
+        """The weeks (counted from day 1) in which he heard a complaint, since the rule was
+        last lifted (or the launch)."""
         self.permission_active = model.params.permission_rule == "always"
 
     def coach(self) -> None:
@@ -59,12 +62,15 @@ class SalesManager(mesa.Agent):
         if self.model.params.permission_rule == "manager":
             self.permission_active = False
             self.complaints_heard = 0
+            self.complaint_weeks.clear()
 
     def hear_complaint(self, rep: HardwareRep) -> None:
         """A rep complains about the specialist calling his accounts.
 
         A leading manager steps in each time. One who keeps the peace lets the complaints pile
-        up; at ``rule_after_complaints`` he makes the specialist ask before every call.
+        up, and a bad day is not a pattern: when complaints have come in
+        ``rule_after_complaints`` different weeks, he makes the specialist ask before every call
+        (several reps complaining in the same week count as that week's one).
         """
         m, p = self.model, self.model.params
         self.conflicts += 1
@@ -74,9 +80,10 @@ class SalesManager(mesa.Agent):
                   "he gets credit on what the specialist closes in his book")
         elif p.permission_rule == "manager" and not self.permission_active:
             self.complaints_heard += 1
-            if self.complaints_heard >= p.rule_after_complaints:
+            self.complaint_weeks.add((m.day - 1) // DAYS_PER_WEEK)
+            if len(self.complaint_weeks) >= p.rule_after_complaints:
                 self.permission_active = True
                 m.log(self.name, "permission_rule", "keeps the peace after "
-                      f"{self.complaints_heard} complaints: \"give the rep a heads-up before "
-                      "every call into his accounts\"")
+                      f"{self.complaints_heard} complaints in {len(self.complaint_weeks)} "
+                      "weeks: \"give the rep a heads-up before every call into his accounts\"")
         m.owner.hear_conflict()
