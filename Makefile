@@ -96,10 +96,11 @@ bench: venv frontend browser ## run the benchmarks: python -m benchmarks.run ARG
 validate: venv ## run the validation checks: dealersim validate ARGS
 	$(VENV)/bin/dealersim validate $(ARGS)
 
+# (validate exits 1 when a pattern check fails; it has written its figures by then, so make goes on)
 figures: venv ## regenerate every documented figure after a model change, in order (about 1 hour 45 minutes on 2 cores)
 	$(VENV)/bin/dealersim calibrate experiments/calibration.toml --out out/cal --workers 2 --force --docs docs/validation.md
 	$(VENV_PY) -m experiments.recovery --spec experiments/calibration.toml --n 400 --truths 100 --k 20 --workers 2 --out out/recovery --force --docs docs/calibration.md
-	$(VENV)/bin/dealersim validate --replicates 100 --seed 91001
+	-$(VENV)/bin/dealersim validate --replicates 100 --seed 91001
 	$(VENV)/bin/dealersim validate --knockouts --replicates 100 --out out/knockouts --docs docs/validation.md
 	$(VENV)/bin/dealersim factorial --replicates 60 --culture-replicates 150 --seed 0 --design resv
 	$(VENV)/bin/dealersim catalogue --replicates 200 --seed 0
