@@ -36,13 +36,12 @@ from dealersim.studies.validation import (
 )
 
 REPLICATES = 100
-KNOWN_MISSES = {("P1", "overlay launch success", 4), ("P1", "overlay launch success", 8)}
+KNOWN_MISSES = {("P1", "overlay launch success", 4)}
 """Patterns the shipped defaults miss on these seeds (the checks' own master seed, 100 runs): the
-overlay keeps its first specialist to month 12 in 6 % and 9 % of launches at 4 and 8 reps
-against the story's 10-30 %, since the defaults moved to the calibration's posterior medians.
-The posterior predictive check shows the same tension (docs/calibration.md). Each stays a
-near miss (its 95 % interval reaches the range) or the test fails, and it fails as soon as the
-pattern passes again, so that this set is emptied."""
+overlay keeps its first specialist to month 12 in too few launches at 4 reps against the
+story's 10-30 % (6.7 % over 1,000 unseen seeds: a smaller dealership fails more often,
+docs/calibration.md). It stays a near miss (its 95 % interval reaches the range) or the test
+fails, and the test fails as soon as the pattern passes again, so that this set is emptied."""
 BEAT_KPIS = {"permission_rule_day": "permission_rule", "first_walloff_day": "walled_off",
              "help_asked_day": "asks_for_help"}
 
