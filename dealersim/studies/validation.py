@@ -32,6 +32,7 @@ import numpy as np
 
 from dealersim.base.io import marked, update_marked
 from dealersim.base.stats import LEVEL, paired_diff
+from dealersim.model.clock import DAYS_PER_WEEK
 from dealersim.model.kpis import kpi
 from dealersim.model.params import spec
 from dealersim.model.results import package_version
@@ -75,6 +76,11 @@ NAN_GAP = 1.0
 """The gap (in scale units) charged to a check that cannot be measured in a calibration's runs
 (e.g. no successor was hired): unknown counts as one scale unit outside."""
 
+BEAT_SCALE = float(DAYS_PER_WEEK)
+"""One unit of a calibration's distance for the timing of a story's beat (the rule, the first
+wall-off, the call for help): a beat a week early or late counts as much as a launch success
+rate 10 points outside its range."""
+
 Measured = tuple[float, str] | tuple[float, str, float, float]
 """What a measure returns: ``(value, text)`` or ``(value, text, low, high)`` with its 95 %
 interval."""
@@ -94,7 +100,7 @@ class Check:
         high: Largest value inside the target (``inf``: none, as in ">= 75 %").
         strict: The finite bounds themselves are outside (as in "rise": above 0).
         scale: What one unit of a calibration's distance means for this check (a rate: 10
-            points; a tenure: 45 days).
+            points; a tenure: 45 days; a beat's timing: :data:`BEAT_SCALE`).
         arms: The arms of :data:`ARMS` the measure reads.
         kind: :data:`PATTERN` (validates and may calibrate) or :data:`PREDICTION` (measures
             planned, a lever or P9: reported with an interval, never calibrated on).
@@ -361,13 +367,13 @@ CHECKS: tuple[Check, ...] = (
           low=0.0, scale=10.0, arms=("overlay_ext0", "overlay", "overlay_ext90")),
     Check("P7", "overlay: median day the ask-permission rule is imposed", "7-45 days",
           f"{STORY} beats 6-7: after two weeks on the phones",
-          _median_day("permission_rule_day", "imposed"), 7.0, 45.0, scale=15.0),
+          _median_day("permission_rule_day", "imposed"), 7.0, 45.0, scale=BEAT_SCALE),
     Check("P3", "overlay: median first day a rep walls off", "10-45 days",
           f"{STORY} beat 10: by day 30",
-          _median_day("first_walloff_day", "a rep walled off"), 10.0, 45.0, scale=15.0),
+          _median_day("first_walloff_day", "a rep walled off"), 10.0, 45.0, scale=BEAT_SCALE),
     Check("P2", "overlay: median day the specialist asks for help", "30-90 days",
           f"{STORY} beat 11: day 60",
-          _median_day("help_asked_day", "asked for help"), 30.0, 90.0, scale=20.0),
+          _median_day("help_asked_day", "asked for help"), 30.0, 90.0, scale=BEAT_SCALE),
     *(
         Check("P9", f"overlay + {what} alone", "< 60 %",
               f"{STORY} beats 13-15: it takes the plan, not one fix",
