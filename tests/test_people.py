@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dealersim.model.clock import week_of
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.diary import DIARY_DAYS, Diary, is_workday
 from dealersim.model.params import FieldSpec, Params, spec
@@ -573,6 +574,12 @@ def test_complaints_in_one_week_count_as_that_weeks_one():
     assert manager.permission_active and len(manager.complaint_weeks) == 3
     assert manager.complaints_heard >= 3 * 4 - 4  # every rep complains each week
     assert 15 <= model.events.first("permission_rule")[0] <= 21
+
+
+def test_week_of_starts_weeks_on_the_launch_day():
+    """Days 1-7 are the launch week (week 0), day 8 starts week 1: the manager's weeks of
+    complaints are counted from the launch, not from day 0."""
+    assert [week_of(d) for d in (1, 7, 8, 14, 15)] == [0, 0, 1, 1, 2]
 
 
 def test_a_leading_manager_never_makes_the_rule():

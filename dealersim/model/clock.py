@@ -26,6 +26,11 @@ def is_workday(day: int) -> bool:
     return day % DAYS_PER_WEEK not in WEEKEND
 
 
+def week_of(day: int) -> int:
+    """The week ``day`` falls in: days 1-7 (the launch week) are week 0."""
+    return (day - 1) // DAYS_PER_WEEK
+
+
 def month_start(k: int | np.ndarray) -> int | np.ndarray:
     """First day of month ``k`` (day 0 starts month 0; months average 365/12 days)."""
     return np.round(np.asarray(k) * DAYS_PER_MONTH).astype(np.int64) if isinstance(

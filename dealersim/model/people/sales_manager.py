@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from dealersim.model.clock import DAYS_PER_WEEK
+from dealersim.model.clock import DAYS_PER_WEEK, week_of
 
 if TYPE_CHECKING:
     from dealersim.model.dealership import DealershipModel
@@ -80,7 +80,7 @@ class SalesManager(mesa.Agent):
                   "he gets credit on what the specialist closes in his book")
         elif p.permission_rule == "manager" and not self.permission_active:
             self.complaints_heard += 1
-            self.complaint_weeks.add((m.day - 1) // DAYS_PER_WEEK)
+            self.complaint_weeks.add(week_of(m.day))
             if len(self.complaint_weeks) >= p.rule_after_complaints:
                 self.permission_active = True
                 m.log(self.name, "permission_rule", "keeps the peace after "
