@@ -195,6 +195,20 @@ def test_the_pooled_distance_reads_each_check_once_over_every_size():
     assert PatternDistance(pooled.distance_keys())(x) == 0.0
 
 
+def test_a_beat_a_week_off_counts_as_a_rate_ten_points_off():
+    """The story's beat timings are scored in weeks (``BEAT_SCALE``): a first wall-off on day 2
+    (8 days before its 10-45 range) costs more than a launch success 10 points below 10-30 %,
+    and every beat timing check uses that one scale."""
+    from dealersim.studies.validation import BEAT_SCALE
+
+    beats = [c for c in CHECKS if "median day" in c.what or "median first day" in c.what]
+    assert len(beats) == 3 and {c.scale for c in beats} == {BEAT_SCALE} == {7.0}
+    walls = next(c for c in beats if "walls off" in c.what)
+    success = next(c for c in CHECKS if c.what == "overlay launch success")
+    assert walls.gap(2.0) == pytest.approx(8 / 7) and success.gap(0.0) == pytest.approx(1.0)
+    assert walls.gap(10.0) == walls.gap(45.0) == 0.0 and walls.gap(52.0) == pytest.approx(1.0)
+
+
 @pytest.mark.slow
 def test_pooled_measures_are_the_checks_on_every_size_runs_together():
     """The pooled launch success is the share over the runs of both sizes (2 runs each)."""
