@@ -39,6 +39,7 @@ from dealersim.studies.calibrate import (
     prediction_markdown,
     prediction_table,
     run_calibration,
+    standardised_transition,
     transition,
     weighted_quantile,
 )
@@ -262,6 +263,68 @@ def test_an_interrupted_calibration_resumes_to_the_same_posterior(tiny, tmp_path
     assert (out / "posterior.parquet").read_bytes() == (first / "posterior.parquet").read_bytes()
 
 
+def _mixed_scale_population(n: int = 480, seed: int = 5) -> pd.DataFrame:
+    """A population shaped like a posterior: a wall step of about 0.01 that moves with a
+    reservation income of about $72,000, and a share."""
+    rng = np.random.default_rng(seed)
+    income = rng.uniform(36_000, 108_000, n)
+    return pd.DataFrame({
+        "wall_touch_shock": 0.01 + 0.004 * (income - 72_000) / 36_000 + rng.normal(0, 0.002, n),
+        "reservation_income": income,
+        "own_account_preference": rng.uniform(0.35, 1.0, n),
+    })
+
+
+WIDTHS = {"wall_touch_shock": 0.02, "reservation_income": 72_000.0,
+          "own_account_preference": 0.65}
+
+
+def test_the_joint_kernel_density_does_not_depend_on_the_units_of_a_parameter():
+    # The same population with the income in dollars and in thousands of dollars: a kernel
+    # density must differ by exactly the Jacobian (1,000), at every point. The standardised
+    # kernel does (to 1e-9); pyabc's kernel on raw units does not, because scipy drops the
+    # wall step's direction as singular next to an income variance 10^13 times larger.
+    pyabc = pytest.importorskip("pyabc")
+    X = _mixed_scale_population()
+    w = np.full(len(X), 1 / len(X))
+    thousands = X.assign(reservation_income=X.reservation_income / 1_000)
+    points = X.iloc[:20] + [0.001, 500.0, 0.01]
+    points_k = points.assign(reservation_income=points.reservation_income / 1_000)
+    dollars = standardised_transition(WIDTHS)
+    kilo = standardised_transition({**WIDTHS, "reservation_income": 72.0})
+    dollars.fit(X, w)
+    kilo.fit(thousands, w)
+    ratio = kilo.pdf(points_k) / dollars.pdf(points)
+    assert np.allclose(ratio, 1_000, rtol=1e-9)
+    one = dollars.pdf(pyabc.Parameter(points.iloc[0].to_dict()))
+    assert one == pytest.approx(dollars.pdf(points)[0], rel=1e-12)
+    raw, raw_k = pyabc.MultivariateNormalTransition(), pyabc.MultivariateNormalTransition()
+    raw.fit(X, w)
+    raw_k.fit(thousands, w)
+    raw_ratio = raw_k.pdf(points_k) / raw.pdf(points)
+    assert not np.allclose(raw_ratio, 1_000, rtol=0.01)
+
+
+def test_the_joint_kernel_steps_in_natural_units_without_warnings(recwarn):
+    # 2,000 steps from a fitted kernel: no warning from numpy's normal sampler, every step in
+    # the parameters' own units, and the steps' spread per parameter matches the population's
+    # spread times Silverman's factor (within 10 %; seed 11).
+    pyabc = pytest.importorskip("pyabc")
+    X = _mixed_scale_population()
+    w = np.full(len(X), 1 / len(X))
+    kernel = standardised_transition(WIDTHS)
+    kernel.fit(X, w)
+    np.random.seed(11)
+    draws = pd.DataFrame([kernel.rvs_single() for _ in range(2_000)])
+    assert not [r for r in recwarn if issubclass(r.category, RuntimeWarning)]
+    assert list(draws.columns) == list(X.columns)
+    factor = pyabc.transition.silverman_rule_of_thumb(len(X), X.shape[1])
+    expected = X.std(ddof=1) * np.sqrt(1 + factor**2)  # a resampled point plus its step
+    assert np.allclose(draws.std() / expected, 1, atol=0.1)
+    with pytest.raises(ValueError, match="widths"):
+        standardised_transition({"a": 0.0})
+
+
 @pytest.mark.slow
 def test_each_kernel_proposes_as_documented_and_is_deterministic(tiny, tmp_path):
     spec, first = tiny
@@ -273,8 +336,9 @@ def test_each_kernel_proposes_as_documented_and_is_deterministic(tiny, tmp_path)
     product = transition(parse_spec('kernel = "product"\n' + TINY))
     assert sorted(k for keys in product.mapping for k in keys) == sorted(names)
     assert all(len(keys) == 1 for keys in product.mapping)  # one normal per parameter
-    assert type(transition(parse_spec('kernel = "joint"\n' + TINY))).__name__ == \
-        "MultivariateNormalTransition"
+    joint = transition(parse_spec('kernel = "joint"\n' + TINY))
+    assert type(joint.inner).__name__ == "MultivariateNormalTransition"
+    assert joint.widths == {p.name: p.high - p.low for p in spec.priors}
     runs = [run_calibration(changed, tmp_path / f"k{i}", spec_text=text, workers=1)
             for i in range(2)]
     a, b = (tmp_path / "k0" / "posterior.parquet", tmp_path / "k1" / "posterior.parquet")

@@ -69,6 +69,7 @@ from dealersim.studies.calibrate.run import (
 )
 from dealersim.studies.calibrate.sampler import (
     SeededSampler,
+    standardised_transition,
     transition,
 )
 from dealersim.studies.calibrate.spec import (
@@ -146,6 +147,7 @@ __all__ = [
     "stat_key",
     "summary_lines",
     "summary_markdown",
+    "standardised_transition",
     "transition",
     "weighted_quantile",
     "write_prediction_docs",
