@@ -165,7 +165,7 @@ def test_around_default_and_ranges_narrow_the_prior():
     ("seed = -1", "seed"),
     ("sizes = [4, 4]", "repeats a size"),
     ("name = [", "not valid TOML"),
-    ('kernel = "local"', "kernel: 'local' is not allowed; expected one of joint, product"),
+    ('kernel = "local"', "kernel: 'local' is not allowed; expected one of product, joint"),
     ('distance = "mean"', "distance: 'mean' is not allowed; expected one of per_size, pooled"),
 ])
 def test_bad_specs_are_refused_in_one_line(text, where):
