@@ -28,20 +28,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyabc
 
 from dealersim.studies.calibrate import standardised_transition
-from dealersim.studies.calibrate.sampler import _pyabc
 from dealersim.studies.calibrate.spec import parse_spec
 
 
-def effective_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size of ``weights``."""
-    w = weights / weights.sum()
-    return float(1.0 / (w**2).sum())
-
-
 def main(folder: str, n: int = 12_000) -> None:
-    pyabc = _pyabc()
     spec = parse_spec(open(f"{folder}/spec.toml").read())
     low = pd.Series({p.name: p.low for p in spec.priors})
     high = pd.Series({p.name: p.high for p in spec.priors})
@@ -65,7 +58,8 @@ def main(folder: str, n: int = 12_000) -> None:
             warnings.simplefilter("ignore", RuntimeWarning)  # the raw kernel's covariance
             drawn = pd.DataFrame([kernel.rvs_single() for _ in range(n)])[list(low.index)]
         inside = drawn[((drawn >= low) & (drawn <= high)).all(axis=1)]
-        ess = effective_size(1.0 / np.asarray(kernel.pdf(inside), float))
+        importance = 1.0 / np.asarray(kernel.pdf(inside), float)
+        ess = pyabc.weighted_statistics.effective_sample_size(importance / importance.sum())
         print(f"{name:20s} inside the prior {len(inside) / n:6.1%}; effective sample size "
               f"{ess:7.1f} of {len(inside):5d} ({ess / len(inside):.1%})")
 

@@ -284,7 +284,8 @@ def test_the_joint_kernel_density_does_not_depend_on_the_units_of_a_parameter():
     # density must differ by exactly the Jacobian (1,000), at every point. The standardised
     # kernel does (to 1e-9); pyabc's kernel on raw units does not, because scipy drops the
     # wall step's direction as singular next to an income variance 10^13 times larger.
-    pyabc = pytest.importorskip("pyabc")
+    import pyabc  # the calibrate extra, which every test here needs
+
     X = _mixed_scale_population()
     w = np.full(len(X), 1 / len(X))
     thousands = X.assign(reservation_income=X.reservation_income / 1_000)
@@ -309,7 +310,8 @@ def test_the_joint_kernel_steps_in_natural_units_without_warnings(recwarn):
     # 2,000 steps from a fitted kernel: no warning from numpy's normal sampler, every step in
     # the parameters' own units, and the steps' spread per parameter matches the population's
     # spread times Silverman's factor (within 10 %; seed 11).
-    pyabc = pytest.importorskip("pyabc")
+    import pyabc  # the calibrate extra, which every test here needs
+
     X = _mixed_scale_population()
     w = np.full(len(X), 1 / len(X))
     kernel = standardised_transition(WIDTHS)

@@ -146,7 +146,7 @@ def transition(spec_: CalibrationSpec) -> Any:
     """The pyabc transition of ``spec_.kernel`` (see :data:`KERNELS`).
 
     The joint kernel works on the parameters divided by their prior widths
-    (:func:`standardised_transition`): the widths run from 0.02 to $72,000.
+    (:func:`standardised_transition`): the shipped spec's widths run from 0.003 to $72,000.
     """
     pyabc = _pyabc()
     if spec_.kernel == "product":
@@ -159,8 +159,8 @@ def standardised_transition(widths: dict[str, float]) -> Any:
     """A joint normal kernel fitted to the parameters divided by ``widths``.
 
     pyabc's ``MultivariateNormalTransition`` fits one covariance to the parameters in their own
-    units. When their scales differ by ten orders of magnitude (a wall step per touch of about
-    0.01 next to a reservation income of about $72,000) the matrix is too ill-conditioned to
+    units. When their variances differ by 14 orders of magnitude (a wall step per touch of about
+    0.003 next to a reservation income of about $72,000) the matrix is too ill-conditioned to
     use: numpy warns that it is not positive-semidefinite when it draws a step, and scipy's
     density (``allow_singular``) treats the smallest directions as having no variance at all,
     so the importance weights ignore those parameters. Divided by their prior widths every
