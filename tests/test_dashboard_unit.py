@@ -474,3 +474,23 @@ def test_dashboard_cli_checks(capsys):
     assert dash_cli.is_loopback("::1") and not dash_cli.is_loopback("0.0.0.0")
     assert dash_cli.server_command()[1:] == ["-m", "dealersim.dashboard.server"]
     assert "NOT a loopback" in dash_cli.warning_text("0.0.0.0", 1)
+
+
+@pytest.mark.parametrize(("strategy", "years"), [("overlay", 3.0), ("planned", 3.0),
+                                                 ("planned", 1.0)])
+def test_the_launch_card_explains_success_by_what_decides_it(strategy, years):
+    # the card gives the two halves of launch_succeeded (its KPI help): the seat at month 12
+    # and the money in the month it is judged on (the last month of a shorter run)
+    r = simulate(strategy, seed=0, years=years)
+    s, p = r.summary, r.params
+    card = st.headline(r)[0]
+    month = min(p.success_month, len(r.ledger))
+    seat = "still there" if s["first_specialist_year_one"] else "gone"
+    assert card.detail.startswith(f"first specialist {seat} at month 12; month {month}: ")
+    cover = s["run_rate_cover"]  # None: no running cost then (the program was given up)
+    assert (f"gross profit {cover:.0%} of the running cost (success needs 100 %)"
+            if cover is not None
+            else "nothing left to judge") in card.detail
+    assert ("program abandoned" in card.detail) is bool(s["program_abandoned"])
+    assert card.value == ("Succeeded" if s["launch_succeeded"] else "Failed")
+    assert "bookings" not in card.detail and "bar" not in card.detail

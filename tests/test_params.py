@@ -407,3 +407,20 @@ def test_unknown_field_message_one_line_for_odd_names(name, assert_one_line_erro
     with pytest.raises(ValueError) as excinfo:
         parse_assignment(f"{name}=1")
     assert_one_line_error(excinfo)
+
+
+CODE_NAME = re.compile(r"``|\b[a-z]+(?:_[a-z0-9]+)+\b")
+"""A snake_case identifier or a reST literal: what an owner must not read on the page."""
+
+
+def test_help_texts_an_owner_reads_carry_no_code_names():
+    # the page shows every parameter's help under its control and every KPI's help in its
+    # glossary and cards; they speak of other settings by their labels, not their field names
+    from dealersim.model.kpis import SERIES, SUMMARY
+
+    bad = [(s.name, CODE_NAME.findall(s.help)) for s in field_specs()
+           if CODE_NAME.search(s.help)]
+    bad += [(k.name, CODE_NAME.findall(k.help)) for k in (*SUMMARY, *SERIES)
+            if CODE_NAME.search(k.help)]
+    assert not bad, bad
+    assert CODE_NAME.search("set by ``culture_spread``") and CODE_NAME.search("rep_training 1")

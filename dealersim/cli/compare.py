@@ -190,7 +190,8 @@ def run_demo(seed: int | None, sets: Sequence[tuple[str, Any]] | None, years: fl
           f"seed {seed}, {workers} worker(s)")
     comp = run_compare(strategies, replicates=DEMO_REPLICATES, seed=seed, overrides=overrides,
                        workers=workers, command=command)
-    # one seeded run of each strategy, told as a story (replicate 0 of the comparison's seed)
+    # one run of each strategy on the seed itself, told as a story: one possible history, as
+    # the page shows for a seed (the comparison's replicates run on seeds derived from it)
     results = [simulate(s, seed=seed, params=comp.params(s)) for s in strategies]
     for r in results:
         print(f"== story: {r.strategy} (seed {r.seed}) ==")

@@ -39,7 +39,8 @@ from dealersim.model.strategies import strategy_names
 COMMAND_MODULES = (run, compare, sweep, advise, calibrate, dashboard)
 """Modules that add subcommands. Each has ``register(command, run_options)``, where
 ``command(name, handler, text)`` adds a subparser whose ``handler(args) -> int`` runs it, and
-``run_options(parser, strategy=...)`` adds the shared --strategy/--seed/--years/--set options.
+``run_options(parser, strategy=...)`` adds the shared --strategy/--seed/--years/--set options
+(``years_default=`` words the ``--years`` default of a command whose horizon is not ``years``).
 Options are checked by the ``type=`` callables of ``common`` while parsing; handlers raise
 ``UsageError`` (one line, exit 2) for what depends on several options."""
 
@@ -64,14 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def run_options(p: argparse.ArgumentParser, *, strategy: bool) -> None:
+    def run_options(p: argparse.ArgumentParser, *, strategy: bool,
+                    years_default: str | None = None) -> None:
         if strategy:
             p.add_argument("--strategy", default="overlay", metavar="NAME", type=strategy_type,
                            help=f"strategy preset: {strategies} (default: overlay)")
         p.add_argument("--seed", metavar="N", type=seed_type,
                        help=f"seed of the run, {SEED_RANGE} (default: simulate()'s default)")
         p.add_argument("--years", metavar="Y", type=years_type,
-                       help=f"simulated years, {years.allowed()} (default: {years.default:g})")
+                       help=f"simulated years, {years.allowed()} "
+                       f"(default: {years_default or format(years.default, 'g')})")
         p.add_argument("--set", action="append", metavar="FIELD=VALUE", type=assignment_type,
                        help=f"override a parameter (repeatable); see '{PROG} params'")
 

@@ -281,7 +281,8 @@ def register(command: Callable[..., argparse.ArgumentParser],
 
     p = command("demo", cmd_demo, "Compare 'overlay' and 'planned' over the money horizon "
                 "(5 years unless --years) and write the owner's report.")
-    run_options(p, strategy=False)
+    run_options(p, strategy=False,
+                years_default=f"the money horizon, {spec('money_years').default:g}")
     p.add_argument("--out", metavar="DIR", default=str(DEMO_OUT), type=out_dir_type,
                    help=f"output directory, replaced as a whole (default: {DEMO_OUT})")
 

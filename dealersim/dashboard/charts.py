@@ -288,8 +288,8 @@ def account_map_chart(result: Any, replay: Any, upto: int | None = None) -> dict
             continue
         w = float(walls[min(i, walls.shape[0] - 1), g])
         names.append(f"rep {g + 1} · wall {w:.2f}" + (" · walled off" if w >= block else ""))
-    when = "the end of the run" if upto is None or i >= len(replay.hired) - 1 else f"day {i}"
-    opt = _base(f"Accounts by rep on {when}", f"wall: {kpis.column('wall_mean').unit}")
+    when = "at the end of the run" if upto is None or i >= len(replay.hired) - 1 else f"on day {i}"
+    opt = _base(f"Accounts by rep {when}", f"wall: {kpis.column('wall_mean').unit}")
     opt["tooltip"] = {"trigger": "axis", "axisPointer": {"type": "shadow"}}
     opt["xAxis"] = _value_axis("accounts", _nice(replay.counts.sum(axis=2).max(), 10))
     opt["yAxis"] = {"type": "category", "inverse": True, "data": names,

@@ -502,16 +502,17 @@ def Replicates(strategy: str, seed: int, values: dict[str, Any]):
 
     def work() -> tuple[Any, st.ReplicateSummary | None, str | None]:
         try:
-            return key, st.run_replicates(strategy, seed, values, st.REPLICATES), None
+            return key, st.run_replicates(strategy, seed, values, st.REPORT_REPLICATES), None
         except Exception as exc:  # noqa: BLE001 - shown in the page
             return key, None, " ".join(str(exc).split()) or type(exc).__name__
 
     task = solara.lab.use_task(work, dependencies=None, raise_error=False)
     done = task.latest
     solara.Markdown(
-        f"One run is one possible history. This runs your settings **{st.REPLICATES}** times "
-        "with different luck, in the background, and says how often the launch succeeds.")
-    solara.Button(f"Run {st.REPLICATES} times", on_click=task, disabled=task.pending,
+        f"One run is one possible history. This runs your settings **{st.REPORT_REPLICATES}** "
+        "times with different luck, in the background, and says how often the launch succeeds "
+        "(the runs of the verdict above and of the report).")
+    solara.Button(f"Run {st.REPORT_REPLICATES} times", on_click=task, disabled=task.pending,
                   color="primary", classes=["ds-replicates"])
     if task.pending:
         solara.ProgressLinear(True)
@@ -638,7 +639,8 @@ def ControlsPanel(strategy: str, seed: int, values: dict[str, Any], invalid: dic
     own = [n for n in st.DEALERSHIP_FIELDS if n not in key]
     ControlGroup("The main levers", list(key), values, invalid, cb, expand=True)
     ControlGroup("Your dealership's numbers", own, values, invalid, cb)
-    shown = {*key, *own, "years"}  # the horizon is the page's top control
+    # the horizon is the page's top control; the demo's horizon (money_years) acts on no page
+    shown = {*key, *own, "years", "money_years"}
     rest = [s.name for s in st.field_specs() if s.name not in shown]
     with Fold(f"More levers ({len(rest)})", classes=["ds-more"]):
         for group in GROUPS:
@@ -773,9 +775,15 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
     with solara.Div(classes=["ds-results"] + (["ds-stale"] if bad or failed else [])):
         base = baseline.result if baseline is not None and baseline.result is not None else None
         VerdictCard(strategy, seed, values)
+        solara.Text(f"One possible history: the cards, money, charts and story below follow "
+                    f"one run, on the luck of the seed you set. The verdict above is over "
+                    f"{st.REPORT_REPLICATES} runs.", classes=["ds-one-run-title"],
+                    style={"font-size": "12px", "font-weight": "600", "color": "#444",
+                           "display": "block", "margin": "6px 0 2px"})
         HeadlineCards(st.headline(result, upto, outcome.replay, base,
                                   baseline.replay if base is not None else None))
-        solara.Text("Money, against the same dealership staying hardware-only",
+        solara.Text("Money in this run, against the same dealership staying hardware-only "
+                    "(dollars as paid, not discounted to today)",
                     classes=["ds-money-title"], style={"font-size": "12px", "font-weight": "600",
                                                        "color": "#444", "display": "block",
                                                        "margin": "6px 0 2px"})

@@ -25,7 +25,7 @@ from dealersim.dashboard.words import is_percent
 from dealersim.model import scenario as scenario_io
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Stage
-from dealersim.model.kpis import PROGRAM_LINES, column, fmt, kpi, label, money
+from dealersim.model.kpis import PROGRAM_LINES, column, fmt, label, money
 from dealersim.model.ledger import cash_bottom, program_exists
 from dealersim.model.market import OPEN_TERRITORY, US, month_start
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
@@ -36,7 +36,6 @@ from dealersim.outputs.report import write_compare
 from dealersim.outputs.report.render import BAD, GOOD, first_screen
 from dealersim.studies.compare import Comparison, run_compare
 from dealersim.studies.decision import decide
-from dealersim.studies.engine import RunSpec, collect_rows, execute, replicate_seeds
 
 DEFAULT_STRATEGY = "overlay"
 SAME = "= same as the baseline"
@@ -57,11 +56,9 @@ DEALERSHIP_FIELDS = (
 """The numbers an owner knows about their own dealership and history (``Params`` field names
 only): picking a plan keeps them as the owner set them."""
 
-REPLICATES = 50
-"""Replicate runs behind the 'How sure is that?' button."""
-
 REPORT_REPLICATES = 20
-"""Replicate runs behind the consultant's report written from the page (stated on the page)."""
+"""Replicate runs behind the verdict card, the 'How sure is that?' answer and the consultant's
+report written from the page (the same runs, stated on the page)."""
 
 ALL_ACTORS = "everyone"
 ACTOR_GROUPS = ("owner", "manager", "specialists", "reps")
@@ -399,6 +396,27 @@ def _change(now: float, then: float, fmt: Callable[[float], str],
     return f"{arrow} {fmt(abs(diff))} vs the baseline", (diff > 0) == up_is_good
 
 
+def success_detail(result: Any) -> str:
+    """The two halves of the launch's success, in words: the seat at month 12, the money later.
+
+    What ``launch_succeeded`` tests (see its help): the first specialist still in the seat a
+    year after the launch, and the managed gross profit against the program's running cost in
+    the month the launch is judged on money (the last month of a shorter run).
+    """
+    s, p = result.summary, result.params
+    month = min(p.success_month, len(result.ledger)) if len(result.ledger) else p.success_month
+    cover = s.get("run_rate_cover")
+    if cover is not None:
+        money_part = (f"month {month}: managed gross profit {cover:.0%} of the running cost "
+                      "(success needs 100 %)")
+    else:  # no running cost: the program was given up before then
+        money_part = f"month {month}: nothing left to judge"
+    if p.specialist_seats == 0:
+        return money_part
+    seat = "still there" if s.get("first_specialist_year_one") else "gone"
+    return f"first specialist {seat} at month 12; {money_part}"
+
+
 def headline(result: Any, day: int | None = None, replay: Replay | None = None,
              baseline: Any = None, baseline_replay: Replay | None = None) -> list[Card]:
     """Headline cards of a run, at its end or (for the replay) as of ``day``.
@@ -412,15 +430,13 @@ def headline(result: Any, day: int | None = None, replay: Replay | None = None,
         baseline_replay: The baseline's daily snapshots.
     """
     now = snapshot(result, replay, day)
-    p = result.params
     when = f"after {now.last:,} days" if now.day >= now.last else f"as of day {now.day:,}"
     if now.verdict == "No program":
         detail = "hardware only: no specialist, reps sell no managed services"
     elif now.verdict == "Replaying":
         detail = f"day {now.day:,} of {now.last:,}"
     else:
-        detail = (f"year-one bookings {money(result.summary['booked_mrr_year1'])}/mo vs the bar "
-                  f"{money(p.launch_target_mrr)}/mo")
+        detail = success_detail(result)
         if result.summary.get("program_abandoned"):
             detail += "; program abandoned"
     cards = [
@@ -661,22 +677,22 @@ def filter_story(events: pd.DataFrame, actor: str = ALL_ACTORS,
 # ---------------------------------------------------------------------------- replicates
 @dataclass(frozen=True)
 class ReplicateSummary:
-    """Success rate over replicate runs.
+    """Success rate and managed revenue over the replicate runs of the verdict and the report.
 
     Attributes:
         n: Runs.
         successes: Runs whose launch succeeded.
         low: Wilson 95 % lower bound.
         high: Wilson 95 % upper bound.
-        median_mrr: Median managed MRR at the end.
-        seconds: Wall-clock time.
+        mean_mrr: Average managed MRR at the end (the report's figure).
+        seconds: Wall-clock time of the runs.
     """
 
     n: int
     successes: int
     low: float
     high: float
-    median_mrr: float
+    mean_mrr: float
     seconds: float
 
     @property
@@ -688,38 +704,31 @@ class ReplicateSummary:
         """One plain sentence for the page."""
         return (f"We ran your plan {self.n} times with different luck: the launch succeeded "
                 f"in {self.successes} of them, so its chance is about {self.rate:.0%} (95 % "
-                f"sure it lies between {self.low:.0%} and {self.high:.0%}), and half the runs "
-                f"end above {money(self.median_mrr)}/mo of managed revenue.")
+                f"sure it lies between {self.low:.0%} and {self.high:.0%}), and on average the "
+                f"runs end at {money(self.mean_mrr)}/mo of managed revenue.")
 
 
-def run_replicates(strategy: str, seed: int, values: dict[str, Any], n: int = REPLICATES,
-                   workers: int | None = None) -> ReplicateSummary:
-    """Run ``n`` replicates of one configuration through the shared engine.
+def run_replicates(strategy: str, seed: int, values: dict[str, Any],
+                   n: int = REPORT_REPLICATES, workers: int | None = None) -> ReplicateSummary:
+    """How often the settings' launch succeeds, over the runs of the verdict and the report.
 
-    Seeds come from ``engine.replicate_seeds(seed, n)``, so the same seed gives the same
-    replicates in the dashboard, ``compare`` and ``sweep``.
+    The runs are :func:`comparison_for`'s (cached), so the rate, its interval and the average
+    managed revenue are the figures of the report's table for the same settings.
 
     Args:
         strategy: Strategy label.
         seed: Master seed.
         values: Every ``Params`` field.
         n: Replicates.
-        workers: Worker processes (default: up to 4, at most the CPUs).
+        workers: Worker processes (default: :func:`default_workers`).
     """
-    Params(**values)  # fail fast, in this process, with a one-line message
-    start = time.perf_counter()
-    overrides = tuple(sorted(overrides_from(values, strategy).items()))
-    specs = [
-        RunSpec(run_id=f"r{i:04d}", strategy=strategy, seed=s, overrides=overrides,
-                labels=(("replicate", i),))
-        for i, s in enumerate(replicate_seeds(int(seed), n))
-    ]
-    rows = collect_rows(execute(specs, workers=workers or default_workers(), progress=False))
-    flags = [r["launch_succeeded"] for r in rows]
-    _, low, high = kpi("launch_succeeded").interval(flags)
-    mrr = float(np.median([r["managed_mrr"] for r in rows])) if rows else 0.0
-    return ReplicateSummary(len(rows), sum(map(bool, flags)), low, high, mrr,
-                            time.perf_counter() - start)
+    comp = comparison_for(strategy, seed, values, n, workers)
+    table = comp.summary().set_index(["strategy", "kpi"])
+    rate, low, high = table.loc[(strategy, "launch_succeeded"), ["estimate", "ci_low", "ci_high"]]
+    flags = comp.arm(strategy)["launch_succeeded"]
+    return ReplicateSummary(comp.replicates, int(flags.astype(bool).sum()), float(low),
+                            float(high), float(table.loc[(strategy, "managed_mrr"), "estimate"]),
+                            comp.seconds)
 
 
 def default_workers() -> int:

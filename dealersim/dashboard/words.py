@@ -43,8 +43,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("Overlay", "A specialist laid on top of the hardware team, selling into the same "
      "customers. The preset of that name is the story's launch: "
      f"{strategy_doc('overlay').splitlines()[0]}"),
-    ("Launch succeeded", kpis.kpi("launch_succeeded").help.replace(
-        "(launch_cover years of his base salary)", "(set under More levers)")),
+    ("Launch succeeded", kpis.kpi("launch_succeeded").help),
     ("Cash against staying hardware-only", "Your plan's cash (gross profit less everything "
      "the program costs) less that of the same dealership without the program, on the same "
      "luck, added up month by month since the launch. Drawn over time it is the J-curve: it "

@@ -208,16 +208,18 @@ def _k(name: str, kind: Kind, unit: str, label: str, help: str, **extra: Any) ->
 
 SUMMARY: tuple[KPI, ...] = (
     _k("launch_succeeded", "flag", "share of runs", "Launch succeeded",
-       "The FIRST specialist is still in the seat at month 12, the program still runs at the "
-       "month the launch is judged on money (month 36 by default), and over the three months "
-       "up to it the managed gross profit (after delivery cost and the service it replaces, "
-       "with the leases taken over) covers the program's running cost (pay with burden, "
-       "running costs, managed overhead).", key=True),
+       "A year after the launch the first specialist is still in the seat (or the plan has no "
+       "seat to fill), and in the month the launch is judged on money (month 36 unless "
+       "changed) the program still runs and earns its keep: over the three months up to it, "
+       "the managed business's gross profit (after delivering the services and the service "
+       "billing they replace, with the hardware of accounts won from competitors) covers what "
+       "the program costs to run (the specialist's pay and payroll costs, the running costs "
+       "and the managed-service overhead).", key=True),
     _k("year_one_bookings_milestone", "flag", "share of runs", "Year-one bookings milestone met",
        "At month 12 the program runs, the first specialist is still in the seat, and the deals "
        "signed in year one bring gross profit over their term of at least the launch bar "
-       "(launch_cover years of his base salary): the launch bar before success was judged on "
-       "money."),
+       "(a number of years of his base salary, one unless changed): a sales bar, reported "
+       "beside the launch's success, which is judged on money."),
     _k("first_specialist_year_one", "flag", "share of runs",
        "First specialist still in the seat at month 12",
        "At month 12 the program runs and the FIRST specialist is still in the seat: the "

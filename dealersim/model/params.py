@@ -494,15 +494,15 @@ class Params:
     )
     culture_spread: float = _p(
         0.20, 0.0, 0.3, unit="0-1", label="Culture spread", group="hardware reps",
-        help="Standard deviation of a team's mean wall across dealerships (its culture) for a "
-        "team of ``culture_reference_reps``; a team's culture is the mean of its reps' "
-        "dispositions, so its spread scales with 1/sqrt(team size).",
+        help="Standard deviation of a team's mean wall across dealerships (its culture), for a "
+        "team of the culture reference size; a team's culture is the mean of its reps' "
+        "dispositions, so its spread scales with one over the square root of the team's size.",
         source="evidence:lamb-2016; evidence:cannata-it-services-editorial; 'eight of ten "
         "dealerships' is the author's opinion, used as a target; spread estimated [U]",
     )
     culture_reference_reps: int = _p(
         8, 1, 100, unit="reps", label="Culture reference team", group="hardware reps",
-        help="Team size at which a team's culture spread is ``culture_spread``: smaller teams "
+        help="Team size at which a team's culture varies by the culture spread: smaller teams "
         "vary more (a few open or guarded reps set the tone), larger ones less.",
         source="evidence:lamb-2016; the story's team of 8; a team's mean has a standard error of "
         "one over the root of its size [U]",
@@ -1219,8 +1219,8 @@ class Params:
     )
     rep_training_cost: float = _p(
         3000.0, 0.0, 20000.0, unit="$/rep", label="Training cost per rep", group="money",
-        help="Cost of training one hardware rep in managed services at full training "
-        "(rep_training 1; scaled by rep_training), paid at the launch when there is a program.",
+        help="Cost of training one hardware rep in managed services fully (rep training 1; "
+        "less training costs proportionally less), paid at the launch when there is a program.",
         source="estimate: two to three days of course and time off the road, $1,000-$6,000 [U]",
     )
     hiring_cost: float = _p(
@@ -1357,8 +1357,8 @@ class Params:
     )
     money_years: float = _p(
         5.0, 1.0, 20.0, unit="years", label="Money horizon", group="simulation",
-        help="Simulated time of the money views (cash flow, payback, value at exit), used by "
-        "'dealersim demo'; the other views keep the horizon 'years'.",
+        help="Years the demo report simulates for its money views (cash flow, payback, value "
+        "at exit); other runs use the simulated years.",
         source="evidence:greatamerica-2017-dippell; dealers' IT practices were still "
         "unprofitable after three years, so the money views need about five [C]",
     )

@@ -50,10 +50,10 @@ def catalogue_markdown(comp: Comparison, command: str) -> str:
         "",
         f"Every preset in `dealersim/model/strategies.py`, run on the same {comp.replicates} "
         f"replicate seeds (common random numbers, master seed {comp.seed}, dealersim "
-        f"{comp.version}, {p.years:g} simulated years). A launch succeeds when the FIRST "
+        f"{comp.version}, {p.years:g} simulated years). A launch succeeds when the first "
         "specialist is still in the seat at month 12 (or there is no seat to fill), the "
         f"program is not abandoned, and by month {p.success_month} its managed gross profit "
-        "covers its running cost (docs/money.md, 'A success that means money'); the old "
+        "covers its running cost (docs/money.md, 'A success that means money'); the sales "
         f"bar, ${p.launch_target_mrr:,.0f} of new monthly managed revenue booked in year one, "
         "is the year-one bookings milestone. Intervals are 95 %: "
         "Wilson for shares, Student-t for "

@@ -402,50 +402,26 @@ def curve_payback(mean: np.ndarray) -> int | None:
 
 
 def owner_money(comp: Comparison) -> dict[str, dict[str, Any]]:
-    """The money an owner weighs, per strategy, from the mean J-curve and the money KPIs.
+    """The money table of the report, per strategy: averages over the replicates.
+
+    The verdict, payback and low point come from :mod:`dealersim.studies.decision` (one rule,
+    shared by the report's first screen and the page); this table adds the averages beside it.
 
     Returns:
-        Per strategy: ``bottom`` and ``bottom_month`` (lowest point of the mean cumulative
-        cash difference to doing nothing), ``cash_end`` (its last value), ``payback_month``
-        (of the mean curve, or None),
-        ``paid_back`` (share of runs whose own curve pays back by the end), ``value_added``,
-        ``npv``, ``program_cost``, ``recurring_revenue_end``, ``enterprise_value_end`` and
-        ``baseline_value_end`` (means over replicates), ``success`` (share of launches that
-        succeed), and ``owner_value``: the NPV plus the value added at the end discounted to
-        today, by which :func:`recommend` ranks.
+        Per strategy: ``recurring_revenue_end``, ``program_cost``, ``enterprise_value_end``,
+        ``value_added`` and ``npv`` (means over replicates).
     """
-    curves = cash_curves(comp)
     out: dict[str, dict[str, Any]] = {}
     for s in comp.strategies:
         arm = comp.arm(s)
-        p = comp.params(s)
-        mean = curves[curves.strategy == s].sort_values("month")["mean"].to_numpy()
-        bottom, month = curve_bottom(mean)
-        value_added = float(np.nanmean(numeric(arm.enterprise_value_added)))
-        npv = float(np.nanmean(numeric(arm.npv)))
-        ev_end = float(np.nanmean(numeric(arm.enterprise_value_end)))
         out[s] = {
-            "bottom": bottom,
-            "bottom_month": month,
-            "cash_end": float(mean[-1]) if mean.size else 0.0,
-            "payback_month": curve_payback(mean),
-            "paid_back": float(arm.payback_month.notna().mean()),
-            "value_added": value_added,
-            "npv": npv,
-            "program_cost": float(np.nanmean(numeric(arm.program_cost))),
             "recurring_revenue_end": float(np.nanmean(numeric(arm.recurring_revenue_end))),
-            "enterprise_value_end": ev_end,
-            "baseline_value_end": ev_end - value_added,
-            "success": float(np.nanmean(numeric(arm.launch_succeeded))),
-            "owner_value": npv + value_added * (1.0 + p.discount_rate) ** (-p.years),
+            "program_cost": float(np.nanmean(numeric(arm.program_cost))),
+            "enterprise_value_end": float(np.nanmean(numeric(arm.enterprise_value_end))),
+            "value_added": float(np.nanmean(numeric(arm.enterprise_value_added))),
+            "npv": float(np.nanmean(numeric(arm.npv))),
         }
     return out
-
-
-def recommend(money: dict[str, dict[str, Any]]) -> str | None:
-    """The strategy with the highest owner value, or ``None`` when none beats doing nothing."""
-    best = max(money, key=lambda s: money[s]["owner_value"])
-    return best if money[best]["owner_value"] > 0 else None
 
 
 DRIVERS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -468,11 +468,11 @@ def horizon_note(years: float) -> str:
 
 
 def _money(x: float) -> str:
+    """Dollars in a sentence: the cards' figure (:func:`kpis.money`), millions in words."""
     a = abs(x)
-    sign = "-" if x < 0 else ""
     if a >= 1e6:
-        return f"{sign}${a / 1e6:,.1f} million"
-    return f"{sign}${round(a, -3 if a >= 10_000 else -2):,.0f}"
+        return f"{'-' if x < 0 else ''}${a / 1e6:,.2f} million"
+    return kpis.money(x)
 
 
 def _pct(x: float) -> str:

@@ -104,7 +104,7 @@ REMOVED: tuple[tuple[str, str], ...] = (
      "12 +1 point [-3, +5], his tenure +33 days [-29, +94], year-one booked revenue +$31 a "
      "month [-$28, +$89], cash -$3,732 [-$20,974, +$13,509]; at 4 and 12 reps the signs "
      "varied and every interval included 0. The pre-launch wall (`wall_initial`, 0.33 = "
-     "0.25 + 2 x 0.04, which the calibration infers) now carries the team's history; a "
+     "0.25 + 2 x 0.04, which the calibration infers) carries the team's history; a "
      "specialist who fails during a run still hardens the reps for his successor "
      "(`history_wall_effect`)."),
     ("The announcement before the hire, as a lever of its own", "its only effect was to spare "
@@ -115,7 +115,7 @@ REMOVED: tuple[tuple[str, str], ...] = (
      "tenure -8 days [-56, +40], year-one booked revenue -$113 a month [-$322, +$96], cash "
      "+$3,830 [-$16,590, +$24,250]; with a surprise 2.5 times as large (0.2) still -$181 "
      "[-$383, +$21]. An owner who agrees the role with every rep before the launch has "
-     "announced it, so the two are one lever now: the owner stepping in before the launch "
+     "announced it, so the two are one lever: the owner stepping in before the launch "
      "announces the role; any other launch is a surprise (`launch_surprise`)."),
 )
 """Story mechanisms taken out of the model because switching them off changed none of the

@@ -32,6 +32,7 @@ from dealersim.studies.compare import (
 if TYPE_CHECKING:
     from dealersim.studies.blame import Blame
     from dealersim.studies.compare import Comparison
+    from dealersim.studies.decision import Decision
 
 DPI = 110
 
@@ -238,11 +239,13 @@ def plot_funnel(comp: Comparison, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_jcurve(comp: Comparison, path: Path) -> Path:
+def plot_jcurve(comp: Comparison, path: Path, decision: Decision | None = None) -> Path:
     """The J-curve: cumulative cash against doing nothing, by month, per strategy.
 
-    Line: the average over replicates; band: 10th to 90th percentile; a dot at the bottom of
-    the average curve and a tick where it pays back for good.
+    Line: the average over replicates; band: 10th to 90th percentile. With ``decision`` (the
+    first screen's), a dot at its cash low point (the runs' low points averaged, at their
+    typical month) and a dotted line at the month by which half the runs have paid back: the
+    figures the first screen gives. Without it, the same marks on the average line.
     """
     curves = cash_curves(comp)
     fig = new_figure(8.0, 4.2)
@@ -256,10 +259,15 @@ def plot_jcurve(comp: Comparison, path: Path) -> Path:
         c = color_of(s, comp.strategies)
         ax.fill_between(x, d["low"], d["high"], color=c, alpha=0.15, lw=0)
         ax.plot(x, d["mean"], color=c, lw=2.2, label=comp.title(s))
-        bottom, month = curve_bottom(d["mean"].to_numpy())
+        keep = decision.keep.get(s) if decision is not None else None
+        if keep is not None:
+            bottom, month = keep.low_point.mean, keep.low_month
+            back = keep.median_payback
+        else:
+            bottom, month = curve_bottom(d["mean"].to_numpy())
+            back = curve_payback(d["mean"].to_numpy())
         if month:
             ax.plot([month], [bottom], "o", color=c, ms=6)
-        back = curve_payback(d["mean"].to_numpy())
         if back is not None:
             ax.axvline(back, color=c, ls=":", lw=1.2)
         horizon = max(horizon, float(x.max()))
@@ -272,6 +280,10 @@ def plot_jcurve(comp: Comparison, path: Path) -> Path:
     ax.grid(axis="y", color="0.92", lw=0.8)
     tidy(ax)
     _titled(ax, "Cash against doing nothing, month by month",
+            "cumulative cash of the plan less that of the same dealership without it; line: "
+            "average, band: 8 in 10 dealerships, dot: the low point (the dealerships' own low "
+            "points, averaged, in their typical month), dotted line: half have paid back"
+            if decision is not None else
             "cumulative cash of the plan less that of the same dealership without it; line: "
             "average, band: 8 in 10 dealerships, dot: the bottom, dotted line: paid back")
     if ax.get_legend_handles_labels()[0]:
@@ -317,8 +329,11 @@ def plot_drivers(comp: Comparison, path: Path) -> Path:
     return _save(fig, path)
 
 
-def compare_charts(comp: Comparison, out: Path) -> dict[str, Path]:
+def compare_charts(comp: Comparison, out: Path,
+                   decision: Decision | None = None) -> dict[str, Path]:
     """Draw every compare chart into ``out``; return their paths by name.
+
+    ``decision``: the first screen's, whose low point and payback the J-curve marks.
 
     Names: ``jcurve`` and ``drivers`` (with a ledger), ``success``, the fan columns of
     :data:`FANS` (with series), ``survival``, ``wall`` (with series) and ``funnel``, in the
@@ -326,7 +341,7 @@ def compare_charts(comp: Comparison, out: Path) -> dict[str, Path]:
     """
     charts: dict[str, Path] = {}
     if comp.ledger is not None:
-        charts["jcurve"] = plot_jcurve(comp, out / "cash_vs_doing_nothing.png")
+        charts["jcurve"] = plot_jcurve(comp, out / "cash_vs_doing_nothing.png", decision)
         charts["drivers"] = plot_drivers(comp, out / "money_drivers.png")
     charts["success"] = plot_success(comp, out / "launch_success.png")
     if comp.series is not None:

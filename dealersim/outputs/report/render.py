@@ -156,8 +156,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("Payback month", "the month from which the program is ahead of doing nothing for good."),
     ("Worth at the end", "the last year's earnings times what buyers pay per dollar of "
      "earnings: more for a business with a large share of contracted recurring revenue."),
-    ("Launch succeeded", "a year after the launch the first specialist is still there, the "
-     "program runs, and the deals signed in year one pay back his salary."),
+    ("Launch succeeded", kpis.kpi("launch_succeeded").help),
 )
 """The report's short glossary: term and plain meaning."""
 
@@ -217,7 +216,7 @@ def first_screen(comp: Comparison, d: Decision | None) -> dict[str, Any]:
                                                           d.keep[s].npv.mean))
     k, sv = d.keep[best], d.sell[best]
     span = _years(d.horizon_years)
-    shown = "" if d.recommendation else f" ({_in_sentence(comp.title(best))})"
+    shown = "" if d.recommendation else f", for {_in_sentence(comp.title(best))}"
     half = (f"half by month {k.median_payback}" if k.median_payback is not None
             else f"fewer than half within {span}")
     cards = [
@@ -254,7 +253,9 @@ def first_screen(comp: Comparison, d: Decision | None) -> dict[str, Any]:
                     if t["low"] != t["high"] else "")
                  + f"today's cash {kpis.money(t['npv_low'])} to {kpis.money(t['npv_high'])})"
                  for t in top]
-        torn = "The money assumptions that move payback most: " + "; ".join(parts) + "."
+        moved = ("payback and cash" if any(t["low"] != t["high"] for t in top)
+                 else "today's cash")
+        torn = f"The money assumptions that move {moved} most: " + "; ".join(parts) + "."
     months = sorted({*range(12, d.horizon_months + 1, 12), d.horizon_months})
     payback = {"months": months,
                "rows": [{"plan": s, "title": comp.title(s),
@@ -353,7 +354,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
              "values": [kpis.money(money[s]["enterprise_value_end"]) for s in comp.strategies]},
             {"label": "Added to its worth, against doing nothing",
              "values": [kpis.money(money[s]["value_added"]) for s in comp.strategies]},
-            {"label": "Cash today's dollars, against doing nothing (net present value)",
+            {"label": "Cash in today's dollars, against doing nothing (net present value)",
              "values": [kpis.money(money[s]["npv"]) for s in comp.strategies]},
         ],
         "driver_rows": _drivers_rows(comp),
@@ -368,6 +369,8 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         "span": _years(p.years),
         "target": kpis.money(p.launch_target_mrr),
         "cover": f"{p.launch_cover:g}",
+        "success_help": kpis.kpi("launch_succeeded").help,
+        "success_month": p.success_month,
         "colors": {s: color_of(s, comp.strategies) for s in comp.strategies},
         "r": rows,
         "tenure": tenure,
@@ -390,8 +393,10 @@ def compare_report(comp: Comparison, out: Path, *, stories: bool = True,
 
     ``plans`` and ``decision``: see :func:`compare_context`.
     """
-    context = compare_context(comp, compare_charts(comp, out), stories=stories, plans=plans,
-                              decision=decision)
+    if decision is None and comp.ledger is not None:
+        decision = decide(comp)
+    context = compare_context(comp, compare_charts(comp, out, decision), stories=stories,
+                              plans=plans, decision=decision)
     path = out / "report.html"
     path.write_text(render("compare.html.j2", context), encoding="utf-8")
     return path
