@@ -175,6 +175,31 @@ def test_write_compare_outputs(small_comp, tmp_path):
     assert "credit_policy" not in body and "--seed" not in body and "credit_policy" in methods
 
 
+def test_the_cash_chart_marks_the_first_screens_low_point_and_payback(small_comp, tmp_path,
+                                                                       monkeypatch):
+    # the J-curve's dot and dotted line are the decision's (the cards' figures): the runs' own
+    # low points averaged at their typical month, and the month half the runs have paid back
+    from dealersim.outputs.report import charts
+    from dealersim.studies.decision import decide
+
+    figures = []
+    monkeypatch.setattr(charts, "_save", lambda fig, path: figures.append(fig) or path)
+    d = decide(small_comp)
+    charts.plot_jcurve(small_comp, tmp_path / "j.png", d)
+    ax = figures[0].axes[0]
+    dots = {(line.get_color(),): (list(line.get_xdata()), list(line.get_ydata()))
+            for line in ax.lines if line.get_marker() == "o"}
+    assert len(dots) == sum(1 for s in d.plans if d.keep[s].low_month) > 0
+    for s in d.plans:
+        k = d.keep[s]
+        if k.low_month:
+            color = charts.color_of(s, small_comp.strategies)
+            assert dots[(color,)] == ([k.low_month], [pytest.approx(k.low_point.mean)])
+    paid = {float(line.get_xdata()[0]) for line in ax.lines if line.get_linestyle() == ":"}
+    assert paid == {float(d.keep[s].median_payback) for s in d.plans
+                    if d.keep[s].median_payback is not None}
+
+
 def test_report_templates_autoescape_and_ship():
     assert render.ENV.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
     templates = files("dealersim.outputs.report").joinpath("templates")

@@ -26,6 +26,7 @@ import solara
 from dealersim.dashboard import state as st
 from dealersim.dashboard import words
 from dealersim.dashboard.components import Dashboard
+from dealersim.model.kpis import money
 from dealersim.studies.decision import decide
 
 pytestmark = pytest.mark.timeout(600)
@@ -64,6 +65,22 @@ def test_the_page_report_compares_the_plan_with_doing_nothing(card_and_report):
     assert "Every plan was tried" not in report
     for other in ("The story's launch", "Retrain the hardware reps"):
         assert other not in report
+
+
+@pytest.mark.slow
+def test_how_sure_gives_the_reports_success_rate_and_revenue(card_and_report):
+    # "How sure?" reads the runs of the verdict and the report (cached), so its rate, interval
+    # and average managed revenue are the report's table cells for the same settings
+    _, _, values = card_and_report
+    out = st.run_replicates("planned", 2, values, n=3, workers=1)
+    comp = st.comparison_for("planned", 2, values, n=3, workers=1)
+    table = comp.summary().set_index(["strategy", "kpi"])
+    rate, low, high = table.loc[("planned", "launch_succeeded"),
+                                ["estimate", "ci_low", "ci_high"]]
+    assert out.n == 3 and (out.rate, out.low, out.high) == pytest.approx((rate, low, high))
+    assert out.successes == int(comp.arm("planned")["launch_succeeded"].sum())
+    assert out.mean_mrr == pytest.approx(comp.arm("planned")["managed_mrr"].mean())
+    assert f"{money(out.mean_mrr)}/mo" in out.text()
 
 
 def test_a_changed_plan_is_called_your_plan():
