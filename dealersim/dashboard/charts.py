@@ -300,7 +300,7 @@ def account_map_chart(result: Any, replay: Any, upto: int | None = None) -> dict
     return opt
 
 
-CASH_TITLE = "Cash against staying hardware-only (J-curve)"
+CASH_TITLE = "Cash against doing nothing (J-curve)"
 
 
 def _thousands(x: Any) -> list[float]:

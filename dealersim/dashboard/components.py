@@ -262,8 +262,8 @@ def ReportBox(strategy: str, seed: int, values: dict[str, Any], advice: list[str
                                 mime_type="text/html")
     if task.pending:
         solara.Text(f"Writing the report in the background: your settings run "
-                    f"{st.REPORT_REPLICATES} times with different luck, each against the same "
-                    "dealership staying hardware-only (about a minute).",
+                    f"{st.REPORT_REPLICATES} times with different luck, each against doing "
+                    "nothing: the same dealership without the program (about a minute).",
                     classes=["ds-help", "ds-report-busy"])
     elif done is not None:
         got_key, html, error = done
@@ -317,8 +317,8 @@ def VerdictCard(strategy: str, seed: int, values: dict[str, Any]):
             solara.Error(f"The verdict could not be worked out: {done[2]}", dense=True)
         else:
             solara.Text(f"Your settings run {st.REPORT_REPLICATES} times with different luck, "
-                        "each against the same dealership staying hardware-only; the verdict "
-                        "and the report come from those runs.",
+                        "each against doing nothing (the same dealership without the "
+                        "program); the verdict and the report come from those runs.",
                         classes=["ds-help"], style={"font-size": "12px"})
         solara.Button("Work out the verdict", icon_name="mdi-scale-balance", on_click=task,
                       disabled=task.pending, outlined=True, small=True,
@@ -782,8 +782,8 @@ def OutcomePanel(strategy: str, seed: int, values: dict[str, Any], invalid: dict
                            "display": "block", "margin": "6px 0 2px"})
         HeadlineCards(st.headline(result, upto, outcome.replay, base,
                                   baseline.replay if base is not None else None))
-        solara.Text("Money in this run, against the same dealership staying hardware-only "
-                    "(dollars as paid, not discounted to today)",
+        solara.Text("Money in this run, against doing nothing (the same dealership without "
+                    "the program), in dollars as paid, not discounted to today",
                     classes=["ds-money-title"], style={"font-size": "12px", "font-weight": "600",
                                                        "color": "#444", "display": "block",
                                                        "margin": "6px 0 2px"})

@@ -529,7 +529,7 @@ class MoneySnapshot:
 def money_at(result: Any, day: int | None = None) -> MoneySnapshot:
     """The money of a run as of ``day`` (``None`` or the last day: the whole run).
 
-    Program cost, cash against staying hardware-only and its low point add up the ledger's
+    Program cost, cash against doing nothing and its low point add up the ledger's
     months completed on the day (:func:`months_done`); at the end they are the run's summary
     figures. Payback and value at the end are whole-run figures.
     """
@@ -568,7 +568,7 @@ def _payback_words(m: MoneySnapshot, years: float) -> str:
 def money_cards(result: Any, day: int | None = None, baseline: Any = None) -> list[Card]:
     """The money cards of a run, at its end or (for the replay) as of ``day``.
 
-    Cumulative figures (program cost, cash against staying hardware-only, its low point) are
+    Cumulative figures (program cost, cash against doing nothing, its low point) are
     those of the months completed on the replayed day; payback and value at the end are
     whole-run figures and say so while replaying.
 
@@ -583,10 +583,10 @@ def money_cards(result: Any, day: int | None = None, baseline: Any = None) -> li
     whole = "" if now.end else "whole run: "
     if now.low_month:
         low_value, low_detail = fmt("monthly_cash_flow_min", now.low), (
-            f"in month {now.low_month}, against staying hardware-only")
+            f"in month {now.low_month}, against doing nothing")
     else:
         low_value = "never below"
-        low_detail = "never behind staying hardware-only"
+        low_detail = "never behind doing nothing"
     if not now.end:
         low_detail += f" (to month {now.month})"
     base_worth = (money(now.worth_hardware_only) if now.worth_hardware_only is not None
@@ -594,19 +594,19 @@ def money_cards(result: Any, day: int | None = None, baseline: Any = None) -> li
     cards = [
         Card("cost", "What the program costs", money(now.cost),
              f"pay, commissions, hiring, training and running costs {span}"),
-        Card("cash", "Cash against staying hardware-only",
+        Card("cash", "Cash against doing nothing",
              fmt("cash_vs_hardware_only", now.cash, diff=True),
              f"{span}: your cash less the same dealership without the program",
              _good(now.cash, now.program)),
         Card("low", "Cash low point", low_value, low_detail,
              False if now.program and now.low_month else None),
         Card("payback", "Pays back", _payback_words(now, years),
-             f"{whole}the month from which your cash stays ahead of staying hardware-only",
+             f"{whole}the month from which your cash stays ahead of doing nothing",
              None if not now.program else now.payback is not None),
         Card("value", "Value added to the business", fmt("enterprise_value_added",
                                                           now.value_added, diff=True),
              f"{whole}worth {money(now.worth)} after {_years(years)} against {base_worth} "
-             "hardware-only", _good(now.value_added, now.program)),
+             "doing nothing", _good(now.value_added, now.program)),
     ]
     if baseline is None:
         return cards

@@ -44,12 +44,15 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
      "customers. The preset of that name is the story's launch: "
      f"{strategy_doc('overlay').splitlines()[0]}"),
     ("Launch succeeded", kpis.kpi("launch_succeeded").help),
-    ("Cash against staying hardware-only", "Your plan's cash (gross profit less everything "
+    ("Doing nothing", "The same dealership, market and luck without the program: only the "
+     "hardware business, which keeps eroding in the price war. Every money figure is against "
+     "it."),
+    ("Cash against doing nothing", "Your plan's cash (gross profit less everything "
      "the program costs) less that of the same dealership without the program, on the same "
      "luck, added up month by month since the launch. Drawn over time it is the J-curve: it "
      "dips while the program costs more than it brings, then climbs."),
-    ("Pays back", "The month from which your plan's cash stays ahead of staying "
-     "hardware-only for good."),
+    ("Pays back", "The month from which your plan's cash stays ahead of doing nothing for "
+     "good."),
     ("Value added", "What the business would sell for at the end (its last year's earnings "
      "times what buyers pay per dollar of earnings, more for contracted recurring revenue) "
      "less what the same dealership without the program would sell for."),
