@@ -6,9 +6,10 @@ Not the model: a what-if for docs/performance.md. The planned run's cost as a mu
 benchmark's kernel (``benchmarks.run.naive_daily_kernel``, 3,200 accounts x 1,095 days) is
 missed by a factor of three (target: at most 3). The specialist's workday (the reps' intros,
 the comp plan's review, the decision to stay, prospecting) runs on every workday; the probe asks
-how much of the run's cost would go if it ran on one workday in seven instead, with that day's
-dialling time five times as long (so he still makes about a week's dials). Everything else (the
-market's calendar, the pipeline's steps, the books and the daily record) is left as it is.
+how much of the run's cost would go if it ran on one workday a week instead (one in five), with
+that day's dialling time five times as long (so he still makes about a week's dials). Everything
+else (the market's calendar, the pipeline's steps, the books and the daily record) is left as it
+is.
 
 The probe changes the behaviour (fewer intros, fewer deals), so its runs are cheaper than a
 weekly routine that kept the daily one's outcomes would be: the figure is a lower bound on what
@@ -23,17 +24,20 @@ import statistics
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from benchmarks.run import interleaved, naive_daily_kernel
-from dealersim.model.dealership import DealershipModel
-from dealersim.model.people.specialist import Specialist
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the benchmarks package
+
+from benchmarks.run import interleaved, naive_daily_kernel  # noqa: E402
+from dealersim.model.dealership import DealershipModel  # noqa: E402
+from dealersim.model.people.specialist import Specialist  # noqa: E402
 
 SEEDS = range(5)
 
 
 @contextmanager
 def weekly_routine() -> Iterator[None]:
-    """The specialist's workday in full on one day in seven, with five days' dialling."""
+    """The specialist's workday in full on one workday a week, with five days' dialling."""
     workday, prospect = Specialist.workday, Specialist.prospect
 
     def weekly(self: Specialist) -> None:

@@ -178,26 +178,36 @@ def test_write_compare_outputs(small_comp, tmp_path):
 def test_the_cash_chart_marks_the_first_screens_low_point_and_payback(small_comp, tmp_path,
                                                                        monkeypatch):
     # the J-curve's dot and dotted line are the decision's (the cards' figures): the runs' own
-    # low points averaged at their typical month, and the month half the runs have paid back
+    # low points averaged at their typical month, and the month half the runs have paid back.
+    # The decision is moved off the average curve (month 3, payback in month 5) so that marks
+    # read from the curve would fail.
+    import dataclasses
+
     from dealersim.outputs.report import charts
     from dealersim.studies.decision import decide
 
     figures = []
     monkeypatch.setattr(charts, "_save", lambda fig, path: figures.append(fig) or path)
     d = decide(small_comp)
-    charts.plot_jcurve(small_comp, tmp_path / "j.png", d)
-    ax = figures[0].axes[0]
-    dots = {(line.get_color(),): (list(line.get_xdata()), list(line.get_ydata()))
+    moved = dataclasses.replace(d, keep={
+        s: dataclasses.replace(k, low_month=3, median_payback=5) for s, k in d.keep.items()})
+    charts.plot_jcurve(small_comp, tmp_path / "j.png", moved)
+    ax = figures[-1].axes[0]
+    dots = {line.get_color(): (list(line.get_xdata()), list(line.get_ydata()))
             for line in ax.lines if line.get_marker() == "o"}
-    assert len(dots) == sum(1 for s in d.plans if d.keep[s].low_month) > 0
+    assert set(dots) == {charts.color_of(s, small_comp.strategies) for s in d.plans}
     for s in d.plans:
-        k = d.keep[s]
-        if k.low_month:
-            color = charts.color_of(s, small_comp.strategies)
-            assert dots[(color,)] == ([k.low_month], [pytest.approx(k.low_point.mean)])
-    paid = {float(line.get_xdata()[0]) for line in ax.lines if line.get_linestyle() == ":"}
-    assert paid == {float(d.keep[s].median_payback) for s in d.plans
-                    if d.keep[s].median_payback is not None}
+        assert dots[charts.color_of(s, small_comp.strategies)] == (
+            [3], [pytest.approx(d.keep[s].low_point.mean)])
+    paid = [float(line.get_xdata()[0]) for line in ax.lines if line.get_linestyle() == ":"]
+    assert paid == [5.0] * len(d.plans)
+
+
+def test_the_report_names_the_month_success_is_judged_on(small_comp):
+    # half-year runs are judged on money in their last month (6), not in month 36
+    context = render.compare_context(small_comp, {}, stories=False)
+    assert context["success_month"] == 6
+    assert small_comp.params("overlay").success_month == 36
 
 
 def test_report_templates_autoescape_and_ship():

@@ -8,6 +8,7 @@ replay needs (:class:`Replay`), and cached: replay frames and comparisons never 
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
@@ -406,9 +407,11 @@ def success_detail(result: Any) -> str:
     s, p = result.summary, result.params
     month = min(p.success_month, len(result.ledger)) if len(result.ledger) else p.success_month
     cover = s.get("run_rate_cover")
-    if cover is not None:
-        money_part = (f"month {month}: managed gross profit {cover:.0%} of the running cost "
-                      "(success needs 100 %)")
+    if cover is not None and cover < 0:
+        money_part = f"month {month}: managed gross profit below zero (success needs 100 %)"
+    elif cover is not None:  # rounded down: a cover short of 1 never reads as 100 %
+        money_part = (f"month {month}: managed gross profit {math.floor(cover * 100)} % of the "
+                      "running cost (success needs 100 %)")
     else:  # no running cost: the program was given up before then
         money_part = f"month {month}: nothing left to judge"
     if p.specialist_seats == 0:

@@ -210,11 +210,12 @@ SUMMARY: tuple[KPI, ...] = (
     _k("launch_succeeded", "flag", "share of runs", "Launch succeeded",
        "A year after the launch the first specialist is still in the seat (or the plan has no "
        "seat to fill), and in the month the launch is judged on money (month 36 unless "
-       "changed) the program still runs and earns its keep: over the three months up to it, "
-       "the managed business's gross profit (after delivering the services and the service "
-       "billing they replace, with the hardware of accounts won from competitors) covers what "
-       "the program costs to run (the specialist's pay and payroll costs, the running costs "
-       "and the managed-service overhead).", key=True),
+       "changed, or the last month of a shorter run) the program still runs and earns its "
+       "keep: over the three months up to it, the managed business's gross profit (after "
+       "delivering the services and the service billing they replace, with the hardware of "
+       "accounts won from competitors) covers what the program costs to run (the "
+       "specialist's pay and payroll costs, the running costs and the managed-service "
+       "overhead).", key=True),
     _k("year_one_bookings_milestone", "flag", "share of runs", "Year-one bookings milestone met",
        "At month 12 the program runs, the first specialist is still in the seat, and the deals "
        "signed in year one bring gross profit over their term of at least the launch bar "
