@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from dealersim.studies.calibrate.spec import parse_spec
 
 
 def main(folder: str, n: int = 12_000) -> None:
-    spec = parse_spec(open(f"{folder}/spec.toml").read())
+    spec = parse_spec(Path(folder, "spec.toml").read_text())
     low = pd.Series({p.name: p.low for p in spec.priors})
     high = pd.Series({p.name: p.high for p in spec.priors})
     history = pyabc.History(f"sqlite:///{folder}/history.db")

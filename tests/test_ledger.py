@@ -8,7 +8,8 @@ import pytest
 
 from dealersim.model import economics, kpis
 from dealersim.model.dealership import DealershipModel, hardware_margin
-from dealersim.model.ledger import COLUMNS, n_months
+from dealersim.model.ledger import COLUMNS, judged_month, n_months
+from dealersim.model.params import Params
 from dealersim.model.results import simulate
 
 CENT = 0.005
@@ -110,3 +111,11 @@ def test_margin_and_volume_by_day_match_the_daily_formulas(erosion):
         assert model.volume[d] == (1.0 - p.print_volume_decline) ** (d / 365.0)
     assert model.margin_on(model.horizon + 400) == hardware_margin(p, model.horizon + 400)
     assert isinstance(model.margin_on(3), float)
+
+
+@pytest.mark.parametrize(("overrides", "month"), [({}, 36), ({"years": 5.0}, 36),
+                                                  ({"years": 1.0}, 12), ({"years": 0.5}, 6),
+                                                  ({"success_month": 12}, 12)])
+def test_the_launch_is_judged_on_money_in_its_month_or_a_shorter_runs_last(overrides, month):
+    # one rule for the summary, the page's card and the report
+    assert judged_month(Params(**overrides)) == month

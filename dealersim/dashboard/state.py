@@ -27,7 +27,7 @@ from dealersim.model import scenario as scenario_io
 from dealersim.model.dealership import DealershipModel
 from dealersim.model.funnel import Stage
 from dealersim.model.kpis import PROGRAM_LINES, column, fmt, label, money
-from dealersim.model.ledger import cash_bottom, program_exists
+from dealersim.model.ledger import cash_bottom, judged_month, program_exists
 from dealersim.model.market import OPEN_TERRITORY, US, month_start
 from dealersim.model.params import GROUPS, FieldSpec, Params, field_specs
 from dealersim.model.results import RunResult, ledger_frame, package_version, summarize
@@ -405,7 +405,7 @@ def success_detail(result: Any) -> str:
     the month the launch is judged on money (the last month of a shorter run).
     """
     s, p = result.summary, result.params
-    month = min(p.success_month, len(result.ledger)) if len(result.ledger) else p.success_month
+    month = judged_month(p)
     cover = s.get("run_rate_cover")
     if cover is not None and cover < 0:
         money_part = f"month {month}: managed gross profit below zero (success needs 100 %)"
@@ -727,7 +727,7 @@ def run_replicates(strategy: str, seed: int, values: dict[str, Any],
     """
     comp = comparison_for(strategy, seed, values, n, workers)
     table = comp.summary().set_index(["strategy", "kpi"])
-    rate, low, high = table.loc[(strategy, "launch_succeeded"), ["estimate", "ci_low", "ci_high"]]
+    _, low, high = table.loc[(strategy, "launch_succeeded"), ["estimate", "ci_low", "ci_high"]]
     flags = comp.arm(strategy)["launch_succeeded"]
     return ReplicateSummary(comp.replicates, int(flags.astype(bool).sum()), float(low),
                             float(high), float(table.loc[(strategy, "managed_mrr"), "estimate"]),

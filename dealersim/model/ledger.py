@@ -59,6 +59,11 @@ def n_months(horizon_days: int) -> int:
     return max(1, math.ceil(horizon_days / DAYS_PER_MONTH - 1e-9))
 
 
+def judged_month(p: Params) -> int:
+    """The month the launch is judged on money: ``success_month``, or a shorter run's last."""
+    return min(p.success_month, n_months(p.horizon_days))
+
+
 def program_exists(p: Params) -> bool:
     """Whether these parameters run a managed-services program (a seat or reps selling)."""
     return p.specialist_seats > 0 or p.rep_managed_selling > 0

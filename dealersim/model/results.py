@@ -20,6 +20,7 @@ from dealersim.model.ledger import (
     Ledger,
     cash_bottom,
     enterprise_value,
+    judged_month,
     npv,
     payback_month,
     program_exists,
@@ -144,7 +145,7 @@ def summarize(model: DealershipModel) -> dict[str, Any]:
     abandoned_by_judge = model.events.first("program_abandoned")
     running = program and (abandoned_by_judge is None or abandoned_by_judge[0] > judge_day)
     bar_met = books.booked_year1 >= p.launch_target_mrr
-    money_month = min(p.success_month, model.ledger.months)
+    money_month = judged_month(p)
     money_day = min(month_start(money_month), model.horizon)
     running_then = program and (abandoned_by_judge is None or abandoned_by_judge[0] > money_day)
     gp, cost = model.ledger.run_rate(money_month)

@@ -383,24 +383,6 @@ def cash_curves(comp: Comparison) -> pd.DataFrame:
     return out.reset_index()[cols]
 
 
-def curve_bottom(mean: np.ndarray) -> tuple[float, int]:
-    """The lowest point of a cumulative curve and its month (``(0.0, 0)`` if never below 0)."""
-    mean = np.asarray(mean, dtype=float)
-    if mean.size == 0 or mean.min() >= 0:
-        return 0.0, 0
-    k = int(np.argmin(mean))
-    return float(mean[k]), k + 1
-
-
-def curve_payback(mean: np.ndarray) -> int | None:
-    """First month from which a cumulative curve stays above 0 (``None`` if it ends <= 0)."""
-    mean = np.asarray(mean, dtype=float)
-    if mean.size == 0 or mean[-1] <= 0:
-        return None
-    below = np.flatnonzero(mean <= 0)
-    return int(below[-1]) + 2 if below.size else 1
-
-
 def owner_money(comp: Comparison) -> dict[str, dict[str, Any]]:
     """The money table of the report, per strategy: averages over the replicates.
 

@@ -20,14 +20,8 @@ from dealersim.model import kpis
 from dealersim.model.clock import DAYS_PER_MONTH
 from dealersim.model.strategies import strategy_title
 from dealersim.outputs.plots import money_axis, new_figure, tidy
-from dealersim.studies.compare import (
-    DRIVERS,
-    cash_curves,
-    curve_bottom,
-    curve_payback,
-    drivers,
-    survival_curves,
-)
+from dealersim.studies.compare import DRIVERS, cash_curves, drivers, survival_curves
+from dealersim.studies.decision import decide
 
 if TYPE_CHECKING:
     from dealersim.studies.blame import Blame
@@ -239,13 +233,13 @@ def plot_funnel(comp: Comparison, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_jcurve(comp: Comparison, path: Path, decision: Decision | None = None) -> Path:
+def plot_jcurve(comp: Comparison, path: Path, decision: Decision) -> Path:
     """The J-curve: cumulative cash against doing nothing, by month, per strategy.
 
-    Line: the average over replicates; band: 10th to 90th percentile. With ``decision`` (the
-    first screen's), a dot at its cash low point (the runs' low points averaged, at their
-    typical month) and a dotted line at the month by which half the runs have paid back: the
-    figures the first screen gives. Without it, the same marks on the average line.
+    Line: the average over replicates; band: 10th to 90th percentile. The marks are the first
+    screen's figures (``decision``): a dot at the cash low point (the runs' low points
+    averaged, at their typical month) and a dotted line at the month by which half the runs
+    have paid back.
     """
     curves = cash_curves(comp)
     fig = new_figure(8.0, 4.2)
@@ -259,17 +253,11 @@ def plot_jcurve(comp: Comparison, path: Path, decision: Decision | None = None) 
         c = color_of(s, comp.strategies)
         ax.fill_between(x, d["low"], d["high"], color=c, alpha=0.15, lw=0)
         ax.plot(x, d["mean"], color=c, lw=2.2, label=comp.title(s))
-        keep = decision.keep.get(s) if decision is not None else None
-        if keep is not None:
-            bottom, month = keep.low_point.mean, keep.low_month
-            back = keep.median_payback
-        else:
-            bottom, month = curve_bottom(d["mean"].to_numpy())
-            back = curve_payback(d["mean"].to_numpy())
-        if month:
-            ax.plot([month], [bottom], "o", color=c, ms=6)
-        if back is not None:
-            ax.axvline(back, color=c, ls=":", lw=1.2)
+        keep = decision.keep.get(s)  # every plan that launches a program has one
+        if keep is not None and keep.low_month:
+            ax.plot([keep.low_month], [keep.low_point.mean], "o", color=c, ms=6)
+        if keep is not None and keep.median_payback is not None:
+            ax.axvline(keep.median_payback, color=c, ls=":", lw=1.2)
         horizon = max(horizon, float(x.max()))
     ax.axhline(0, color="black", lw=0.9, label="doing nothing")
     ax.set_xlim(0, max(horizon, 1.0))
@@ -282,10 +270,7 @@ def plot_jcurve(comp: Comparison, path: Path, decision: Decision | None = None) 
     _titled(ax, "Cash against doing nothing, month by month",
             "cumulative cash of the plan less that of the same dealership without it; line: "
             "average, band: 8 in 10 dealerships, dot: the low point (the dealerships' own low "
-            "points, averaged, in their typical month), dotted line: half have paid back"
-            if decision is not None else
-            "cumulative cash of the plan less that of the same dealership without it; line: "
-            "average, band: 8 in 10 dealerships, dot: the bottom, dotted line: paid back")
+            "points, averaged, in their typical month), dotted line: half have paid back")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left", frameon=False, fontsize=9)
     return _save(fig, path)
@@ -333,7 +318,8 @@ def compare_charts(comp: Comparison, out: Path,
                    decision: Decision | None = None) -> dict[str, Path]:
     """Draw every compare chart into ``out``; return their paths by name.
 
-    ``decision``: the first screen's, whose low point and payback the J-curve marks.
+    ``decision``: the first screen's, whose low point and payback the J-curve marks
+    (default: :func:`~dealersim.studies.decision.decide` on ``comp``).
 
     Names: ``jcurve`` and ``drivers`` (with a ledger), ``success``, the fan columns of
     :data:`FANS` (with series), ``survival``, ``wall`` (with series) and ``funnel``, in the
@@ -341,7 +327,8 @@ def compare_charts(comp: Comparison, out: Path,
     """
     charts: dict[str, Path] = {}
     if comp.ledger is not None:
-        charts["jcurve"] = plot_jcurve(comp, out / "cash_vs_doing_nothing.png", decision)
+        charts["jcurve"] = plot_jcurve(comp, out / "cash_vs_doing_nothing.png",
+                                       decision if decision is not None else decide(comp))
         charts["drivers"] = plot_drivers(comp, out / "money_drivers.png")
     charts["success"] = plot_success(comp, out / "launch_success.png")
     if comp.series is not None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from dealersim.base.stats import km_at, km_median
 from dealersim.model import kpis
-from dealersim.model.ledger import n_months
+from dealersim.model.ledger import judged_month
 from dealersim.model.params import format_value, spec
 from dealersim.model.results import simulate
 from dealersim.model.strategies import strategy_doc, strategy_line
@@ -371,7 +371,7 @@ def compare_context(comp: Comparison, charts: Mapping[str, Path], *,
         "target": kpis.money(p.launch_target_mrr),
         "cover": f"{p.launch_cover:g}",
         "success_help": kpis.kpi("launch_succeeded").help,
-        "success_month": min(p.success_month, n_months(p.horizon_days)),
+        "success_month": judged_month(p),
         "colors": {s: color_of(s, comp.strategies) for s in comp.strategies},
         "r": rows,
         "tenure": tenure,
