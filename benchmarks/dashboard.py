@@ -149,19 +149,31 @@ def redraw_times(page: Any, n: int = 10, first_seed: int = 1) -> list[float]:
     return [change_seed(page, first_seed + i) for i in range(n)]
 
 
-def replay_intervals(page: Any, seconds: float = 4.0) -> list[float]:
-    """Seconds between replay frames (changes of the day shown) over ``seconds`` of play."""
+def replay_frames(page: Any, seconds: float = 4.0) -> list[tuple[float, int]]:
+    """Each replay frame over ``seconds`` of play: (browser clock in s, the day it shows)."""
     page.evaluate("""() => {
         window.__dsFrames = [];
         const el = document.querySelector('.ds-day');
-        window.__dsObs = new MutationObserver(() => window.__dsFrames.push(performance.now()));
+        window.__dsObs = new MutationObserver(() => {
+            const day = /day (\\d+)/.exec(el.innerText);
+            window.__dsFrames.push([performance.now(), day ? Number(day[1]) : -1]);
+        });
         window.__dsObs.observe(el, {childList: true, characterData: true, subtree: true});
     }""")
     page.locator(".ds-play").first.click()
     time.sleep(seconds)
     page.locator(".ds-play").first.click()
     frames = page.evaluate("() => { window.__dsObs.disconnect(); return window.__dsFrames; }")
-    return [(b - a) / 1000 for a, b in zip(frames[1:-1], frames[2:], strict=False)]
+    return [(t / 1000, int(d)) for t, d in frames]
+
+
+def replay_intervals(page: Any, seconds: float = 4.0) -> list[float]:
+    """Seconds between replay frames (changes of the day shown) over ``seconds`` of play.
+
+    The first frame (the click) and the last (the pause) are left out.
+    """
+    times = [t for t, _ in replay_frames(page, seconds)]
+    return [b - a for a, b in zip(times[1:-1], times[2:], strict=False)]
 
 
 def blank_charts(page: Any) -> int:
