@@ -380,7 +380,7 @@ def parameters_page() -> str:
         "[Evidence](../evidence.md). Change a field with `--set FIELD=VALUE` on the "
         "command line, in the `[params]` table of a scenario file, or as a keyword of "
         "`simulate()`.\n\n"
-        f"{params_table('markdown').strip()}\n"
+        f"{link_evidence(params_table('markdown').strip(), '../' + EVIDENCE_PAGE)}\n"
     )
 
 
