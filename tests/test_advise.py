@@ -401,3 +401,20 @@ def test_year_one_success_counts_kept_specialists(tmp_path):
     with pytest.raises(advise.AdviseError, match="other settings"):
         advise.run_advise(tmp_path / "y", budget=2, replicates=8, seed=3, fixed=FIXED,
                           progress=False, resume=True)
+
+
+def test_three_things_are_measured_on_the_confirmation_seeds(tmp_path):
+    """The changes are undone on the seeds that confirmed the plan, not on the race's.
+
+    2 plans (the overlay and the planned preset), 6 replicates, seed 3, year-one success,
+    one-year horizon: the planned preset wins. Undoing each of its changes runs on the 6
+    confirmation seeds, so the whole plan's rate in the ablation is exactly its confirmed
+    success (the race's seeds chose it, and on them it would look better).
+    """
+    a = advise.run_advise(tmp_path / "t", budget=2, replicates=6, seed=3, fixed=FIXED,
+                          success="year_one", progress=False, rounds=(6,))
+    confirmed = a.checks.fresh_success.iloc[0]
+    assert a.checks.fresh_runs.iloc[0] == 6
+    assert len(a.ablation) >= 3, a.ablation  # the planned preset changes several levers
+    assert (a.ablation.with_all == confirmed).all(), (a.ablation, confirmed)
+    assert (a.ablation["drop"] == a.ablation.with_all - a.ablation.without).all()

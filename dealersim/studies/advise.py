@@ -467,8 +467,9 @@ class Advice:
         checks: The race of the finalists on fresh seeds (:func:`race`), the recommended plan
             first with its figures on the confirmation seeds (:func:`confirm`).
         ablation: For the recommended plan, each change from the overlay undone in turn on the
-            fresh seeds: ``lever``, ``label``, ``plan_value``, ``base_value``, ``without``
-            (success rate without the change), ``with_all`` and ``drop``.
+            confirmation seeds (:func:`ablate`): ``lever``, ``label``, ``plan_value``,
+            ``base_value``, ``without`` (success rate without the change), ``with_all`` and
+            ``drop``.
         recommended: The plan advised (``plan-NN``): the winner of the race, or ``None``.
         settings: Replicates, seed, objective and fixed overrides.
         target: The success target.
@@ -673,11 +674,16 @@ def confirm(checks: pd.DataFrame, plans: pd.DataFrame, settings: Settings, runne
     return checks
 
 
-def ablate(levers: dict[str, Any], settings: Settings, runner: Runner) -> pd.DataFrame:
-    """Undo each change of a plan from the overlay in turn, on the fresh seeds."""
+def ablate(levers: dict[str, Any], settings: Settings, runner: Runner, n: int) -> pd.DataFrame:
+    """Undo each change of a plan from the overlay in turn, on the ``n`` confirmation seeds.
+
+    The race's seeds chose the plan, so on them it looks better than it is; on the
+    confirmation's seeds (neither searched nor raced on) the whole plan's rate, ``with_all``,
+    is its confirmed success, and each change's ``drop`` is measured against that.
+    """
     base = preset_levers(BASE, settings.fixed)
     changed = [s for s in lever_specs() if levers[s.name] != base[s.name]]
-    seeds = settings.fresh_seeds()
+    seeds = settings.confirm_seeds(n)
     specs = plan_specs("a-all", levers, settings, seeds, (("undone", ""),))
     for s in changed:
         specs += plan_specs(f"a-{s.name}", {**levers, s.name: base[s.name]}, settings, seeds,
@@ -837,7 +843,7 @@ def run_advise(
             row = plans.set_index("plan").loc[recommended]
             levers = {s.name: s.coerce(_plain(row[s.name])) for s in lever_specs()}
             if explain:
-                ablation = ablate(levers, settings, runner)
+                ablation = ablate(levers, settings, runner, rounds[-1])
             if drawn is not None:
                 robust = plan_robustness(levers, settings, runner)
         finished = True
