@@ -564,6 +564,20 @@ def test_robustness_counts_wins_and_half_the_ties():
         robustness(runs.drop(columns="draw"), ["a", "b"])
 
 
+def test_robustness_says_when_no_set_tells_the_two_apart():
+    """Every set a tie (both fail, or both succeed, in each): no strategy is said to beat."""
+    runs = pd.DataFrame({
+        "strategy": ["a", "b"] * 3,
+        "draw": [0, 0, 1, 1, 2, 2],
+        "launch_succeeded": [False, False, True, True, False, False],
+    })
+    r = robustness(runs, ["a", "b"])
+    assert (r.wins, r.ties, r.sets, r.share) == (0, 3, 3, 0.5)
+    assert r.sentence == ("a and b do equally well (launch succeeded) in all 3 parameter sets "
+                          "that reproduce the story (1.0 runs per set and strategy)")
+    assert "beats" not in r.sentence
+
+
 # ------------------------------------------------------------------ blame and advise --posterior
 def _not_a_calibration(tmp_path: Path) -> Path:
     """A directory with a posterior file but no finished calibration (no calibration.json)."""
