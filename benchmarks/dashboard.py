@@ -170,10 +170,10 @@ def replay_frames(page: Any, seconds: float = 4.0) -> list[tuple[float, int]]:
 def replay_intervals(page: Any, seconds: float = 4.0) -> list[float]:
     """Seconds between replay frames (changes of the day shown) over ``seconds`` of play.
 
-    The first frame (the click) and the last (the pause) are left out.
+    The first frame (the click, which starts the clock) is left out.
     """
     times = [t for t, _ in replay_frames(page, seconds)]
-    return [b - a for a, b in zip(times[1:-1], times[2:], strict=False)]
+    return [b - a for a, b in zip(times[1:], times[2:], strict=False)]
 
 
 def blank_charts(page: Any) -> int:

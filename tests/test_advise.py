@@ -417,4 +417,5 @@ def test_three_things_are_measured_on_the_confirmation_seeds(tmp_path):
     assert a.checks.fresh_runs.iloc[0] == 6
     assert len(a.ablation) >= 3, a.ablation  # the planned preset changes several levers
     assert (a.ablation.with_all == confirmed).all(), (a.ablation, confirmed)
+    assert a.checks.race_success.iloc[0] != confirmed  # on the race's seeds it differs (6 of 6)
     assert (a.ablation["drop"] == a.ablation.with_all - a.ablation.without).all()

@@ -573,8 +573,8 @@ def test_robustness_says_when_no_set_tells_the_two_apart():
     })
     r = robustness(runs, ["a", "b"])
     assert (r.wins, r.ties, r.sets, r.share) == (0, 3, 3, 0.5)
-    assert r.sentence == ("a and b do equally well (launch succeeded) in all 3 parameter sets "
-                          "that reproduce the story (1.0 runs per set and strategy)")
+    assert r.sentence == ("a and b do equally well (launch succeeded) in all 3 of the parameter "
+                          "sets that reproduce the story (1.0 runs per set and strategy)")
     assert "beats" not in r.sentence
 
 

@@ -24,14 +24,14 @@ noisy plans is partly luck, so the plan recommended is the one first on the fres
 is confirmed on seeds that neither the search nor the race used (:func:`confirm`), and it
 "reaches the target" only when its confirmed success does. Its money (net present value,
 share paid back; the keep view of :mod:`dealersim.studies.decision`) is given on the same
-fresh runs. For the recommended plan, each change from the overlay is undone in turn on fresh
-seeds, which says which changes carry the success (:func:`three_things`).
+fresh runs. For the recommended plan, each change from the overlay is undone in turn on the
+confirmation's seeds, which says which changes carry the success (:func:`three_things`).
 
 With a calibration's posterior (``posterior``), replicate *i* of every plan runs on the same
 parameter set drawn from it with replicate *i*'s seed (``studies.posterior.replicate_draws``),
 so plans are compared on the same plausible dealerships and their intervals include parameter
 uncertainty; the plan's levers and the fixed overrides win over the drawn values. The advised
-plan and the owner's current plan (the story's launch) are then run on the fresh seeds, and
+plan and the owner's current plan (the story's launch) are then run on the confirmation's seeds, and
 :attr:`Advice.robustness` says in what share of the drawn parameter sets the advised plan does
 better (``studies.posterior.robustness``).
 """
@@ -705,19 +705,21 @@ ADVISED_PLAN = "the advised plan"
 """How the robustness sentence names the two plans it compares."""
 
 
-def plan_robustness(levers: dict[str, Any], settings: Settings,
-                    runner: Runner) -> Robustness:
+def plan_robustness(levers: dict[str, Any], settings: Settings, runner: Runner,
+                    n: int) -> Robustness:
     """The advised plan against the owner's current plan, parameter set by parameter set.
 
-    Both run on the fresh seeds, replicate *i* on posterior draw *i*; the share counts the drawn
-    sets where the advised plan succeeds more often, plus half the ties
-    (``studies.posterior.robustness``).
+    Both run on the ``n`` confirmation seeds (the race's seeds chose the plan, so on them it
+    would look better), replicate *i* on posterior draw *i*; the share counts the drawn sets
+    where the advised plan succeeds more often on the study's success measure, plus half the
+    ties (``studies.posterior.robustness``).
     """
-    seeds = settings.fresh_seeds()
+    seeds = settings.confirm_seeds(n)
     specs = plan_specs("r-advised", levers, settings, seeds, (("strategy", ADVISED_PLAN),))
     specs += plan_specs("r-current", preset_levers(BASE, settings.fixed), settings, seeds,
                         (("strategy", CURRENT_PLAN),))
-    return robustness(pd.DataFrame(runner.rows(specs)), [CURRENT_PLAN, ADVISED_PLAN])
+    return robustness(pd.DataFrame(runner.rows(specs)), [CURRENT_PLAN, ADVISED_PLAN],
+                      kpi=settings.success_kpi)
 
 
 def default_command(settings: Settings, target: float, budget: int) -> str:
@@ -776,8 +778,8 @@ def run_advise(
         command: Command line to record.
         before_start: Called once the scheduler is reached, before the directory is touched
             (the command line's ``--force`` empties it there).
-        explain: Undo each change of the recommended plan on fresh seeds (:attr:`Advice.
-            ablation`; needed by :func:`three_things`).
+        explain: Undo each change of the recommended plan on the confirmation's seeds
+            (:attr:`Advice.ablation`; needed by :func:`three_things`).
         posterior: A calibration directory: replicate *i* of every plan runs on the parameter
             set drawn from its posterior with replicate *i*'s seed, and
             :attr:`Advice.robustness` compares the advised plan with the current one.
@@ -845,7 +847,7 @@ def run_advise(
             if explain:
                 ablation = ablate(levers, settings, runner, rounds[-1])
             if drawn is not None:
-                robust = plan_robustness(levers, settings, runner)
+                robust = plan_robustness(levers, settings, runner, rounds[-1])
         finished = True
     finally:
         if pool is not None:  # on Ctrl-C or an error, do not wait: the workers die with us
@@ -907,10 +909,10 @@ def three_things(advice: Advice, limit: int = 3) -> list[str]:
 
     For the report section "If you can only change three things". The changes are those of
     the recommended plan from the story's launch, ordered by how much the success rate falls
-    on fresh seeds when each one alone is undone; only changes whose removal lowers it are
-    named. Labels come from the ``Params`` metadata, values in words (:func:`value_words`). A
-    plan that misses the target says so first; a plan that is a strategy preset is named by the
-    first line of its docstring.
+    on the confirmation's seeds when each one alone is undone; only changes whose removal
+    lowers it are named. Labels come from the ``Params`` metadata, values in words
+    (:func:`value_words`). A plan that misses the target says so first; a plan that is a
+    strategy preset is named by the first line of its docstring.
     """
     if advice.recommended is None or advice.ablation.empty:
         return []

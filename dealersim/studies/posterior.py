@@ -148,7 +148,7 @@ class Robustness:
         label = kpis.label(self.kpi).lower()
         if self.sets and self.ties == self.sets:  # no set tells them apart: neither beats
             return (f"{self.better} and {self.other} do equally well ({label}) in all "
-                    f"{self.sets} parameter sets that reproduce the story "
+                    f"{self.sets} of the parameter sets that reproduce the story "
                     f"({self.runs_per_set:.1f} runs per set and strategy)")
         return (f"{self.better} beats {self.other} ({label}) in {self.share * 100:.0f} % of the "
                 f"parameter sets that reproduce the story ({self.wins} wins and {self.ties} "
