@@ -419,3 +419,31 @@ def test_three_things_are_measured_on_the_confirmation_seeds(tmp_path):
     assert (a.ablation.with_all == confirmed).all(), (a.ablation, confirmed)
     assert a.checks.race_success.iloc[0] != confirmed  # on the race's seeds it differs (6 of 6)
     assert (a.ablation["drop"] == a.ablation.with_all - a.ablation.without).all()
+
+
+def test_the_runner_simulates_each_run_once_and_keeps_each_specs_labels(monkeypatch):
+    """Two bundles share a run (same strategy, seed and overrides under other ids and labels):
+    the second bundle simulates only its new run, and every row carries its own spec's labels
+    with the summary of the one simulation (2 one-year runs at 4 reps, seeds 7 and 8)."""
+    ran: list[str] = []
+    real = advise.evaluate_task
+
+    def counting(specs, series_stride=0):
+        ran.extend(s.run_id for s in specs)
+        return real(specs, series_stride)
+
+    monkeypatch.setattr(advise, "evaluate_task", counting)
+    over = tuple(FIXED.items())
+    runner = advise.Runner(None, 1)
+    first = runner.rows([advise.RunSpec("k-00000", advise.BASE, 7, over,
+                                        labels=(("plan", "p"), ("replicate", 0)))])
+    again = runner.rows([advise.RunSpec("a-all-00000", advise.BASE, 7, over,
+                                        labels=(("undone", ""), ("replicate", 0))),
+                         advise.RunSpec("a-all-00001", advise.BASE, 8, over,
+                                        labels=(("undone", ""), ("replicate", 1)))])
+    assert ran == ["k-00000", "a-all-00001"]
+    assert [r["run_id"] for r in again] == ["a-all-00000", "a-all-00001"]
+    assert again[0]["undone"] == "" and "plan" not in again[0] and first[0]["plan"] == "p"
+    summary = {k: v for k, v in first[0].items() if k not in ("run_id", "plan", "replicate")}
+    assert {k: again[0][k] for k in summary} == summary
+    assert runner.rows([]) == [] and ran == ["k-00000", "a-all-00001"]

@@ -389,15 +389,33 @@ def plan_specs(tag: str, levers: dict[str, Any], settings: Settings, seeds: Sequ
 
 @dataclass
 class Runner:
-    """Runs bundles of specs on one executor kept for the whole search."""
+    """Runs bundles of specs on one executor kept for the whole search.
+
+    A run is a function of its strategy, seed and overrides, so each is simulated once per
+    study: the confirmation, the three things and the robustness check all run the advised
+    plan on the confirmation's seeds, and they share those runs.
+    """
 
     executor: Executor | None
     workers: int
+    summaries: dict[tuple[str, int, tuple[tuple[str, Any], ...]], dict[str, Any]] = field(
+        default_factory=dict)
 
     def rows(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
-        """Summary rows of ``specs``, in ``run_id`` order."""
-        return collect_rows(execute(specs, executor=self.executor, workers=self.workers,
-                                    task_fn=evaluate_task, progress=False))
+        """Summary rows of ``specs``, in ``run_id`` order (each row with its spec's labels)."""
+        def key(s: RunSpec) -> tuple[str, int, tuple[tuple[str, Any], ...]]:
+            return s.strategy, s.seed, s.overrides
+
+        todo = list({key(s): s for s in specs if key(s) not in self.summaries}.values())
+        ran = collect_rows(execute(todo, executor=self.executor, workers=self.workers,
+                                   task_fn=evaluate_task, progress=False))
+        by_id = {s.run_id: s for s in todo}
+        for row in ran:
+            spec_ = by_id[row["run_id"]]
+            named = {"run_id", "seed", *(name for name, _ in spec_.labels)}
+            self.summaries[key(spec_)] = {k: v for k, v in row.items() if k not in named}
+        return sorted(({"run_id": s.run_id, **dict(s.labels), "seed": s.seed,
+                        **self.summaries[key(s)]} for s in specs), key=lambda r: r["run_id"])
 
 
 def outcome(rows: Sequence[dict[str, Any]], objective: str,
